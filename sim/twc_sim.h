@@ -1,0 +1,97 @@
+/*
+ * twc_sim: a pure model of up to three TWC Gen 2 slaves on one bus, each with an optional car. It
+ * answers a master the way real slaves do (linkready, heartbeats, fw 4.5.3 queries), lets a test
+ * plug and unplug cars and inject faults, and keeps the figures a test checks: the gap between
+ * heartbeats each slave hears and the highest sum of limits in force it ever saw. No I/O, no clock:
+ * the twc-sim binary and the gateway demo feed it bytes and time.
+ */
+#ifndef TWC_SIM_H
+#define TWC_SIM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define TWC_SIM_MAX_SLAVES 3
+
+struct twc_sim_env {
+	void *user;
+	/* Bytes the slaves put on the bus (borrowed). */
+	int (*write)(void *user, const uint8_t *bytes, size_t len);
+	/* Optional: a human-readable line about something notable (borrowed). */
+	void (*log)(void *user, const char *line);
+};
+
+struct twc_sim_slave_config {
+	uint16_t id;       /* 0: random */
+	uint8_t sign;      /* 0: random */
+	uint8_t protocol;  /* 1 or 2 */
+	int rated_amps;    /* 32 (EU) or 80 (US) */
+	bool fw453;        /* answers FB EB/EC/ED/EE/EF/F1 and FC B1/B2 */
+	char serial[12];   /* TSN for FB ED; "" = made up from the ID */
+};
+
+struct twc_sim_config {
+	int slaves;        /* 1..3 */
+	struct twc_sim_slave_config slave[TWC_SIM_MAX_SLAVES];
+	uint32_t seed;     /* for random IDs, noise and jitter; same seed, same run */
+	int voltage;       /* per phase, e.g. 230 */
+	int phases;        /* 1 or 3 */
+};
+
+enum twc_sim_fault {
+	TWC_SIM_FAULT_ECHO,        /* bus-wide: echo every master frame back (an adapter that hears itself) */
+	TWC_SIM_FAULT_NOISE,       /* bus-wide: garbage bytes between frames */
+	TWC_SIM_FAULT_BAD_CHECKSUM,/* slave (or -1 all): corrupt the checksum of replies */
+	TWC_SIM_FAULT_SILENT,      /* slave: stop answering (value = 1 on, 0 off) */
+};
+
+/* What a test can read back. */
+struct twc_sim_slave_status {
+	uint16_t id;
+	uint8_t protocol;
+	uint8_t state_code;      /* what it last reported */
+	bool plugged;
+	bool charging;
+	bool heard_master;       /* has had a heartbeat from the master */
+	uint16_t master_id;      /* the master it last heard */
+	int told_amps;           /* last limit the master told it (-1 never) */
+	int in_force_amps;       /* limit in force (protocol 2: told below 6 A means 6 A) */
+	double drawn_amps;       /* what the car draws now */
+	double energy_wh;        /* lifetime energy */
+	uint32_t heartbeats;     /* heartbeats addressed to it */
+	uint32_t max_gap_ms;     /* longest gap between two heartbeats it heard */
+	uint64_t last_heartbeat_ms;
+	char vin[18];
+};
+
+struct twc_sim_stats {
+	uint32_t rx_frames;       /* verified frames from the master */
+	uint32_t rx_bad;          /* frames from the master that failed the checks (must stay 0) */
+	uint32_t linkready1, linkready2;
+	uint32_t forbidden;       /* error command 02 or other frames a master must never send */
+	int max_in_force_total;   /* highest sum over slaves of limits in force, ever */
+	int in_force_total;       /* sum now */
+};
+
+struct twc_sim;
+
+struct twc_sim *twc_sim_new(const struct twc_sim_config *cfg, const struct twc_sim_env *env, uint64_t now_ms);
+void twc_sim_free(struct twc_sim *sim);
+void twc_sim_input(struct twc_sim *sim, const uint8_t *data, size_t len, uint64_t now_ms);
+void twc_sim_tick(struct twc_sim *sim, uint64_t now_ms);
+uint64_t twc_sim_next_deadline(const struct twc_sim *sim);
+
+/* Car control. @slave is 0..slaves-1. Return 0 or -EINVAL. */
+int twc_sim_plug(struct twc_sim *sim, int slave, int car_max_amps, const char *vin, uint64_t now_ms);
+int twc_sim_unplug(struct twc_sim *sim, int slave, uint64_t now_ms);
+/* @slave -1 for bus-wide faults or all slaves. Return 0 or -EINVAL. */
+int twc_sim_fault(struct twc_sim *sim, int slave, enum twc_sim_fault f, int value);
+
+int twc_sim_slave_count(const struct twc_sim *sim);
+int twc_sim_slave_status(const struct twc_sim *sim, int slave, struct twc_sim_slave_status *out);
+void twc_sim_stats(const struct twc_sim *sim, struct twc_sim_stats *out);
+/* Forget the gap and maximum figures (e.g. after discovery). */
+void twc_sim_reset_stats(struct twc_sim *sim, uint64_t now_ms);
+
+#endif

@@ -1,0 +1,162 @@
+/*
+ * twc_alloc: decides every amp value that goes on the bus. Two steps, both pure functions:
+ * twc_alloc_share() computes fair targets for all slaves from what the layer above allows, and
+ * twc_alloc_clamp() turns one slave's target into what it may be told at the moment its heartbeat
+ * goes out, counting the other slaves' limits as they are in force right now. Because the clamp
+ * only ever uses room the others have already given up, "lower one slave before raising another"
+ * holds by construction, whatever order heartbeats go out in.
+ */
+#include "twc_alloc.h"
+
+static int imin(int a, int b)
+{
+	return a < b ? a : b;
+}
+
+static int imax(int a, int b)
+{
+	return a > b ? a : b;
+}
+
+int twc_alloc_protocol_min(uint8_t protocol)
+{
+	return protocol == 1 ? 5 : 6;
+}
+
+int twc_alloc_min_offer(const struct twc_limits *lim, uint8_t protocol)
+{
+	return imax(lim->min_amps, twc_alloc_protocol_min(protocol));
+}
+
+int twc_alloc_max_offer(const struct twc_limits *lim, int rated_amps)
+{
+	/* A slave advertising less than any TWC obeys looks broken: offer it nothing. */
+	if (rated_amps < twc_alloc_protocol_min(1))
+		return 0;
+	return imax(0, imin(lim->wiring_max_per_twc, rated_amps));
+}
+
+int twc_alloc_in_force(bool told, int told_amps, uint8_t protocol, int reported_amps)
+{
+	if (!told)
+		return imax(0, reported_amps);
+	/* A protocol 2 TWC treats any limit below its 6 A minimum, 0 included, as 6 A. */
+	if (protocol != 1)
+		return imax(told_amps, twc_alloc_protocol_min(2));
+	return imax(0, told_amps);
+}
+
+/* What a slave keeps in force even when we want it off: a protocol 2 slave that holds any limit
+ * cannot be brought below 6 A over the bus. */
+static int floor_in_force(const struct twc_alloc_slave *s)
+{
+	if (!s->present || s->protocol == 1 || s->in_force_amps <= 0)
+		return 0;
+	return twc_alloc_protocol_min(2);
+}
+
+/* Lower and upper bound of a candidate's target; hi < lo means it cannot charge now. */
+static void bounds(const struct twc_limits *lim, const struct twc_alloc_slave *s, int *lo, int *hi)
+{
+	*lo = twc_alloc_min_offer(lim, s->protocol);
+	*hi = imin(twc_alloc_max_offer(lim, s->rated_amps), s->cap_amps);
+}
+
+void twc_alloc_share(const struct twc_limits *lim, int available, const struct twc_alloc_slave *s,
+		     int *target)
+{
+	int order[TWC_MAX_SLAVES], lo[TWC_MAX_SLAVES], hi[TWC_MAX_SLAVES];
+	bool selected[TWC_MAX_SLAVES] = {false};
+	int n = 0, budget;
+
+	budget = imax(0, imin(available, lim->wiring_max_all));
+	for (int i = 0; i < TWC_MAX_SLAVES; i++) {
+		target[i] = 0;
+		if (!s[i].present)
+			continue;
+		bounds(lim, &s[i], &lo[i], &hi[i]);
+		if (s[i].wants && hi[i] >= lo[i] && lo[i] > 0)
+			selected[i] = true;
+		else
+			budget -= floor_in_force(&s[i]);
+	}
+	/* Candidates in priority order: cars already charging first, then by slot. */
+	for (int pass = 0; pass < 2; pass++)
+		for (int i = 0; i < TWC_MAX_SLAVES; i++)
+			if (selected[i] && s[i].charging == (pass == 0))
+				order[n++] = i;
+
+	/* Short of current: pause the lowest-priority candidates until every remaining one can have
+	 * its minimum. A paused protocol 2 slave still holds its floor, so count that too. */
+	for (;;) {
+		int need = 0;
+
+		for (int k = 0; k < n; k++)
+			need += lo[order[k]];
+		if (n == 0 || need <= budget)
+			break;
+		n--;
+		selected[order[n]] = false;
+		budget -= floor_in_force(&s[order[n]]);
+	}
+	if (budget < 0 || n == 0)
+		return;
+
+	/* Water-filling: everyone starts at its minimum, the rest is shared equally, and what a
+	 * capped slave cannot take goes to the others. */
+	int left = budget;
+	for (int k = 0; k < n; k++) {
+		target[order[k]] = lo[order[k]];
+		left -= lo[order[k]];
+	}
+	while (left > 0) {
+		int open = 0;
+
+		for (int k = 0; k < n; k++)
+			open += target[order[k]] < hi[order[k]];
+		if (open == 0)
+			break;
+		int each = left / open;
+		for (int k = 0; k < n && left > 0; k++) {
+			int i = order[k];
+			int add = imin(each > 0 ? each : 1, hi[i] - target[i]);
+
+			if (add <= 0)
+				continue;
+			target[i] += add;
+			left -= add;
+		}
+	}
+}
+
+struct twc_grant twc_alloc_clamp(const struct twc_limits *lim, const struct twc_alloc_slave *s, int idx,
+				 int target)
+{
+	const struct twc_alloc_slave *me = &s[idx];
+	struct twc_grant g = {false, 0};
+	int others = 0, room, want, after;
+
+	for (int j = 0; j < TWC_MAX_SLAVES; j++)
+		if (j != idx && s[j].present)
+			others += imax(0, s[j].in_force_amps);
+	room = lim->wiring_max_all - others;
+
+	want = imin(imax(target, 0), twc_alloc_max_offer(lim, me->rated_amps));
+	want = imin(want, room);
+	if (want < twc_alloc_min_offer(lim, me->protocol))
+		want = 0;
+
+	/* A slave we never told anything and that holds nothing is left waiting (command 00). */
+	if (want == 0 && !me->told && me->in_force_amps <= 0)
+		return g;
+
+	/* Telling a protocol 2 slave 0 still puts 6 A in force: only do it if that is not a raise
+	 * beyond the room left. */
+	after = twc_alloc_in_force(true, want, me->protocol, 0);
+	if (after > imax(me->in_force_amps, 0) && after > room)
+		return g;
+
+	g.command = true;
+	g.amps = want;
+	return g;
+}

@@ -1,0 +1,95 @@
+/*
+ * twc_alloc: the one place where amp values for the bus are decided. twc_alloc_share() splits the
+ * available current fairly between the slaves that may charge; twc_alloc_clamp() decides, at the
+ * moment a heartbeat is sent, what one slave may be told without the sum of the limits in force ever
+ * exceeding the wiring. No other code computes an amp value that reaches the bus.
+ *
+ * "Limit in force" of a slave: what it was last told (a protocol 2 slave told anything below 6 A still
+ * takes 6 A); before we have told it anything, the limit it reports itself.
+ */
+#ifndef TWC_ALLOC_H
+#define TWC_ALLOC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define TWC_MAX_SLAVES 3
+
+/* The wiring and minimum, from config (whole amps). Validated by the config loader:
+ * 0 < min_amps <= per_twc <= all. */
+struct twc_limits {
+	int wiring_max_all;     /* twc.wiringMaxAmpsAllTWCs */
+	int wiring_max_per_twc; /* twc.wiringMaxAmpsPerTWC */
+	int min_amps;           /* twc.minAmpsPerTWC */
+};
+
+/* One slave as the allocator sees it. */
+struct twc_alloc_slave {
+	bool present;      /* in the registry */
+	uint8_t protocol;  /* 1 or 2 */
+	int rated_amps;    /* what the slave advertised in its linkready (whole amps, rounded down) */
+	int cap_amps;      /* most the layer above allows for this slave now (0 = may not charge) */
+	bool wants;        /* a car is plugged in or charging */
+	bool charging;     /* currently drawing current (priority when short) */
+	bool told;         /* we have sent it a limit since it appeared */
+	int in_force_amps; /* limit in force now, see twc_alloc_in_force() */
+};
+
+/* Smallest limit a slave of @protocol obeys (5 A for protocol 1, 6 A for protocol 2). */
+int twc_alloc_protocol_min(uint8_t protocol);
+
+/* Smallest offer we make to a slave: max(minAmpsPerTWC, its protocol minimum). */
+int twc_alloc_min_offer(const struct twc_limits *lim, uint8_t protocol);
+
+/* Highest limit a slave may ever be told: min(wiring per TWC, its rated max). */
+int twc_alloc_max_offer(const struct twc_limits *lim, int rated_amps);
+
+/**
+ * twc_alloc_in_force() - the limit in force of a slave.
+ * @told:     true once we have sent it a limit.
+ * @told_amps: that limit.
+ * @protocol: 1 or 2.
+ * @reported_amps: the limit the slave reports in its heartbeat (used until we have told it one).
+ */
+int twc_alloc_in_force(bool told, int told_amps, uint8_t protocol, int reported_amps);
+
+/**
+ * twc_alloc_share() - fair targets for every slave.
+ * @lim:       wiring limits.
+ * @available: total amps the layer above makes available to the bus (clipped to the wiring).
+ * @s:         TWC_MAX_SLAVES slaves (borrowed).
+ * @target:    out, TWC_MAX_SLAVES whole-amp targets; 0 means "do not charge".
+ *
+ * Slaves that want current and whose cap reaches their minimum are candidates. Each gets at least
+ * its minimum offer or nothing: when the total is short, slaves that are charging keep their place
+ * and the others are paused (target 0), never starved below the minimum. What is left is shared
+ * equally (water-filling), each capped by its cap, the wiring per TWC and its rating. The amps that
+ * paused protocol 2 slaves still take (6 A once told anything) are reserved first.
+ * Pure and total: any input gives targets whose sum with those reservations is <= the wiring.
+ */
+void twc_alloc_share(const struct twc_limits *lim, int available, const struct twc_alloc_slave *s,
+		     int *target);
+
+/* What a heartbeat to one slave carries. */
+struct twc_grant {
+	bool command;   /* false: command 00 (no change) */
+	int amps;       /* whole amps to tell, valid when command is true */
+};
+
+/**
+ * twc_alloc_clamp() - what slave @idx may be told right now.
+ * @lim:    wiring limits.
+ * @s:      TWC_MAX_SLAVES slaves with their limits in force (borrowed).
+ * @idx:    the slave about to be heartbeated.
+ * @target: the amps we would like it to have (from twc_alloc_share()).
+ *
+ * The result never makes sum(in force) exceed lim->wiring_max_all, given the other slaves' limits in
+ * force as they are now: a slave is raised only into room that others have already given up. It never
+ * exceeds the per-TWC wiring or the slave's rating, and is never a positive value below the slave's
+ * minimum (such a value becomes 0 for protocol 1, and "no command" when telling would raise).
+ * A slave that has never been told anything and should not charge gets "no command", so a new car waits.
+ */
+struct twc_grant twc_alloc_clamp(const struct twc_limits *lim, const struct twc_alloc_slave *s, int idx,
+				 int target);
+
+#endif

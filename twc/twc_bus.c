@@ -1,0 +1,790 @@
+/*
+ * twc_bus: the master side of one TWC Gen 2 RS-485 bus. It runs the start-up linkready burst,
+ * registers up to three slaves from their linkready (protocol version from its length), heartbeats
+ * them round-robin at least TWC_HEARTBEAT_SPACING_MS apart, forgets a slave after 26 s of silence,
+ * and fits firmware 4.5.3 queries (meter, VIN, serial, firmware) into the quiet time between
+ * heartbeats so they can never delay one. The amps in every heartbeat come from twc_alloc.
+ * Time is always the caller's now_ms; the only output is env->write and env->event.
+ */
+#include "twc_bus.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LINKREADY_BURST 10          /* 5 x FC E1 then 5 x FB E2 */
+#define VIN_RETRY_MS 60000u
+#define VIN_MAX_ATTEMPTS 6
+#define QUERY_GIVE_UP 3             /* unanswered queries in a row before we stop asking */
+#define QUERY_RETRY_MS 600000u      /* ... and try again this much later */
+#define CHARGING_DEBOUNCE_MS 5000u
+#define OTHER_MASTER_LOG_MS 60000u
+
+enum query_kind { Q_NONE, Q_FIRMWARE, Q_SERIAL, Q_VIN, Q_METER };
+
+struct slave {
+	bool used;
+	uint16_t id;
+	uint8_t sign;
+	uint8_t protocol;
+	int rated_amps;
+	uint64_t last_heard_ms;
+	uint64_t last_hb_ms;
+	bool have_shb;
+	uint8_t state_code;
+	uint16_t limit_ca;
+	uint16_t measured_ca;
+	uint64_t last_draw_ms;      /* last time it drew >= 1 A */
+	enum twc_slave_status status;
+	bool told;
+	int told_amps;
+	int cap_amps;
+	int target_amps;
+	/* firmware 4.5.3 queries */
+	bool has_firmware, has_serial, has_meter;
+	uint8_t firmware[4];
+	char serial[TWC_SERIAL_LEN + 1];
+	uint32_t energy_raw;
+	uint16_t volts[3];
+	uint64_t next_meter_ms;
+	int unanswered;
+	uint64_t queries_paused_until;
+	/* VIN: read in three parts while a car is present */
+	char vin[TWC_VIN_LEN + 1];
+	char vin_buf[TWC_VIN_LEN + 1];
+	int vin_part;               /* next part to ask for, -1 = not reading */
+	int vin_attempts;
+	bool vin_done;              /* read (or empty) for this plug-in */
+	uint64_t vin_next_ms;
+};
+
+struct twc_bus {
+	struct twc_bus_config cfg;
+	struct twc_bus_env env;
+	struct twc_rx rx;
+	struct slave slaves[TWC_MAX_SLAVES];
+	struct twc_bus_stats stats;
+	int available;
+	int linkready_left;
+	uint64_t next_linkready_ms;
+	uint64_t last_tx_ms;
+	uint64_t next_hb_ms;
+	int rr;                     /* slot of the next heartbeat */
+	uint64_t last_other_master_ms;
+	bool other_master_seen;
+	struct {
+		enum query_kind kind;
+		int slot;
+		uint8_t part;
+		uint64_t sent_ms;
+	} q;
+	uint64_t now_ms;            /* time of the call being handled */
+};
+
+const char *twc_slave_status_name(enum twc_slave_status st)
+{
+	static const char *const names[] = {"absent", "idle", "plugged", "charging", "error"};
+
+	return (unsigned)st < sizeof(names) / sizeof(names[0]) ? names[st] : "?";
+}
+
+static void emit(struct twc_bus *bus, enum twc_event_type type, int slot, uint16_t id, int amps,
+		 const char *text)
+{
+	struct twc_event ev = {type, slot, id, amps, text};
+
+	if (bus->env.event)
+		bus->env.event(bus->env.user, &ev);
+}
+
+static void send_msg(struct twc_bus *bus, const struct twc_msg *m)
+{
+	uint8_t wire[TWC_WIRE_MAX];
+	int n = twc_msg_to_wire(m, wire, sizeof(wire));
+
+	bus->last_tx_ms = bus->now_ms;
+	if (n < 0 || bus->env.write(bus->env.user, wire, (size_t)n) < 0) {
+		bus->stats.tx_errors++;
+		return;
+	}
+	bus->stats.tx_frames++;
+}
+
+static bool limits_valid(const struct twc_limits *l)
+{
+	return l->min_amps > 0 && l->min_amps <= l->wiring_max_per_twc &&
+	       l->wiring_max_per_twc <= l->wiring_max_all;
+}
+
+struct twc_bus *twc_bus_new(const struct twc_bus_config *cfg, const struct twc_bus_env *env, uint64_t now_ms)
+{
+	struct twc_bus *bus;
+
+	if (!cfg || !env || !env->write || !limits_valid(&cfg->limits) || cfg->master_id == 0 ||
+	    cfg->master_id == 0xFFFF || cfg->default_cap_amps < 0)
+		return NULL;
+	bus = calloc(1, sizeof(*bus));
+	if (!bus)
+		return NULL;
+	bus->cfg = *cfg;
+	bus->env = *env;
+	bus->available = cfg->limits.wiring_max_all;
+	twc_rx_init(&bus->rx, TWC_RX_STRICT);
+	bus->now_ms = now_ms;
+	twc_bus_link_up(bus, now_ms);
+	return bus;
+}
+
+void twc_bus_free(struct twc_bus *bus)
+{
+	free(bus);
+}
+
+void twc_bus_link_up(struct twc_bus *bus, uint64_t now_ms)
+{
+	struct twc_rx_stats keep = bus->rx.stats; /* counters survive reconnects */
+
+	bus->now_ms = now_ms;
+	twc_rx_init(&bus->rx, TWC_RX_STRICT);
+	bus->rx.stats = keep;
+	bus->linkready_left = LINKREADY_BURST;
+	bus->next_linkready_ms = now_ms;
+	bus->q.kind = Q_NONE;
+	/* The link was down, not the slaves: don't time them out for it. */
+	for (int i = 0; i < TWC_MAX_SLAVES; i++)
+		if (bus->slaves[i].used)
+			bus->slaves[i].last_heard_ms = now_ms;
+}
+
+int twc_bus_set_config(struct twc_bus *bus, const struct twc_bus_config *cfg)
+{
+	if (!limits_valid(&cfg->limits) || cfg->master_id == 0 || cfg->master_id == 0xFFFF ||
+	    cfg->default_cap_amps < 0)
+		return -EINVAL;
+	if (cfg->master_id != bus->cfg.master_id) {
+		bus->linkready_left = LINKREADY_BURST;
+		bus->next_linkready_ms = bus->now_ms;
+	}
+	bus->cfg = *cfg;
+	return 0;
+}
+
+void twc_bus_set_available(struct twc_bus *bus, int amps)
+{
+	bus->available = amps < 0 ? 0 : amps;
+}
+
+static int find_slot(const struct twc_bus *bus, uint16_t id)
+{
+	for (int i = 0; i < TWC_MAX_SLAVES; i++)
+		if (bus->slaves[i].used && bus->slaves[i].id == id)
+			return i;
+	return -1;
+}
+
+int twc_bus_set_cap(struct twc_bus *bus, uint16_t id, int amps)
+{
+	int i = find_slot(bus, id);
+
+	if (i < 0)
+		return -ENOENT;
+	if (amps < 0)
+		return -EINVAL;
+	bus->slaves[i].cap_amps = amps;
+	return 0;
+}
+
+static int slave_in_force(const struct slave *s)
+{
+	return twc_alloc_in_force(s->told, s->told_amps, s->protocol, s->have_shb ? s->limit_ca / 100 : 0);
+}
+
+static void alloc_view(const struct twc_bus *bus, struct twc_alloc_slave *v)
+{
+	for (int i = 0; i < TWC_MAX_SLAVES; i++) {
+		const struct slave *s = &bus->slaves[i];
+
+		memset(&v[i], 0, sizeof(v[i]));
+		if (!s->used)
+			continue;
+		v[i].present = true;
+		v[i].protocol = s->protocol;
+		v[i].rated_amps = s->rated_amps;
+		v[i].cap_amps = s->cap_amps;
+		v[i].wants = s->status == TWC_SLAVE_PLUGGED || s->status == TWC_SLAVE_CHARGING;
+		v[i].charging = s->status == TWC_SLAVE_CHARGING;
+		v[i].told = s->told;
+		v[i].in_force_amps = slave_in_force(s);
+	}
+}
+
+int twc_bus_in_force_total(const struct twc_bus *bus)
+{
+	int sum = 0;
+
+	for (int i = 0; i < TWC_MAX_SLAVES; i++)
+		if (bus->slaves[i].used)
+			sum += slave_in_force(&bus->slaves[i]);
+	return sum;
+}
+
+static void remove_slave(struct twc_bus *bus, int i, enum twc_event_type why)
+{
+	uint16_t id = bus->slaves[i].id;
+
+	if (bus->q.kind != Q_NONE && bus->q.slot == i)
+		bus->q.kind = Q_NONE;
+	memset(&bus->slaves[i], 0, sizeof(bus->slaves[i]));
+	emit(bus, why, i, id, 0, NULL);
+}
+
+static void reset_vin(struct slave *s)
+{
+	s->vin[0] = '\0';
+	s->vin_buf[0] = '\0';
+	s->vin_part = -1;
+	s->vin_attempts = 0;
+	s->vin_done = false;
+	s->vin_next_ms = 0;
+}
+
+/* ---- receiving ---- */
+
+static void on_slave_linkready(struct twc_bus *bus, const struct twc_msg *m)
+{
+	int i;
+
+	if (m->src == bus->cfg.master_id) {
+		/* A slave using our ID: answer with linkready instead of heartbeats, as a real master
+		 * does; the slave then picks a new ID. */
+		bus->stats.collisions++;
+		bus->linkready_left = LINKREADY_BURST;
+		bus->next_linkready_ms = bus->now_ms;
+		emit(bus, TWC_EV_ID_COLLISION, -1, m->src, 0, NULL);
+		return;
+	}
+	i = find_slot(bus, m->src);
+	if (i >= 0) {
+		bus->slaves[i].last_heard_ms = bus->now_ms;
+		bus->slaves[i].sign = m->u.linkready.sign;
+		return;
+	}
+	for (i = 0; i < TWC_MAX_SLAVES && bus->slaves[i].used; i++)
+		;
+	if (i == TWC_MAX_SLAVES) {
+		emit(bus, TWC_EV_SLAVE_REJECTED, -1, m->src, 0, NULL);
+		return;
+	}
+	struct slave *s = &bus->slaves[i];
+	memset(s, 0, sizeof(*s));
+	s->used = true;
+	s->id = m->src;
+	s->sign = m->u.linkready.sign;
+	s->protocol = m->body_len == 14 ? 1 : 2; /* the only reliable sign of the protocol */
+	s->rated_amps = m->u.linkready.max_ca / 100;
+	s->last_heard_ms = bus->now_ms;
+	s->status = TWC_SLAVE_IDLE;
+	s->cap_amps = bus->cfg.default_cap_amps;
+	s->next_meter_ms = bus->now_ms;
+	reset_vin(s);
+	emit(bus, TWC_EV_SLAVE_ADDED, i, s->id, s->rated_amps, NULL);
+}
+
+static enum twc_slave_status normalise(struct slave *s, uint64_t now_ms)
+{
+	bool drawing = s->measured_ca >= 100;
+
+	if (drawing)
+		s->last_draw_ms = now_ms;
+	switch (s->state_code) {
+	case TWC_ST_ERROR:
+		return TWC_SLAVE_ERROR;
+	case TWC_ST_READY:
+		return drawing ? TWC_SLAVE_CHARGING : TWC_SLAVE_IDLE;
+	case TWC_ST_CHARGING:
+		return TWC_SLAVE_CHARGING;
+	case TWC_ST_PLUGGED_NO_CHARGE:
+	case TWC_ST_PLUGGED_READY:
+	case TWC_ST_STARTING:
+		break;
+	default:
+		/* Acks and "busy" say nothing about the car: keep what we knew. */
+		if (s->status == TWC_SLAVE_ABSENT || s->status == TWC_SLAVE_ERROR)
+			return drawing ? TWC_SLAVE_CHARGING : TWC_SLAVE_IDLE;
+		if (s->status != TWC_SLAVE_CHARGING)
+			return drawing ? TWC_SLAVE_CHARGING : s->status;
+		break;
+	}
+	if (drawing)
+		return TWC_SLAVE_CHARGING;
+	/* A car that dips below 1 A for a moment is still charging (TWCManager debounces 5 s). */
+	if (s->status == TWC_SLAVE_CHARGING && now_ms - s->last_draw_ms < CHARGING_DEBOUNCE_MS)
+		return TWC_SLAVE_CHARGING;
+	return TWC_SLAVE_PLUGGED;
+}
+
+static void on_slave_heartbeat(struct twc_bus *bus, const struct twc_msg *m)
+{
+	int i = find_slot(bus, m->src);
+	enum twc_slave_status st;
+
+	if (m->dst != bus->cfg.master_id) {
+		bus->stats.foreign++;
+		return;
+	}
+	if (i < 0) {
+		/* Slaves must announce themselves with a linkready first (they do every 10 s). */
+		bus->stats.foreign++;
+		return;
+	}
+	struct slave *s = &bus->slaves[i];
+	s->last_heard_ms = bus->now_ms;
+	s->have_shb = true;
+	s->state_code = m->u.shb.state;
+	s->limit_ca = m->u.shb.limit_ca;
+	s->measured_ca = m->u.shb.measured_ca;
+	st = normalise(s, bus->now_ms);
+	if (st != s->status) {
+		bool car_before = s->status == TWC_SLAVE_PLUGGED || s->status == TWC_SLAVE_CHARGING;
+		bool car_now = st == TWC_SLAVE_PLUGGED || st == TWC_SLAVE_CHARGING;
+
+		s->status = st;
+		if (car_before && !car_now) {
+			bool had_vin = s->vin[0] != '\0';
+
+			reset_vin(s);
+			if (had_vin)
+				emit(bus, TWC_EV_VIN, i, s->id, 0, "");
+		}
+		emit(bus, TWC_EV_STATUS_CHANGED, i, s->id, 0, twc_slave_status_name(st));
+	}
+}
+
+static void on_vin_part(struct twc_bus *bus, struct slave *s, int slot, const struct twc_msg *m)
+{
+	uint8_t part = m->u.vin.part;
+	size_t off = twc_vin_part_offset(part), n = strlen(m->u.vin.chars);
+
+	if (s->vin_part != part)
+		return; /* not the part we asked for */
+	if (part == 0 && n == 0) {
+		/* No VIN at all: a non-Tesla car or DIP switch 2 down. Stop asking. */
+		s->vin_done = true;
+		s->vin_part = -1;
+		return;
+	}
+	if (n != twc_vin_part_length(part)) {
+		s->vin_part = -1; /* a short slice: this read is garbage, start over later */
+		s->vin_next_ms = bus->now_ms + VIN_RETRY_MS;
+		return;
+	}
+	memcpy(s->vin_buf + off, m->u.vin.chars, n);
+	s->vin_buf[off + n] = '\0';
+	if (part < 2) {
+		s->vin_part = part + 1;
+		return;
+	}
+	s->vin_part = -1;
+	if (twc_vin_valid(s->vin_buf)) {
+		snprintf(s->vin, sizeof(s->vin), "%s", s->vin_buf);
+		s->vin_done = true;
+		emit(bus, TWC_EV_VIN, slot, s->id, 0, s->vin);
+	} else {
+		s->vin_next_ms = bus->now_ms + VIN_RETRY_MS;
+	}
+}
+
+static void on_reply(struct twc_bus *bus, const struct twc_msg *m)
+{
+	int i = find_slot(bus, m->src);
+
+	if (i < 0)
+		return;
+	struct slave *s = &bus->slaves[i];
+	s->last_heard_ms = bus->now_ms;
+	if (bus->q.kind != Q_NONE && bus->q.slot == i) {
+		bus->q.kind = Q_NONE;
+		s->unanswered = 0;
+	}
+	switch (m->type) {
+	case TWC_MSG_METER:
+		s->has_meter = true;
+		s->energy_raw = m->u.meter.energy;
+		memcpy(s->volts, m->u.meter.volts, sizeof(s->volts));
+		break;
+	case TWC_MSG_FIRMWARE:
+		s->has_firmware = true;
+		memcpy(s->firmware, m->u.firmware.v, 4);
+		break;
+	case TWC_MSG_SERIAL:
+		s->has_serial = true;
+		snprintf(s->serial, sizeof(s->serial), "%s", m->u.serial.tsn);
+		break;
+	case TWC_MSG_VIN:
+		on_vin_part(bus, s, i, m);
+		break;
+	default:
+		break; /* FD B1 / FD B2 acks */
+	}
+}
+
+static void hex_text(const uint8_t *b, size_t n, char *out, size_t cap)
+{
+	size_t k = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < n && k + 4 <= cap; i++)
+		k += (size_t)snprintf(out + k, cap - k, i ? " %02X" : "%02X", b[i]);
+}
+
+static void on_frame(void *user, const uint8_t *body, size_t len)
+{
+	struct twc_bus *bus = user;
+	struct twc_msg m;
+	int rc = twc_msg_decode(body, len, &m);
+
+	if (rc < 0) {
+		char hex[3 * TWC_BODY_MAX + 1];
+
+		bus->stats.unknown++;
+		hex_text(body, len, hex, sizeof(hex));
+		emit(bus, TWC_EV_UNKNOWN_FRAME, -1, 0, 0, hex);
+		return;
+	}
+	if (body[0] != 0xFD) {
+		/* A master-type frame: our own echo, or another master on the bus. */
+		if (m.src == bus->cfg.master_id) {
+			bus->stats.echoes++;
+			return;
+		}
+		bus->stats.foreign++;
+		if (!bus->other_master_seen || bus->now_ms - bus->last_other_master_ms >= OTHER_MASTER_LOG_MS) {
+			bus->other_master_seen = true;
+			bus->last_other_master_ms = bus->now_ms;
+			emit(bus, TWC_EV_OTHER_MASTER, -1, m.src, 0, twc_msg_type_name(m.type));
+		}
+		return;
+	}
+	switch (m.type) {
+	case TWC_MSG_SLAVE_LINKREADY:
+		on_slave_linkready(bus, &m);
+		break;
+	case TWC_MSG_SLAVE_HEARTBEAT:
+		on_slave_heartbeat(bus, &m);
+		break;
+	default:
+		on_reply(bus, &m);
+		break;
+	}
+}
+
+void twc_bus_input(struct twc_bus *bus, const uint8_t *data, size_t len, uint64_t now_ms)
+{
+	bus->now_ms = now_ms;
+	twc_rx_feed(&bus->rx, data, len, now_ms, on_frame, bus);
+	bus->stats.rx = bus->rx.stats;
+}
+
+/* ---- sending ---- */
+
+static void send_linkready(struct twc_bus *bus)
+{
+	struct twc_msg m = {0};
+
+	m.type = bus->linkready_left > LINKREADY_BURST / 2 ? TWC_MSG_MASTER_LINKREADY1 : TWC_MSG_MASTER_LINKREADY2;
+	m.protocol = 1; /* 14 bytes, what real masters send and every slave accepts */
+	m.src = bus->cfg.master_id;
+	m.u.linkready.sign = bus->cfg.master_sign;
+	send_msg(bus, &m);
+	bus->linkready_left--;
+	bus->next_linkready_ms = bus->now_ms + TWC_LINKREADY_SPACING_MS;
+}
+
+static int next_slot(const struct twc_bus *bus)
+{
+	for (int k = 0; k < TWC_MAX_SLAVES; k++) {
+		int i = (bus->rr + k) % TWC_MAX_SLAVES;
+
+		if (bus->slaves[i].used)
+			return i;
+	}
+	return -1;
+}
+
+static void send_heartbeat(struct twc_bus *bus, int i)
+{
+	struct twc_alloc_slave view[TWC_MAX_SLAVES];
+	int target[TWC_MAX_SLAVES];
+	struct slave *s = &bus->slaves[i];
+	struct twc_grant g;
+	struct twc_msg m = {0};
+
+	alloc_view(bus, view);
+	twc_alloc_share(&bus->cfg.limits, bus->available, view, target);
+	for (int k = 0; k < TWC_MAX_SLAVES; k++)
+		bus->slaves[k].target_amps = target[k];
+	g = twc_alloc_clamp(&bus->cfg.limits, view, i, target[i]);
+
+	m.type = TWC_MSG_MASTER_HEARTBEAT;
+	m.protocol = s->protocol;
+	m.src = bus->cfg.master_id;
+	m.dst = s->id;
+	m.u.mhb.cmd = TWC_CMD_NONE;
+	/* Repeat a limit the slave already reports only when it is 0: TWCManager found that a
+	 * constant "0" keeps a stopped slave from toggling its relay, while a steady non-zero
+	 * limit is better left alone with 00, as a real master does. */
+	if (g.command && !(g.amps > 0 && s->told && s->told_amps == g.amps && s->have_shb &&
+			   s->limit_ca == (uint16_t)(g.amps * 100))) {
+		m.u.mhb.cmd = s->protocol == 1 ? TWC_CMD_SET_V1 : TWC_CMD_SET_V2;
+		m.u.mhb.ca = (uint16_t)(g.amps * 100);
+		if (!s->told || s->told_amps != g.amps)
+			emit(bus, TWC_EV_GRANT, i, s->id, g.amps, NULL);
+		s->told = true;
+		s->told_amps = g.amps;
+	}
+	send_msg(bus, &m);
+	bus->stats.heartbeats++;
+	s->last_hb_ms = bus->now_ms;
+}
+
+static bool has_car(const struct slave *s)
+{
+	return s->status == TWC_SLAVE_PLUGGED || s->status == TWC_SLAVE_CHARGING;
+}
+
+static bool vin_wanted(const struct slave *s)
+{
+	return has_car(s) && !s->vin_done && (s->vin_part >= 0 || s->vin_attempts < VIN_MAX_ATTEMPTS);
+}
+
+/* Earliest time slave @s has a query to make (UINT64_MAX: none). */
+static uint64_t query_time(const struct twc_bus *bus, const struct slave *s)
+{
+	uint64_t t;
+
+	if (!s->used || !bus->cfg.query_meter || s->protocol == 1)
+		return UINT64_MAX;
+	if (!s->has_firmware || !s->has_serial || (vin_wanted(s) && s->vin_part >= 0))
+		t = 0;
+	else
+		t = vin_wanted(s) && s->vin_next_ms < s->next_meter_ms ? s->vin_next_ms : s->next_meter_ms;
+	return t > s->queries_paused_until ? t : s->queries_paused_until;
+}
+
+/* The query slave @s should get now, if any: identity first, then the VIN while a car is
+ * present, then the meter. */
+static enum query_kind query_due(const struct twc_bus *bus, const struct slave *s, uint64_t now)
+{
+	if (query_time(bus, s) > now)
+		return Q_NONE;
+	if (!s->has_firmware)
+		return Q_FIRMWARE;
+	if (!s->has_serial)
+		return Q_SERIAL;
+	if (vin_wanted(s) && (s->vin_part >= 0 || now >= s->vin_next_ms))
+		return Q_VIN;
+	return Q_METER;
+}
+
+static void send_query(struct twc_bus *bus, int i, enum query_kind kind)
+{
+	struct slave *s = &bus->slaves[i];
+	struct twc_msg m = {0};
+
+	m.protocol = 2;
+	m.src = bus->cfg.master_id;
+	m.dst = s->id;
+	switch (kind) {
+	case Q_FIRMWARE:
+		m.type = TWC_MSG_FIRMWARE_REQ;
+		break;
+	case Q_SERIAL:
+		m.type = TWC_MSG_SERIAL_REQ;
+		break;
+	case Q_VIN:
+		if (s->vin_part < 0) {
+			s->vin_part = 0;
+			s->vin_attempts++;
+		}
+		m.type = TWC_MSG_VIN_REQ;
+		m.u.vin.part = (uint8_t)s->vin_part;
+		break;
+	case Q_METER:
+		m.type = TWC_MSG_METER_REQ;
+		s->next_meter_ms = bus->now_ms + TWC_METER_INTERVAL_MS;
+		break;
+	case Q_NONE:
+		return;
+	}
+	bus->q.kind = kind;
+	bus->q.slot = i;
+	bus->q.part = m.u.vin.part;
+	bus->q.sent_ms = bus->now_ms;
+	bus->stats.queries++;
+	send_msg(bus, &m);
+}
+
+static void query_expire(struct twc_bus *bus)
+{
+	struct slave *s;
+
+	if (bus->q.kind == Q_NONE || bus->now_ms - bus->q.sent_ms < TWC_QUERY_TIMEOUT_MS)
+		return;
+	s = &bus->slaves[bus->q.slot];
+	if (bus->q.kind == Q_VIN) {
+		s->vin_part = -1;
+		s->vin_next_ms = bus->now_ms + VIN_RETRY_MS;
+	}
+	/* Firmware before 4.5.3 never answers: stop asking for a while instead of wasting the bus. */
+	if (++s->unanswered >= QUERY_GIVE_UP) {
+		s->unanswered = 0;
+		s->queries_paused_until = bus->now_ms + QUERY_RETRY_MS;
+	}
+	bus->q.kind = Q_NONE;
+}
+
+/* A query may go out only in the quiet middle of a heartbeat slot, so that it and its reply are
+ * over long before the next heartbeat is due. */
+static bool query_window_open(const struct twc_bus *bus, uint64_t now)
+{
+	return bus->q.kind == Q_NONE && bus->linkready_left == 0 && now >= bus->last_tx_ms + TWC_REPLY_WINDOW_MS &&
+	       now + TWC_REPLY_WINDOW_MS + TWC_BUSY_DEFER_MAX_MS <= bus->next_hb_ms;
+}
+
+void twc_bus_tick(struct twc_bus *bus, uint64_t now_ms)
+{
+	bus->now_ms = now_ms;
+	if (twc_rx_expire(&bus->rx, now_ms))
+		bus->stats.rx = bus->rx.stats;
+	query_expire(bus);
+
+	for (int i = 0; i < TWC_MAX_SLAVES; i++)
+		if (bus->slaves[i].used && now_ms - bus->slaves[i].last_heard_ms > TWC_SLAVE_TIMEOUT_MS)
+			remove_slave(bus, i, TWC_EV_SLAVE_REMOVED);
+
+	bool busy = twc_rx_busy(&bus->rx);
+	int i = next_slot(bus);
+
+	if (i >= 0 && now_ms >= bus->next_hb_ms) {
+		/* Listen before talk, but a heartbeat is never held back more than a few frames' time. */
+		if (busy && now_ms < bus->next_hb_ms + TWC_BUSY_DEFER_MAX_MS)
+			return;
+		send_heartbeat(bus, i);
+		bus->rr = (i + 1) % TWC_MAX_SLAVES;
+		bus->next_hb_ms = now_ms + TWC_HEARTBEAT_SPACING_MS;
+		return;
+	}
+	if (bus->linkready_left > 0 && now_ms >= bus->next_linkready_ms) {
+		if (!busy)
+			send_linkready(bus);
+		return;
+	}
+	if (busy || !query_window_open(bus, now_ms))
+		return;
+	for (int k = 0; k < TWC_MAX_SLAVES; k++) {
+		int j = (bus->rr + k) % TWC_MAX_SLAVES;
+		enum query_kind kind;
+
+		if (!bus->slaves[j].used)
+			continue;
+		kind = query_due(bus, &bus->slaves[j], now_ms);
+		if (kind != Q_NONE) {
+			send_query(bus, j, kind);
+			return;
+		}
+	}
+}
+
+static uint64_t min64(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
+uint64_t twc_bus_next_deadline(const struct twc_bus *bus)
+{
+	uint64_t t = UINT64_MAX;
+	bool any = false;
+
+	for (int i = 0; i < TWC_MAX_SLAVES; i++) {
+		if (!bus->slaves[i].used)
+			continue;
+		any = true;
+		t = min64(t, bus->slaves[i].last_heard_ms + TWC_SLAVE_TIMEOUT_MS + 1);
+	}
+	if (any) {
+		uint64_t hb = bus->next_hb_ms;
+
+		/* While deferring for an incoming frame, look again shortly. */
+		if (twc_rx_busy(&bus->rx) && bus->now_ms >= hb)
+			hb = bus->now_ms + TWC_BUSY_DEFER_MS;
+		t = min64(t, hb);
+	}
+	if (bus->linkready_left > 0)
+		t = min64(t, bus->next_linkready_ms);
+	if (twc_rx_busy(&bus->rx))
+		t = min64(t, bus->rx.last_byte_ms + TWC_RX_PARTIAL_TIMEOUT_MS);
+	if (bus->q.kind != Q_NONE) {
+		t = min64(t, bus->q.sent_ms + TWC_QUERY_TIMEOUT_MS);
+	} else if (any && bus->linkready_left == 0) {
+		uint64_t due = UINT64_MAX;
+
+		for (int i = 0; i < TWC_MAX_SLAVES; i++)
+			due = min64(due, query_time(bus, &bus->slaves[i]));
+
+		if (due != UINT64_MAX) {
+			uint64_t open = bus->last_tx_ms + TWC_REPLY_WINDOW_MS;
+
+			due = due > open ? due : open;
+			/* Only worth waking for if the window is still open then. */
+			if (due + TWC_REPLY_WINDOW_MS + TWC_BUSY_DEFER_MAX_MS <= bus->next_hb_ms)
+				t = min64(t, due);
+		}
+	}
+	return t;
+}
+
+int twc_bus_slave_count(const struct twc_bus *bus)
+{
+	int n = 0;
+
+	for (int i = 0; i < TWC_MAX_SLAVES; i++)
+		n += bus->slaves[i].used;
+	return n;
+}
+
+int twc_bus_slave(const struct twc_bus *bus, int slot, struct twc_slave_info *out)
+{
+	const struct slave *s;
+
+	if (slot < 0 || slot >= TWC_MAX_SLAVES || !bus->slaves[slot].used)
+		return -ENOENT;
+	s = &bus->slaves[slot];
+	memset(out, 0, sizeof(*out));
+	out->id = s->id;
+	out->sign = s->sign;
+	out->protocol = s->protocol;
+	out->rated_amps = s->rated_amps;
+	out->status = s->status;
+	out->state_code = s->state_code;
+	out->measured_amps = s->measured_ca / 100.0;
+	out->reported_amps = s->limit_ca / 100.0;
+	out->offered_amps = slave_in_force(s);
+	out->target_amps = s->target_amps;
+	out->cap_amps = s->cap_amps;
+	out->last_heard_ms = s->last_heard_ms;
+	out->last_heartbeat_ms = s->last_hb_ms;
+	out->has_meter = s->has_meter;
+	out->energy_raw = s->energy_raw;
+	memcpy(out->volts, s->volts, sizeof(out->volts));
+	snprintf(out->vin, sizeof(out->vin), "%s", s->vin);
+	snprintf(out->serial, sizeof(out->serial), "%s", s->serial);
+	memcpy(out->firmware, s->firmware, 4);
+	out->has_firmware = s->has_firmware;
+	return 0;
+}
+
+const struct twc_bus_stats *twc_bus_stats(const struct twc_bus *bus)
+{
+	return &bus->stats;
+}

@@ -1,0 +1,149 @@
+/*
+ * twc_bus: the RS-485 master for up to three TWC Gen 2 slaves on one bus, as a pure state machine.
+ * Bytes from the port and the current time come in; frames to write and events go out through
+ * struct twc_bus_env; twc_bus_next_deadline() says when it next wants twc_bus_tick(). It never reads
+ * a clock or touches a file descriptor. Every amp value it sends comes from twc_alloc.
+ *
+ * Call only from the gateway's loop; a bus object is not shared between threads.
+ */
+#ifndef TWC_BUS_H
+#define TWC_BUS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "twc_alloc.h"
+#include "twc_frame.h"
+#include "twc_msg.h"
+
+/* Timing (ms). Heartbeats go out round-robin at least TWC_HEARTBEAT_SPACING_MS apart, so with three
+ * slaves each hears from us every ~3 s, inside the ~3.5 s a TWC expects. */
+#define TWC_HEARTBEAT_SPACING_MS 1000u
+#define TWC_LINKREADY_SPACING_MS 150u
+#define TWC_SLAVE_TIMEOUT_MS 26000u
+#define TWC_REPLY_WINDOW_MS 250u      /* quiet time after a frame of ours before a query */
+#define TWC_QUERY_TIMEOUT_MS 600u     /* a query not answered by then counts as unanswered */
+#define TWC_METER_INTERVAL_MS 60000u
+#define TWC_BUSY_DEFER_MS 30u         /* wait while a frame is coming in, ... */
+#define TWC_BUSY_DEFER_MAX_MS 120u    /* ... but never delay a heartbeat by more than this */
+
+/* Normalised slave status for the layers above. */
+enum twc_slave_status {
+	TWC_SLAVE_ABSENT = 0,
+	TWC_SLAVE_IDLE,     /* no car, or a car that is not asking for anything */
+	TWC_SLAVE_PLUGGED,  /* a car is plugged in and not drawing */
+	TWC_SLAVE_CHARGING, /* drawing at least 1 A */
+	TWC_SLAVE_ERROR,    /* the TWC reports an error state */
+};
+
+const char *twc_slave_status_name(enum twc_slave_status st);
+
+/* A copy of what the bus knows about one slave (twc_bus_slave()). */
+struct twc_slave_info {
+	uint16_t id;
+	uint8_t sign;
+	uint8_t protocol;
+	int rated_amps;
+	enum twc_slave_status status;
+	uint8_t state_code;     /* raw FD E0 state byte */
+	double measured_amps;   /* what the car draws, from FD E0 */
+	double reported_amps;   /* the limit the slave says is in force */
+	int offered_amps;       /* limit in force as we count it (twc_alloc_in_force) */
+	int target_amps;        /* what the allocator wants it to have */
+	int cap_amps;           /* cap set by the layer above */
+	uint64_t last_heard_ms;
+	uint64_t last_heartbeat_ms;
+	/* firmware 4.5.3 extras; empty / zero until the slave answers */
+	bool has_meter;
+	uint32_t energy_raw;    /* lifetime counter as sent (see docs: kWh on most units) */
+	uint16_t volts[3];
+	char vin[TWC_VIN_LEN + 1];
+	char serial[TWC_SERIAL_LEN + 1];
+	uint8_t firmware[4];
+	bool has_firmware;
+};
+
+/* Events for logging and for the layers above. Strings are borrowed for the call only. */
+enum twc_event_type {
+	TWC_EV_SLAVE_ADDED,     /* slave = its index */
+	TWC_EV_SLAVE_REMOVED,   /* silent for TWC_SLAVE_TIMEOUT_MS */
+	TWC_EV_SLAVE_REJECTED,  /* a fourth slave, ignored */
+	TWC_EV_STATUS_CHANGED,  /* normalised status changed */
+	TWC_EV_VIN,             /* a VIN was read (text = VIN, "" when the car left) */
+	TWC_EV_ID_COLLISION,    /* a slave announced our own ID; linkready burst repeated */
+	TWC_EV_OTHER_MASTER,    /* a master frame from another ID: a TWC not set to slave mode? */
+	TWC_EV_GRANT,           /* a new limit was sent (amps) */
+	TWC_EV_UNKNOWN_FRAME,   /* a verified frame we do not understand (text = hex) */
+};
+
+struct twc_event {
+	enum twc_event_type type;
+	int slave;       /* index 0..2, -1 where none */
+	uint16_t id;     /* TWC ID involved */
+	int amps;        /* TWC_EV_GRANT */
+	const char *text;
+};
+
+struct twc_bus_env {
+	void *user;
+	/* Write these wire bytes now (borrowed). Return 0 or -errno; an error is counted, not retried. */
+	int (*write)(void *user, const uint8_t *bytes, size_t len);
+	/* Optional. */
+	void (*event)(void *user, const struct twc_event *ev);
+};
+
+struct twc_bus_config {
+	uint16_t master_id;     /* twc.masterId, default 0x7777 */
+	uint8_t master_sign;    /* 0x77 */
+	struct twc_limits limits;
+	int default_cap_amps;   /* cap given to a newly found slave (0: it waits for the layer above) */
+	bool query_meter;       /* poll FB EB / VIN / serial / firmware (firmware 4.5.3 slaves) */
+};
+
+struct twc_bus_stats {
+	uint32_t tx_frames;
+	uint32_t tx_errors;
+	uint32_t heartbeats;
+	uint32_t queries;
+	uint32_t echoes;        /* our own frames heard back */
+	uint32_t unknown;       /* verified but not understood */
+	uint32_t foreign;       /* verified, addressed to another master */
+	uint32_t collisions;
+	struct twc_rx_stats rx;
+};
+
+struct twc_bus;
+
+/* Return: a new bus that starts with the linkready burst at @now_ms, or NULL (-ENOMEM, bad config). */
+struct twc_bus *twc_bus_new(const struct twc_bus_config *cfg, const struct twc_bus_env *env, uint64_t now_ms);
+void twc_bus_free(struct twc_bus *bus);
+
+/* Bytes read from the port. */
+void twc_bus_input(struct twc_bus *bus, const uint8_t *data, size_t len, uint64_t now_ms);
+/* Do whatever is due at @now_ms (heartbeats, queries, timeouts). */
+void twc_bus_tick(struct twc_bus *bus, uint64_t now_ms);
+/* When twc_bus_tick() next has something to do (monotonic ms). */
+uint64_t twc_bus_next_deadline(const struct twc_bus *bus);
+
+/* The port (re)connected: forget partial input, restart linkready, and do not time slaves out for
+ * the time the link was down. */
+void twc_bus_link_up(struct twc_bus *bus, uint64_t now_ms);
+
+/* New wiring limits or default cap (SIGHUP). Return 0 or -EINVAL. Lowering takes effect through the
+ * clamp at each slave's next heartbeat. */
+int twc_bus_set_config(struct twc_bus *bus, const struct twc_bus_config *cfg);
+
+/* Total amps the layer above makes available to this bus (clipped to the wiring). */
+void twc_bus_set_available(struct twc_bus *bus, int amps);
+/* Cap for one slave by TWC ID; -ENOENT if unknown. The cap is forgotten when the slave is. */
+int twc_bus_set_cap(struct twc_bus *bus, uint16_t id, int amps);
+
+/* Slaves are kept in slots 0..TWC_MAX_SLAVES-1. Return: 0 and a copy, or -ENOENT for an empty slot. */
+int twc_bus_slave(const struct twc_bus *bus, int slot, struct twc_slave_info *out);
+int twc_bus_slave_count(const struct twc_bus *bus);
+/* Sum of the limits in force as the bus counts them. */
+int twc_bus_in_force_total(const struct twc_bus *bus);
+const struct twc_bus_stats *twc_bus_stats(const struct twc_bus *bus);
+
+#endif
