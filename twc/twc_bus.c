@@ -387,7 +387,7 @@ static void on_vin_part(struct twc_bus *bus, struct slave *s, int slot, const st
 	}
 	s->vin_part = -1;
 	if (twc_vin_valid(s->vin_buf)) {
-		snprintf(s->vin, sizeof(s->vin), "%s", s->vin_buf);
+		memcpy(s->vin, s->vin_buf, sizeof(s->vin));
 		s->vin_done = true;
 		emit(bus, TWC_EV_VIN, slot, s->id, 0, s->vin);
 	} else {
@@ -499,6 +499,16 @@ static void send_linkready(struct twc_bus *bus)
 	send_msg(bus, &m);
 	bus->linkready_left--;
 	bus->next_linkready_ms = bus->now_ms + TWC_LINKREADY_SPACING_MS;
+}
+
+/* The next linkready keeps its spacing from any frame of ours, so it never lands on a reply. */
+static uint64_t linkready_time(const struct twc_bus *bus)
+{
+	uint64_t after_tx = bus->last_tx_ms + TWC_LINKREADY_SPACING_MS;
+
+	if (bus->stats.tx_frames == 0 && bus->stats.tx_errors == 0)
+		return bus->next_linkready_ms;
+	return bus->next_linkready_ms > after_tx ? bus->next_linkready_ms : after_tx;
 }
 
 static int next_slot(const struct twc_bus *bus)
@@ -675,7 +685,7 @@ void twc_bus_tick(struct twc_bus *bus, uint64_t now_ms)
 		bus->next_hb_ms = now_ms + TWC_HEARTBEAT_SPACING_MS;
 		return;
 	}
-	if (bus->linkready_left > 0 && now_ms >= bus->next_linkready_ms) {
+	if (bus->linkready_left > 0 && now_ms >= linkready_time(bus)) {
 		if (!busy)
 			send_linkready(bus);
 		return;
@@ -721,7 +731,7 @@ uint64_t twc_bus_next_deadline(const struct twc_bus *bus)
 		t = min64(t, hb);
 	}
 	if (bus->linkready_left > 0)
-		t = min64(t, bus->next_linkready_ms);
+		t = min64(t, linkready_time(bus));
 	if (twc_rx_busy(&bus->rx))
 		t = min64(t, bus->rx.last_byte_ms + TWC_RX_PARTIAL_TIMEOUT_MS);
 	if (bus->q.kind != Q_NONE) {
@@ -736,6 +746,7 @@ uint64_t twc_bus_next_deadline(const struct twc_bus *bus)
 			uint64_t open = bus->last_tx_ms + TWC_REPLY_WINDOW_MS;
 
 			due = due > open ? due : open;
+			due = due > bus->now_ms ? due : bus->now_ms + 1;
 			/* Only worth waking for if the window is still open then. */
 			if (due + TWC_REPLY_WINDOW_MS + TWC_BUSY_DEFER_MAX_MS <= bus->next_hb_ms)
 				t = min64(t, due);

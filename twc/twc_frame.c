@@ -70,15 +70,12 @@ static void start_frame(struct twc_rx *rx)
 	rx->in_frame = true;
 	rx->len = 0;
 	rx->escape = false;
-	rx->poisoned = false;
 }
 
 /* A C0 closed a frame of rx->len bytes: check it and hand it on. */
 static void close_frame(struct twc_rx *rx, twc_rx_frame_cb cb, void *user)
 {
 	rx->in_frame = false;
-	if (rx->poisoned)
-		return; /* already counted when it went bad */
 	if (rx->escape) {
 		rx->stats.bad_escape++; /* DB right before the closing C0 */
 		return;
@@ -96,10 +93,11 @@ static void close_frame(struct twc_rx *rx, twc_rx_frame_cb cb, void *user)
 		cb(user, rx->buf, rx->len);
 }
 
+/* A frame known to be bad is abandoned at once, not at its closing C0: otherwise, if that C0 was
+ * lost in the noise, the next frame's opening C0 would close it and that good frame would be lost
+ * too. */
 static void push_byte(struct twc_rx *rx, uint8_t b)
 {
-	if (rx->poisoned)
-		return;
 	if (rx->escape) {
 		rx->escape = false;
 		if (b == TWC_FRAME_ESC_END) {
@@ -108,7 +106,7 @@ static void push_byte(struct twc_rx *rx, uint8_t b)
 			b = TWC_FRAME_ESC;
 		} else {
 			rx->stats.bad_escape++;
-			rx->poisoned = true;
+			rx->in_frame = false;
 			return;
 		}
 	} else if (b == TWC_FRAME_ESC) {
@@ -117,7 +115,7 @@ static void push_byte(struct twc_rx *rx, uint8_t b)
 	}
 	if (rx->len == TWC_BODY_MAX) {
 		rx->stats.overflow++;
-		rx->poisoned = true;
+		rx->in_frame = false;
 		return;
 	}
 	rx->buf[rx->len++] = b;
@@ -125,7 +123,7 @@ static void push_byte(struct twc_rx *rx, uint8_t b)
 
 bool twc_rx_expire(struct twc_rx *rx, uint64_t now_ms)
 {
-	if (!rx->in_frame || (rx->len == 0 && !rx->escape && !rx->poisoned))
+	if (!twc_rx_busy(rx))
 		return false;
 	if (now_ms - rx->last_byte_ms < TWC_RX_PARTIAL_TIMEOUT_MS)
 		return false;
@@ -153,7 +151,7 @@ void twc_rx_feed(struct twc_rx *rx, const uint8_t *data, size_t len, uint64_t no
 		}
 		if (!rx->in_frame) {
 			start_frame(rx);
-		} else if (rx->len < TWC_BODY_MIN && !rx->poisoned) {
+		} else if (rx->len < TWC_BODY_MIN) {
 			/* Too short to be a frame: we joined mid-frame or read the junk byte as data.
 			 * This C0 is the start of the next frame. */
 			if (rx->len > 0 || rx->escape)
@@ -167,5 +165,5 @@ void twc_rx_feed(struct twc_rx *rx, const uint8_t *data, size_t len, uint64_t no
 
 bool twc_rx_busy(const struct twc_rx *rx)
 {
-	return rx->in_frame && (rx->len > 0 || rx->escape || rx->poisoned);
+	return rx->in_frame && (rx->len > 0 || rx->escape);
 }

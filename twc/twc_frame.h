@@ -69,7 +69,6 @@ struct twc_rx {
 	size_t len;
 	bool in_frame;
 	bool escape;    /* previous byte was DB */
-	bool poisoned;  /* frame is already known bad (bad escape or overflow); drop at its end */
 	uint64_t last_byte_ms;
 	enum twc_rx_mode mode;
 	struct twc_rx_stats stats;

@@ -1,0 +1,425 @@
+/*
+ * Tests of the allocation and clamp: worked examples of fair sharing, pausing when short, the
+ * protocol 2 floor, and property tests over millions of random inputs and random heartbeat sequences
+ * checking that no grant ever exceeds a limit and that the sum of the limits in force never exceeds
+ * the wiring at any step. TWCGW_TEST_QUICK=1 (used under valgrind) runs fewer iterations.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "twc_alloc.h"
+
+static const struct twc_limits lim40 = {40, 32, 6};
+
+static struct twc_alloc_slave car(uint8_t proto, int cap, bool charging)
+{
+	struct twc_alloc_slave s = {0};
+
+	s.present = true;
+	s.protocol = proto;
+	s.rated_amps = 32;
+	s.cap_amps = cap;
+	s.wants = true;
+	s.charging = charging;
+	return s;
+}
+
+static void test_single_car_gets_per_twc_limit(void **state)
+{
+	struct twc_alloc_slave s[3] = {car(2, 80, true)};
+	int t[3];
+
+	(void)state;
+	twc_alloc_share(&lim40, 100, s, t);
+	assert_int_equal(t[0], 32);
+	assert_int_equal(t[1], 0);
+	assert_int_equal(t[2], 0);
+}
+
+static void test_fair_share_two_and_three(void **state)
+{
+	struct twc_alloc_slave s[3] = {car(2, 32, true), car(2, 32, false), {0}};
+	int t[3];
+
+	(void)state;
+	twc_alloc_share(&lim40, 40, s, t);
+	assert_int_equal(t[0], 20);
+	assert_int_equal(t[1], 20);
+	s[2] = car(2, 32, false);
+	twc_alloc_share(&lim40, 40, s, t);
+	assert_int_equal(t[0] + t[1] + t[2], 40);
+	assert_in_range(t[0], 13, 14);
+	assert_in_range(t[1], 13, 14);
+	assert_in_range(t[2], 13, 14);
+}
+
+static void test_capped_car_leaves_room_for_others(void **state)
+{
+	struct twc_alloc_slave s[3] = {car(2, 32, true), car(2, 10, true), car(2, 32, true)};
+	int t[3];
+
+	(void)state;
+	twc_alloc_share(&lim40, 40, s, t);
+	assert_int_equal(t[1], 10);
+	assert_int_equal(t[0], 15);
+	assert_int_equal(t[2], 15);
+}
+
+static void test_available_clipped_to_wiring(void **state)
+{
+	struct twc_alloc_slave s[3] = {car(2, 32, true), car(2, 32, true), car(2, 32, true)};
+	int t[3];
+
+	(void)state;
+	twc_alloc_share(&lim40, 500, s, t);
+	assert_int_equal(t[0] + t[1] + t[2], 40);
+	twc_alloc_share(&lim40, -5, s, t);
+	assert_int_equal(t[0] + t[1] + t[2], 0);
+}
+
+static void test_short_pauses_newcomer_not_below_minimum(void **state)
+{
+	struct twc_alloc_slave s[3] = {car(2, 32, false), car(2, 32, true), {0}};
+	int t[3];
+
+	(void)state;
+	/* 10 A cannot give two cars 6 A each: the charging one keeps it, the other waits. */
+	twc_alloc_share(&lim40, 10, s, t);
+	assert_int_equal(t[1], 10);
+	assert_int_equal(t[0], 0);
+	/* 12 A: both get exactly the minimum. */
+	twc_alloc_share(&lim40, 12, s, t);
+	assert_int_equal(t[0], 6);
+	assert_int_equal(t[1], 6);
+	/* 5 A: nobody. */
+	twc_alloc_share(&lim40, 5, s, t);
+	assert_int_equal(t[0] + t[1], 0);
+}
+
+static void test_min_amps_config_respected(void **state)
+{
+	const struct twc_limits lim = {40, 32, 12};
+	struct twc_alloc_slave s[3] = {car(1, 32, true), car(1, 32, true), car(1, 32, true)};
+	int t[3];
+
+	(void)state;
+	twc_alloc_share(&lim, 30, s, t);
+	/* 30 A, minimum 12: only two cars fit; they get 15 each. */
+	assert_int_equal(t[0], 15);
+	assert_int_equal(t[1], 15);
+	assert_int_equal(t[2], 0);
+}
+
+static void test_protocol2_floor_reserved(void **state)
+{
+	struct twc_alloc_slave s[3] = {car(2, 32, true), car(2, 32, true), {0}};
+	int t[3];
+
+	(void)state;
+	/* Slave 2 has no car but was told a limit: it holds 6 A we cannot take back over the bus. */
+	s[2].present = true;
+	s[2].protocol = 2;
+	s[2].rated_amps = 32;
+	s[2].told = true;
+	s[2].in_force_amps = 6;
+	twc_alloc_share(&lim40, 40, s, t);
+	assert_int_equal(t[0] + t[1], 34);
+	assert_int_equal(t[2], 0);
+}
+
+static void test_cap_below_minimum_means_no_charge(void **state)
+{
+	struct twc_alloc_slave s[3] = {car(2, 5, true), car(2, 0, false), {0}};
+	int t[3];
+
+	(void)state;
+	twc_alloc_share(&lim40, 40, s, t);
+	assert_int_equal(t[0], 0);
+	assert_int_equal(t[1], 0);
+}
+
+static void test_rating_limits_offer(void **state)
+{
+	struct twc_alloc_slave s[3] = {car(2, 80, true)};
+	int t[3];
+
+	(void)state;
+	s[0].rated_amps = 16;
+	twc_alloc_share(&lim40, 40, s, t);
+	assert_int_equal(t[0], 16);
+	/* A nonsense rating (below any TWC minimum) gets nothing. */
+	s[0].rated_amps = 2;
+	twc_alloc_share(&lim40, 40, s, t);
+	assert_int_equal(t[0], 0);
+}
+
+static void test_in_force(void **state)
+{
+	(void)state;
+	assert_int_equal(twc_alloc_in_force(false, 0, 2, 0), 0);
+	assert_int_equal(twc_alloc_in_force(false, 0, 2, 32), 32);  /* before we speak: what it says */
+	assert_int_equal(twc_alloc_in_force(true, 0, 2, 32), 6);    /* protocol 2: 0 means 6 */
+	assert_int_equal(twc_alloc_in_force(true, 3, 2, 0), 6);
+	assert_int_equal(twc_alloc_in_force(true, 16, 2, 0), 16);
+	assert_int_equal(twc_alloc_in_force(true, 0, 1, 32), 0);    /* protocol 1: 0 means stop */
+	assert_int_equal(twc_alloc_in_force(true, 12, 1, 0), 12);
+}
+
+static void test_clamp_lower_before_raise(void **state)
+{
+	struct twc_alloc_slave s[3] = {car(2, 32, true), car(2, 32, false), {0}};
+	struct twc_grant g;
+
+	(void)state;
+	/* Slave 0 holds 32 A; slave 1 should get 20 but only 8 A are free: not enough for 6+? it is. */
+	s[0].told = true;
+	s[0].in_force_amps = 32;
+	g = twc_alloc_clamp(&lim40, s, 1, 20);
+	assert_true(g.command);
+	assert_int_equal(g.amps, 8);
+	/* With 36 A held there is no room for a minimum: slave 1 keeps waiting (command 00). */
+	s[0].in_force_amps = 36;
+	g = twc_alloc_clamp(&lim40, s, 1, 20);
+	assert_false(g.command);
+	/* Slave 0 is lowered to its target at once. */
+	g = twc_alloc_clamp(&lim40, s, 0, 20);
+	assert_true(g.command);
+	assert_int_equal(g.amps, 20);
+}
+
+static void test_clamp_new_car_waits(void **state)
+{
+	struct twc_alloc_slave s[3] = {car(2, 0, false)};
+	struct twc_grant g;
+
+	(void)state;
+	g = twc_alloc_clamp(&lim40, s, 0, 0);
+	assert_false(g.command);
+	/* Once told, a stop is repeated as an explicit 0. */
+	s[0].told = true;
+	s[0].in_force_amps = 6;
+	g = twc_alloc_clamp(&lim40, s, 0, 0);
+	assert_true(g.command);
+	assert_int_equal(g.amps, 0);
+}
+
+static void test_clamp_v2_zero_is_not_a_hidden_raise(void **state)
+{
+	const struct twc_limits lim = {12, 12, 6};
+	struct twc_alloc_slave s[3] = {car(2, 12, true), car(2, 12, false), {0}};
+	struct twc_grant g;
+
+	(void)state;
+	/* Slave 0 holds 8 A; slave 1 reports 2 A in force (never told). Telling it 0 would make 6 A. */
+	s[0].told = true;
+	s[0].in_force_amps = 8;
+	s[1].in_force_amps = 2;
+	g = twc_alloc_clamp(&lim, s, 1, 0);
+	assert_false(g.command);
+}
+
+static void test_clamp_restart_over_limit_lowers(void **state)
+{
+	struct twc_alloc_slave s[3] = {car(2, 32, true), car(2, 32, true), car(2, 32, true)};
+	struct twc_grant g;
+
+	(void)state;
+	/* After a restart the slaves report 32 A each (96 > 40): any grant lowers. */
+	for (int i = 0; i < 3; i++)
+		s[i].in_force_amps = 32;
+	g = twc_alloc_clamp(&lim40, s, 0, 14);
+	assert_true(g.command);
+	assert_true(g.amps <= 14);
+}
+
+/* ---- properties ---- */
+
+static uint64_t rng = 0x9E3779B97F4A7C15ull;
+
+static uint32_t rnd(uint32_t n)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return (uint32_t)(rng % n);
+}
+
+static long iterations(long full)
+{
+	const char *q = getenv("TWCGW_TEST_QUICK");
+
+	return q && *q == '1' ? full / 100 : full;
+}
+
+static struct twc_limits random_limits(void)
+{
+	struct twc_limits l;
+
+	l.wiring_max_all = 1 + (int)rnd(120);
+	l.wiring_max_per_twc = 1 + (int)rnd((uint32_t)l.wiring_max_all);
+	l.min_amps = 1 + (int)rnd((uint32_t)l.wiring_max_per_twc);
+	return l;
+}
+
+static void random_slave(struct twc_alloc_slave *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->present = rnd(4) != 0;
+	s->protocol = (uint8_t)(1 + rnd(2));
+	s->rated_amps = (int)rnd(100);
+	s->cap_amps = (int)rnd(100);
+	s->wants = rnd(3) != 0;
+	s->charging = rnd(2);
+	s->told = rnd(2);
+	s->in_force_amps = s->told ? twc_alloc_in_force(true, (int)rnd(60), s->protocol, 0) : (int)rnd(4) * (int)rnd(20);
+}
+
+static int total(const struct twc_alloc_slave *s)
+{
+	int sum = 0;
+
+	for (int i = 0; i < TWC_MAX_SLAVES; i++)
+		if (s[i].present)
+			sum += s[i].in_force_amps;
+	return sum;
+}
+
+static void check_share(const struct twc_limits *l, int avail, const struct twc_alloc_slave *s)
+{
+	int t[TWC_MAX_SLAVES], sum = 0, granted = 0;
+
+	twc_alloc_share(l, avail, s, t);
+	for (int i = 0; i < TWC_MAX_SLAVES; i++) {
+		if (t[i] == 0) {
+			/* A paused protocol 2 slave that holds a limit still takes 6 A. */
+			if (s[i].present && s[i].protocol == 2 && s[i].in_force_amps > 0)
+				sum += 6;
+			continue;
+		}
+		assert_true(s[i].present && s[i].wants);
+		assert_true(t[i] >= twc_alloc_min_offer(l, s[i].protocol));
+		assert_true(t[i] <= l->wiring_max_per_twc);
+		assert_true(t[i] <= s[i].rated_amps);
+		assert_true(t[i] <= s[i].cap_amps);
+		sum += t[i];
+		granted += t[i];
+	}
+	/* Floors alone may exceed a tiny wiring (nothing on the bus can undo them); grants never add to that. */
+	if (granted > 0) {
+		assert_true(sum <= l->wiring_max_all);
+		assert_true(granted <= avail);
+	}
+}
+
+/* Apply a clamp result to slave i and check it against every limit. */
+static void apply_and_check(const struct twc_limits *l, struct twc_alloc_slave *s, int i, int target)
+{
+	int before_total = total(s), before_me = s[i].in_force_amps;
+	struct twc_grant g = twc_alloc_clamp(l, s, i, target);
+
+	if (!g.command)
+		return;
+	assert_true(g.amps >= 0);
+	assert_true(g.amps <= l->wiring_max_per_twc);
+	assert_true(g.amps <= (s[i].rated_amps > 0 ? s[i].rated_amps : 0));
+	assert_true(g.amps == 0 || g.amps >= twc_alloc_min_offer(l, s[i].protocol));
+	s[i].told = true;
+	s[i].in_force_amps = twc_alloc_in_force(true, g.amps, s[i].protocol, 0);
+	if (before_total <= l->wiring_max_all)
+		assert_true(total(s) <= l->wiring_max_all);
+	else
+		assert_true(s[i].in_force_amps <= before_me); /* over the limit already: only ever lower */
+}
+
+static void test_property_random_inputs(void **state)
+{
+	long n = iterations(2000000);
+
+	(void)state;
+	for (long k = 0; k < n; k++) {
+		struct twc_limits l = random_limits();
+		struct twc_alloc_slave s[TWC_MAX_SLAVES];
+		int avail = (int)rnd(300) - 20;
+
+		for (int i = 0; i < TWC_MAX_SLAVES; i++)
+			random_slave(&s[i]);
+		check_share(&l, avail, s);
+		apply_and_check(&l, s, (int)rnd(TWC_MAX_SLAVES), (int)rnd(200) - 10);
+	}
+}
+
+/* Random sequences from a clean start: cars come and go, caps and the available current change,
+ * heartbeats go out round-robin; after every heartbeat the sum in force is within the wiring. */
+static void test_property_sequences(void **state)
+{
+	long n = iterations(20000);
+
+	(void)state;
+	for (long run = 0; run < n; run++) {
+		struct twc_limits l = random_limits();
+		struct twc_alloc_slave s[TWC_MAX_SLAVES];
+		int avail = (int)rnd(200);
+
+		memset(s, 0, sizeof(s));
+		for (int i = 0; i < TWC_MAX_SLAVES; i++) {
+			s[i].present = rnd(5) != 0;
+			s[i].protocol = (uint8_t)(1 + rnd(2));
+			s[i].rated_amps = rnd(2) ? 32 : 80;
+		}
+		for (int step = 0; step < 100; step++) {
+			int i = step % TWC_MAX_SLAVES, t[TWC_MAX_SLAVES];
+
+			switch (rnd(6)) {
+			case 0:
+				s[rnd(3)].wants ^= 1;
+				break;
+			case 1:
+				s[rnd(3)].cap_amps = (int)rnd(90);
+				break;
+			case 2:
+				avail = (int)rnd(200);
+				break;
+			case 3:
+				l.wiring_max_all = l.wiring_max_per_twc + (int)rnd(60); /* SIGHUP may lower it */
+				break;
+			default:
+				break;
+			}
+			s[i].charging = s[i].wants && s[i].in_force_amps > 0;
+			if (!s[i].present)
+				continue;
+			twc_alloc_share(&l, avail, s, t);
+			apply_and_check(&l, s, i, t[i]);
+		}
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_single_car_gets_per_twc_limit),
+		cmocka_unit_test(test_fair_share_two_and_three),
+		cmocka_unit_test(test_capped_car_leaves_room_for_others),
+		cmocka_unit_test(test_available_clipped_to_wiring),
+		cmocka_unit_test(test_short_pauses_newcomer_not_below_minimum),
+		cmocka_unit_test(test_min_amps_config_respected),
+		cmocka_unit_test(test_protocol2_floor_reserved),
+		cmocka_unit_test(test_cap_below_minimum_means_no_charge),
+		cmocka_unit_test(test_rating_limits_offer),
+		cmocka_unit_test(test_in_force),
+		cmocka_unit_test(test_clamp_lower_before_raise),
+		cmocka_unit_test(test_clamp_new_car_waits),
+		cmocka_unit_test(test_clamp_v2_zero_is_not_a_hidden_raise),
+		cmocka_unit_test(test_clamp_restart_over_limit_lowers),
+		cmocka_unit_test(test_property_random_inputs),
+		cmocka_unit_test(test_property_sequences),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
