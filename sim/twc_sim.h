@@ -63,6 +63,8 @@ struct twc_sim_slave_status {
 	uint32_t max_gap_ms;     /* longest gap between two heartbeats it heard */
 	uint64_t last_heartbeat_ms;
 	char vin[18];
+	uint8_t sign;            /* changes with the ID on a collision */
+	bool contactor_open;     /* opened by FC B2, until FC B1 or unplug */
 };
 
 struct twc_sim_stats {
