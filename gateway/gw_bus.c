@@ -1,0 +1,476 @@
+/*
+ * gw_bus: glue between one twc_bus core, its gw_port and the loop's timers, plus the event log and
+ * the stand-in policy that issue 5's policy engine will replace. The core never sees a clock or a
+ * descriptor: every call into it carries gw_clock_now_ms(), and after every call the one tick timer
+ * is re-armed at the core's next deadline.
+ */
+#include "gw_bus.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libwebsockets.h>
+
+#include "gw_log.h"
+#include "gw_port.h"
+
+/* Never sleep longer than this even if the core has nothing due: a cheap guard against a deadline
+ * computed wrongly far in the future. */
+#define MAX_SLEEP_MS 60000u
+/* An immediate deadline still waits this long (simulated ms), so a core that kept saying "now" would
+ * cost a little latency instead of a busy loop. */
+#define MIN_DELAY_MS 1u
+#define REJECTED_LOG_EVERY_MS 60000u
+#define REJECTED_MEMORY 8
+#define MASTER_SIGN 0x77
+
+struct gw_bus {
+	struct gw_loop *loop;
+	const struct gw_clock *clock;
+	struct twc_bus *core;
+	struct gw_port *port;
+	struct gw_config_twc twc;
+	enum gw_policy_mode policy;
+	int status_interval;
+
+	lws_sorted_usec_list_t sul_tick;
+	lws_sorted_usec_list_t sul_status;
+	bool stopped;
+	bool policy_due;  /* a slave appeared: apply caps once the core call returns */
+	enum twc_slave_status last_status[TWC_MAX_SLAVES];
+	struct {
+		uint16_t id;
+		uint64_t logged_ms;
+	} rejected[REJECTED_MEMORY]; /* IDs recently warned about; id 0 = free */
+};
+
+static void bus_tick_cb(lws_sorted_usec_list_t *sul);
+static void bus_status_cb(lws_sorted_usec_list_t *sul);
+
+static void bus_config_from(const struct gw_config_twc *twc, struct twc_bus_config *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->master_id = twc->master_id;
+	out->master_sign = MASTER_SIGN;
+	out->limits.wiring_max_all = twc->wiring_max_all;
+	out->limits.wiring_max_per_twc = twc->wiring_max_per_twc;
+	out->limits.min_amps = twc->min_amps;
+	/* New slaves wait for the policy below to give them a cap. */
+	out->default_cap_amps = 0;
+	out->query_meter = true;
+}
+
+/* "5YJ...1234": enough to tell cars apart in a log without writing out a full vehicle identity. */
+static void vin_short(const char *vin, char *out, size_t outlen)
+{
+	size_t len = strlen(vin);
+
+	if (len >= 7)
+		snprintf(out, outlen, "%.3s...%s", vin, vin + len - 4);
+	else
+		snprintf(out, outlen, "%s", len ? "?" : "");
+}
+
+/* ---- policy ---- */
+
+static int policy_cap(const struct gw_bus *bus)
+{
+	return bus->policy == GW_POLICY_CHARGE_NOW ? bus->twc.wiring_max_per_twc : 0;
+}
+
+static void policy_apply(struct gw_bus *bus)
+{
+	int cap = policy_cap(bus);
+
+	for (int slot = 0; slot < TWC_MAX_SLAVES; slot++) {
+		struct twc_slave_info info;
+
+		if (twc_bus_slave(bus->core, slot, &info) != 0 || info.cap_amps == cap)
+			continue;
+		if (twc_bus_set_cap(bus->core, info.id, cap) == 0)
+			gw_log_debug("bus %s: slave %04X cap %d A (policy %s)", gw_port_name(bus->port), info.id, cap,
+				     gw_policy_mode_name(bus->policy));
+	}
+	bus->policy_due = false;
+}
+
+/* ---- driving the core ---- */
+
+static void bus_rearm(struct gw_bus *bus)
+{
+	uint64_t now, deadline, delta, us;
+
+	if (bus->stopped)
+		return;
+	now = gw_clock_now_ms(bus->clock);
+	deadline = twc_bus_next_deadline(bus->core);
+	delta = deadline > now ? deadline - now : 0;
+	if (delta > MAX_SLEEP_MS)
+		delta = MAX_SLEEP_MS;
+	if (delta < MIN_DELAY_MS)
+		delta = MIN_DELAY_MS;
+	us = gw_clock_real_delay_us(bus->clock, delta);
+	lws_sul_schedule(gw_loop_context(bus->loop), 0, &bus->sul_tick, bus_tick_cb, (lws_usec_t)us);
+}
+
+/* After every call into the core: caps for slaves it just found, then the next wake-up. Caps are
+ * set here rather than inside the event callback so the core is never re-entered. */
+static void bus_after_core(struct gw_bus *bus)
+{
+	if (bus->policy_due)
+		policy_apply(bus);
+	bus_rearm(bus);
+}
+
+static void bus_tick_cb(lws_sorted_usec_list_t *sul)
+{
+	struct gw_bus *bus = lws_container_of(sul, struct gw_bus, sul_tick);
+
+	twc_bus_tick(bus->core, gw_clock_now_ms(bus->clock));
+	bus_after_core(bus);
+}
+
+static void port_rx(void *user, const uint8_t *bytes, size_t len)
+{
+	struct gw_bus *bus = user;
+
+	twc_bus_input(bus->core, bytes, len, gw_clock_now_ms(bus->clock));
+	bus_after_core(bus);
+}
+
+static void port_up(void *user)
+{
+	struct gw_bus *bus = user;
+
+	twc_bus_link_up(bus->core, gw_clock_now_ms(bus->clock));
+	bus_after_core(bus);
+}
+
+static void port_down(void *user)
+{
+	struct gw_bus *bus = user;
+
+	/* The core keeps its slaves (link_up will not time them out for the gap); only say so. */
+	gw_log_debug("bus %s: link down, %d slaves kept until the link returns", gw_port_name(bus->port),
+		     twc_bus_slave_count(bus->core));
+}
+
+static int core_write(void *user, const uint8_t *bytes, size_t len)
+{
+	struct gw_bus *bus = user;
+	int rc = gw_port_write(bus->port, bytes, len);
+
+	if (rc && rc != -ENOTCONN)
+		gw_log_debug("bus %s: write of %zu bytes failed: %s", gw_port_name(bus->port), len, strerror(-rc));
+	return rc;
+}
+
+/* ---- events to log lines ---- */
+
+static void log_added(struct gw_bus *bus, const struct twc_event *ev)
+{
+	struct twc_slave_info info;
+
+	if (ev->slave < 0 || ev->slave >= TWC_MAX_SLAVES || twc_bus_slave(bus->core, ev->slave, &info) != 0) {
+		gw_log_info("bus %s: slave %04X added", gw_port_name(bus->port), ev->id);
+		return;
+	}
+	bus->last_status[ev->slave] = info.status;
+	gw_log_info("bus %s: slave %04X added in slot %d: protocol %u, rated %d A, sign %02X",
+		    gw_port_name(bus->port), info.id, ev->slave, info.protocol, info.rated_amps, info.sign);
+}
+
+static void log_status_changed(struct gw_bus *bus, const struct twc_event *ev)
+{
+	struct twc_slave_info info;
+	enum twc_slave_status before;
+
+	if (ev->slave < 0 || ev->slave >= TWC_MAX_SLAVES || twc_bus_slave(bus->core, ev->slave, &info) != 0)
+		return;
+	before = bus->last_status[ev->slave];
+	bus->last_status[ev->slave] = info.status;
+	gw_log_info("bus %s: slave %04X %s -> %s (state %02X, drawing %.1f A, offered %d A)",
+		    gw_port_name(bus->port), info.id, twc_slave_status_name(before), twc_slave_status_name(info.status),
+		    info.state_code, info.measured_amps, info.offered_amps);
+}
+
+static void log_rejected(struct gw_bus *bus, const struct twc_event *ev)
+{
+	uint64_t now = gw_clock_now_ms(bus->clock);
+	int slot = 0;
+
+	/* A fourth slave repeats its linkready many times a second: warn once a minute per ID. */
+	for (int i = 0; i < REJECTED_MEMORY; i++) {
+		if (bus->rejected[i].id == ev->id) {
+			slot = i;
+			break;
+		}
+		if (bus->rejected[i].logged_ms < bus->rejected[slot].logged_ms)
+			slot = i;
+	}
+	bool loud = bus->rejected[slot].id != ev->id || now - bus->rejected[slot].logged_ms >= REJECTED_LOG_EVERY_MS;
+
+	if (loud) {
+		bus->rejected[slot].id = ev->id;
+		bus->rejected[slot].logged_ms = now;
+	}
+	gw_log(loud ? GW_LOG_WARN : GW_LOG_DEBUG, "bus %s: slave %04X ignored: the bus already has %d slaves",
+	       gw_port_name(bus->port), ev->id, TWC_MAX_SLAVES);
+}
+
+static void core_event(void *user, const struct twc_event *ev)
+{
+	struct gw_bus *bus = user;
+	const char *name = gw_port_name(bus->port);
+	char vin[24];
+
+	switch (ev->type) {
+	case TWC_EV_SLAVE_ADDED:
+		log_added(bus, ev);
+		bus->policy_due = true;
+		break;
+	case TWC_EV_SLAVE_REMOVED:
+		if (ev->slave >= 0 && ev->slave < TWC_MAX_SLAVES)
+			bus->last_status[ev->slave] = TWC_SLAVE_ABSENT;
+		gw_log_warn("bus %s: slave %04X removed: silent for %u s", name, ev->id, TWC_SLAVE_TIMEOUT_MS / 1000u);
+		break;
+	case TWC_EV_SLAVE_REJECTED:
+		log_rejected(bus, ev);
+		break;
+	case TWC_EV_STATUS_CHANGED:
+		log_status_changed(bus, ev);
+		break;
+	case TWC_EV_VIN:
+		if (ev->text && ev->text[0]) {
+			vin_short(ev->text, vin, sizeof(vin));
+			gw_log_info("bus %s: slave %04X car VIN %s", name, ev->id, vin);
+		} else {
+			gw_log_info("bus %s: slave %04X car gone (VIN cleared)", name, ev->id);
+		}
+		break;
+	case TWC_EV_ID_COLLISION:
+		gw_log_warn("bus %s: a slave announced our own master ID %04X; sending linkready again so it picks "
+			    "another", name, ev->id);
+		break;
+	case TWC_EV_OTHER_MASTER:
+		/* The core already holds this back to one event a minute. */
+		gw_log_warn("bus %s: another master %04X is talking (%s): is a TWC's rotary switch not set to "
+			    "slave?", name, ev->id, ev->text ? ev->text : "?");
+		break;
+	case TWC_EV_GRANT:
+		gw_log_debug("bus %s: slave %04X told %d A", name, ev->id, ev->amps);
+		break;
+	case TWC_EV_UNKNOWN_FRAME:
+		gw_log_debug("bus %s: unknown frame %s", name, ev->text ? ev->text : "");
+		break;
+	}
+}
+
+/* ---- status ---- */
+
+static void log_slave(struct gw_bus *bus, const struct twc_slave_info *s)
+{
+	char meter[48] = "";
+	char vin[32] = "";
+	char v[24];
+
+	if (s->has_meter) {
+		if (bus->twc.phases == 3)
+			snprintf(v, sizeof(v), "%u/%u/%u V", s->volts[0], s->volts[1], s->volts[2]);
+		else
+			snprintf(v, sizeof(v), "%u V", s->volts[0]);
+		snprintf(meter, sizeof(meter), "  %u kWh %s", s->energy_raw, v);
+	}
+	if (s->vin[0]) {
+		char short_vin[24];
+		vin_short(s->vin, short_vin, sizeof(short_vin));
+		snprintf(vin, sizeof(vin), "  VIN %s", short_vin);
+	}
+	gw_log_info("slave %04X v%u %-8s  drawing %.1f A  offered %d A  target %d A  cap %d A  state %02X%s%s", s->id,
+		    s->protocol, twc_slave_status_name(s->status), s->measured_amps, s->offered_amps, s->target_amps,
+		    s->cap_amps, s->state_code, meter, vin);
+}
+
+void gw_bus_log_status(struct gw_bus *bus)
+{
+	const struct twc_bus_stats *st = twc_bus_stats(bus->core);
+	const struct twc_rx_stats *rx = &st->rx;
+	uint32_t bad = rx->bad_checksum + rx->bad_length + rx->bad_escape + rx->overflow + rx->timeouts;
+
+	for (int slot = 0; slot < TWC_MAX_SLAVES; slot++) {
+		struct twc_slave_info info;
+
+		if (twc_bus_slave(bus->core, slot, &info) == 0)
+			log_slave(bus, &info);
+	}
+	gw_log_info("bus %s: %d slaves, %d/%d A in force, rx %u frames %u bad, tx %u%s", gw_port_name(bus->port),
+		    twc_bus_slave_count(bus->core), twc_bus_in_force_total(bus->core), bus->twc.wiring_max_all,
+		    rx->frames, bad, st->tx_frames, gw_port_is_up(bus->port) ? "" : " (link down)");
+}
+
+static void status_arm(struct gw_bus *bus)
+{
+	if (bus->status_interval <= 0 || bus->stopped) {
+		lws_sul_cancel(&bus->sul_status);
+		return;
+	}
+	lws_sul_schedule(gw_loop_context(bus->loop), 0, &bus->sul_status, bus_status_cb,
+			 (lws_usec_t)gw_clock_real_delay_us(bus->clock, (uint64_t)bus->status_interval * 1000u));
+}
+
+static void bus_status_cb(lws_sorted_usec_list_t *sul)
+{
+	struct gw_bus *bus = lws_container_of(sul, struct gw_bus, sul_status);
+
+	gw_bus_log_status(bus);
+	status_arm(bus);
+}
+
+/* ---- life cycle ---- */
+
+static struct gw_port *port_open(struct gw_bus *bus, const char *spec, int fd)
+{
+	struct gw_port_handlers h = {
+		.user = bus,
+		.on_rx = port_rx,
+		.on_up = port_up,
+		.on_down = port_down,
+	};
+	struct gw_port *port = fd >= 0 ? gw_port_new_fd(bus->loop, fd, spec, &h) : gw_port_new(bus->loop, spec, &h);
+
+	if (!port) {
+		gw_log_error("bus %s: cannot create the port", spec);
+		return NULL;
+	}
+	gw_port_start(port);
+	return port;
+}
+
+static struct gw_bus *bus_new(struct gw_loop *loop, const struct gw_clock *clock, const struct gw_config *cfg,
+			      int fd, const char *name)
+{
+	struct twc_bus_config bc;
+	struct twc_bus_env env;
+	struct gw_bus *bus;
+
+	bus = calloc(1, sizeof(*bus));
+	if (!bus) {
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	bus->loop = loop;
+	bus->clock = clock;
+	bus->twc = cfg->twc;
+	bus->policy = cfg->policy.mode;
+	bus->status_interval = cfg->log.status_interval;
+
+	bus_config_from(&cfg->twc, &bc);
+	memset(&env, 0, sizeof(env));
+	env.user = bus;
+	env.write = core_write;
+	env.event = core_event;
+	bus->core = twc_bus_new(&bc, &env, gw_clock_now_ms(clock));
+	if (!bus->core) {
+		gw_log_error("bus %s: the TWC core refused the config", name);
+		if (fd >= 0)
+			close(fd);
+		free(bus);
+		return NULL;
+	}
+	twc_bus_set_available(bus->core, cfg->twc.wiring_max_all);
+	bus->port = port_open(bus, name, fd);
+	if (!bus->port) {
+		twc_bus_free(bus->core);
+		free(bus);
+		return NULL;
+	}
+	gw_log_info("bus %s: master %04X, wiring %d A total / %d A per TWC, min %d A, policy %s", name,
+		    cfg->twc.master_id, cfg->twc.wiring_max_all, cfg->twc.wiring_max_per_twc, cfg->twc.min_amps,
+		    gw_policy_mode_name(bus->policy));
+	bus_rearm(bus);
+	status_arm(bus);
+	return bus;
+}
+
+struct gw_bus *gw_bus_new(struct gw_loop *loop, const struct gw_clock *clock, const struct gw_config *cfg)
+{
+	return bus_new(loop, clock, cfg, -1, cfg->twc.port);
+}
+
+struct gw_bus *gw_bus_new_fd(struct gw_loop *loop, const struct gw_clock *clock, const struct gw_config *cfg,
+			     int fd, const char *name)
+{
+	return bus_new(loop, clock, cfg, fd, name);
+}
+
+int gw_bus_apply_config(struct gw_bus *bus, const struct gw_config *cfg)
+{
+	struct twc_bus_config bc;
+	int rc;
+
+	bus_config_from(&cfg->twc, &bc);
+	rc = twc_bus_set_config(bus->core, &bc);
+	if (rc)
+		return rc;
+	bool port_changed = strcmp(cfg->twc.port, bus->twc.port) != 0;
+
+	bus->twc = cfg->twc;
+	bus->policy = cfg->policy.mode;
+	bus->status_interval = cfg->log.status_interval;
+	twc_bus_set_available(bus->core, cfg->twc.wiring_max_all);
+	policy_apply(bus);
+	gw_log_info("bus %s: config applied: wiring %d A total / %d A per TWC, min %d A, policy %s",
+		    gw_port_name(bus->port), bus->twc.wiring_max_all, bus->twc.wiring_max_per_twc, bus->twc.min_amps,
+		    gw_policy_mode_name(bus->policy));
+	if (port_changed && gw_port_kind(bus->port) != GW_PORT_FD) {
+		struct gw_port *port = gw_port_new(bus->loop, cfg->twc.port, &(struct gw_port_handlers){
+			.user = bus, .on_rx = port_rx, .on_up = port_up, .on_down = port_down });
+
+		if (port) {
+			gw_log_info("bus %s: port changed to %s; reopening", gw_port_name(bus->port), cfg->twc.port);
+			gw_port_free(bus->port);
+			bus->port = port;
+			gw_port_start(port);
+		} else {
+			gw_log_error("bus %s: cannot create the port %s; keeping the old one", gw_port_name(bus->port),
+				     cfg->twc.port);
+		}
+	}
+	bus_rearm(bus);
+	status_arm(bus);
+	return 0;
+}
+
+const struct twc_bus *gw_bus_core(const struct gw_bus *bus)
+{
+	return bus->core;
+}
+
+bool gw_bus_link_up(const struct gw_bus *bus)
+{
+	return gw_port_is_up(bus->port);
+}
+
+void gw_bus_stop(struct gw_bus *bus)
+{
+	if (!bus)
+		return;
+	bus->stopped = true;
+	lws_sul_cancel(&bus->sul_tick);
+	lws_sul_cancel(&bus->sul_status);
+	gw_port_stop(bus->port);
+}
+
+void gw_bus_free(struct gw_bus *bus)
+{
+	if (!bus)
+		return;
+	gw_bus_stop(bus);
+	gw_port_free(bus->port);
+	twc_bus_free(bus->core);
+	free(bus);
+}

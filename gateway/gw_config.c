@@ -1,0 +1,653 @@
+/*
+ * gw_config: load the daemon's JSON config into struct gw_config. All keys live in one table
+ * (key_table below): adding a key later (ocpp.*, tesla.*, ems) is one line there, one field in the
+ * struct and, if its value needs more than a type and range, one small check function. The same
+ * table drives the unknown-key check, the defaults and the messages, so they cannot drift apart.
+ */
+#include "gw_config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define KEY_PATH_MAX 128
+#define GOT_MAX 96
+
+enum key_type {
+	KEY_OBJECT, /* a nested object; its members are the keys whose path starts with "<path>." */
+	KEY_INT,    /* stored as int */
+	KEY_STRING, /* stored by its parse function */
+	KEY_CHOICE, /* one of a list of names, stored as the int index (an enum) */
+};
+
+struct key_spec;
+
+/* Turn a string value into its field. Return 0, or -EINVAL with the requirement text left in @why
+ * ("must be ..."); the caller adds the key and the value. */
+typedef int (*key_parse_fn)(const struct key_spec *k, const char *value, void *field, char *why,
+			    size_t whylen);
+/* Extra check of an integer already inside [min, max]. */
+typedef bool (*key_int_ok_fn)(long long v);
+
+struct key_spec {
+	const char *path;           /* dotted: "twc.port" */
+	enum key_type type;
+	bool required;
+	bool secret;                /* never echo its value in a message */
+	size_t offset;              /* field in struct gw_config */
+	size_t size;                /* KEY_STRING: size of the field */
+	long long min, max;         /* KEY_INT */
+	key_int_ok_fn int_ok;       /* KEY_INT, optional */
+	const char *must;           /* KEY_INT, optional: requirement text replacing the range */
+	long long def_int;          /* KEY_INT and KEY_CHOICE (index) default */
+	const char *def_str;        /* KEY_STRING default (parsed like a value), NULL: none */
+	const char *const *choices; /* KEY_CHOICE, NULL-terminated */
+	key_parse_fn parse;         /* KEY_STRING */
+};
+
+static int parse_copy(const struct key_spec *k, const char *value, void *field, char *why, size_t whylen);
+static int parse_port(const struct key_spec *k, const char *value, void *field, char *why, size_t whylen);
+static int parse_master_id(const struct key_spec *k, const char *value, void *field, char *why,
+			   size_t whylen);
+static bool phases_ok(long long v);
+
+static const char *const policy_modes[] = { "charge-now", "off", NULL };
+/* Same order as enum gw_log_level. */
+static const char *const log_levels[] = { "error", "warn", "info", "debug", NULL };
+
+#define FIELD(f) offsetof(struct gw_config, f)
+#define K_OBJECT(p) { .path = (p), .type = KEY_OBJECT }
+#define K_INT(p, req, f, lo, hi, def) \
+	{ .path = (p), .type = KEY_INT, .required = (req), .offset = FIELD(f), .min = (lo), .max = (hi), \
+	  .def_int = (def) }
+#define K_STRING(p, req, f, fn, def) \
+	{ .path = (p), .type = KEY_STRING, .required = (req), .offset = FIELD(f), \
+	  .size = sizeof(((struct gw_config *)0)->f), .parse = (fn), .def_str = (def) }
+#define K_CHOICE(p, f, names, def) \
+	{ .path = (p), .type = KEY_CHOICE, .offset = FIELD(f), .choices = (names), .def_int = (def) }
+
+/*
+ * Every key of the config file. Parents come before their members. Ranges that depend on another
+ * key (wiringMaxAmpsPerTWC <= wiringMaxAmpsAllTWCs, minAmpsPerTWC <= wiringMaxAmpsPerTWC) are
+ * checked in check_relations() after the table pass.
+ */
+static const struct key_spec key_table[] = {
+	K_STRING("dataDir", true, data_dir, parse_copy, NULL),
+	K_OBJECT("twc"),
+	K_STRING("twc.port", true, twc.port, parse_port, NULL),
+	K_INT("twc.wiringMaxAmpsAllTWCs", true, twc.wiring_max_all, 1, 240, 0),
+	K_INT("twc.wiringMaxAmpsPerTWC", true, twc.wiring_max_per_twc, 1, 80, 0),
+	K_INT("twc.minAmpsPerTWC", false, twc.min_amps, 5, 80, 6),
+	K_INT("twc.voltage", false, twc.voltage, 100, 480, 230),
+	{ .path = "twc.phases", .type = KEY_INT, .offset = FIELD(twc.phases), .min = 1, .max = 3,
+	  .int_ok = phases_ok, .must = "must be 1 or 3", .def_int = 1 },
+	K_STRING("twc.masterId", false, twc.master_id, parse_master_id, "7777"),
+	K_OBJECT("policy"),
+	K_CHOICE("policy.mode", policy.mode, policy_modes, GW_POLICY_CHARGE_NOW),
+	K_OBJECT("log"),
+	K_CHOICE("log.level", log.level, log_levels, GW_LOG_INFO),
+	K_INT("log.statusInterval", false, log.status_interval, 0, 86400, 10),
+};
+
+#define KEY_COUNT (sizeof(key_table) / sizeof(key_table[0]))
+
+const char *gw_policy_mode_name(enum gw_policy_mode mode)
+{
+	if ((int)mode < 0 || (size_t)mode >= sizeof(policy_modes) / sizeof(policy_modes[0]) - 1)
+		return "?";
+	return policy_modes[mode];
+}
+
+/* ---- messages ---- */
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* Copy @s for a message: printable ASCII only, cut with "..." so one bad value cannot flood a log. */
+static void sanitize(const char *s, char *out, size_t outlen)
+{
+	size_t o = 0, i = 0;
+
+	if (outlen == 0)
+		return;
+	for (; s[i] != '\0' && o + 1 < outlen; i++) {
+		unsigned char c = (unsigned char)s[i];
+		out[o++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
+	}
+	out[o] = '\0';
+	if (s[i] != '\0' && o >= 3)
+		memcpy(out + o - 3, "...", 3);
+}
+
+/* How a value looked, for "(got ...)". Strings of secret keys are never shown. */
+static void describe(const json_t *v, bool secret, char *out, size_t outlen)
+{
+	char s[GOT_MAX - 2];
+
+	switch (json_typeof(v)) {
+	case JSON_INTEGER:
+		snprintf(out, outlen, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+		break;
+	case JSON_REAL:
+		snprintf(out, outlen, "%g", json_real_value(v));
+		break;
+	case JSON_STRING:
+		if (secret) {
+			snprintf(out, outlen, "a string");
+		} else {
+			sanitize(json_string_value(v), s, sizeof(s));
+			snprintf(out, outlen, "\"%s\"", s);
+		}
+		break;
+	case JSON_TRUE:
+		snprintf(out, outlen, "true");
+		break;
+	case JSON_FALSE:
+		snprintf(out, outlen, "false");
+		break;
+	case JSON_NULL:
+		snprintf(out, outlen, "null");
+		break;
+	case JSON_OBJECT:
+		snprintf(out, outlen, "an object");
+		break;
+	case JSON_ARRAY:
+		snprintf(out, outlen, "an array");
+		break;
+	}
+}
+
+/* ---- string keys ---- */
+
+static int parse_copy(const struct key_spec *k, const char *value, void *field, char *why, size_t whylen)
+{
+	size_t len = strlen(value);
+
+	if (len == 0) {
+		snprintf(why, whylen, "must not be empty");
+		return -EINVAL;
+	}
+	if (len >= k->size) {
+		snprintf(why, whylen, "must be at most %zu characters", k->size - 1);
+		return -EINVAL;
+	}
+	memcpy(field, value, len + 1);
+	return 0;
+}
+
+static bool all_digits(const char *s, size_t len)
+{
+	if (len == 0)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!isdigit((unsigned char)s[i]))
+			return false;
+	return true;
+}
+
+int gw_config_tcp_split(const char *spec, char *host, size_t hostlen, int *port)
+{
+	static const char scheme[] = "tcp://";
+	const char *h, *h_end, *p;
+
+	if (strncmp(spec, scheme, sizeof(scheme) - 1) != 0)
+		return -EINVAL;
+	h = spec + sizeof(scheme) - 1;
+	if (*h == '[') {
+		/* IPv6 literal: [addr]:port */
+		h++;
+		h_end = strchr(h, ']');
+		if (!h_end || h_end[1] != ':')
+			return -EINVAL;
+		p = h_end + 2;
+		for (const char *c = h; c < h_end; c++)
+			if (!isxdigit((unsigned char)*c) && *c != ':' && *c != '.')
+				return -EINVAL;
+	} else {
+		h_end = strrchr(h, ':');
+		if (!h_end)
+			return -EINVAL;
+		p = h_end + 1;
+		for (const char *c = h; c < h_end; c++)
+			if (!isalnum((unsigned char)*c) && *c != '.' && *c != '-' && *c != '_')
+				return -EINVAL;
+	}
+	if (h_end == h)
+		return -EINVAL;
+	size_t plen = strlen(p);
+	if (!all_digits(p, plen) || plen > 5)
+		return -EINVAL;
+	long v = strtol(p, NULL, 10);
+	if (v < 1 || v > 65535)
+		return -EINVAL;
+	if ((size_t)(h_end - h) >= hostlen)
+		return -ENAMETOOLONG;
+	memcpy(host, h, (size_t)(h_end - h));
+	host[h_end - h] = '\0';
+	*port = (int)v;
+	return 0;
+}
+
+static int parse_port(const struct key_spec *k, const char *value, void *field, char *why, size_t whylen)
+{
+	char host[GW_CONFIG_PORT_MAX];
+	int tcp_port;
+	bool ok;
+
+	if (strncmp(value, "tcp://", 6) == 0) {
+		ok = gw_config_tcp_split(value, host, sizeof(host), &tcp_port) == 0;
+	} else {
+		/* A device path: absolute, since a daemon's working directory means nothing. It need not
+		 * exist yet; a USB adapter may be plugged in later and the port keeps retrying. */
+		ok = value[0] == '/';
+		for (const char *c = value; ok && *c; c++)
+			if ((unsigned char)*c < 0x20 || *c == 0x7f)
+				ok = false;
+	}
+	if (!ok) {
+		snprintf(why, whylen,
+			 "must be an absolute device path (e.g. /dev/ttyUSB0) or tcp://host:port with port 1 to 65535");
+		return -EINVAL;
+	}
+	return parse_copy(k, value, field, why, whylen);
+}
+
+static int parse_master_id(const struct key_spec *k, const char *value, void *field, char *why,
+			   size_t whylen)
+{
+	(void)k;
+	bool ok = strlen(value) == 4;
+
+	for (size_t i = 0; ok && i < 4; i++)
+		ok = isxdigit((unsigned char)value[i]) != 0;
+	if (ok) {
+		/* 0000 and FFFF are not usable IDs: FFFF is broadcast and 0000 means "none" in frames. */
+		unsigned long id = strtoul(value, NULL, 16);
+		if (id != 0 && id != 0xFFFF) {
+			*(uint16_t *)field = (uint16_t)id;
+			return 0;
+		}
+	}
+	snprintf(why, whylen, "must be 4 hex digits other than 0000 and FFFF");
+	return -EINVAL;
+}
+
+static bool phases_ok(long long v)
+{
+	return v == 1 || v == 3;
+}
+
+/* ---- the table walk ---- */
+
+static const struct key_spec *find_key(const char *path)
+{
+	for (size_t i = 0; i < KEY_COUNT; i++)
+		if (strcmp(key_table[i].path, path) == 0)
+			return &key_table[i];
+	return NULL;
+}
+
+/* Build "prefix.key" into @out; false if it does not fit (then no key of ours can match). */
+static bool join_path(const char *prefix, const char *key, char *out, size_t outlen)
+{
+	int n = prefix[0] ? snprintf(out, outlen, "%s.%s", prefix, key) : snprintf(out, outlen, "%s", key);
+
+	return n >= 0 && (size_t)n < outlen;
+}
+
+/* Every member of @obj (at @prefix, "" for the root) must be in the table: a typo fails loudly
+ * instead of silently leaving a default in force. */
+static int check_unknown(const json_t *obj, const char *prefix, char *err, size_t errlen)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach((json_t *)obj, key, v) {
+		char path[KEY_PATH_MAX];
+		const struct key_spec *k = NULL;
+		bool fits = join_path(prefix, key, path, sizeof(path));
+
+		if (fits)
+			k = find_key(path);
+		if (!k) {
+			char shown[KEY_PATH_MAX];
+			sanitize(path, shown, sizeof(shown));
+			set_err(err, errlen, "config: %s: unknown key", shown);
+			return -EINVAL;
+		}
+		if (k->type == KEY_OBJECT) {
+			if (!json_is_object(v)) {
+				char got[GOT_MAX];
+				describe(v, false, got, sizeof(got));
+				set_err(err, errlen, "config: %s: must be an object (got %s)", path, got);
+				return -EINVAL;
+			}
+			int rc = check_unknown(v, path, err, errlen);
+			if (rc)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+/* The value at a dotted path, or NULL if any level is missing. Parents were checked to be objects. */
+static json_t *lookup(const json_t *root, const char *path)
+{
+	char part[KEY_PATH_MAX];
+	const json_t *cur = root;
+	const char *p = path;
+
+	while (cur) {
+		const char *dot = strchr(p, '.');
+		size_t len = dot ? (size_t)(dot - p) : strlen(p);
+
+		if (len >= sizeof(part))
+			return NULL;
+		memcpy(part, p, len);
+		part[len] = '\0';
+		cur = json_object_get(cur, part);
+		if (!dot)
+			return (json_t *)cur;
+		p = dot + 1;
+	}
+	return NULL;
+}
+
+static int apply_int(const struct key_spec *k, const json_t *v, struct gw_config *cfg, char *err, size_t errlen)
+{
+	int *field = (int *)((char *)cfg + k->offset);
+	long long n;
+
+	if (!v) {
+		*field = (int)k->def_int;
+		return 0;
+	}
+	if (json_is_integer(v)) {
+		n = json_integer_value(v);
+		if (n >= k->min && n <= k->max && (!k->int_ok || k->int_ok(n))) {
+			*field = (int)n;
+			return 0;
+		}
+	}
+	char got[GOT_MAX];
+	describe(v, k->secret, got, sizeof(got));
+	if (k->must)
+		set_err(err, errlen, "config: %s: %s (got %s)", k->path, k->must, got);
+	else
+		set_err(err, errlen, "config: %s: must be an integer from %lld to %lld (got %s)", k->path, k->min,
+			k->max, got);
+	return -EINVAL;
+}
+
+static int apply_string(const struct key_spec *k, const json_t *v, struct gw_config *cfg, char *err,
+			size_t errlen)
+{
+	void *field = (char *)cfg + k->offset;
+	char why[160];
+	char got[GOT_MAX];
+	const char *s;
+
+	if (!v) {
+		if (!k->def_str)
+			return 0;
+		s = k->def_str;
+	} else {
+		if (!json_is_string(v)) {
+			describe(v, k->secret, got, sizeof(got));
+			set_err(err, errlen, "config: %s: must be a string (got %s)", k->path, got);
+			return -EINVAL;
+		}
+		s = json_string_value(v);
+		if (strlen(s) != json_string_length(v)) {
+			set_err(err, errlen, "config: %s: must not contain NUL characters", k->path);
+			return -EINVAL;
+		}
+	}
+	why[0] = '\0';
+	if (k->parse(k, s, field, why, sizeof(why)) == 0)
+		return 0;
+	if (v)
+		describe(v, k->secret, got, sizeof(got));
+	else
+		snprintf(got, sizeof(got), "the default \"%s\"", s);
+	set_err(err, errlen, "config: %s: %s (got %s)", k->path, why, got);
+	return -EINVAL;
+}
+
+static int apply_choice(const struct key_spec *k, const json_t *v, struct gw_config *cfg, char *err,
+			size_t errlen)
+{
+	int *field = (int *)((char *)cfg + k->offset);
+	char names[160];
+	size_t used = 0;
+
+	if (!v) {
+		*field = (int)k->def_int;
+		return 0;
+	}
+	if (json_is_string(v)) {
+		for (int i = 0; k->choices[i]; i++) {
+			if (strcmp(json_string_value(v), k->choices[i]) == 0) {
+				*field = i;
+				return 0;
+			}
+		}
+	}
+	names[0] = '\0';
+	for (int i = 0; k->choices[i] && used < sizeof(names); i++) {
+		int n = snprintf(names + used, sizeof(names) - used, "%s\"%s\"", i ? ", " : "", k->choices[i]);
+		if (n < 0)
+			break;
+		used += (size_t)n;
+	}
+	char got[GOT_MAX];
+	describe(v, k->secret, got, sizeof(got));
+	set_err(err, errlen, "config: %s: must be one of %s (got %s)", k->path, names, got);
+	return -EINVAL;
+}
+
+/* Ranges that depend on another key; the message names the key whose value is out of range. */
+static int check_relations(const struct gw_config *cfg, const json_t *root, char *err, size_t errlen)
+{
+	const struct gw_config_twc *t = &cfg->twc;
+
+	if (t->wiring_max_per_twc > t->wiring_max_all) {
+		set_err(err, errlen,
+			"config: twc.wiringMaxAmpsPerTWC: must be an integer from 1 to %d (twc.wiringMaxAmpsAllTWCs) (got %d)",
+			t->wiring_max_all, t->wiring_max_per_twc);
+		return -EINVAL;
+	}
+	if (t->wiring_max_per_twc < 5) {
+		set_err(err, errlen,
+			"config: twc.wiringMaxAmpsPerTWC: must be at least 5, the least a TWC can be told (got %d)",
+			t->wiring_max_per_twc);
+		return -EINVAL;
+	}
+	if (t->min_amps > t->wiring_max_per_twc) {
+		bool dflt = lookup(root, "twc.minAmpsPerTWC") == NULL;
+		set_err(err, errlen,
+			"config: twc.minAmpsPerTWC: must be an integer from 5 to %d (twc.wiringMaxAmpsPerTWC) (got %d%s)",
+			t->wiring_max_per_twc, t->min_amps, dflt ? ", the default" : "");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* mkdir -p with mode 0750 for each missing level. */
+static int mkdir_p(const char *dir)
+{
+	char path[GW_CONFIG_PATH_MAX];
+	size_t len = strlen(dir);
+
+	if (len >= sizeof(path))
+		return -ENAMETOOLONG;
+	memcpy(path, dir, len + 1);
+	for (size_t i = 1; i <= len; i++) {
+		if (path[i] != '/' && path[i] != '\0')
+			continue;
+		char saved = path[i];
+		path[i] = '\0';
+		if (mkdir(path, 0750) != 0 && errno != EEXIST)
+			return -errno;
+		path[i] = saved;
+	}
+	return 0;
+}
+
+static int check_data_dir(const char *dir, char *err, size_t errlen)
+{
+	struct stat st;
+	char shown[GOT_MAX];
+	int rc;
+
+	sanitize(dir, shown, sizeof(shown));
+	if (stat(dir, &st) != 0) {
+		if (errno != ENOENT) {
+			rc = -errno;
+			set_err(err, errlen, "config: dataDir: %s (got \"%s\")", strerror(-rc), shown);
+			return rc;
+		}
+		rc = mkdir_p(dir);
+		if (rc == 0 && stat(dir, &st) != 0)
+			rc = -errno;
+		if (rc) {
+			set_err(err, errlen, "config: dataDir: cannot create the directory: %s (got \"%s\")",
+				strerror(-rc), shown);
+			return rc;
+		}
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		set_err(err, errlen, "config: dataDir: must be a directory (got \"%s\", which is not)", shown);
+		return -ENOTDIR;
+	}
+	if (access(dir, W_OK | X_OK) != 0) {
+		rc = -errno;
+		set_err(err, errlen, "config: dataDir: must be a writable directory: %s (got \"%s\")",
+			strerror(-rc), shown);
+		return rc;
+	}
+	return 0;
+}
+
+static int from_json(const json_t *root, struct gw_config *out, char *err, size_t errlen)
+{
+	struct gw_config cfg;
+	int rc;
+
+	if (!json_is_object(root)) {
+		set_err(err, errlen, "config: the top level must be an object");
+		return -EINVAL;
+	}
+	rc = check_unknown(root, "", err, errlen);
+	if (rc)
+		return rc;
+
+	memset(&cfg, 0, sizeof(cfg));
+	for (size_t i = 0; i < KEY_COUNT; i++) {
+		const struct key_spec *k = &key_table[i];
+		const json_t *v;
+
+		if (k->type == KEY_OBJECT)
+			continue;
+		v = lookup(root, k->path);
+		if (!v && k->required) {
+			set_err(err, errlen, "config: %s: required key missing", k->path);
+			return -EINVAL;
+		}
+		switch (k->type) {
+		case KEY_INT:
+			rc = apply_int(k, v, &cfg, err, errlen);
+			break;
+		case KEY_STRING:
+			rc = apply_string(k, v, &cfg, err, errlen);
+			break;
+		case KEY_CHOICE:
+			rc = apply_choice(k, v, &cfg, err, errlen);
+			break;
+		case KEY_OBJECT:
+			rc = 0;
+			break;
+		}
+		if (rc)
+			return rc;
+	}
+	rc = check_relations(&cfg, root, err, errlen);
+	if (rc)
+		return rc;
+	/* Last, because it may create directories: an otherwise invalid file changes nothing on disk. */
+	rc = check_data_dir(cfg.data_dir, err, errlen);
+	if (rc)
+		return rc;
+	*out = cfg;
+	return 0;
+}
+
+static void syntax_error(const json_error_t *je, const char *source, char *err, size_t errlen)
+{
+	char shown[GOT_MAX];
+
+	sanitize(source, shown, sizeof(shown));
+	set_err(err, errlen, "config: %s:%d:%d: %s", shown, je->line, je->column, je->text);
+}
+
+int gw_config_from_json_text(const char *text, const char *source, struct gw_config *out, char *err,
+			     size_t errlen)
+{
+	json_error_t je;
+	json_t *root;
+	int rc;
+
+	root = json_loads(text, JSON_REJECT_DUPLICATES, &je);
+	if (!root) {
+		syntax_error(&je, source ? source : "<text>", err, errlen);
+		return -EINVAL;
+	}
+	rc = from_json(root, out, err, errlen);
+	json_decref(root);
+	return rc;
+}
+
+int gw_config_load(const char *path, struct gw_config *out, char *err, size_t errlen)
+{
+	json_error_t je;
+	json_t *root;
+	FILE *f;
+	int rc;
+
+	/* Opened here rather than by json_load_file() so a missing or unreadable file reports errno
+	 * instead of a parser message. */
+	f = fopen(path, "re");
+	if (!f) {
+		rc = -errno;
+		char shown[GOT_MAX];
+		sanitize(path, shown, sizeof(shown));
+		set_err(err, errlen, "config: %s: %s", shown, strerror(-rc));
+		return rc;
+	}
+	root = json_loadf(f, JSON_REJECT_DUPLICATES, &je);
+	fclose(f);
+	if (!root) {
+		syntax_error(&je, path, err, errlen);
+		return -EINVAL;
+	}
+	rc = from_json(root, out, err, errlen);
+	json_decref(root);
+	return rc;
+}

@@ -1,0 +1,79 @@
+/*
+ * gw_config: the daemon's JSON config file (read with jansson) turned into a checked struct
+ * gw_config. Every key is listed once in the key table in gw_config.c with its type, range and
+ * default; loading rejects unknown keys at any depth (typo protection), wrong types and out-of-range
+ * values with a message that names the key, e.g.
+ *   config: twc.wiringMaxAmpsPerTWC: must be an integer from 1 to 80 (got 120)
+ * Past this module, code sees only the plain struct.
+ */
+#ifndef GW_CONFIG_H
+#define GW_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gw_log.h"
+
+#define GW_CONFIG_PATH_MAX 256 /* dataDir */
+#define GW_CONFIG_PORT_MAX 256 /* twc.port: device path or tcp://host:port */
+
+enum gw_policy_mode {
+	GW_POLICY_CHARGE_NOW = 0, /* offer the wiring's current to every car */
+	GW_POLICY_OFF,            /* cap every slave at 0: cars wait */
+};
+
+struct gw_config_twc {
+	char port[GW_CONFIG_PORT_MAX]; /* "/dev/ttyUSB0" or "tcp://host:port" */
+	int wiring_max_all;            /* wiringMaxAmpsAllTWCs, 1..240 */
+	int wiring_max_per_twc;        /* wiringMaxAmpsPerTWC, 1..80, <= wiring_max_all */
+	int min_amps;                  /* minAmpsPerTWC, 5..wiring_max_per_twc, default 6 */
+	int voltage;                   /* 100..480, default 230 */
+	int phases;                    /* 1 or 3, default 1 */
+	uint16_t master_id;            /* masterId, 4 hex digits, default 0x7777 */
+};
+
+struct gw_config {
+	char data_dir[GW_CONFIG_PATH_MAX]; /* exists (created 0750 if missing) and is writable */
+	struct gw_config_twc twc;
+	struct {
+		enum gw_policy_mode mode; /* default charge-now */
+	} policy;
+	struct {
+		enum gw_log_level level;  /* default info */
+		int status_interval;      /* seconds between status lines, 0 = off, default 10 */
+	} log;
+};
+
+/* "charge-now" / "off". */
+const char *gw_policy_mode_name(enum gw_policy_mode mode);
+
+/**
+ * gw_config_load() - read, parse and validate a config file.
+ * @path:   file to read (borrowed).
+ * @out:    filled in only on success; untouched otherwise, so a reload can keep the old config.
+ * @err:    receives a one-line message starting with "config: " on failure (never a secret value).
+ * @errlen: size of @err.
+ * Return: 0, -EINVAL for a syntax or validation error, or the negative errno of a failed read or of
+ * a dataDir that cannot be created.
+ */
+int gw_config_load(const char *path, struct gw_config *out, char *err, size_t errlen);
+
+/**
+ * gw_config_from_json_text() - the same from text in memory (tests).
+ * @text:   NUL-terminated JSON (borrowed).
+ * @source: name used in syntax error messages in place of a file name, e.g. "<test>".
+ */
+int gw_config_from_json_text(const char *text, const char *source, struct gw_config *out, char *err,
+			     size_t errlen);
+
+/**
+ * gw_config_tcp_split() - split "tcp://host:port" (host may be "[v6addr]").
+ * @spec: the port string (borrowed).
+ * @host, @hostlen: receives the host without brackets.
+ * @port: receives the TCP port, 1..65535.
+ * Return: 0, -EINVAL if @spec is not a well-formed tcp:// address, -ENAMETOOLONG if the host does
+ * not fit.
+ */
+int gw_config_tcp_split(const char *spec, char *host, size_t hostlen, int *port);
+
+#endif

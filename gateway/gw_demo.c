@@ -1,0 +1,445 @@
+/*
+ * gw_demo: the self-contained demonstration. Two raw-file adoptions share one lws loop: the bus side
+ * is an ordinary gw_bus over a gw_port of the "already open fd" kind, exactly the code that drives
+ * a real RS-485 port; the slave side is the twc_sim core behind a second gw_port, with its own sul
+ * for twc_sim_tick(). A third sul plays the script (cars plug in and leave at fixed simulated
+ * times) and prints the table. The simulator, not the gateway, is the judge of the current limit:
+ * it records the highest sum of limits in force it ever saw.
+ */
+#include "gw_demo.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <libwebsockets.h>
+
+#include "gw_bus.h"
+#include "gw_clock.h"
+#include "gw_config.h"
+#include "gw_log.h"
+#include "gw_loop.h"
+#include "gw_port.h"
+#include "twc_sim.h"
+
+#define DEMO_AVAILABLE_A 40
+#define DEMO_PER_TWC_A 32
+#define DEMO_SLAVES 3
+#define DEMO_END_MS 80000u
+#define SCRIPT_STEP_MS 250u     /* simulated ms between script checks */
+#define TABLE_EVERY_MS 5000u    /* a table at least this often (simulated) */
+#define SIM_MAX_SLEEP_MS 1000u
+
+enum step_kind { STEP_PLUG, STEP_UNPLUG };
+
+struct demo_step {
+	uint32_t at_ms;
+	enum step_kind kind;
+	int slave;
+	int car_max_amps;
+	const char *car;
+	const char *vin;
+};
+
+/* The scenario, in simulated time. VINs are made up (valid check digits, serial 00000N). */
+static const struct demo_step script[] = {
+	{ 3000, STEP_PLUG, 0, 32, "car A", "5YJ3E1EA8KF000001" },
+	{ 15000, STEP_PLUG, 1, 32, "car B", "5YJYGDEE2LF000002" },
+	{ 30000, STEP_PLUG, 2, 16, "car C", "5YJSA1E20HF000003" },
+	{ 50000, STEP_UNPLUG, 0, 0, "car A", NULL },
+	{ 65000, STEP_UNPLUG, 2, 0, "car C", NULL },
+};
+#define SCRIPT_LEN (sizeof(script) / sizeof(script[0]))
+
+static const uint16_t slave_ids[DEMO_SLAVES] = { 0x1234, 0x5678, 0x9ABC };
+
+struct demo {
+	struct gw_clock clock;
+	struct gw_loop *loop;
+	struct gw_bus *bus;
+	struct twc_sim *sim;
+	struct gw_port *sim_port;
+	lws_sorted_usec_list_t sul_sim;
+	lws_sorted_usec_list_t sul_script;
+	uint64_t start_ms;
+	size_t next_step;
+	uint64_t last_table_ms;
+	char last_key[256];
+	const char *car_at[DEMO_SLAVES];
+	int car_max[DEMO_SLAVES];
+	int max_slaves_seen;
+	bool shared;                 /* all three slaves charged at once */
+	int shared_in_force[DEMO_SLAVES];
+	bool finished;
+	bool interrupted;
+};
+
+static uint64_t demo_now(const struct demo *d)
+{
+	return gw_clock_now_ms(&d->clock);
+}
+
+static double demo_t(const struct demo *d)
+{
+	return (double)(demo_now(d) - d->start_ms) / 1000.0;
+}
+
+/* ---- the simulator side ---- */
+
+static void sim_rearm(struct demo *d);
+
+static void sim_tick_cb(lws_sorted_usec_list_t *sul)
+{
+	struct demo *d = lws_container_of(sul, struct demo, sul_sim);
+
+	twc_sim_tick(d->sim, demo_now(d));
+	sim_rearm(d);
+}
+
+static void sim_rearm(struct demo *d)
+{
+	uint64_t now = demo_now(d);
+	uint64_t deadline = twc_sim_next_deadline(d->sim);
+	uint64_t delta = deadline > now ? deadline - now : 0;
+
+	if (d->finished)
+		return;
+	if (delta > SIM_MAX_SLEEP_MS)
+		delta = SIM_MAX_SLEEP_MS;
+	if (delta < 1)
+		delta = 1;
+	lws_sul_schedule(gw_loop_context(d->loop), 0, &d->sul_sim, sim_tick_cb,
+			 (lws_usec_t)gw_clock_real_delay_us(&d->clock, delta));
+}
+
+static void sim_port_rx(void *user, const uint8_t *bytes, size_t len)
+{
+	struct demo *d = user;
+
+	twc_sim_input(d->sim, bytes, len, demo_now(d));
+	sim_rearm(d);
+}
+
+static void sim_port_up(void *user)
+{
+	(void)user;
+}
+
+static int sim_write(void *user, const uint8_t *bytes, size_t len)
+{
+	struct demo *d = user;
+
+	return d->sim_port ? gw_port_write(d->sim_port, bytes, len) : -ENOTCONN;
+}
+
+static void sim_log(void *user, const char *line)
+{
+	(void)user;
+	gw_log_debug("sim: %s", line);
+}
+
+/* ---- the table ---- */
+
+/* The bus's view of the slave with this ID, if it knows it. */
+static bool bus_slave_by_id(const struct demo *d, uint16_t id, struct twc_slave_info *out)
+{
+	for (int slot = 0; slot < TWC_MAX_SLAVES; slot++)
+		if (twc_bus_slave(gw_bus_core(d->bus), slot, out) == 0 && out->id == id)
+			return true;
+	return false;
+}
+
+/* What counts as a change worth a new table: who is where and the amps in force, not the drawn
+ * current, which wanders by tenths of an amp. */
+static void state_key(const struct demo *d, char *key, size_t keylen)
+{
+	size_t used = 0;
+
+	used += (size_t)snprintf(key, keylen, "%d|", twc_bus_slave_count(gw_bus_core(d->bus)));
+	for (int i = 0; i < DEMO_SLAVES && used < keylen; i++) {
+		struct twc_sim_slave_status ss;
+		struct twc_slave_info bi;
+		bool known;
+
+		twc_sim_slave_status(d->sim, i, &ss);
+		known = bus_slave_by_id(d, ss.id, &bi);
+		used += (size_t)snprintf(key + used, keylen - used, "%d,%d,%d,%d,%d|", ss.plugged, ss.in_force_amps,
+					 known ? (int)bi.status : -1, known ? bi.offered_amps : -1,
+					 known ? bi.target_amps : -1);
+	}
+}
+
+static void print_table(struct demo *d, const char *why)
+{
+	struct twc_sim_stats st;
+	int offered_total = 0, in_force_total = 0;
+	double drawn_total = 0;
+
+	twc_sim_stats(d->sim, &st);
+	printf("\n t = %5.1f s  (%s)\n", demo_t(d), why);
+	printf("   slave  car               status     offered  target  in force    drawn\n");
+	for (int i = 0; i < DEMO_SLAVES; i++) {
+		struct twc_sim_slave_status ss;
+		struct twc_slave_info bi;
+		char car[40];
+
+		twc_sim_slave_status(d->sim, i, &ss);
+		bool known = bus_slave_by_id(d, ss.id, &bi);
+		if (d->car_at[i])
+			snprintf(car, sizeof(car), "%s (max %d A)", d->car_at[i], d->car_max[i]);
+		else
+			snprintf(car, sizeof(car), "-");
+		if (known) {
+			offered_total += bi.offered_amps;
+			printf("   %04X   %-17s %-9s  %5d A  %4d A  %6d A  %5.1f A\n", ss.id, car,
+			       twc_slave_status_name(bi.status), bi.offered_amps, bi.target_amps, ss.in_force_amps,
+			       ss.drawn_amps);
+		} else {
+			printf("   %04X   %-17s %-9s  %7s  %6s  %6d A  %5.1f A\n", ss.id, car, "unknown", "-", "-",
+			       ss.in_force_amps, ss.drawn_amps);
+		}
+		in_force_total += ss.in_force_amps;
+		drawn_total += ss.drawn_amps;
+	}
+	printf("   %-34s  %5d A  %6s  %6d A  %5.1f A   of %d A available\n", "total", offered_total, "",
+	       in_force_total, drawn_total, DEMO_AVAILABLE_A);
+	printf("   simulator: limits in force now %d A, running maximum %d A (must stay <= %d A)%s\n",
+	       st.in_force_total, st.max_in_force_total, DEMO_AVAILABLE_A,
+	       st.max_in_force_total > DEMO_AVAILABLE_A ? "  ** EXCEEDED **" : "");
+	fflush(stdout);
+	d->last_table_ms = demo_now(d);
+}
+
+/* ---- the script ---- */
+
+static void run_step(struct demo *d, const struct demo_step *s)
+{
+	uint16_t id = slave_ids[s->slave];
+	int rc;
+
+	if (s->kind == STEP_PLUG) {
+		rc = twc_sim_plug(d->sim, s->slave, s->car_max_amps, s->vin, demo_now(d));
+		d->car_at[s->slave] = s->car;
+		d->car_max[s->slave] = s->car_max_amps;
+		printf("\n t = %5.1f s  >>> %s plugs into slave %04X (the car takes at most %d A)\n", demo_t(d), s->car, id,
+		       s->car_max_amps);
+	} else {
+		rc = twc_sim_unplug(d->sim, s->slave, demo_now(d));
+		d->car_at[s->slave] = NULL;
+		printf("\n t = %5.1f s  <<< %s leaves slave %04X\n", demo_t(d), s->car, id);
+	}
+	if (rc)
+		gw_log_error("demo: the simulator refused a step: %s", strerror(-rc));
+	sim_rearm(d);
+}
+
+static void observe(struct demo *d)
+{
+	int n = twc_bus_slave_count(gw_bus_core(d->bus));
+	int charging = 0;
+	int in_force[DEMO_SLAVES];
+
+	if (n > d->max_slaves_seen)
+		d->max_slaves_seen = n;
+	for (int i = 0; i < DEMO_SLAVES; i++) {
+		struct twc_sim_slave_status ss;
+
+		twc_sim_slave_status(d->sim, i, &ss);
+		in_force[i] = ss.in_force_amps;
+		if (ss.charging && ss.drawn_amps >= 1.0)
+			charging++;
+	}
+	if (charging == DEMO_SLAVES && !d->shared) {
+		d->shared = true;
+		memcpy(d->shared_in_force, in_force, sizeof(in_force));
+	}
+}
+
+static int verdict(struct demo *d)
+{
+	struct twc_sim_stats st;
+	uint32_t max_gap = 0;
+	char why[256] = "";
+	bool ok = true;
+
+	twc_sim_stats(d->sim, &st);
+	for (int i = 0; i < DEMO_SLAVES; i++) {
+		struct twc_sim_slave_status ss;
+
+		twc_sim_slave_status(d->sim, i, &ss);
+		if (ss.max_gap_ms > max_gap)
+			max_gap = ss.max_gap_ms;
+	}
+	if (st.max_in_force_total > DEMO_AVAILABLE_A) {
+		ok = false;
+		snprintf(why, sizeof(why), "the limits in force reached %d A, above the %d A available",
+			 st.max_in_force_total, DEMO_AVAILABLE_A);
+	} else if (d->max_slaves_seen < DEMO_SLAVES) {
+		ok = false;
+		snprintf(why, sizeof(why), "the gateway found only %d of %d slaves", d->max_slaves_seen, DEMO_SLAVES);
+	} else if (!d->shared) {
+		ok = false;
+		snprintf(why, sizeof(why), "the three slaves never charged at the same time");
+	} else if (st.rx_bad || st.forbidden) {
+		ok = false;
+		snprintf(why, sizeof(why), "the simulator saw %u bad and %u forbidden frames from the master",
+			 st.rx_bad, st.forbidden);
+	}
+	printf("\n");
+	if (ok)
+		printf("verdict: PASS - %d slaves found; all three charged at once (%d + %d + %d A); "
+		       "peak sum of limits in force %d A <= %d A available; longest heartbeat gap %.1f s; "
+		       "%u frames from the master, none bad\n",
+		       d->max_slaves_seen, d->shared_in_force[0], d->shared_in_force[1], d->shared_in_force[2],
+		       st.max_in_force_total, DEMO_AVAILABLE_A, max_gap / 1000.0, st.rx_frames);
+	else
+		printf("verdict: FAIL - %s (peak sum of limits in force %d A, %d A available)\n", why,
+		       st.max_in_force_total, DEMO_AVAILABLE_A);
+	fflush(stdout);
+	return ok ? 0 : 1;
+}
+
+static void script_cb(lws_sorted_usec_list_t *sul)
+{
+	struct demo *d = lws_container_of(sul, struct demo, sul_script);
+	uint64_t t = demo_now(d) - d->start_ms;
+	char key[sizeof(d->last_key)];
+	const char *why = NULL;
+
+	while (d->next_step < SCRIPT_LEN && script[d->next_step].at_ms <= t)
+		run_step(d, &script[d->next_step++]);
+	observe(d);
+	state_key(d, key, sizeof(key));
+	if (strcmp(key, d->last_key) != 0) {
+		memcpy(d->last_key, key, sizeof(key));
+		why = "change";
+	} else if (demo_now(d) - d->last_table_ms >= TABLE_EVERY_MS) {
+		why = "every 5 s";
+	}
+	if (t >= DEMO_END_MS) {
+		print_table(d, "end");
+		d->finished = true;
+		gw_loop_stop(d->loop, verdict(d));
+		return;
+	}
+	if (why)
+		print_table(d, why);
+	lws_sul_schedule(gw_loop_context(d->loop), 0, &d->sul_script, script_cb,
+			 (lws_usec_t)gw_clock_real_delay_us(&d->clock, SCRIPT_STEP_MS));
+}
+
+/* ---- set-up and teardown ---- */
+
+static void demo_config(struct gw_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	/* dataDir stays empty: the bus keeps no state on disk, and the demo must not create any. */
+	snprintf(cfg->twc.port, sizeof(cfg->twc.port), "demo");
+	cfg->twc.wiring_max_all = DEMO_AVAILABLE_A;
+	cfg->twc.wiring_max_per_twc = DEMO_PER_TWC_A;
+	cfg->twc.min_amps = 6;
+	cfg->twc.voltage = 230;
+	cfg->twc.phases = 1;
+	cfg->twc.master_id = 0x7777;
+	cfg->policy.mode = GW_POLICY_CHARGE_NOW;
+	cfg->log.level = gw_log_get_level();
+	cfg->log.status_interval = 0; /* the table replaces the status lines */
+}
+
+static void demo_interrupted(void *user, int signo)
+{
+	struct demo *d = user;
+
+	(void)signo;
+	d->finished = true;
+	d->interrupted = true;
+	printf("\ndemo interrupted\n");
+}
+
+static struct twc_sim *sim_create(struct demo *d)
+{
+	struct twc_sim_config sc;
+	struct twc_sim_env env;
+
+	memset(&sc, 0, sizeof(sc));
+	sc.slaves = DEMO_SLAVES;
+	sc.seed = 1;
+	sc.voltage = 230;
+	sc.phases = 1;
+	for (int i = 0; i < DEMO_SLAVES; i++) {
+		sc.slave[i].id = slave_ids[i];
+		sc.slave[i].sign = (uint8_t)(0x11 * (i + 1));
+		sc.slave[i].protocol = 2;
+		sc.slave[i].rated_amps = 32;
+		sc.slave[i].fw453 = true;
+	}
+	memset(&env, 0, sizeof(env));
+	env.user = d;
+	env.write = sim_write;
+	env.log = sim_log;
+	return twc_sim_new(&sc, &env, demo_now(d));
+}
+
+int gw_demo_run(double speed)
+{
+	struct gw_loop_handlers lh = { .on_stop = demo_interrupted };
+	struct gw_port_handlers ph = { .on_rx = sim_port_rx, .on_up = sim_port_up };
+	struct gw_config cfg;
+	struct demo *d;
+	int sv[2];
+	int code = 1;
+
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return 1;
+	gw_clock_init(&d->clock, speed);
+	d->start_ms = demo_now(d);
+	lh.user = d;
+	ph.user = d;
+	d->loop = gw_loop_new(&lh);
+	if (!d->loop)
+		goto out;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+		gw_log_error("demo: socketpair: %s", strerror(errno));
+		goto out;
+	}
+	d->sim_port = gw_port_new_fd(d->loop, sv[1], "sim", &ph);
+	d->sim = sim_create(d);
+	demo_config(&cfg);
+	d->bus = gw_bus_new_fd(d->loop, &d->clock, &cfg, sv[0], "demo");
+	if (!d->sim_port || !d->sim || !d->bus) {
+		gw_log_error("demo: set-up failed");
+		goto out;
+	}
+	gw_port_start(d->sim_port);
+
+	printf("twcgw demo: 3 simulated TWC slaves (protocol 2, fw 4.5.3, 32 A), wiring %d A total / %d A per TWC,\n"
+	       "policy charge-now, %d A available; simulated time runs %gx real time, %u s in all.\n",
+	       DEMO_AVAILABLE_A, DEMO_PER_TWC_A, DEMO_AVAILABLE_A, d->clock.speed, DEMO_END_MS / 1000u);
+	fflush(stdout);
+	sim_rearm(d);
+	lws_sul_schedule(gw_loop_context(d->loop), 0, &d->sul_script, script_cb, 1);
+
+	code = gw_loop_run(d->loop);
+	if (code < 0)
+		code = 1;
+	else if (d->interrupted)
+		code = 130;
+
+out:
+	/* Timers first, then the context (it closes both socket ends' dups), then our objects. */
+	d->finished = true;
+	lws_sul_cancel(&d->sul_sim);
+	lws_sul_cancel(&d->sul_script);
+	gw_bus_stop(d->bus);
+	gw_port_stop(d->sim_port);
+	gw_loop_free(d->loop);
+	gw_bus_free(d->bus);
+	gw_port_free(d->sim_port);
+	twc_sim_free(d->sim);
+	free(d);
+	return code;
+}

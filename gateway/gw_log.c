@@ -1,0 +1,131 @@
+/*
+ * gw_log: format one log line and write it to stderr in a single write(), so lines from the gateway
+ * never interleave mid-line with anything else writing to the same stream. The level and format are
+ * process-wide settings, not per-bus state: every bus logs through the same stream.
+ */
+#include "gw_log.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "gw_clock.h"
+
+#define LINE_MAX_BYTES 1024
+
+struct log_state {
+	enum gw_log_level level;
+	bool journal; /* stderr goes to journald: "<N>" prefix, no timestamp */
+};
+
+static struct log_state log_state = { GW_LOG_INFO, false };
+
+static const char *const level_names[] = { "error", "warn", "info", "debug" };
+static const char *const level_tags[] = { "ERROR", "WARN ", "INFO ", "DEBUG" };
+/* syslog(3) priorities: LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG. */
+static const int level_prio[] = { 3, 4, 6, 7 };
+
+void gw_log_init(enum gw_log_level level)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+
+	log_state.journal = js != NULL && js[0] != '\0';
+	log_state.level = level;
+}
+
+void gw_log_set_level(enum gw_log_level level)
+{
+	if (level >= GW_LOG_ERROR && level <= GW_LOG_DEBUG)
+		log_state.level = level;
+}
+
+enum gw_log_level gw_log_get_level(void)
+{
+	return log_state.level;
+}
+
+bool gw_log_enabled(enum gw_log_level level)
+{
+	return level <= log_state.level;
+}
+
+const char *gw_log_level_name(enum gw_log_level level)
+{
+	if (level < GW_LOG_ERROR || level > GW_LOG_DEBUG)
+		return "?";
+	return level_names[level];
+}
+
+int gw_log_level_parse(const char *name, enum gw_log_level *out)
+{
+	for (size_t i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++) {
+		if (strcmp(name, level_names[i]) == 0) {
+			*out = (enum gw_log_level)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+static size_t put_prefix(char *buf, size_t cap, enum gw_log_level level)
+{
+	int n;
+
+	if (log_state.journal) {
+		n = snprintf(buf, cap, "<%d>", level_prio[level]);
+	} else {
+		struct timespec ts;
+		struct tm tm;
+
+		gw_clock_wall(&ts);
+		localtime_r(&ts.tv_sec, &tm);
+		n = snprintf(buf, cap, "%04d-%02d-%02d %02d:%02d:%02d.%03ld %s ", tm.tm_year + 1900,
+			     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000L,
+			     level_tags[level]);
+	}
+	if (n < 0)
+		return 0;
+	return (size_t)n < cap ? (size_t)n : cap - 1;
+}
+
+void gw_log_v(enum gw_log_level level, const char *fmt, va_list ap)
+{
+	char line[LINE_MAX_BYTES];
+	size_t len;
+	int n;
+
+	if (level < GW_LOG_ERROR || level > GW_LOG_DEBUG || !gw_log_enabled(level))
+		return;
+
+	/* errno is the caller's; a log call must not clobber it between a failure and its report. */
+	int saved_errno = errno;
+
+	len = put_prefix(line, sizeof(line) - 1, level);
+	n = vsnprintf(line + len, sizeof(line) - 1 - len, fmt, ap);
+	if (n > 0)
+		len += (size_t)n < sizeof(line) - 1 - len ? (size_t)n : sizeof(line) - 2 - len;
+	/* One message is one line: a newline inside it would let a peer's text forge log lines. */
+	for (size_t i = 0; i < len; i++)
+		if (line[i] == '\n' || line[i] == '\r')
+			line[i] = ' ';
+	while (len > 0 && line[len - 1] == ' ')
+		len--;
+	line[len++] = '\n';
+
+	/* A failed write to stderr has nowhere to be reported. */
+	ssize_t w = write(STDERR_FILENO, line, len);
+	(void)w;
+	errno = saved_errno;
+}
+
+void gw_log(enum gw_log_level level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	gw_log_v(level, fmt, ap);
+	va_end(ap);
+}

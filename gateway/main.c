@@ -1,0 +1,221 @@
+/*
+ * twcgw: command line, start-up and shutdown of the gateway. It reads and checks the config, builds
+ * the loop and the bus, runs the loop until SIGTERM/SIGINT, reloads on SIGHUP, and tears everything
+ * down in order. The work itself lives in the gw_* modules and the twc core.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gw_bus.h"
+#include "gw_clock.h"
+#include "gw_config.h"
+#include "gw_demo.h"
+#include "gw_log.h"
+#include "gw_loop.h"
+
+#ifndef TWCGW_VERSION
+#error "TWCGW_VERSION must be defined by the build"
+#endif
+
+#define EXIT_USAGE 2
+#define ERR_MAX 512
+
+/* The running gateway: one config, one loop, one bus (later several). */
+struct app {
+	const char *config_path;
+	bool verbose;
+	struct gw_config cfg;
+	struct gw_clock clock;
+	struct gw_loop *loop;
+	struct gw_bus *bus;
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: twcgw -c FILE [-n] [-v]\n"
+		"       twcgw --demo [--demo-speed N] [-v]\n"
+		"\n"
+		"Master for Tesla Wall Connector Gen 2 slaves on an RS-485 bus.\n"
+		"\n"
+		"  -c, --config FILE     run with this JSON config file\n"
+		"  -n, --check           with -c: check the config, print \"config OK\" and exit\n"
+		"                        (exit 2 and the error on stderr if it is not valid)\n"
+		"  -v, --verbose         debug logging (overrides log.level)\n"
+		"      --demo            run the built-in demo: three simulated slaves share 40 A\n"
+		"      --demo-speed N    simulated seconds per real second in the demo (default 4)\n"
+		"      --version         print the version and exit\n"
+		"  -h, --help            print this help and exit\n"
+		"\n"
+		"Signals: SIGTERM/SIGINT stop cleanly, SIGHUP reloads the config.\n");
+}
+
+static void app_reload(void *user)
+{
+	struct app *app = user;
+	struct gw_config cfg;
+	char err[ERR_MAX];
+	int rc;
+
+	rc = gw_config_load(app->config_path, &cfg, err, sizeof(err));
+	if (rc) {
+		gw_log_error("reload: %s; keeping the running config", err);
+		return;
+	}
+	rc = gw_bus_apply_config(app->bus, &cfg);
+	if (rc) {
+		gw_log_error("reload: the bus refused the new limits (%s); keeping the running config", strerror(-rc));
+		return;
+	}
+	if (!app->verbose)
+		gw_log_set_level(cfg.log.level);
+	app->cfg = cfg;
+	gw_log_info("reload: config %s applied", app->config_path);
+}
+
+static int run(struct app *app)
+{
+	struct gw_loop_handlers h = { .user = app, .on_reload = app_reload };
+	int code;
+
+	gw_clock_init(&app->clock, 1.0);
+	app->loop = gw_loop_new(&h);
+	if (!app->loop)
+		return 1;
+	app->bus = gw_bus_new(app->loop, &app->clock, &app->cfg);
+	if (!app->bus) {
+		gw_loop_free(app->loop);
+		return 1;
+	}
+	gw_log_info("twcgw %s running with %s", TWCGW_VERSION, app->config_path);
+
+	code = gw_loop_run(app->loop);
+
+	/* Order matters: timers off, then lws closes what it adopted (calling back into the port,
+	 * which must still exist), then the objects and the descriptors they still own. */
+	gw_bus_stop(app->bus);
+	gw_loop_free(app->loop);
+	gw_bus_free(app->bus);
+	gw_log_info("stopped");
+	return code < 0 ? 1 : code;
+}
+
+static bool parse_speed(const char *s, double *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || *end != '\0' || !(v > 0) || v > 1000)
+		return false;
+	*out = v;
+	return true;
+}
+
+int main(int argc, char **argv)
+{
+	enum { OPT_DEMO = 256, OPT_DEMO_SPEED, OPT_VERSION };
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check", no_argument, NULL, 'n' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "demo", no_argument, NULL, OPT_DEMO },
+		{ "demo-speed", required_argument, NULL, OPT_DEMO_SPEED },
+		{ "version", no_argument, NULL, OPT_VERSION },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct app app;
+	bool check = false, demo = false, speed_given = false;
+	double speed = 4.0;
+	char err[ERR_MAX];
+	int c, rc;
+
+	memset(&app, 0, sizeof(app));
+	gw_log_init(GW_LOG_INFO);
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":c:nvh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			app.config_path = optarg;
+			break;
+		case 'n':
+			check = true;
+			break;
+		case 'v':
+			app.verbose = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case OPT_VERSION:
+			printf("twcgw %s\n", TWCGW_VERSION);
+			return 0;
+		case OPT_DEMO:
+			demo = true;
+			break;
+		case OPT_DEMO_SPEED:
+			if (!parse_speed(optarg, &speed)) {
+				fprintf(stderr, "twcgw: --demo-speed: expected a number above 0 and at most 1000, got \"%s\"\n",
+					optarg);
+				return EXIT_USAGE;
+			}
+			speed_given = true;
+			break;
+		case ':':
+			fprintf(stderr, "twcgw: option %s needs an argument\n", argv[optind - 1]);
+			usage(stderr);
+			return EXIT_USAGE;
+		default:
+			fprintf(stderr, "twcgw: unknown option %s\n", argv[optind - 1]);
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "twcgw: unexpected argument \"%s\"\n", argv[optind]);
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (demo) {
+		if (app.config_path || check) {
+			fprintf(stderr, "twcgw: --demo takes no -c or -n\n");
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+		/* The table is the demo's output; log lines only with -v. */
+		gw_log_set_level(app.verbose ? GW_LOG_DEBUG : GW_LOG_WARN);
+		return gw_demo_run(speed);
+	}
+	if (speed_given) {
+		fprintf(stderr, "twcgw: --demo-speed needs --demo\n");
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (!app.config_path) {
+		fprintf(stderr, "twcgw: missing -c FILE\n");
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+
+	rc = gw_config_load(app.config_path, &app.cfg, err, sizeof(err));
+	if (rc) {
+		/* -n is a person at a terminal; otherwise it is a daemon start, so a proper log line. */
+		if (check)
+			fprintf(stderr, "%s\n", err);
+		else
+			gw_log_error("%s", err);
+		return EXIT_USAGE;
+	}
+	if (check) {
+		printf("config OK\n");
+		return 0;
+	}
+	gw_log_set_level(app.verbose ? GW_LOG_DEBUG : app.cfg.log.level);
+	return run(&app);
+}
