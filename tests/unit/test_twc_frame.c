@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "hex.h"
 #include "twc_frame.h"
 
 struct seen {
@@ -29,29 +30,6 @@ static void collect(void *user, const uint8_t *body, size_t len)
 		s->len[s->n] = len;
 	}
 	s->n++;
-}
-
-/* Parse "FC E1 77 ..." into bytes. */
-static size_t hex(const char *text, uint8_t *out)
-{
-	size_t n = 0;
-
-	while (*text) {
-		unsigned v = 0;
-		int digits = 0;
-
-		while (*text == ' ')
-			text++;
-		while (*text && *text != ' ') {
-			char c = *text++;
-
-			v = v * 16 + (unsigned)(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
-			digits++;
-		}
-		if (digits)
-			out[n++] = (uint8_t)v;
-	}
-	return n;
 }
 
 /* Reference vectors: unescaped body including checksum. */

@@ -12,30 +12,9 @@
 
 #include <cmocka.h>
 
+#include "hex.h"
 #include "twc_frame.h"
 #include "twc_msg.h"
-
-static size_t hex(const char *text, uint8_t *out)
-{
-	size_t n = 0;
-
-	while (*text) {
-		unsigned v = 0;
-		int digits = 0;
-
-		while (*text == ' ')
-			text++;
-		while (*text && *text != ' ') {
-			char c = *text++;
-
-			v = v * 16 + (unsigned)(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
-			digits++;
-		}
-		if (digits)
-			out[n++] = (uint8_t)v;
-	}
-	return n;
-}
 
 static void decode_hex(const char *h, struct twc_msg *m, int want_rc)
 {
