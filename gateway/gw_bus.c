@@ -39,7 +39,6 @@ struct gw_bus {
 	lws_sorted_usec_list_t sul_tick;
 	lws_sorted_usec_list_t sul_status;
 	bool stopped;
-	bool policy_due;  /* a slave appeared: apply caps once the core call returns */
 	enum twc_slave_status last_status[TWC_MAX_SLAVES];
 	struct {
 		uint16_t id;
@@ -50,16 +49,25 @@ struct gw_bus {
 static void bus_tick_cb(lws_sorted_usec_list_t *sul);
 static void bus_status_cb(lws_sorted_usec_list_t *sul);
 
-static void bus_config_from(const struct gw_config_twc *twc, struct twc_bus_config *out)
+/* The standalone policy for now: charge-now lets every car have the per-TWC wiring limit (the core
+ * shares the total fairly); off lets no car charge. */
+static int policy_cap(enum gw_policy_mode mode, const struct gw_config_twc *twc)
 {
+	return mode == GW_POLICY_CHARGE_NOW ? twc->wiring_max_per_twc : 0;
+}
+
+static void bus_config_from(const struct gw_config *cfg, struct twc_bus_config *out)
+{
+	const struct gw_config_twc *twc = &cfg->twc;
+
 	memset(out, 0, sizeof(*out));
 	out->master_id = twc->master_id;
 	out->master_sign = MASTER_SIGN;
 	out->limits.wiring_max_all = twc->wiring_max_all;
 	out->limits.wiring_max_per_twc = twc->wiring_max_per_twc;
 	out->limits.min_amps = twc->min_amps;
-	/* New slaves wait for the policy below to give them a cap. */
-	out->default_cap_amps = 0;
+	/* A slave the core finds gets the policy's cap right away. */
+	out->default_cap_amps = policy_cap(cfg->policy.mode, twc);
 	out->query_meter = true;
 }
 
@@ -76,14 +84,10 @@ static void vin_short(const char *vin, char *out, size_t outlen)
 
 /* ---- policy ---- */
 
-static int policy_cap(const struct gw_bus *bus)
-{
-	return bus->policy == GW_POLICY_CHARGE_NOW ? bus->twc.wiring_max_per_twc : 0;
-}
-
+/* A reload may change the policy: bring the slaves already known in line. */
 static void policy_apply(struct gw_bus *bus)
 {
-	int cap = policy_cap(bus);
+	int cap = policy_cap(bus->policy, &bus->twc);
 
 	for (int slot = 0; slot < TWC_MAX_SLAVES; slot++) {
 		struct twc_slave_info info;
@@ -94,7 +98,6 @@ static void policy_apply(struct gw_bus *bus)
 			gw_log_debug("bus %s: slave %04X cap %d A (policy %s)", gw_port_name(bus->port), info.id, cap,
 				     gw_policy_mode_name(bus->policy));
 	}
-	bus->policy_due = false;
 }
 
 /* ---- driving the core ---- */
@@ -116,21 +119,12 @@ static void bus_rearm(struct gw_bus *bus)
 	lws_sul_schedule(gw_loop_context(bus->loop), 0, &bus->sul_tick, bus_tick_cb, (lws_usec_t)us);
 }
 
-/* After every call into the core: caps for slaves it just found, then the next wake-up. Caps are
- * set here rather than inside the event callback so the core is never re-entered. */
-static void bus_after_core(struct gw_bus *bus)
-{
-	if (bus->policy_due)
-		policy_apply(bus);
-	bus_rearm(bus);
-}
-
 static void bus_tick_cb(lws_sorted_usec_list_t *sul)
 {
 	struct gw_bus *bus = lws_container_of(sul, struct gw_bus, sul_tick);
 
 	twc_bus_tick(bus->core, gw_clock_now_ms(bus->clock));
-	bus_after_core(bus);
+	bus_rearm(bus);
 }
 
 static void port_rx(void *user, const uint8_t *bytes, size_t len)
@@ -138,7 +132,7 @@ static void port_rx(void *user, const uint8_t *bytes, size_t len)
 	struct gw_bus *bus = user;
 
 	twc_bus_input(bus->core, bytes, len, gw_clock_now_ms(bus->clock));
-	bus_after_core(bus);
+	bus_rearm(bus);
 }
 
 static void port_up(void *user)
@@ -146,7 +140,7 @@ static void port_up(void *user)
 	struct gw_bus *bus = user;
 
 	twc_bus_link_up(bus->core, gw_clock_now_ms(bus->clock));
-	bus_after_core(bus);
+	bus_rearm(bus);
 }
 
 static void port_down(void *user)
@@ -230,7 +224,6 @@ static void core_event(void *user, const struct twc_event *ev)
 	switch (ev->type) {
 	case TWC_EV_SLAVE_ADDED:
 		log_added(bus, ev);
-		bus->policy_due = true;
 		break;
 	case TWC_EV_SLAVE_REMOVED:
 		if (ev->slave >= 0 && ev->slave < TWC_MAX_SLAVES)
@@ -368,7 +361,7 @@ static struct gw_bus *bus_new(struct gw_loop *loop, const struct gw_clock *clock
 	bus->policy = cfg->policy.mode;
 	bus->status_interval = cfg->log.status_interval;
 
-	bus_config_from(&cfg->twc, &bc);
+	bus_config_from(cfg, &bc);
 	memset(&env, 0, sizeof(env));
 	env.user = bus;
 	env.write = core_write;
@@ -412,7 +405,7 @@ int gw_bus_apply_config(struct gw_bus *bus, const struct gw_config *cfg)
 	struct twc_bus_config bc;
 	int rc;
 
-	bus_config_from(&cfg->twc, &bc);
+	bus_config_from(cfg, &bc);
 	rc = twc_bus_set_config(bus->core, &bc);
 	if (rc)
 		return rc;

@@ -76,7 +76,6 @@ struct twc_bus {
 	struct {
 		enum query_kind kind;
 		int slot;
-		uint8_t part;
 		uint64_t sent_ms;
 	} q;
 	uint64_t now_ms;            /* time of the call being handled */
@@ -629,7 +628,6 @@ static void send_query(struct twc_bus *bus, int i, enum query_kind kind)
 	}
 	bus->q.kind = kind;
 	bus->q.slot = i;
-	bus->q.part = m.u.vin.part;
 	bus->q.sent_ms = bus->now_ms;
 	bus->stats.queries++;
 	send_msg(bus, &m);

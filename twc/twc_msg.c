@@ -187,10 +187,10 @@ int twc_msg_decode(const uint8_t *body, size_t len, struct twc_msg *out)
 }
 
 /* Body length without checksum for a message. */
-static size_t encode_len(const struct twc_msg *m, const struct msg_def *d)
+static size_t encode_len(const struct twc_msg *m)
 {
-	if (d->b0 == 0xFD && d->layout == L_REPLY_ID &&
-	    (m->type == TWC_MSG_METER || m->type == TWC_MSG_SERIAL || m->type == TWC_MSG_VIN))
+	/* Firmware 4.5.3 long replies. */
+	if (m->type == TWC_MSG_METER || m->type == TWC_MSG_SERIAL || m->type == TWC_MSG_VIN)
 		return 19;
 	if (m->type == TWC_MSG_START || m->type == TWC_MSG_STOP)
 		return 15;
@@ -209,7 +209,7 @@ int twc_msg_encode(const struct twc_msg *m, uint8_t *body, size_t cap)
 	d = find_by_type(m->type, m->type == TWC_MSG_VIN || m->type == TWC_MSG_VIN_REQ ? m->u.vin.part : 0);
 	if (!d)
 		return -EINVAL;
-	n = encode_len(m, d);
+	n = encode_len(m);
 	if (n > cap)
 		return -ENOSPC;
 	memset(b, 0, sizeof(b));
