@@ -1,0 +1,153 @@
+/*
+ * ocpp_cp: the OCPP 1.6J charge point as a pure state machine. Connector 0 is the gateway and
+ * connector N the N-th TWC slave first seen. Text frames from the central system, the state of each
+ * TWC and the current time come in; frames to send, durable journal records, state files, per-
+ * connector current limits and resets go out through struct ocpp_cp_env. ocpp_cp_next_deadline()
+ * says when it next wants ocpp_cp_tick(). It never reads a clock, a socket or a file.
+ *
+ * Transaction messages (StartTransaction, StopTransaction, MeterValues) are put in the journal before
+ * they are sent and deleted when their CALLRESULT arrives, so they survive a crash and are replayed in
+ * order after restart: feed every live journal record to ocpp_cp_restore_record() before
+ * ocpp_cp_start().
+ */
+#ifndef OCPP_CP_H
+#define OCPP_CP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ocpp_config.h"
+#include "ocpp_types.h"
+
+#define OCPP_MAX_CONNECTORS 8
+
+/* State files the core asks the gateway to keep (ocpp_cp_env.store). */
+#define OCPP_FILE_CONFIG "ocpp-config.json"         /* changed keys; holds AuthorizationKey: 0600 */
+#define OCPP_FILE_CONNECTORS "ocpp-connectors.json" /* TWC ID map, availability, energy registers */
+#define OCPP_FILE_AUTH "ocpp-auth-cache.json"
+
+/* Both clocks: monotonic for timers, wall (Unix ms, UTC) for OCPP timestamps. */
+struct ocpp_now {
+	uint64_t mono_ms;
+	int64_t wall_ms;
+};
+
+enum ocpp_id_tag_source {
+	OCPP_IDTAG_REMOTE = 0, /* wait for RemoteStartTransaction */
+	OCPP_IDTAG_VIN,        /* the VIN a firmware 4.5.3 TWC reads is the idTag, checked with Authorize */
+	OCPP_IDTAG_FIXED,      /* one configured idTag for every plug-in */
+};
+
+/* What the gateway knows about the TWC behind one connector. */
+struct ocpp_evse {
+	bool present;          /* the slave answers on the bus */
+	bool fault;            /* the TWC reports an error state */
+	unsigned fault_code;   /* raw TWC state code (vendorErrorCode) */
+	bool plugged;          /* a car is connected */
+	bool drawing;          /* the car draws current (>= 1 A) */
+	double amps;           /* measured current per phase, A */
+	double offered_amps;   /* limit in force on the slave, A */
+	double volts;          /* measured voltage; 0 = unknown (nominal is used) */
+	bool has_lifetime;     /* the TWC reported its lifetime energy counter */
+	uint64_t lifetime_wh;  /* that counter in Wh */
+	char vin[18];          /* "" = unknown */
+};
+
+struct ocpp_key_override {
+	const char *name;
+	const char *value;
+};
+
+struct ocpp_cp_params {
+	/* BootNotification */
+	const char *vendor;          /* CiString20 */
+	const char *model;           /* CiString20 */
+	const char *serial;          /* chargePointSerialNumber, CiString25, may be NULL */
+	const char *firmware;        /* firmwareVersion, CiString50, may be NULL */
+	enum ocpp_id_tag_source id_tag_source;
+	const char *fixed_id_tag;    /* OCPP_IDTAG_FIXED */
+	int voltage;                 /* nominal V, for energy when the TWC reports none */
+	int phases;                  /* 1 or 3 */
+	int max_amps_per_connector;  /* wiring per TWC: Current.Offered without a limit */
+	int call_timeout_s;          /* a CALL unanswered this long has failed; 0 = 30 */
+	int queue_max;               /* transaction messages held at most; 0 = 1000 */
+	/* Initial key values (the config file's ocpp.keys); persisted central-system changes win. */
+	const struct ocpp_key_override *keys;
+	int n_keys;
+	/* State files read back at start (NUL-terminated text, borrowed; NULL if absent). */
+	const char *config_json;
+	const char *connectors_json;
+	const char *auth_json;
+};
+
+struct ocpp_cp_env {
+	void *user;
+	/* Send one text frame now. Return 0, or a negative errno if the link cannot take it (the core
+	 * then behaves as if ocpp_cp_disconnected() had been called). */
+	int (*send)(void *user, const char *text, size_t len);
+	/* Durable records (gw_journal): must be on disk when they return 0. */
+	int (*journal_put)(void *user, uint64_t seq, const char *text);
+	int (*journal_del)(void *user, uint64_t seq);
+	/* Replace state file @name atomically; @secret: create it 0600. Return 0 or -errno. */
+	int (*store)(void *user, const char *name, const char *text, bool secret);
+	/* Current limit for @connector (1..): amps >= 0, or -1 for "whatever the wiring allows". */
+	void (*set_limit)(void *user, int connector, int amps);
+	/* A Reset is due now: the gateway restarts the process (after closing cleanly). */
+	void (*reset)(void *user, bool hard);
+	/* A key the gateway applies changed (WebSocketPingInterval, SecurityProfile, AuthorizationKey). */
+	void (*config_changed)(void *user, enum ocpp_key k);
+	/* One log line; level 0 error .. 3 debug. Never contains a secret. Optional. */
+	void (*log)(void *user, int level, const char *msg);
+};
+
+struct ocpp_cp_stats {
+	uint32_t rx_frames, tx_frames;
+	uint32_t rx_bad;              /* frames answered with a CALLERROR or dropped */
+	uint32_t calls_timed_out;
+	uint32_t queue_dropped;       /* MeterValues dropped by the queue bound */
+	uint32_t queued;              /* transaction messages waiting now */
+};
+
+struct ocpp_cp;
+
+/* Return: the charge point (not started), or NULL on bad params or allocation failure. Persisted
+ * state that does not parse is logged and ignored, never fatal. */
+struct ocpp_cp *ocpp_cp_new(const struct ocpp_cp_params *p, const struct ocpp_cp_env *env);
+void ocpp_cp_free(struct ocpp_cp *cp);
+
+/* One live journal record, in ascending @seq order, before ocpp_cp_start(). Return 0 or -EINVAL
+ * (the record is then dropped by the core through journal_del). */
+int ocpp_cp_restore_record(struct ocpp_cp *cp, uint64_t seq, const char *text);
+
+/* Begin: transactions left open by a crash or power loss are stopped (reason PowerLoss) and queued;
+ * new records use sequence numbers above @max_seq (the journal's). */
+void ocpp_cp_start(struct ocpp_cp *cp, uint64_t max_seq, struct ocpp_now now);
+
+/* The websocket opened (send BootNotification or resume) / closed. */
+void ocpp_cp_connected(struct ocpp_cp *cp, struct ocpp_now now);
+void ocpp_cp_disconnected(struct ocpp_cp *cp, struct ocpp_now now);
+/* One complete inbound text frame. */
+void ocpp_cp_input(struct ocpp_cp *cp, const char *text, size_t len, struct ocpp_now now);
+
+void ocpp_cp_tick(struct ocpp_cp *cp, struct ocpp_now now);
+/* Monotonic ms of the next thing ocpp_cp_tick() has to do; UINT64_MAX if nothing. */
+uint64_t ocpp_cp_next_deadline(const struct ocpp_cp *cp);
+
+/* The connector for TWC @twc_id, assigning the next free number (and persisting the map) the first
+ * time. Return 1..OCPP_MAX_CONNECTORS or -ENOSPC. */
+int ocpp_cp_connector_for_twc(struct ocpp_cp *cp, uint16_t twc_id);
+/* New state for connector @connector (from ocpp_cp_connector_for_twc()). */
+void ocpp_cp_evse_update(struct ocpp_cp *cp, int connector, const struct ocpp_evse *st, struct ocpp_now now);
+
+/* For the gateway's status lines and tests. */
+int ocpp_cp_connector_count(const struct ocpp_cp *cp);
+enum ocpp_cp_status ocpp_cp_connector_status(const struct ocpp_cp *cp, int connector);
+/* Transaction id on @connector: > 0 confirmed, < 0 provisional, 0 none. */
+int ocpp_cp_transaction_id(const struct ocpp_cp *cp, int connector);
+double ocpp_cp_energy_wh(const struct ocpp_cp *cp, int connector);
+bool ocpp_cp_registered(const struct ocpp_cp *cp); /* BootNotification Accepted since connect */
+struct ocpp_config *ocpp_cp_config(struct ocpp_cp *cp);
+const struct ocpp_cp_stats *ocpp_cp_stats(const struct ocpp_cp *cp);
+
+#endif
