@@ -72,6 +72,7 @@ struct ocpp_cp_params {
 	int max_amps_per_connector;  /* wiring per TWC: Current.Offered without a limit */
 	int call_timeout_s;          /* a CALL unanswered this long has failed; 0 = 30 */
 	int queue_max;               /* transaction messages held at most; 0 = 1000 */
+	int max_security_profile;    /* highest SecurityProfile the link can do: 2 on wss://, else 1 */
 	/* Initial key values (the config file's ocpp.keys); persisted central-system changes win. */
 	const struct ocpp_key_override *keys;
 	int n_keys;

@@ -1,0 +1,56 @@
+/*
+ * RemoteStartTransaction (CS -> CP): authorise an idTag on a connector (the given one, else the
+ * first with a car waiting, else the first free one). The transaction starts when the car is
+ * plugged in, after an Authorize first if AuthorizeRemoteTxRequests says so; without a car within
+ * ConnectionTimeOut the authorisation lapses. A chargingProfile is for the Smart Charging profile,
+ * which this build does not offer: it is checked for shape only.
+ */
+#include "ocpp_cp_internal.h"
+
+static bool can_take(const struct ocpp_cp *cp, int c)
+{
+	const struct ocpp_conn *k = &cp->conn[c];
+
+	return ocpp_cp_valid_connector(cp, c) && k->ev.present && !k->ev.fault && !k->tx.active && !k->finishing &&
+	       !k->inoperative && !cp->cp_inoperative && k->auth != OCPP_AS_PENDING;
+}
+
+json_t *ocpp_handle_remote_start_transaction(struct ocpp_cp *cp, const json_t *req, struct ocpp_perr *e)
+{
+	static const char *const keys[] = { "connectorId", "idTag", "chargingProfile", NULL };
+	char tag[OCPP_IDTAG_MAX + 1];
+	const json_t *profile = NULL;
+	int64_t c = 0;
+	int got;
+
+	if (ocpp_json_only(req, keys, e) < 0 ||
+	    (got = ocpp_json_int(req, "connectorId", INT32_MIN, INT32_MAX, false, &c, e)) < 0 ||
+	    ocpp_json_string(req, "idTag", OCPP_IDTAG_MAX, true, tag, sizeof(tag), e) < 0 ||
+	    ocpp_json_object(req, "chargingProfile", false, &profile, e) < 0)
+		return NULL;
+	if (got && c <= 0)
+		return json_pack("{s:s}", "status", "Rejected"); /* connectorId 0 is not allowed (TC_027) */
+	if (!got) {
+		for (int i = 1; i <= cp->n_conn && !c; i++)
+			if (can_take(cp, i) && cp->conn[i].ev.plugged)
+				c = i;
+		for (int i = 1; i <= cp->n_conn && !c; i++)
+			if (can_take(cp, i))
+				c = i;
+	}
+	if (c <= 0 || c > OCPP_MAX_CONNECTORS || !can_take(cp, (int)c))
+		return json_pack("{s:s}", "status", "Rejected");
+	if (ocpp_config_bool(cp->cfg, OCPP_KEY_AUTHORIZE_REMOTE_TX_REQUESTS)) {
+		struct ocpp_conn *k = &cp->conn[c];
+
+		snprintf(k->auth_tag, sizeof(k->auth_tag), "%s", tag);
+		k->auth = OCPP_AS_PENDING;
+		k->auth_remote = true;
+		k->auth_ms = cp->now_ms;
+		ocpp_cp_queue(cp, OCPP_OUT_AUTHORIZE, ocpp_authorize_req(tag), (int)c, 0, false);
+	} else {
+		ocpp_cp_authorized(cp, (int)c, tag, "", true);
+	}
+	ocpp_cp_log(cp, 2, "connector %lld: remote start accepted", (long long)c);
+	return json_pack("{s:s}", "status", "Accepted");
+}

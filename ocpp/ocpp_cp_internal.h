@@ -1,0 +1,213 @@
+/*
+ * ocpp_cp_internal: the charge point's state, shared by ocpp_cp.c (connection, queue, connectors,
+ * transactions, metering) and the one-file-per-action handlers in actions/. Not for use outside
+ * the ocpp core.
+ */
+#ifndef OCPP_CP_INTERNAL_H
+#define OCPP_CP_INTERNAL_H
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "ocpp_auth.h"
+#include "ocpp_cp.h"
+#include "ocpp_frame.h"
+#include "ocpp_json.h"
+
+/* Actions the charge point sends. */
+enum ocpp_out_action {
+	OCPP_OUT_AUTHORIZE = 0,
+	OCPP_OUT_BOOT_NOTIFICATION,
+	OCPP_OUT_DATA_TRANSFER,
+	OCPP_OUT_HEARTBEAT,
+	OCPP_OUT_METER_VALUES,
+	OCPP_OUT_START_TRANSACTION,
+	OCPP_OUT_STATUS_NOTIFICATION,
+	OCPP_OUT_STOP_TRANSACTION,
+	OCPP_OUT_COUNT
+};
+
+/* An outbound CALL waiting in the queue (or in flight). Transaction messages have a journal seq. */
+struct ocpp_msg {
+	struct ocpp_msg *next;
+	enum ocpp_out_action action;
+	json_t *payload;           /* owned */
+	bool tx;                   /* transaction message: kept across outages, attempts apply */
+	uint64_t seq;              /* journal record, 0 = not persisted (or the journal failed) */
+	int connector;
+	int tx_local;              /* the transaction it belongs to (0 none): for provisional ids */
+	int attempts;              /* failed deliveries so far */
+	uint64_t not_before_ms;    /* retry delay */
+};
+
+enum ocpp_auth_state {
+	OCPP_AS_NONE = 0,
+	OCPP_AS_PENDING,   /* Authorize in flight */
+	OCPP_AS_OK,        /* may start once plugged */
+	OCPP_AS_DENIED,    /* refused: no transaction until the car leaves */
+};
+
+struct ocpp_tx {
+	bool active;
+	uint64_t seq;                     /* journal record of the open transaction */
+	int local;                        /* provisional id is -local until StartTransaction.conf */
+	int id;                           /* confirmed id, 0 until then */
+	char id_tag[OCPP_IDTAG_MAX + 1];
+	char parent[OCPP_IDTAG_MAX + 1];
+	int64_t start_wall;
+	uint64_t start_mono;
+	int meter_start;                  /* Wh */
+	bool invalid;                     /* StartTransaction.conf not Accepted: no energy */
+	uint64_t next_sample_ms;
+};
+
+struct ocpp_conn {
+	bool mapped;
+	uint16_t twc_id;
+	bool seen;                        /* an evse update arrived since start */
+	struct ocpp_evse ev;
+	bool inoperative;                 /* persisted availability */
+	int scheduled;                    /* -1 none, 0 Operative, 1 Inoperative after the transaction */
+	double energy_wh;                 /* the register: monotonic, persisted */
+	uint64_t energy_mono;             /* when it was last integrated */
+	bool life_ref_valid;              /* reconciliation with the TWC lifetime counter */
+	uint64_t life_ref_wh;
+	double energy_ref_wh;
+	enum ocpp_auth_state auth;
+	bool auth_remote;                 /* authorised by RemoteStartTransaction */
+	char auth_tag[OCPP_IDTAG_MAX + 1];
+	char auth_parent[OCPP_IDTAG_MAX + 1];
+	uint64_t auth_ms;                 /* when authorised (ConnectionTimeOut) */
+	uint64_t auth_retry_ms;           /* a local idTag refused for want of a link is tried again then */
+	bool finishing;                   /* transaction over, car still plugged */
+	struct ocpp_tx tx;
+	int reported;                     /* last status sent, -1 none */
+	int reported_err;
+	int limit;                        /* last set_limit, INT32_MIN unknown */
+};
+
+struct ocpp_cp {
+	struct ocpp_cp_env env;
+	struct ocpp_config *cfg;
+	struct ocpp_auth_cache *auth;
+	struct ocpp_cp_stats stats;
+
+	char vendor[21], model[21], serial[26], firmware[51];
+	enum ocpp_id_tag_source id_src;
+	char fixed_tag[OCPP_IDTAG_MAX + 1];
+	int voltage, phases, max_amps;
+	uint64_t call_timeout_ms;
+	int queue_max;
+	int max_security_profile;
+
+	bool started, connected, registered;
+	enum ocpp_registration reg;
+	uint64_t boot_due_ms;             /* next BootNotification while not registered */
+	uint64_t last_send_ms;            /* for Heartbeat */
+	uint64_t now_ms;                  /* latest mono time seen */
+	int64_t now_wall;
+	uint64_t id_base;
+	uint32_t id_counter;
+
+	/* the one CALL in flight */
+	bool inflight;
+	char inflight_id[OCPP_MSG_ID_MAX + 1];
+	struct ocpp_msg *inflight_msg;    /* NULL for BootNotification */
+	enum ocpp_out_action inflight_action;
+	uint64_t inflight_deadline;
+
+	struct ocpp_msg *q_head, *q_tail;
+	int q_persisted;                  /* transaction messages in the queue */
+	uint64_t next_seq;
+	int tx_local_next;
+
+	bool cp_inoperative;              /* ChangeAvailability on connector 0 */
+	int n_conn;
+	struct ocpp_conn conn[OCPP_MAX_CONNECTORS + 1]; /* [0] unused except status */
+	int reported0;
+
+	uint64_t boot_grace_ms;           /* until then an unseen TWC is not reported Faulted */
+	uint64_t next_aligned_ms;         /* clock-aligned sampling */
+	uint64_t next_store_ms;           /* periodic save of the connectors file */
+	bool reset_pending, reset_hard;
+	uint64_t reset_due_ms, reset_deadline_ms;
+
+	/* restore bookkeeping: confirmed ids of transactions whose StartTransaction was acknowledged */
+	struct { int local, id; uint64_t seq; } maps[32];
+	int n_maps;
+};
+
+/* ---- services ocpp_cp.c offers the action handlers ---- */
+void ocpp_cp_log(struct ocpp_cp *cp, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Queue a CALL (payload taken). @persist puts it in the journal first. Return 0 or -errno. */
+int ocpp_cp_queue(struct ocpp_cp *cp, enum ocpp_out_action a, json_t *payload, int connector, int tx_local,
+		  bool persist);
+bool ocpp_cp_valid_connector(const struct ocpp_cp *cp, int c);
+void ocpp_cp_refresh(struct ocpp_cp *cp);     /* recompute statuses and limits, queue notifications */
+void ocpp_cp_save_connectors(struct ocpp_cp *cp);
+void ocpp_cp_save_config(struct ocpp_cp *cp);
+void ocpp_cp_save_auth(struct ocpp_cp *cp);
+int ocpp_cp_tx_stop(struct ocpp_cp *cp, int c, enum ocpp_stop_reason reason);
+/* Authorisation arrived for connector @c (remote start or Authorize.conf). */
+void ocpp_cp_authorized(struct ocpp_cp *cp, int c, const char *tag, const char *parent, bool remote);
+void ocpp_cp_set_availability(struct ocpp_cp *cp, int c, bool inoperative);
+void ocpp_cp_request_reset(struct ocpp_cp *cp, bool hard);
+/* Schedule the next clock-aligned reading (after ClockAlignedDataInterval changed). */
+void ocpp_cp_aligned_arm(struct ocpp_cp *cp);
+/* StartTransaction for transaction @local was confirmed as @id: journal the mapping (so a crash does
+ * not send it twice) and put the id into every queued message of that transaction. */
+void ocpp_cp_confirm_tx(struct ocpp_cp *cp, int local, int id);
+/* Transaction @local's StopTransaction was delivered: its id mapping can go. */
+void ocpp_cp_forget_tx(struct ocpp_cp *cp, int local);
+/* Find the connector whose running transaction has central-system id @id; 0 if none. */
+int ocpp_cp_find_tx(const struct ocpp_cp *cp, int id);
+/* Transaction id as the central system knows it (confirmed, or provisional -local). */
+int ocpp_cp_tx_wire_id(const struct ocpp_tx *tx);
+/* A MeterValue object {timestamp, sampledValue[]} for connector @c with the measurands in @mask. */
+json_t *ocpp_cp_meter_value(struct ocpp_cp *cp, int c, unsigned mask, enum ocpp_context ctx);
+json_t *ocpp_idtaginfo_json(const struct ocpp_id_tag_info *info);
+int ocpp_idtaginfo_parse(const json_t *obj, struct ocpp_id_tag_info *out, struct ocpp_perr *e);
+
+/* ---- actions: the central system's CALLs (actions/<name>.c) ----
+ * Parse @req completely (errors into @e), act, and return the CALLRESULT payload (NULL with @e set on
+ * bad input). */
+typedef json_t *(*ocpp_handler_fn)(struct ocpp_cp *cp, const json_t *req, struct ocpp_perr *e);
+json_t *ocpp_handle_change_availability(struct ocpp_cp *cp, const json_t *req, struct ocpp_perr *e);
+json_t *ocpp_handle_change_configuration(struct ocpp_cp *cp, const json_t *req, struct ocpp_perr *e);
+json_t *ocpp_handle_clear_cache(struct ocpp_cp *cp, const json_t *req, struct ocpp_perr *e);
+json_t *ocpp_handle_data_transfer(struct ocpp_cp *cp, const json_t *req, struct ocpp_perr *e);
+json_t *ocpp_handle_get_configuration(struct ocpp_cp *cp, const json_t *req, struct ocpp_perr *e);
+json_t *ocpp_handle_remote_start_transaction(struct ocpp_cp *cp, const json_t *req, struct ocpp_perr *e);
+json_t *ocpp_handle_remote_stop_transaction(struct ocpp_cp *cp, const json_t *req, struct ocpp_perr *e);
+json_t *ocpp_handle_reset(struct ocpp_cp *cp, const json_t *req, struct ocpp_perr *e);
+json_t *ocpp_handle_unlock_connector(struct ocpp_cp *cp, const json_t *req, struct ocpp_perr *e);
+
+/* ---- actions the charge point sends: build the request, and take the CALLRESULT ----
+ * A *_conf function returns 0, or -EINVAL with @e set when the result does not parse (the message
+ * then counts as not delivered). @m is the queued message (NULL for BootNotification). */
+json_t *ocpp_authorize_req(const char *id_tag);
+int ocpp_authorize_conf(struct ocpp_cp *cp, struct ocpp_msg *m, const json_t *conf, struct ocpp_perr *e);
+json_t *ocpp_boot_notification_req(const struct ocpp_cp *cp);
+int ocpp_boot_notification_conf(struct ocpp_cp *cp, struct ocpp_msg *m, const json_t *conf, struct ocpp_perr *e);
+json_t *ocpp_data_transfer_req(const char *vendor_id, const char *message_id, const char *data);
+int ocpp_data_transfer_conf(struct ocpp_cp *cp, struct ocpp_msg *m, const json_t *conf, struct ocpp_perr *e);
+json_t *ocpp_heartbeat_req(void);
+int ocpp_heartbeat_conf(struct ocpp_cp *cp, struct ocpp_msg *m, const json_t *conf, struct ocpp_perr *e);
+json_t *ocpp_meter_values_req(int connector, int tx_id, json_t *meter_value);
+int ocpp_meter_values_conf(struct ocpp_cp *cp, struct ocpp_msg *m, const json_t *conf, struct ocpp_perr *e);
+json_t *ocpp_start_transaction_req(int connector, const char *id_tag, int meter_start, int64_t wall_ms);
+int ocpp_start_transaction_conf(struct ocpp_cp *cp, struct ocpp_msg *m, const json_t *conf, struct ocpp_perr *e);
+json_t *ocpp_status_notification_req(int connector, enum ocpp_cp_status st, enum ocpp_cp_error err,
+				     const char *info, const char *vendor_code, int64_t wall_ms);
+int ocpp_status_notification_conf(struct ocpp_cp *cp, struct ocpp_msg *m, const json_t *conf,
+				  struct ocpp_perr *e);
+json_t *ocpp_stop_transaction_req(int tx_id, const char *id_tag, int meter_stop, int64_t wall_ms,
+				  enum ocpp_stop_reason reason, json_t *transaction_data);
+int ocpp_stop_transaction_conf(struct ocpp_cp *cp, struct ocpp_msg *m, const json_t *conf, struct ocpp_perr *e);
+
+#endif
