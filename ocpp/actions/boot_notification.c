@@ -33,7 +33,7 @@ int ocpp_boot_notification_conf(struct ocpp_cp *cp, struct ocpp_msg *m, const js
 		ocpp_cp_log(cp, 1, "clock differs from the central system's by %lld s: fix NTP, or timestamps "
 			    "will be refused", (long long)((cp->now_wall - server_ms) / 1000));
 	if (cp->reg == OCPP_REG_ACCEPTED) {
-		char v[16];
+		char v[24];
 
 		cp->registered = true;
 		if (interval > 0) {
