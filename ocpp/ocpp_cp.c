@@ -388,6 +388,29 @@ static int send_call(struct ocpp_cp *cp, enum ocpp_out_action a, const json_t *p
 static void link_lost(struct ocpp_cp *cp);
 static void step(struct ocpp_cp *cp);
 
+/* The next message to send: transaction messages strictly in order (one waiting for its retry holds
+ * back the later ones, so a MeterValues never follows its StopTransaction), other messages in order
+ * among themselves but free to pass a transaction message that waits. Returns the candidate with the
+ * earliest not_before_ms, or NULL when the queue is empty. */
+static struct ocpp_msg *q_next(const struct ocpp_cp *cp)
+{
+	struct ocpp_msg *best = NULL;
+	bool tx_seen = false;
+
+	for (struct ocpp_msg *m = cp->q_head; m; m = m->next) {
+		if (m->tx) {
+			if (tx_seen)
+				continue;
+			tx_seen = true;
+		}
+		if (!best || m->not_before_ms < best->not_before_ms)
+			best = m;
+		if (best->not_before_ms <= cp->now_ms)
+			break;
+	}
+	return best;
+}
+
 /* Send what is due, one CALL at a time. */
 static void pump(struct ocpp_cp *cp)
 {
@@ -406,10 +429,8 @@ static void pump(struct ocpp_cp *cp)
 		}
 		return;
 	}
-	for (m = cp->q_head; m; m = m->next)
-		if (m->not_before_ms <= cp->now_ms)
-			break;
-	if (m) {
+	m = q_next(cp);
+	if (m && m->not_before_ms <= cp->now_ms) {
 		cp->inflight_msg = m;
 		if (send_call(cp, m->action, m->payload) < 0) {
 			cp->inflight_msg = NULL;
@@ -458,6 +479,22 @@ static void q_drop_tx(struct ocpp_cp *cp, int tx_local)
 	}
 }
 
+/* The central system never took this transaction's StartTransaction: it cannot know the
+ * transaction, so end it here without a StopTransaction and take the current away. */
+static void tx_abandon(struct ocpp_cp *cp, int local)
+{
+	for (int c = 1; c <= cp->n_conn; c++) {
+		struct ocpp_conn *k = &cp->conn[c];
+
+		if (!k->tx.active || k->tx.local != local)
+			continue;
+		journal_del(cp, k->tx.seq);
+		memset(&k->tx, 0, sizeof(k->tx));
+		k->finishing = k->ev.present && k->ev.plugged;
+	}
+	ocpp_cp_refresh(cp);
+}
+
 /* A queued CALL failed (CALLERROR, a result that does not parse, or no answer in time). */
 static void call_failed(struct ocpp_cp *cp, const char *why)
 {
@@ -487,11 +524,14 @@ static void call_failed(struct ocpp_cp *cp, const char *why)
 			return;
 		}
 		ocpp_cp_log(cp, 0, "%s failed %d times (%s): given up", out_names[a], m->attempts, why);
+		if (a == OCPP_OUT_STOP_TRANSACTION)
+			ocpp_cp_forget_tx(cp, m->tx_local);
 		if (a == OCPP_OUT_START_TRANSACTION && m->tx_local) {
 			int local = m->tx_local;
 
 			q_remove(cp, m);
 			q_drop_tx(cp, local);
+			tx_abandon(cp, local);
 			return;
 		}
 	} else {
@@ -911,6 +951,17 @@ int ocpp_cp_tx_stop(struct ocpp_cp *cp, int c, enum ocpp_stop_reason reason)
 		k->scheduled = -1;
 		ocpp_cp_save_connectors(cp);
 	}
+	if (cp->cp_scheduled) {
+		bool busy = false;
+
+		for (int i = 1; i <= cp->n_conn; i++)
+			busy = busy || cp->conn[i].tx.active;
+		if (!busy) {
+			cp->cp_scheduled = false;
+			cp->cp_inoperative = true;
+			ocpp_cp_save_connectors(cp);
+		}
+	}
 	ocpp_cp_refresh(cp);
 	return 0;
 }
@@ -975,6 +1026,7 @@ void ocpp_cp_aligned_arm(struct ocpp_cp *cp)
 	}
 	step = (int64_t)interval * 1000;
 	next = (cp->now_wall / step + 1) * step;
+	cp->next_aligned_wall = next;
 	cp->next_aligned_ms = cp->now_ms + (uint64_t)(next - cp->now_wall);
 }
 
@@ -986,6 +1038,9 @@ static void aligned_due(struct ocpp_cp *cp)
 		return;
 	/* Stamp the reading with the boundary it belongs to, not the moment the timer ran. */
 	if (mask) {
+		int64_t wall = cp->now_wall;
+
+		cp->now_wall = cp->next_aligned_wall;
 		for (int c = 1; c <= cp->n_conn; c++) {
 			struct ocpp_conn *k = &cp->conn[c];
 
@@ -998,6 +1053,7 @@ static void aligned_due(struct ocpp_cp *cp)
 							    ocpp_cp_meter_value(cp, c, mask, OCPP_CTX_SAMPLE_CLOCK)),
 				      c, k->tx.active ? k->tx.local : 0, k->tx.active);
 		}
+		cp->now_wall = wall;
 	}
 	ocpp_cp_aligned_arm(cp);
 }
@@ -1189,7 +1245,6 @@ static int restore_tx(struct ocpp_cp *cp, uint64_t seq, const json_t *r)
 		return -EINVAL;
 	tx = &cp->conn[c].tx;
 	memset(tx, 0, sizeof(*tx));
-	tx->active = true;
 	tx->seq = seq;
 	tx->local = (int)json_integer_value(json_object_get(r, "l"));
 	tx->id = (int)json_integer_value(json_object_get(r, "id"));
@@ -1198,8 +1253,11 @@ static int restore_tx(struct ocpp_cp *cp, uint64_t seq, const json_t *r)
 	tx->start_wall = json_integer_value(json_object_get(r, "start"));
 	tx->meter_start = (int)json_integer_value(json_object_get(r, "ms"));
 	tx->invalid = json_is_true(json_object_get(r, "invalid"));
-	if (tx->local <= 0 || !tx->id_tag[0])
+	if (tx->local <= 0 || !tx->id_tag[0]) {
+		memset(tx, 0, sizeof(*tx));
 		return -EINVAL;
+	}
+	tx->active = true;
 	return 0;
 }
 
@@ -1331,7 +1389,7 @@ static void restore_finish(struct ocpp_cp *cp)
 
 		if (!tx->active)
 			continue;
-		if (q_has(cp, tx->local, OCPP_OUT_STOP_TRANSACTION) || !cp->conn[c].mapped ||
+		if (q_has(cp, tx->local, OCPP_OUT_STOP_TRANSACTION) ||
 		    (!q_has(cp, tx->local, OCPP_OUT_START_TRANSACTION) && !map_has(cp, tx->local))) {
 			journal_del(cp, tx->seq);
 			memset(tx, 0, sizeof(*tx));
@@ -1438,9 +1496,9 @@ void ocpp_cp_start(struct ocpp_cp *cp, uint64_t max_seq, struct ocpp_now now)
 		cp->next_seq = max_seq + 1;
 	cp->id_base = (uint64_t)now.wall_ms;
 	cp->boot_grace_ms = now.mono_ms + ABSENT_GRACE_MS;
-	cp->started = true;
 	cp->boot_due_ms = 0;
-	restore_finish(cp);
+	restore_finish(cp); /* before "started": no limit may be raised while restored transactions stop */
+	cp->started = true;
 	ocpp_cp_aligned_arm(cp);
 	/* No transaction is running: every TWC starts at no current. */
 	for (int c = 1; c <= cp->n_conn; c++)
@@ -1511,10 +1569,12 @@ uint64_t ocpp_cp_next_deadline(const struct ocpp_cp *cp)
 	else if (cp->connected && !cp->registered)
 		d = cp->boot_due_ms;
 	else if (cp->connected) {
-		for (const struct ocpp_msg *m = cp->q_head; m; m = m->next)
-			d = min_u64(d, m->not_before_ms);
-		if (key_int(cp, OCPP_KEY_HEARTBEAT_INTERVAL) > 0)
-			d = min_u64(d, cp->last_send_ms + sec_ms(key_int(cp, OCPP_KEY_HEARTBEAT_INTERVAL)));
+		const struct ocpp_msg *m = q_next(cp);
+
+		if (m)
+			d = m->not_before_ms;
+		else if (key_int(cp, OCPP_KEY_HEARTBEAT_INTERVAL) > 0)
+			d = cp->last_send_ms + sec_ms(key_int(cp, OCPP_KEY_HEARTBEAT_INTERVAL));
 	}
 	for (int c = 1; c <= cp->n_conn; c++) {
 		const struct ocpp_conn *k = &cp->conn[c];
@@ -1525,6 +1585,9 @@ uint64_t ocpp_cp_next_deadline(const struct ocpp_cp *cp)
 			d = min_u64(d, k->tx.start_mono + RAMP_GRACE_MS);
 		if (k->auth == OCPP_AS_OK && !k->ev.plugged)
 			d = min_u64(d, k->auth_ms + sec_ms(key_int(cp, OCPP_KEY_CONNECTION_TIME_OUT)));
+		if (k->auth_retry_ms > cp->now_ms && k->auth == OCPP_AS_NONE && k->ev.plugged &&
+		    cp->id_src != OCPP_IDTAG_REMOTE)
+			d = min_u64(d, k->auth_retry_ms);
 		if (k->mapped && !k->seen && cp->now_ms < cp->boot_grace_ms)
 			d = min_u64(d, cp->boot_grace_ms);
 	}
@@ -1532,7 +1595,9 @@ uint64_t ocpp_cp_next_deadline(const struct ocpp_cp *cp)
 	if (cp->next_store_ms)
 		d = min_u64(d, cp->next_store_ms);
 	if (cp->reset_pending)
-		d = min_u64(d, cp->reset_due_ms);
+		d = min_u64(d, cp->q_persisted == 0 || !cp->connected
+				       ? cp->reset_due_ms
+				       : (cp->reset_deadline_ms > cp->reset_due_ms ? cp->reset_deadline_ms : cp->reset_due_ms));
 	return d;
 }
 

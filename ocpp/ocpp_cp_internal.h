@@ -127,18 +127,20 @@ struct ocpp_cp {
 	int tx_local_next;
 
 	bool cp_inoperative;              /* ChangeAvailability on connector 0 */
+	bool cp_scheduled;                /* ... Inoperative once the running transactions end */
 	int n_conn;
 	struct ocpp_conn conn[OCPP_MAX_CONNECTORS + 1]; /* [0] unused except status */
 	int reported0;
 
 	uint64_t boot_grace_ms;           /* until then an unseen TWC is not reported Faulted */
 	uint64_t next_aligned_ms;         /* clock-aligned sampling */
+	int64_t next_aligned_wall;        /* the wall-clock boundary it stands for */
 	uint64_t next_store_ms;           /* periodic save of the connectors file */
 	bool reset_pending, reset_hard;
 	uint64_t reset_due_ms, reset_deadline_ms;
 
 	/* restore bookkeeping: confirmed ids of transactions whose StartTransaction was acknowledged */
-	struct { int local, id; uint64_t seq; } maps[32];
+	struct { int local, id; uint64_t seq; } maps[256];
 	int n_maps;
 };
 

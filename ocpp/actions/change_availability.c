@@ -30,8 +30,10 @@ json_t *ocpp_handle_change_availability(struct ocpp_cp *cp, const json_t *req, s
 		}
 	}
 	if (c == 0) {
-		/* Connectors without a transaction change now; busy ones follow when theirs ends. */
+		/* Connectors without a transaction change now; busy ones, and connector 0, follow when
+		 * the last transaction ends. */
 		cp->cp_inoperative = inop && !busy;
+		cp->cp_scheduled = inop && busy;
 		for (int i = 1; i <= cp->n_conn; i++)
 			if (!cp->conn[i].tx.active || !inop)
 				cp->conn[i].inoperative = inop;

@@ -12,7 +12,7 @@ static bool can_take(const struct ocpp_cp *cp, int c)
 	const struct ocpp_conn *k = &cp->conn[c];
 
 	return ocpp_cp_valid_connector(cp, c) && k->ev.present && !k->ev.fault && !k->tx.active && !k->finishing &&
-	       !k->inoperative && !cp->cp_inoperative && k->auth != OCPP_AS_PENDING;
+	       !k->inoperative && !cp->cp_inoperative && (k->auth == OCPP_AS_NONE || k->auth == OCPP_AS_DENIED);
 }
 
 json_t *ocpp_handle_remote_start_transaction(struct ocpp_cp *cp, const json_t *req, struct ocpp_perr *e)

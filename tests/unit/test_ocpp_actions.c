@@ -1,0 +1,1306 @@
+/*
+ * Tests of the OCPP 1.6J actions one by one (ocpp/actions/): for every central-system CALL the exact
+ * CALLRESULT for good input and the CALLERROR for each kind of bad input (missing field, wrong type,
+ * unknown field, bad enum, too-long CiString, payload not an object); unknown and unsupported
+ * actions and frames that are not JSON; the encoding of every CALL the charge point sends; and how
+ * the charge point treats results that do not parse (a failed delivery, retried). Also
+ * GetConfiguration/ChangeConfiguration semantics with persistence, SecurityProfile and
+ * AuthorizationKey rules, DataTransfer, UnlockConnector and ClearCache. Runs the real ocpp_cp with a
+ * small fake environment (frames recorded, journal and files in memory, time driven by hand).
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "ocpp_cp.h"
+#include "ocpp_cp_internal.h" /* the request builders (encode tests) */
+#include "ocpp_json.h"
+
+#define T0_MONO 1000000u
+#define T0_WALL 1767225607250LL /* 2026-01-01T00:00:07.250Z */
+
+/* ------------------------------------------------------------------ fake environment */
+
+struct frm {
+	json_t *j;
+	int type;
+	bool seen;
+};
+
+struct jrec {
+	uint64_t seq;
+	char *text;
+};
+
+struct fake {
+	struct ocpp_cp *cp;
+	struct ocpp_now now;
+	struct ocpp_cp_params p;
+	struct ocpp_key_override keys[16];
+	int n_keys;
+	struct frm *fr;
+	size_t n_fr, cap_fr;
+	char cur_id[64];
+	int cs_id;
+	struct jrec *jr;
+	size_t n_jr, cap_jr;
+	char *files[3];
+	bool secret[3];
+	int writes[3];
+	int lim[OCPP_MAX_CONNECTORS + 1];
+	int resets;
+	int changed[16];
+	int n_changed;
+};
+
+static const char *const file_names[3] = { OCPP_FILE_CONFIG, OCPP_FILE_CONNECTORS, OCPP_FILE_AUTH };
+
+static int env_send(void *user, const char *text, size_t len)
+{
+	struct fake *f = user;
+	json_t *j = json_loadb(text, len, 0, NULL);
+
+	assert_non_null(j);
+	if (f->n_fr == f->cap_fr) {
+		f->cap_fr = f->cap_fr ? 2 * f->cap_fr : 64;
+		f->fr = realloc(f->fr, f->cap_fr * sizeof(*f->fr));
+		assert_non_null(f->fr);
+	}
+	f->fr[f->n_fr++] = (struct frm){ j, (int)json_integer_value(json_array_get(j, 0)), false };
+	return 0;
+}
+
+static int env_jput(void *user, uint64_t seq, const char *text)
+{
+	struct fake *f = user;
+	size_t i = 0;
+
+	while (i < f->n_jr && f->jr[i].seq < seq)
+		i++;
+	if (i < f->n_jr && f->jr[i].seq == seq) {
+		free(f->jr[i].text);
+	} else {
+		if (f->n_jr == f->cap_jr) {
+			f->cap_jr = f->cap_jr ? 2 * f->cap_jr : 32;
+			f->jr = realloc(f->jr, f->cap_jr * sizeof(*f->jr));
+			assert_non_null(f->jr);
+		}
+		memmove(&f->jr[i + 1], &f->jr[i], (f->n_jr - i) * sizeof(*f->jr));
+		f->n_jr++;
+	}
+	f->jr[i].seq = seq;
+	f->jr[i].text = strdup(text);
+	return 0;
+}
+
+static int env_jdel(void *user, uint64_t seq)
+{
+	struct fake *f = user;
+
+	for (size_t i = 0; i < f->n_jr; i++)
+		if (f->jr[i].seq == seq) {
+			free(f->jr[i].text);
+			memmove(&f->jr[i], &f->jr[i + 1], (f->n_jr - i - 1) * sizeof(*f->jr));
+			f->n_jr--;
+			return 0;
+		}
+	return 0;
+}
+
+static int env_store(void *user, const char *name, const char *text, bool secret)
+{
+	struct fake *f = user;
+
+	for (int i = 0; i < 3; i++)
+		if (!strcmp(name, file_names[i])) {
+			free(f->files[i]);
+			f->files[i] = strdup(text);
+			f->secret[i] = secret;
+			f->writes[i]++;
+			return 0;
+		}
+	fail_msg("store() of unknown file %s", name);
+	return -EINVAL;
+}
+
+static void env_set_limit(void *user, int connector, int amps)
+{
+	struct fake *f = user;
+
+	assert_true(connector >= 1 && connector <= OCPP_MAX_CONNECTORS);
+	f->lim[connector] = amps;
+}
+
+static void env_reset(void *user, bool hard)
+{
+	struct fake *f = user;
+
+	(void)hard;
+	f->resets++;
+}
+
+static void env_config_changed(void *user, enum ocpp_key k)
+{
+	struct fake *f = user;
+
+	if (f->n_changed < 16)
+		f->changed[f->n_changed++] = (int)k;
+}
+
+static int setup(void **state)
+{
+	struct fake *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return -1;
+	f->now.mono_ms = T0_MONO;
+	f->now.wall_ms = T0_WALL;
+	f->p.vendor = "Tesla";
+	f->p.model = "TWC2 gateway";
+	f->p.id_tag_source = OCPP_IDTAG_REMOTE;
+	f->p.voltage = 230;
+	f->p.phases = 1;
+	f->p.max_amps_per_connector = 32;
+	f->p.max_security_profile = 1;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fake *f = *state;
+
+	ocpp_cp_free(f->cp);
+	for (size_t i = 0; i < f->n_fr; i++)
+		json_decref(f->fr[i].j);
+	free(f->fr);
+	for (size_t i = 0; i < f->n_jr; i++)
+		free(f->jr[i].text);
+	free(f->jr);
+	for (int i = 0; i < 3; i++)
+		free(f->files[i]);
+	free(f);
+	return 0;
+}
+
+static void fk_key(struct fake *f, const char *name, const char *value)
+{
+	assert_true(f->n_keys < 16);
+	f->keys[f->n_keys].name = name;
+	f->keys[f->n_keys].value = value;
+	f->n_keys++;
+}
+
+static void fk_start(struct fake *f)
+{
+	struct ocpp_cp_env env = {
+		.user = f,
+		.send = env_send,
+		.journal_put = env_jput,
+		.journal_del = env_jdel,
+		.store = env_store,
+		.set_limit = env_set_limit,
+		.reset = env_reset,
+		.config_changed = env_config_changed,
+	};
+
+	f->p.keys = f->keys;
+	f->p.n_keys = f->n_keys;
+	f->p.config_json = f->files[0];
+	f->p.connectors_json = f->files[1];
+	f->p.auth_json = f->files[2];
+	f->cp = ocpp_cp_new(&f->p, &env);
+	assert_non_null(f->cp);
+	ocpp_cp_start(f->cp, f->n_jr ? f->jr[f->n_jr - 1].seq : 0, f->now);
+}
+
+static const char *frame_action(const struct frm *fr)
+{
+	return json_string_value(json_array_get(fr->j, 2));
+}
+
+static struct frm *fk_next(struct fake *f)
+{
+	for (size_t i = 0; i < f->n_fr; i++)
+		if (f->fr[i].type == 2 && !f->fr[i].seen)
+			return &f->fr[i];
+	return NULL;
+}
+
+static json_t *fk_expect(struct fake *f, const char *action)
+{
+	struct frm *fr = fk_next(f);
+
+	if (!fr)
+		fail_msg("expected %s, nothing sent", action);
+	if (strcmp(frame_action(fr), action) != 0)
+		fail_msg("expected %s, got %s", action, frame_action(fr));
+	fr->seen = true;
+	snprintf(f->cur_id, sizeof(f->cur_id), "%s", json_string_value(json_array_get(fr->j, 1)));
+	return json_array_get(fr->j, 3);
+}
+
+static void fk_no_call(struct fake *f)
+{
+	struct frm *fr = fk_next(f);
+
+	if (fr)
+		fail_msg("unexpected %s", frame_action(fr));
+}
+
+static void fk_input(struct fake *f, const char *text)
+{
+	ocpp_cp_input(f->cp, text, strlen(text), f->now);
+}
+
+static void fk_ack(struct fake *f, const char *payload)
+{
+	char buf[2048];
+
+	snprintf(buf, sizeof(buf), "[3,\"%s\",%s]", f->cur_id, payload);
+	fk_input(f, buf);
+}
+
+static void fk_callerror(struct fake *f)
+{
+	char buf[256];
+
+	snprintf(buf, sizeof(buf), "[4,\"%s\",\"NotImplemented\",\"\",{}]", f->cur_id);
+	fk_input(f, buf);
+}
+
+static void now_text(const struct fake *f, char *ts)
+{
+	ocpp_time_format(f->now.wall_ms, ts, OCPP_TIME_LEN + 1);
+}
+
+static void fk_settle(struct fake *f)
+{
+	struct frm *fr;
+	char ts[OCPP_TIME_LEN + 1], buf[64];
+
+	while ((fr = fk_next(f)) != NULL) {
+		if (!strcmp(frame_action(fr), "StatusNotification")) {
+			fk_expect(f, "StatusNotification");
+			fk_ack(f, "{}");
+		} else if (!strcmp(frame_action(fr), "Heartbeat")) {
+			fk_expect(f, "Heartbeat");
+			now_text(f, ts);
+			snprintf(buf, sizeof(buf), "{\"currentTime\":\"%s\"}", ts);
+			fk_ack(f, buf);
+		} else {
+			break;
+		}
+	}
+}
+
+static void fk_set_time(struct fake *f, uint64_t mono)
+{
+	f->now.wall_ms += (int64_t)(mono - f->now.mono_ms);
+	f->now.mono_ms = mono;
+}
+
+static void fk_advance(struct fake *f, uint64_t ms)
+{
+	uint64_t target = f->now.mono_ms + ms;
+
+	for (int guard = 0; guard < 100000; guard++) {
+		uint64_t d = ocpp_cp_next_deadline(f->cp);
+
+		if (d > target)
+			break;
+		fk_set_time(f, d > f->now.mono_ms ? d : f->now.mono_ms + 1);
+		ocpp_cp_tick(f->cp, f->now);
+	}
+	fk_set_time(f, target);
+	if (ocpp_cp_next_deadline(f->cp) <= f->now.mono_ms)
+		ocpp_cp_tick(f->cp, f->now);
+}
+
+static void fk_ev(struct fake *f, int c, bool plugged)
+{
+	struct ocpp_evse e;
+
+	memset(&e, 0, sizeof(e));
+	e.present = true;
+	e.plugged = plugged;
+	e.offered_amps = 32;
+	e.volts = 230;
+	ocpp_cp_evse_update(f->cp, c, &e, f->now);
+}
+
+static void fk_boot(struct fake *f)
+{
+	char ts[OCPP_TIME_LEN + 1], buf[256];
+
+	ocpp_cp_connected(f->cp, f->now);
+	fk_expect(f, "BootNotification");
+	now_text(f, ts);
+	snprintf(buf, sizeof(buf), "{\"status\":\"Accepted\",\"currentTime\":\"%s\",\"interval\":3600}", ts);
+	fk_ack(f, buf);
+	assert_true(ocpp_cp_registered(f->cp));
+	fk_settle(f);
+}
+
+/* Started with one TWC present, registered, quiet. */
+static void fk_online(struct fake *f)
+{
+	fk_start(f);
+	assert_int_equal(ocpp_cp_connector_for_twc(f->cp, 0x1001), 1);
+	fk_ev(f, 1, false);
+	fk_boot(f);
+	fk_no_call(f);
+}
+
+/* Send a central-system frame; return the answer with id @id (borrowed), or NULL. */
+static json_t *fk_answer_to(struct fake *f, const char *text, const char *id)
+{
+	size_t before = f->n_fr;
+
+	fk_input(f, text);
+	for (size_t i = before; i < f->n_fr; i++)
+		if (f->fr[i].type != 2 && !strcmp(json_string_value(json_array_get(f->fr[i].j, 1)), id))
+			return f->fr[i].j;
+	return NULL;
+}
+
+static json_t *fk_cs(struct fake *f, const char *action, const char *payload)
+{
+	char buf[4096], id[32];
+	json_t *r;
+
+	snprintf(id, sizeof(id), "cs-%d", ++f->cs_id);
+	snprintf(buf, sizeof(buf), "[2,\"%s\",\"%s\",%s]", id, action, payload);
+	r = fk_answer_to(f, buf, id);
+	if (!r)
+		fail_msg("no answer to %s %s", action, payload);
+	return r;
+}
+
+/* The CALLRESULT payload must be exactly @expected (JSON text). */
+static void expect_result(struct fake *f, const char *action, const char *payload, const char *expected)
+{
+	json_t *r = fk_cs(f, action, payload), *want = json_loads(expected, 0, NULL);
+
+	assert_non_null(want);
+	if (json_integer_value(json_array_get(r, 0)) != 3)
+		fail_msg("%s %s: %s (%s)", action, payload, json_string_value(json_array_get(r, 2)),
+			 json_string_value(json_array_get(r, 3)));
+	assert_int_equal(json_array_size(r), 3);
+	if (!json_equal(json_array_get(r, 2), want)) {
+		char *got = json_dumps(json_array_get(r, 2), JSON_COMPACT), msg[1024];
+
+		snprintf(msg, sizeof(msg), "%s", got ? got : "?");
+		free(got);
+		json_decref(want);
+		fail_msg("%s %s: got %s, want %s", action, payload, msg, expected);
+	}
+	json_decref(want);
+}
+
+static const char *result_status(struct fake *f, const char *action, const char *payload)
+{
+	json_t *r = fk_cs(f, action, payload);
+
+	if (json_integer_value(json_array_get(r, 0)) != 3)
+		fail_msg("%s: %s", action, json_string_value(json_array_get(r, 2)));
+	return json_string_value(json_object_get(json_array_get(r, 2), "status"));
+}
+
+/* The answer must be a CALLERROR @code, well formed. */
+static void expect_error(struct fake *f, const char *action, const char *payload, const char *code)
+{
+	uint32_t bad = ocpp_cp_stats(f->cp)->rx_bad;
+	json_t *r = fk_cs(f, action, payload);
+
+	if (json_integer_value(json_array_get(r, 0)) != 4)
+		fail_msg("%s %s: answered with a CALLRESULT, want %s", action, payload, code);
+	assert_int_equal(json_array_size(r), 5);
+	if (strcmp(json_string_value(json_array_get(r, 2)), code) != 0)
+		fail_msg("%s %s: got %s (%s), want %s", action, payload, json_string_value(json_array_get(r, 2)),
+			 json_string_value(json_array_get(r, 3)), code);
+	assert_true(json_is_string(json_array_get(r, 3)));
+	assert_true(json_is_object(json_array_get(r, 4)));
+	assert_int_equal(ocpp_cp_stats(f->cp)->rx_bad, bad + 1);
+}
+
+static char *repeat(char c, size_t n)
+{
+	char *s = malloc(n + 1);
+
+	assert_non_null(s);
+	memset(s, c, n);
+	s[n] = '\0';
+	return s;
+}
+
+/* ------------------------------------------------------------------ CS -> CP: good input */
+
+static void test_valid_requests(void **state)
+{
+	struct fake *f = *state;
+
+	fk_online(f);
+	expect_result(f, "ChangeAvailability", "{\"connectorId\":1,\"type\":\"Operative\"}", "{\"status\":\"Accepted\"}");
+	expect_result(f, "ChangeAvailability", "{\"connectorId\":0,\"type\":\"Operative\"}", "{\"status\":\"Accepted\"}");
+	expect_result(f, "ChangeConfiguration", "{\"key\":\"HeartbeatInterval\",\"value\":\"120\"}",
+		      "{\"status\":\"Accepted\"}");
+	expect_result(f, "ClearCache", "{}", "{\"status\":\"Accepted\"}");
+	expect_result(f, "DataTransfer", "{\"vendorId\":\"com.example\",\"messageId\":\"m\",\"data\":\"d\"}",
+		      "{\"status\":\"UnknownVendorId\"}");
+	expect_result(f, "DataTransfer", "{\"vendorId\":\"twcgw\",\"messageId\":\"m\"}",
+		      "{\"status\":\"UnknownMessageId\"}");
+	expect_result(f, "GetConfiguration", "{\"key\":[\"HeartbeatInterval\",\"NoSuchKey\"]}",
+		      "{\"configurationKey\":[{\"key\":\"HeartbeatInterval\",\"readonly\":false,\"value\":\"120\"}],"
+		      "\"unknownKey\":[\"NoSuchKey\"]}");
+	expect_result(f, "GetConfiguration", "{\"key\":[\"NumberOfConnectors\"]}",
+		      "{\"configurationKey\":[{\"key\":\"NumberOfConnectors\",\"readonly\":true,\"value\":\"1\"}]}");
+	expect_result(f, "GetConfiguration", "{\"key\":[\"Nope\"]}", "{\"unknownKey\":[\"Nope\"]}");
+	expect_result(f, "RemoteStopTransaction", "{\"transactionId\":5}", "{\"status\":\"Rejected\"}");
+	expect_result(f, "UnlockConnector", "{\"connectorId\":1}", "{\"status\":\"NotSupported\"}");
+	expect_result(f, "RemoteStartTransaction", "{\"connectorId\":1,\"idTag\":\"T\"}", "{\"status\":\"Accepted\"}");
+	expect_result(f, "Reset", "{\"type\":\"Soft\"}", "{\"status\":\"Accepted\"}");
+	assert_int_equal(ocpp_cp_stats(f->cp)->rx_bad, 0);
+}
+
+static void test_remote_start_variants(void **state)
+{
+	struct fake *f = *state;
+
+	fk_start(f);
+	assert_int_equal(ocpp_cp_connector_for_twc(f->cp, 0x1001), 1);
+	assert_int_equal(ocpp_cp_connector_for_twc(f->cp, 0x1002), 2);
+	fk_ev(f, 1, false);
+	fk_ev(f, 2, true); /* a car already waits on 2 */
+	fk_boot(f);
+	/* no connectorId: the connector with a car waiting */
+	expect_result(f, "RemoteStartTransaction",
+		      "{\"idTag\":\"T\",\"chargingProfile\":{\"chargingProfileId\":1,\"stackLevel\":0,"
+		      "\"chargingProfilePurpose\":\"TxProfile\",\"chargingProfileKind\":\"Absolute\","
+		      "\"chargingSchedule\":{\"chargingRateUnit\":\"A\",\"chargingSchedulePeriod\":[]}}}",
+		      "{\"status\":\"Accepted\"}");
+	fk_settle(f);
+	fk_expect(f, "StartTransaction");
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(f->fr[f->n_fr - 1].j, 3), "connectorId")), 2);
+	fk_ack(f, "{\"transactionId\":1,\"idTagInfo\":{\"status\":\"Accepted\"}}");
+	fk_settle(f);
+	/* a connector with a transaction takes no second one */
+	expect_result(f, "RemoteStartTransaction", "{\"connectorId\":2,\"idTag\":\"T\"}", "{\"status\":\"Rejected\"}");
+	expect_result(f, "RemoteStartTransaction", "{\"connectorId\":9,\"idTag\":\"T\"}", "{\"status\":\"Rejected\"}");
+	expect_result(f, "RemoteStartTransaction", "{\"connectorId\":-3,\"idTag\":\"T\"}", "{\"status\":\"Rejected\"}");
+	expect_result(f, "RemoteStartTransaction", "{\"idTag\":\"T\"}", "{\"status\":\"Accepted\"}");
+	fk_settle(f);
+	assert_int_equal(ocpp_cp_connector_status(f->cp, 1), OCPP_ST_PREPARING);
+	expect_result(f, "RemoteStopTransaction", "{\"transactionId\":1}", "{\"status\":\"Accepted\"}");
+}
+
+/* AuthorizeRemoteTxRequests: the remote idTag is checked with Authorize first (TC_023_5). */
+static void test_remote_start_authorize_first(void **state)
+{
+	struct fake *f = *state;
+	json_t *p;
+
+	fk_key(f, "AuthorizeRemoteTxRequests", "true");
+	fk_online(f);
+	expect_result(f, "RemoteStartTransaction", "{\"connectorId\":1,\"idTag\":\"R1\"}", "{\"status\":\"Accepted\"}");
+	p = fk_expect(f, "Authorize");
+	assert_string_equal(json_string_value(json_object_get(p, "idTag")), "R1");
+	fk_ack(f, "{\"idTagInfo\":{\"status\":\"Invalid\"}}");
+	fk_settle(f);
+	fk_ev(f, 1, true);
+	fk_settle(f);
+	fk_no_call(f);
+	assert_int_equal(ocpp_cp_transaction_id(f->cp, 1), 0);
+	fk_ev(f, 1, false);
+	fk_settle(f);
+	expect_result(f, "RemoteStartTransaction", "{\"connectorId\":1,\"idTag\":\"R2\"}", "{\"status\":\"Accepted\"}");
+	fk_expect(f, "Authorize");
+	fk_ack(f, "{\"idTagInfo\":{\"status\":\"Accepted\"}}");
+	fk_settle(f);
+	fk_ev(f, 1, true);
+	fk_settle(f);
+	p = fk_expect(f, "StartTransaction");
+	assert_string_equal(json_string_value(json_object_get(p, "idTag")), "R2");
+}
+
+/* ------------------------------------------------------------------ CS -> CP: bad input */
+
+struct bad_case {
+	const char *action, *payload, *code;
+};
+
+#define OCC "OccurenceConstraintViolation"
+#define TYP "TypeConstraintViolation"
+#define PRP "PropertyConstraintViolation"
+#define FRM "FormationViolation"
+
+static void test_bad_requests(void **state)
+{
+	struct fake *f = *state;
+	char *k51 = repeat('K', 51), *v501 = repeat('v', 501), *s21 = repeat('T', 21), *s256 = repeat('V', 256);
+	char *s51 = repeat('m', 51);
+	char buf[8][700];
+	const struct bad_case cases[] = {
+		{ "ChangeAvailability", "{\"type\":\"Operative\"}", OCC },
+		{ "ChangeAvailability", "{\"connectorId\":1}", OCC },
+		{ "ChangeAvailability", "{\"connectorId\":\"1\",\"type\":\"Operative\"}", TYP },
+		{ "ChangeAvailability", "{\"connectorId\":1.5,\"type\":\"Operative\"}", TYP },
+		{ "ChangeAvailability", "{\"connectorId\":1,\"type\":7}", TYP },
+		{ "ChangeAvailability", "{\"connectorId\":1,\"type\":\"operative\"}", PRP },
+		{ "ChangeAvailability", "{\"connectorId\":-1,\"type\":\"Operative\"}", PRP },
+		{ "ChangeAvailability", "{\"connectorId\":1,\"type\":\"Operative\",\"x\":1}", PRP },
+		{ "ChangeConfiguration", "{\"key\":\"HeartbeatInterval\"}", OCC },
+		{ "ChangeConfiguration", "{\"value\":\"1\"}", OCC },
+		{ "ChangeConfiguration", "{\"key\":5,\"value\":\"1\"}", TYP },
+		{ "ChangeConfiguration", "{\"key\":\"HeartbeatInterval\",\"value\":60}", TYP },
+		{ "ChangeConfiguration", "{\"key\":\"HeartbeatInterval\",\"value\":null}", TYP },
+		{ "ChangeConfiguration", buf[0], PRP }, /* key too long */
+		{ "ChangeConfiguration", buf[1], PRP }, /* value too long */
+		{ "ChangeConfiguration", "{\"key\":\"HeartbeatInterval\",\"value\":\"1\",\"x\":\"y\"}", PRP },
+		{ "ClearCache", "{\"x\":1}", PRP },
+		{ "DataTransfer", "{}", OCC },
+		{ "DataTransfer", "{\"messageId\":\"m\"}", OCC },
+		{ "DataTransfer", "{\"vendorId\":1}", TYP },
+		{ "DataTransfer", "{\"vendorId\":\"v\",\"messageId\":2}", TYP },
+		{ "DataTransfer", "{\"vendorId\":\"v\",\"data\":{}}", TYP },
+		{ "DataTransfer", buf[2], PRP }, /* vendorId too long */
+		{ "DataTransfer", buf[3], PRP }, /* messageId too long */
+		{ "DataTransfer", "{\"vendorId\":\"v\",\"x\":1}", PRP },
+		{ "GetConfiguration", "{\"key\":\"HeartbeatInterval\"}", TYP },
+		{ "GetConfiguration", "{\"key\":[1]}", TYP },
+		{ "GetConfiguration", "{\"key\":[\"HeartbeatInterval\",null]}", TYP },
+		{ "GetConfiguration", buf[4], PRP }, /* key too long */
+		{ "GetConfiguration", "{\"keys\":[]}", PRP },
+		{ "RemoteStartTransaction", "{}", OCC },
+		{ "RemoteStartTransaction", "{\"connectorId\":1}", OCC },
+		{ "RemoteStartTransaction", "{\"idTag\":5}", TYP },
+		{ "RemoteStartTransaction", "{\"idTag\":\"T\",\"connectorId\":\"1\"}", TYP },
+		{ "RemoteStartTransaction", "{\"idTag\":\"T\",\"chargingProfile\":5}", TYP },
+		{ "RemoteStartTransaction", buf[5], PRP }, /* idTag too long */
+		{ "RemoteStartTransaction", "{\"idTag\":\"T\",\"x\":1}", PRP },
+		{ "RemoteStopTransaction", "{}", OCC },
+		{ "RemoteStopTransaction", "{\"transactionId\":\"5\"}", TYP },
+		{ "RemoteStopTransaction", "{\"transactionId\":true}", TYP },
+		{ "RemoteStopTransaction", "{\"transactionId\":5,\"x\":1}", PRP },
+		{ "Reset", "{}", OCC },
+		{ "Reset", "{\"type\":1}", TYP },
+		{ "Reset", "{\"type\":\"Warm\"}", PRP },
+		{ "Reset", "{\"type\":\"soft\"}", PRP },
+		{ "Reset", "{\"type\":\"Soft\",\"x\":1}", PRP },
+		{ "UnlockConnector", "{}", OCC },
+		{ "UnlockConnector", "{\"connectorId\":\"1\"}", TYP },
+		{ "UnlockConnector", "{\"connectorId\":1,\"x\":0}", PRP },
+		{ "UnlockConnector", "{\"connectorId\":-1}", PRP },
+	};
+	static const char *const actions[] = {
+		"ChangeAvailability", "ChangeConfiguration", "ClearCache", "DataTransfer", "GetConfiguration",
+		"RemoteStartTransaction", "RemoteStopTransaction", "Reset", "UnlockConnector",
+	};
+
+	snprintf(buf[0], sizeof(buf[0]), "{\"key\":\"%s\",\"value\":\"1\"}", k51);
+	snprintf(buf[1], sizeof(buf[1]), "{\"key\":\"HeartbeatInterval\",\"value\":\"%s\"}", v501);
+	snprintf(buf[2], sizeof(buf[2]), "{\"vendorId\":\"%s\"}", s256);
+	snprintf(buf[3], sizeof(buf[3]), "{\"vendorId\":\"v\",\"messageId\":\"%s\"}", s51);
+	snprintf(buf[4], sizeof(buf[4]), "{\"key\":[\"%s\"]}", k51);
+	snprintf(buf[5], sizeof(buf[5]), "{\"idTag\":\"%s\"}", s21);
+	fk_online(f);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		expect_error(f, cases[i].action, cases[i].payload, cases[i].code);
+	/* payload not an object: the frame itself is malformed */
+	for (size_t i = 0; i < sizeof(actions) / sizeof(actions[0]); i++) {
+		expect_error(f, actions[i], "[]", FRM);
+		expect_error(f, actions[i], "\"text\"", FRM);
+		expect_error(f, actions[i], "null", FRM);
+	}
+	/* none of it had an effect */
+	fk_no_call(f);
+	fk_advance(f, 60000);
+	assert_int_equal(f->resets, 0);
+	assert_int_equal(ocpp_cp_connector_status(f->cp, 1), OCPP_ST_AVAILABLE);
+	assert_string_equal(ocpp_config_str(ocpp_cp_config(f->cp), OCPP_KEY_HEARTBEAT_INTERVAL), "3600");
+	free(k51);
+	free(v501);
+	free(s21);
+	free(s256);
+	free(s51);
+}
+
+static void test_unknown_and_unsupported_actions(void **state)
+{
+	struct fake *f = *state;
+	static const char *const not_supported[] = {
+		"ReserveNow", "SetChargingProfile", "CancelReservation", "ClearChargingProfile", "GetCompositeSchedule",
+		"GetDiagnostics", "GetLocalListVersion", "SendLocalList", "TriggerMessage", "UpdateFirmware",
+	};
+
+	fk_online(f);
+	expect_error(f, "FooBar", "{}", "NotImplemented");
+	expect_error(f, "remotestarttransaction", "{\"idTag\":\"T\"}", "NotImplemented");
+	expect_error(f, "BootNotification", "{\"chargePointVendor\":\"x\",\"chargePointModel\":\"y\"}", "NotImplemented");
+	for (size_t i = 0; i < sizeof(not_supported) / sizeof(not_supported[0]); i++)
+		expect_error(f, not_supported[i], "{}", "NotSupported");
+	expect_error(f, "ReserveNow",
+		     "{\"connectorId\":1,\"expiryDate\":\"2026-01-01T01:00:00Z\",\"idTag\":\"T\",\"reservationId\":1}",
+		     "NotSupported");
+	expect_error(f, "SetChargingProfile", "{\"connectorId\":1,\"csChargingProfiles\":{}}", "NotSupported");
+	fk_no_call(f);
+}
+
+static void test_bad_frames(void **state)
+{
+	struct fake *f = *state;
+	static const char *const not_json[] = {
+		"not json", "[2,\"abc\",\"Reset\",{\"type\":\"Soft\"}", "", "{}", "[]", "[2]", "[2,5,\"Reset\",{}]",
+	};
+	json_t *r;
+
+	fk_online(f);
+	for (size_t i = 0; i < sizeof(not_json) / sizeof(not_json[0]); i++) {
+		uint32_t bad = ocpp_cp_stats(f->cp)->rx_bad;
+
+		r = fk_answer_to(f, not_json[i], "-1");
+		if (!r)
+			fail_msg("no CALLERROR for %s", not_json[i]);
+		assert_int_equal(json_integer_value(json_array_get(r, 0)), 4);
+		assert_string_equal(json_string_value(json_array_get(r, 2)), FRM);
+		assert_int_equal(ocpp_cp_stats(f->cp)->rx_bad, bad + 1);
+	}
+	/* a readable id is echoed */
+	r = fk_answer_to(f, "[2,\"id-7\",\"Reset\"]", "id-7");
+	assert_non_null(r);
+	assert_string_equal(json_string_value(json_array_get(r, 2)), FRM);
+	r = fk_answer_to(f, "[2,\"id-8\",5,{}]", "id-8");
+	assert_non_null(r);
+	assert_string_equal(json_string_value(json_array_get(r, 2)), FRM);
+	r = fk_answer_to(f, "[\"2\",\"id-9\",\"Reset\",{}]", "id-9");
+	assert_non_null(r);
+	assert_string_equal(json_string_value(json_array_get(r, 2)), FRM);
+	r = fk_answer_to(f, "[7,\"id-10\",\"Reset\",{}]", "id-10");
+	assert_non_null(r);
+	assert_string_equal(json_string_value(json_array_get(r, 2)), FRM);
+	/* answers to nothing in flight are counted and dropped, never answered */
+	{
+		size_t before = f->n_fr;
+		uint32_t bad = ocpp_cp_stats(f->cp)->rx_bad;
+
+		fk_input(f, "[3,\"nobody\",{}]");
+		fk_input(f, "[4,\"nobody\",\"GenericError\",\"\",{}]");
+		fk_input(f, "[3,\"nobody\"]");
+		assert_int_equal(f->n_fr, before);
+		assert_int_equal(ocpp_cp_stats(f->cp)->rx_bad, bad + 3);
+	}
+	assert_int_equal(f->resets, 0);
+}
+
+/* ------------------------------------------------------------------ GetConfiguration */
+
+static void test_get_configuration_all(void **state)
+{
+	struct fake *f = *state;
+	json_t *r, *keys, *kv;
+	size_t i;
+	int seen[OCPP_KEY_COUNT] = { 0 };
+
+	fk_online(f);
+	for (int pass = 0; pass < 2; pass++) {
+		r = fk_cs(f, "GetConfiguration", pass ? "{\"key\":[]}" : "{}");
+		assert_int_equal(json_integer_value(json_array_get(r, 0)), 3);
+		assert_null(json_object_get(json_array_get(r, 2), "unknownKey"));
+		keys = json_object_get(json_array_get(r, 2), "configurationKey");
+		assert_int_equal(json_array_size(keys), OCPP_KEY_COUNT);
+		memset(seen, 0, sizeof(seen));
+		json_array_foreach(keys, i, kv) {
+			int k = ocpp_config_find(json_string_value(json_object_get(kv, "key")));
+			const struct ocpp_key_info *info;
+
+			assert_true(k >= 0);
+			info = ocpp_config_info((enum ocpp_key)k);
+			seen[k]++;
+			assert_true(json_is_boolean(json_object_get(kv, "readonly")));
+			assert_int_equal(json_is_true(json_object_get(kv, "readonly")), info->access == OCPP_KA_R);
+			if (k == OCPP_KEY_AUTHORIZATION_KEY) {
+				assert_null(json_object_get(kv, "value"));
+			} else {
+				assert_true(json_is_string(json_object_get(kv, "value")));
+				assert_true(json_string_length(json_object_get(kv, "value")) <= 500);
+			}
+		}
+		for (int k = 0; k < OCPP_KEY_COUNT; k++)
+			assert_int_equal(seen[k], 1);
+	}
+	/* the write-only key stays hidden once it has a value, asked for by name too */
+	expect_result(f, "ChangeConfiguration", "{\"key\":\"AuthorizationKey\",\"value\":\"0123456789abcdef0123\"}",
+		      "{\"status\":\"Accepted\"}");
+	expect_result(f, "GetConfiguration", "{\"key\":[\"AuthorizationKey\"]}",
+		      "{\"configurationKey\":[{\"key\":\"AuthorizationKey\",\"readonly\":false}]}");
+	r = fk_cs(f, "GetConfiguration", "{}");
+	{
+		char *text = json_dumps(r, JSON_COMPACT);
+
+		assert_null(strstr(text, "0123456789abcdef0123"));
+		free(text);
+	}
+	/* case-insensitive key names */
+	expect_result(f, "GetConfiguration", "{\"key\":[\"heartbeatinterval\"]}",
+		      "{\"configurationKey\":[{\"key\":\"HeartbeatInterval\",\"readonly\":false,\"value\":\"3600\"}]}");
+}
+
+/* ------------------------------------------------------------------ ChangeConfiguration */
+
+static void test_change_configuration(void **state)
+{
+	struct fake *f = *state;
+
+	fk_online(f);
+	assert_string_equal(result_status(f, "ChangeConfiguration", "{\"key\":\"HeartbeatInterval\",\"value\":\"120\"}"),
+			    "Accepted");
+	assert_non_null(f->files[0]);
+	assert_non_null(strstr(f->files[0], "\"HeartbeatInterval\":\"120\""));
+	assert_string_equal(result_status(f, "ChangeConfiguration", "{\"key\":\"MeterValuesSampledData\","
+								    "\"value\":\"Energy.Active.Import.Register,Voltage\"}"),
+			    "Accepted");
+	/* rejected: read-only key, bad values */
+	assert_string_equal(result_status(f, "ChangeConfiguration", "{\"key\":\"NumberOfConnectors\",\"value\":\"4\"}"),
+			    "Rejected");
+	assert_string_equal(result_status(f, "ChangeConfiguration", "{\"key\":\"HeartbeatInterval\",\"value\":\"abc\"}"),
+			    "Rejected");
+	assert_string_equal(result_status(f, "ChangeConfiguration", "{\"key\":\"HeartbeatInterval\",\"value\":\"-5\"}"),
+			    "Rejected");
+	assert_string_equal(result_status(f, "ChangeConfiguration", "{\"key\":\"AllowOfflineTxForUnknownId\",\"value\":\"yes\"}"),
+			    "Rejected");
+	assert_string_equal(result_status(f, "ChangeConfiguration", "{\"key\":\"MeterValuesSampledData\",\"value\":\"SoC\"}"),
+			    "Rejected");
+	/* unknown */
+	assert_string_equal(result_status(f, "ChangeConfiguration", "{\"key\":\"NoSuchKey\",\"value\":\"1\"}"),
+			    "NotSupported");
+	assert_string_equal(ocpp_config_str(ocpp_cp_config(f->cp), OCPP_KEY_HEARTBEAT_INTERVAL), "120");
+	assert_string_equal(ocpp_config_str(ocpp_cp_config(f->cp), OCPP_KEY_NUMBER_OF_CONNECTORS), "1");
+	/* the heartbeat follows the new interval */
+	fk_advance(f, 119999);
+	fk_settle(f);
+	{
+		size_t hb = 0;
+
+		for (size_t i = 0; i < f->n_fr; i++)
+			hb += f->fr[i].type == 2 && !strcmp(frame_action(&f->fr[i]), "Heartbeat");
+		assert_int_equal(hb, 0);
+		fk_advance(f, 1);
+		assert_non_null(fk_next(f));
+		fk_expect(f, "Heartbeat");
+	}
+	assert_int_equal(f->n_changed, 0);
+	assert_string_equal(result_status(f, "ChangeConfiguration", "{\"key\":\"WebSocketPingInterval\",\"value\":\"30\"}"),
+			    "Accepted");
+	assert_int_equal(f->n_changed, 1);
+	assert_int_equal(f->changed[0], OCPP_KEY_WEB_SOCKET_PING_INTERVAL);
+
+	/* persisted: a new charge point from the stored file has the changes, the rest at defaults */
+	ocpp_cp_free(f->cp);
+	f->cp = NULL;
+	fk_start(f);
+	assert_string_equal(ocpp_config_str(ocpp_cp_config(f->cp), OCPP_KEY_HEARTBEAT_INTERVAL), "120");
+	assert_string_equal(ocpp_config_str(ocpp_cp_config(f->cp), OCPP_KEY_WEB_SOCKET_PING_INTERVAL), "30");
+	assert_string_equal(ocpp_config_str(ocpp_cp_config(f->cp), OCPP_KEY_METER_VALUES_SAMPLED_DATA),
+			    "Energy.Active.Import.Register,Voltage");
+	assert_string_equal(ocpp_config_str(ocpp_cp_config(f->cp), OCPP_KEY_CONNECTION_TIME_OUT), "60");
+}
+
+/* The persisted changes win over the initial keys of the gateway's config file. */
+static void test_persisted_keys_win(void **state)
+{
+	struct fake *f = *state;
+
+	fk_key(f, "HeartbeatInterval", "500");
+	fk_key(f, "MeterValueSampleInterval", "15");
+	f->files[0] = strdup("{\"HeartbeatInterval\":\"42\",\"NoSuchKey\":\"1\",\"ConnectionTimeOut\":\"bad\"}");
+	fk_start(f);
+	assert_string_equal(ocpp_config_str(ocpp_cp_config(f->cp), OCPP_KEY_HEARTBEAT_INTERVAL), "42");
+	assert_string_equal(ocpp_config_str(ocpp_cp_config(f->cp), OCPP_KEY_METER_VALUE_SAMPLE_INTERVAL), "15");
+	assert_string_equal(ocpp_config_str(ocpp_cp_config(f->cp), OCPP_KEY_CONNECTION_TIME_OUT), "60");
+}
+
+static void test_security_profile_and_key(void **state)
+{
+	struct fake *f = *state;
+
+	fk_online(f);
+	/* no AuthorizationKey yet: a profile with Basic auth would lock us out */
+	assert_string_equal(result_status(f, "ChangeConfiguration", "{\"key\":\"SecurityProfile\",\"value\":\"1\"}"),
+			    "Rejected");
+	assert_string_equal(result_status(f, "ChangeConfiguration", "{\"key\":\"AuthorizationKey\",\"value\":\"short\"}"),
+			    "Rejected");
+	assert_int_equal(f->n_changed, 0);
+	assert_string_equal(result_status(f, "ChangeConfiguration",
+					  "{\"key\":\"AuthorizationKey\",\"value\":\"0123456789abcdef0123\"}"),
+			    "Accepted");
+	assert_int_equal(f->n_changed, 1);
+	assert_int_equal(f->changed[0], OCPP_KEY_AUTHORIZATION_KEY);
+	assert_true(f->secret[0]); /* the config file holds the key: 0600 */
+	/* above what the link can do (params.max_security_profile = 1) */
+	assert_string_equal(result_status(f, "ChangeConfiguration", "{\"key\":\"SecurityProfile\",\"value\":\"2\"}"),
+			    "Rejected");
+	assert_string_equal(result_status(f, "ChangeConfiguration", "{\"key\":\"SecurityProfile\",\"value\":\"3\"}"),
+			    "Rejected");
+	assert_string_equal(ocpp_config_str(ocpp_cp_config(f->cp), OCPP_KEY_SECURITY_PROFILE), "0");
+	assert_string_equal(result_status(f, "ChangeConfiguration", "{\"key\":\"SecurityProfile\",\"value\":\"1\"}"),
+			    "Accepted");
+	assert_int_equal(f->n_changed, 2);
+	assert_int_equal(f->changed[1], OCPP_KEY_SECURITY_PROFILE);
+	assert_string_equal(ocpp_config_str(ocpp_cp_config(f->cp), OCPP_KEY_SECURITY_PROFILE), "1");
+	assert_non_null(strstr(f->files[0], "\"SecurityProfile\":\"1\""));
+}
+
+/* The security whitepaper: a profile is never lowered through OCPP (A00 / A05). */
+static void test_security_profile_never_lowered(void **state)
+{
+	struct fake *f = *state;
+
+	fk_online(f);
+	assert_string_equal(result_status(f, "ChangeConfiguration",
+					  "{\"key\":\"AuthorizationKey\",\"value\":\"0123456789abcdef0123\"}"),
+			    "Accepted");
+	assert_string_equal(result_status(f, "ChangeConfiguration", "{\"key\":\"SecurityProfile\",\"value\":\"1\"}"),
+			    "Accepted");
+	assert_string_equal(result_status(f, "ChangeConfiguration", "{\"key\":\"SecurityProfile\",\"value\":\"0\"}"),
+			    "Rejected");
+	assert_string_equal(ocpp_config_str(ocpp_cp_config(f->cp), OCPP_KEY_SECURITY_PROFILE), "1");
+}
+
+/* ------------------------------------------------------------------ other CS actions */
+
+static void test_data_transfer_and_unlock(void **state)
+{
+	struct fake *f = *state;
+
+	fk_online(f);
+	expect_result(f, "DataTransfer", "{\"vendorId\":\"org.openchargealliance\"}", "{\"status\":\"UnknownVendorId\"}");
+	expect_result(f, "DataTransfer", "{\"vendorId\":\"twcgw\"}", "{\"status\":\"UnknownMessageId\"}");
+	/* UnlockConnector: NotSupported (fixed cable), even with a transaction, which goes on */
+	expect_result(f, "RemoteStartTransaction", "{\"connectorId\":1,\"idTag\":\"T\"}", "{\"status\":\"Accepted\"}");
+	fk_settle(f);
+	fk_ev(f, 1, true);
+	fk_expect(f, "StartTransaction");
+	fk_ack(f, "{\"transactionId\":77,\"idTagInfo\":{\"status\":\"Accepted\"}}");
+	fk_settle(f);
+	expect_result(f, "UnlockConnector", "{\"connectorId\":1}", "{\"status\":\"NotSupported\"}");
+	expect_result(f, "UnlockConnector", "{\"connectorId\":5}", "{\"status\":\"NotSupported\"}");
+	expect_result(f, "UnlockConnector", "{\"connectorId\":0}", "{\"status\":\"NotSupported\"}");
+	fk_no_call(f);
+	assert_int_equal(ocpp_cp_transaction_id(f->cp, 1), 77);
+	assert_int_equal(f->lim[1], -1);
+}
+
+static void test_clear_cache(void **state)
+{
+	struct fake *f = *state;
+
+	fk_key(f, "LocalPreAuthorize", "true");
+	f->p.id_tag_source = OCPP_IDTAG_FIXED;
+	f->p.fixed_id_tag = "FLEET01";
+	fk_online(f);
+	/* first plug-in: not cached, so Authorize */
+	fk_ev(f, 1, true);
+	fk_expect(f, "Authorize");
+	fk_ack(f, "{\"idTagInfo\":{\"status\":\"Accepted\"}}");
+	fk_settle(f);
+	fk_expect(f, "StartTransaction");
+	fk_ack(f, "{\"transactionId\":1,\"idTagInfo\":{\"status\":\"Accepted\"}}");
+	fk_settle(f);
+	fk_ev(f, 1, false);
+	fk_expect(f, "StopTransaction");
+	fk_ack(f, "{}");
+	fk_settle(f);
+	assert_non_null(f->files[2]);
+	assert_non_null(strstr(f->files[2], "FLEET01"));
+	/* cached and LocalPreAuthorize: starts without Authorize (TC_007_1) */
+	fk_ev(f, 1, true);
+	fk_settle(f);
+	fk_expect(f, "StartTransaction");
+	fk_ack(f, "{\"transactionId\":2,\"idTagInfo\":{\"status\":\"Accepted\"}}");
+	fk_settle(f);
+	fk_ev(f, 1, false);
+	fk_expect(f, "StopTransaction");
+	fk_ack(f, "{}");
+	fk_settle(f);
+	/* cleared: needs Authorize again (TC_061_1), on disk too */
+	expect_result(f, "ClearCache", "{}", "{\"status\":\"Accepted\"}");
+	assert_null(strstr(f->files[2], "FLEET01"));
+	/* a charge point rebuilt from the cleared file has no cache either */
+	ocpp_cp_free(f->cp);
+	f->cp = NULL;
+	for (size_t i = 0; i < f->n_fr; i++)
+		f->fr[i].seen = true;
+	assert_int_equal(f->n_jr, 0);
+	fk_start(f);
+	fk_ev(f, 1, false);
+	fk_boot(f);
+	fk_ev(f, 1, true);
+	fk_expect(f, "Authorize");
+	fk_ack(f, "{\"idTagInfo\":{\"status\":\"Accepted\"}}");
+	fk_settle(f);
+	fk_expect(f, "StartTransaction");
+}
+
+/* ------------------------------------------------------------------ CP -> CS: encoding */
+
+static void expect_json(json_t *got, const char *want_text)
+{
+	json_t *want = json_loads(want_text, 0, NULL);
+
+	assert_non_null(want);
+	assert_non_null(got);
+	if (!json_equal(got, want)) {
+		char *g = json_dumps(got, JSON_COMPACT), msg[1024];
+
+		snprintf(msg, sizeof(msg), "%s", g ? g : "?");
+		free(g);
+		json_decref(want);
+		json_decref(got);
+		fail_msg("got %s, want %s", msg, want_text);
+	}
+	json_decref(want);
+	json_decref(got);
+}
+
+static void test_request_encoding(void **state)
+{
+	struct fake *f = *state;
+	json_t *mv, *data;
+
+	(void)f;
+	expect_json(ocpp_authorize_req("ABC"), "{\"idTag\":\"ABC\"}");
+	expect_json(ocpp_heartbeat_req(), "{}");
+	expect_json(ocpp_data_transfer_req("v", NULL, NULL), "{\"vendorId\":\"v\"}");
+	expect_json(ocpp_data_transfer_req("v", "m", "d"), "{\"vendorId\":\"v\",\"messageId\":\"m\",\"data\":\"d\"}");
+	expect_json(ocpp_start_transaction_req(2, "TAG", 1234, T0_WALL),
+		    "{\"connectorId\":2,\"idTag\":\"TAG\",\"meterStart\":1234,\"timestamp\":\"2026-01-01T00:00:07.250Z\"}");
+	expect_json(ocpp_stop_transaction_req(42, "TAG", 2000, T0_WALL + 1000, OCPP_RSN_EV_DISCONNECTED, NULL),
+		    "{\"transactionId\":42,\"idTag\":\"TAG\",\"meterStop\":2000,"
+		    "\"timestamp\":\"2026-01-01T00:00:08.250Z\",\"reason\":\"EVDisconnected\"}");
+	expect_json(ocpp_stop_transaction_req(-3, "", 0, T0_WALL, OCPP_RSN_POWER_LOSS, NULL),
+		    "{\"transactionId\":-3,\"meterStop\":0,\"timestamp\":\"2026-01-01T00:00:07.250Z\",\"reason\":\"PowerLoss\"}");
+	data = json_loads("[{\"timestamp\":\"2026-01-01T00:00:07.250Z\",\"sampledValue\":[{\"value\":\"1\"}]}]", 0, NULL);
+	expect_json(ocpp_stop_transaction_req(1, "T", 5, T0_WALL, OCPP_RSN_REMOTE, data),
+		    "{\"transactionId\":1,\"idTag\":\"T\",\"meterStop\":5,\"timestamp\":\"2026-01-01T00:00:07.250Z\","
+		    "\"reason\":\"Remote\",\"transactionData\":[{\"timestamp\":\"2026-01-01T00:00:07.250Z\","
+		    "\"sampledValue\":[{\"value\":\"1\"}]}]}");
+	expect_json(ocpp_status_notification_req(0, OCPP_ST_AVAILABLE, OCPP_CE_NO_ERROR, NULL, NULL, T0_WALL),
+		    "{\"connectorId\":0,\"errorCode\":\"NoError\",\"status\":\"Available\","
+		    "\"timestamp\":\"2026-01-01T00:00:07.250Z\"}");
+	expect_json(ocpp_status_notification_req(1, OCPP_ST_FAULTED, OCPP_CE_OTHER_ERROR, "TWC 1001 error state", "0C",
+						 T0_WALL),
+		    "{\"connectorId\":1,\"errorCode\":\"OtherError\",\"status\":\"Faulted\","
+		    "\"timestamp\":\"2026-01-01T00:00:07.250Z\",\"info\":\"TWC 1001 error state\",\"vendorErrorCode\":\"0C\"}");
+	mv = json_loads("{\"timestamp\":\"2026-01-01T00:00:07.250Z\",\"sampledValue\":[{\"value\":\"10\"}]}", 0, NULL);
+	expect_json(ocpp_meter_values_req(1, 42, mv),
+		    "{\"connectorId\":1,\"transactionId\":42,\"meterValue\":[{\"timestamp\":\"2026-01-01T00:00:07.250Z\","
+		    "\"sampledValue\":[{\"value\":\"10\"}]}]}");
+	mv = json_loads("{\"timestamp\":\"2026-01-01T00:00:07.250Z\",\"sampledValue\":[]}", 0, NULL);
+	expect_json(ocpp_meter_values_req(3, 0, mv),
+		    "{\"connectorId\":3,\"meterValue\":[{\"timestamp\":\"2026-01-01T00:00:07.250Z\",\"sampledValue\":[]}]}");
+}
+
+static void test_boot_notification_encoding(void **state)
+{
+	struct fake *f = *state;
+	json_t *p;
+
+	f->p.vendor = "12345678901234567890";
+	f->p.model = "M";
+	f->p.serial = NULL;
+	f->p.firmware = NULL;
+	fk_start(f);
+	ocpp_cp_connected(f->cp, f->now);
+	p = fk_expect(f, "BootNotification");
+	expect_json(json_incref(p), "{\"chargePointVendor\":\"12345678901234567890\",\"chargePointModel\":\"M\"}");
+}
+
+/* A sampled value: the fields of the 1.6 SampledValue, with our units. */
+static void test_meter_value_encoding(void **state)
+{
+	struct fake *f = *state;
+	json_t *p, *sv;
+	size_t i;
+	static const char *const want[][2] = {
+		{ "Energy.Active.Import.Register", "Wh" }, { "Current.Import", "A" }, { "Current.Offered", "A" },
+		{ "Voltage", "V" }, { "Power.Active.Import", "W" },
+	};
+
+	fk_key(f, "MeterValuesSampledData",
+	       "Energy.Active.Import.Register,Current.Import,Current.Offered,Voltage,Power.Active.Import");
+	fk_key(f, "MeterValueSampleInterval", "10");
+	fk_key(f, "StopTxnSampledData", "Energy.Active.Import.Register");
+	fk_online(f);
+	expect_result(f, "RemoteStartTransaction", "{\"connectorId\":1,\"idTag\":\"T\"}", "{\"status\":\"Accepted\"}");
+	fk_settle(f);
+	fk_ev(f, 1, true);
+	fk_expect(f, "StartTransaction");
+	fk_ack(f, "{\"transactionId\":5,\"idTagInfo\":{\"status\":\"Accepted\"}}");
+	fk_settle(f);
+	{
+		struct ocpp_evse e;
+
+		memset(&e, 0, sizeof(e));
+		e.present = e.plugged = e.drawing = true;
+		e.amps = 16;
+		e.offered_amps = 24;
+		e.volts = 231.5;
+		ocpp_cp_evse_update(f->cp, 1, &e, f->now);
+		fk_advance(f, 9999);
+		/* the register advances with the TWC's updates: 16 A * 231.5 V for 10 s = 10.3 Wh */
+		ocpp_cp_evse_update(f->cp, 1, &e, f->now);
+	}
+	fk_advance(f, 1);
+	fk_settle(f);
+	p = fk_expect(f, "MeterValues");
+	sv = json_object_get(json_array_get(json_object_get(p, "meterValue"), 0), "sampledValue");
+	assert_int_equal(json_array_size(sv), 5);
+	for (i = 0; i < 5; i++) {
+		json_t *v = json_array_get(sv, i);
+
+		assert_string_equal(json_string_value(json_object_get(v, "measurand")), want[i][0]);
+		assert_string_equal(json_string_value(json_object_get(v, "unit")), want[i][1]);
+		assert_string_equal(json_string_value(json_object_get(v, "context")), "Sample.Periodic");
+		assert_string_equal(json_string_value(json_object_get(v, "format")), "Raw");
+		assert_string_equal(json_string_value(json_object_get(v, "location")), "Outlet");
+		assert_true(json_is_string(json_object_get(v, "value")));
+	}
+	assert_string_equal(json_string_value(json_object_get(json_array_get(sv, 1), "value")), "16.0");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(sv, 2), "value")), "24.0");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(sv, 3), "value")), "231.5");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(sv, 4), "value")), "3704");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(sv, 0), "value")), "10");
+	fk_ack(f, "{}");
+	expect_result(f, "RemoteStopTransaction", "{\"transactionId\":5}", "{\"status\":\"Accepted\"}");
+	p = fk_expect(f, "StopTransaction");
+	sv = json_object_get(json_array_get(json_object_get(p, "transactionData"), 0), "sampledValue");
+	assert_int_equal(json_array_size(sv), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(sv, 0), "context")), "Transaction.End");
+}
+
+/* ------------------------------------------------------------------ CP -> CS: results */
+
+/* Every StartTransaction.conf that does not parse is a failed delivery: the message is sent again
+ * (after RetryInterval x attempt) and the transaction stays provisional. */
+static void test_bad_start_transaction_conf_retried(void **state)
+{
+	struct fake *f = *state;
+	static const char *const bad[] = {
+		"{\"idTagInfo\":{\"status\":\"Accepted\"}}",
+		"{\"transactionId\":\"5\",\"idTagInfo\":{\"status\":\"Accepted\"}}",
+		"{\"transactionId\":5.5,\"idTagInfo\":{\"status\":\"Accepted\"}}",
+		"{\"transactionId\":5}",
+		"{\"transactionId\":5,\"idTagInfo\":\"Accepted\"}",
+		"{\"transactionId\":5,\"idTagInfo\":{}}",
+		"{\"transactionId\":5,\"idTagInfo\":{\"status\":\"Bogus\"}}",
+		"{\"transactionId\":5,\"idTagInfo\":{\"status\":\"Accepted\",\"expiryDate\":\"tomorrow\"}}",
+		"{\"transactionId\":5,\"idTagInfo\":{\"status\":\"Accepted\",\"parentIdTag\":\"123456789012345678901\"}}",
+		"{\"transactionId\":5,\"idTagInfo\":{\"status\":\"Accepted\",\"x\":1}}",
+		"{\"transactionId\":5,\"idTagInfo\":{\"status\":\"Accepted\"},\"x\":1}",
+	};
+	size_t n = sizeof(bad) / sizeof(bad[0]);
+
+	fk_key(f, "TransactionMessageAttempts", "100");
+	fk_key(f, "TransactionMessageRetryInterval", "5");
+	fk_key(f, "MeterValueSampleInterval", "0");
+	fk_online(f);
+	expect_result(f, "RemoteStartTransaction", "{\"connectorId\":1,\"idTag\":\"T\"}", "{\"status\":\"Accepted\"}");
+	fk_settle(f);
+	fk_ev(f, 1, true);
+	fk_settle(f);
+	for (size_t i = 0; i < n; i++) {
+		uint32_t rx_bad = ocpp_cp_stats(f->cp)->rx_bad;
+
+		fk_expect(f, "StartTransaction");
+		fk_ack(f, bad[i]);
+		assert_int_equal(ocpp_cp_stats(f->cp)->rx_bad, rx_bad + 1);
+		assert_int_equal(ocpp_cp_transaction_id(f->cp, 1), -1);
+		fk_settle(f);
+		fk_no_call(f);
+		fk_advance(f, 5000 * (i + 1) - 1);
+		fk_settle(f);
+		fk_no_call(f);
+		fk_advance(f, 1);
+	}
+	fk_expect(f, "StartTransaction");
+	fk_ack(f, "{\"transactionId\":5,\"idTagInfo\":{\"status\":\"Accepted\",\"expiryDate\":\"2027-01-01T00:00:00Z\","
+		  "\"parentIdTag\":\"P\"}}");
+	assert_int_equal(ocpp_cp_transaction_id(f->cp, 1), 5);
+}
+
+/* With the default TransactionMessageAttempts (3), a StartTransaction whose results never parse is
+ * given up after the third try, with the rest of its transaction. */
+static void test_bad_conf_gives_up(void **state)
+{
+	struct fake *f = *state;
+
+	fk_key(f, "TransactionMessageRetryInterval", "1");
+	fk_key(f, "MeterValueSampleInterval", "0");
+	fk_online(f);
+	expect_result(f, "RemoteStartTransaction", "{\"connectorId\":1,\"idTag\":\"T\"}", "{\"status\":\"Accepted\"}");
+	fk_settle(f);
+	fk_ev(f, 1, true);
+	for (int i = 0; i < 3; i++) {
+		fk_settle(f);
+		fk_expect(f, "StartTransaction");
+		fk_ack(f, "{\"idTagInfo\":{\"status\":\"Accepted\"}}");
+		fk_advance(f, 10000);
+	}
+	fk_settle(f);
+	fk_no_call(f);
+	fk_advance(f, 100000);
+	fk_settle(f);
+	fk_no_call(f);
+}
+
+static void test_bad_other_confs(void **state)
+{
+	struct fake *f = *state;
+	char ts[OCPP_TIME_LEN + 1], buf[256];
+	uint32_t rx_bad;
+
+	fk_key(f, "MeterValueSampleInterval", "10");
+	fk_key(f, "TransactionMessageRetryInterval", "3");
+	fk_start(f);
+	assert_int_equal(ocpp_cp_connector_for_twc(f->cp, 0x1001), 1);
+	fk_ev(f, 1, false);
+	ocpp_cp_connected(f->cp, f->now);
+	/* BootNotification.conf without currentTime, with a bad status, an extra field: boot again later */
+	fk_expect(f, "BootNotification");
+	fk_ack(f, "{\"status\":\"Accepted\",\"interval\":10}");
+	assert_false(ocpp_cp_registered(f->cp));
+	fk_advance(f, 60000);
+	fk_expect(f, "BootNotification");
+	now_text(f, ts);
+	snprintf(buf, sizeof(buf), "{\"status\":\"Fine\",\"currentTime\":\"%s\",\"interval\":10}", ts);
+	fk_ack(f, buf);
+	assert_false(ocpp_cp_registered(f->cp));
+	fk_advance(f, 60000);
+	fk_expect(f, "BootNotification");
+	now_text(f, ts);
+	snprintf(buf, sizeof(buf), "{\"status\":\"Accepted\",\"currentTime\":\"%s\",\"interval\":\"10\"}", ts);
+	fk_ack(f, buf);
+	assert_false(ocpp_cp_registered(f->cp));
+	fk_advance(f, 60000);
+	fk_expect(f, "BootNotification");
+	now_text(f, ts);
+	snprintf(buf, sizeof(buf), "{\"status\":\"Accepted\",\"currentTime\":\"%s\",\"interval\":3600}", ts);
+	fk_ack(f, buf);
+	assert_true(ocpp_cp_registered(f->cp));
+	fk_settle(f);
+
+	/* StatusNotification.conf with a field: counted bad, not retried (statuses are re-derived) */
+	fk_ev(f, 1, true);
+	fk_expect(f, "StatusNotification");
+	rx_bad = ocpp_cp_stats(f->cp)->rx_bad;
+	fk_ack(f, "{\"x\":1}");
+	assert_int_equal(ocpp_cp_stats(f->cp)->rx_bad, rx_bad + 1);
+
+	/* MeterValues.conf with a field: a failed transaction message, sent again */
+	expect_result(f, "RemoteStartTransaction", "{\"connectorId\":1,\"idTag\":\"T\"}", "{\"status\":\"Accepted\"}");
+	fk_settle(f);
+	fk_expect(f, "StartTransaction");
+	fk_ack(f, "{\"transactionId\":9,\"idTagInfo\":{\"status\":\"Accepted\"}}");
+	fk_settle(f);
+	fk_advance(f, 10000);
+	fk_settle(f);
+	fk_expect(f, "MeterValues");
+	fk_ack(f, "{\"unexpected\":true}");
+	fk_advance(f, 3000);
+	fk_settle(f);
+	fk_expect(f, "MeterValues");
+	fk_ack(f, "{}");
+
+	/* StopTransaction.conf with a bad idTagInfo: sent again */
+	expect_result(f, "RemoteStopTransaction", "{\"transactionId\":9}", "{\"status\":\"Accepted\"}");
+	fk_settle(f);
+	fk_expect(f, "StopTransaction");
+	fk_ack(f, "{\"idTagInfo\":{\"status\":\"Nope\"}}");
+	assert_true(f->n_jr > 0);
+	fk_advance(f, 3000);
+	fk_settle(f);
+	fk_expect(f, "StopTransaction");
+	fk_ack(f, "{}");
+	assert_int_equal(f->n_jr, 0);
+
+	/* Heartbeat.conf without currentTime: nothing breaks, the next one comes on time */
+	fk_advance(f, 3600000);
+	fk_expect(f, "Heartbeat");
+	fk_ack(f, "{}");
+	fk_no_call(f);
+}
+
+/* Authorize.conf: Accepted with parent and expiry is cached; a result that does not parse counts as
+ * no answer (the offline rules apply) and the idTag is tried again later, not at once. */
+static void test_authorize_conf(void **state)
+{
+	struct fake *f = *state;
+	json_t *p;
+
+	f->p.id_tag_source = OCPP_IDTAG_FIXED;
+	f->p.fixed_id_tag = "FLEET01";
+	fk_online(f);
+	fk_ev(f, 1, true);
+	fk_expect(f, "Authorize");
+	fk_ack(f, "{\"idTagInfo\":{\"status\":\"Accepted\",\"bogus\":1}}");
+	fk_settle(f);
+	fk_no_call(f); /* not a storm of Authorize */
+	assert_int_equal(ocpp_cp_transaction_id(f->cp, 1), 0);
+	fk_advance(f, 29999);
+	fk_settle(f);
+	fk_no_call(f);
+	/* the retry is a deadline of its own, not left to an unrelated tick */
+	fk_advance(f, 1);
+	fk_settle(f);
+	fk_expect(f, "Authorize");
+	fk_callerror(f);
+	fk_settle(f);
+	fk_no_call(f);
+	fk_advance(f, 30000);
+	fk_settle(f);
+	p = fk_expect(f, "Authorize");
+	assert_string_equal(json_string_value(json_object_get(p, "idTag")), "FLEET01");
+	fk_ack(f, "{\"idTagInfo\":{\"status\":\"Accepted\",\"parentIdTag\":\"FLEET\",\"expiryDate\":\"2027-01-01T00:00:00Z\"}}");
+	fk_settle(f);
+	fk_expect(f, "StartTransaction");
+	assert_non_null(strstr(f->files[2], "FLEET01"));
+	assert_non_null(strstr(f->files[2], "FLEET\""));
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_valid_requests),
+		T(test_remote_start_variants),
+		T(test_remote_start_authorize_first),
+		T(test_bad_requests),
+		T(test_unknown_and_unsupported_actions),
+		T(test_bad_frames),
+		T(test_get_configuration_all),
+		T(test_change_configuration),
+		T(test_persisted_keys_win),
+		T(test_security_profile_and_key),
+		T(test_security_profile_never_lowered),
+		T(test_data_transfer_and_unlock),
+		T(test_clear_cache),
+		T(test_request_encoding),
+		T(test_boot_notification_encoding),
+		T(test_meter_value_encoding),
+		T(test_bad_start_transaction_conf_retried),
+		T(test_bad_conf_gives_up),
+		T(test_bad_other_confs),
+		T(test_authorize_conf),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
