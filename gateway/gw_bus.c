@@ -1,8 +1,9 @@
 /*
  * gw_bus: glue between one twc_bus core, its gw_port and the loop's timers, plus the event log and
- * the stand-in policy that issue 5's policy engine will replace. The core never sees a clock or a
- * descriptor: every call into it carries gw_clock_now_ms(), and after every call the one tick timer
- * is re-armed at the core's next deadline.
+ * the stand-in policy that issue 5's policy engine will replace. In OCPP mode (fixed at creation; a
+ * reload cannot switch it) the stand-in policy is off and caps come from gw_bus_set_cap(). The core
+ * never sees a clock or a descriptor: every call into it carries gw_clock_now_ms(), and after every
+ * call the one tick timer is re-armed at the core's next deadline.
  */
 #include "gw_bus.h"
 
@@ -34,6 +35,8 @@ struct gw_bus {
 	struct gw_port *port;
 	struct gw_config_twc twc;
 	enum gw_policy_mode policy;
+	bool ocpp;                   /* caps come from the OCPP layer, not the policy */
+	struct gw_bus_observer obs;
 	int status_interval;
 
 	lws_sorted_usec_list_t sul_tick;
@@ -56,7 +59,7 @@ static int policy_cap(enum gw_policy_mode mode, const struct gw_config_twc *twc)
 	return mode == GW_POLICY_CHARGE_NOW ? twc->wiring_max_per_twc : 0;
 }
 
-static void bus_config_from(const struct gw_config *cfg, struct twc_bus_config *out)
+static void bus_config_from(const struct gw_config *cfg, bool ocpp, struct twc_bus_config *out)
 {
 	const struct gw_config_twc *twc = &cfg->twc;
 
@@ -66,8 +69,9 @@ static void bus_config_from(const struct gw_config *cfg, struct twc_bus_config *
 	out->limits.wiring_max_all = twc->wiring_max_all;
 	out->limits.wiring_max_per_twc = twc->wiring_max_per_twc;
 	out->limits.min_amps = twc->min_amps;
-	/* A slave the core finds gets the policy's cap right away. */
-	out->default_cap_amps = policy_cap(cfg->policy.mode, twc);
+	/* A slave the core finds gets the policy's cap right away; under OCPP nothing until a
+	 * transaction allows it. */
+	out->default_cap_amps = ocpp ? 0 : policy_cap(cfg->policy.mode, twc);
 	out->query_meter = true;
 }
 
@@ -84,11 +88,18 @@ static void vin_short(const char *vin, char *out, size_t outlen)
 
 /* ---- policy ---- */
 
+static const char *policy_name(const struct gw_bus *bus)
+{
+	return bus->ocpp ? "ocpp" : gw_policy_mode_name(bus->policy);
+}
+
 /* A reload may change the policy: bring the slaves already known in line. */
 static void policy_apply(struct gw_bus *bus)
 {
 	int cap = policy_cap(bus->policy, &bus->twc);
 
+	if (bus->ocpp)
+		return;
 	for (int slot = 0; slot < TWC_MAX_SLAVES; slot++) {
 		struct twc_slave_info info;
 
@@ -260,6 +271,8 @@ static void core_event(void *user, const struct twc_event *ev)
 		gw_log_debug("bus %s: unknown frame %s", name, ev->text ? ev->text : "");
 		break;
 	}
+	if (bus->obs.on_event)
+		bus->obs.on_event(bus->obs.user, ev);
 }
 
 /* ---- status ---- */
@@ -302,6 +315,8 @@ void gw_bus_log_status(struct gw_bus *bus)
 	gw_log_info("bus %s: %d slaves, %d/%d A in force, rx %u frames %u bad, tx %u%s", gw_port_name(bus->port),
 		    twc_bus_slave_count(bus->core), twc_bus_in_force_total(bus->core), bus->twc.wiring_max_all,
 		    rx->frames, bad, st->tx_frames, gw_port_is_up(bus->port) ? "" : " (link down)");
+	if (bus->obs.on_status)
+		bus->obs.on_status(bus->obs.user);
 }
 
 static void status_arm(struct gw_bus *bus)
@@ -359,9 +374,10 @@ static struct gw_bus *bus_new(struct gw_loop *loop, const struct gw_clock *clock
 	bus->clock = clock;
 	bus->twc = cfg->twc;
 	bus->policy = cfg->policy.mode;
+	bus->ocpp = cfg->ocpp.enabled;
 	bus->status_interval = cfg->log.status_interval;
 
-	bus_config_from(cfg, &bc);
+	bus_config_from(cfg, bus->ocpp, &bc);
 	memset(&env, 0, sizeof(env));
 	env.user = bus;
 	env.write = core_write;
@@ -383,7 +399,7 @@ static struct gw_bus *bus_new(struct gw_loop *loop, const struct gw_clock *clock
 	}
 	gw_log_info("bus %s: master %04X, wiring %d A total / %d A per TWC, min %d A, policy %s", name,
 		    cfg->twc.master_id, cfg->twc.wiring_max_all, cfg->twc.wiring_max_per_twc, cfg->twc.min_amps,
-		    gw_policy_mode_name(bus->policy));
+		    policy_name(bus));
 	bus_rearm(bus);
 	status_arm(bus);
 	return bus;
@@ -405,7 +421,7 @@ int gw_bus_apply_config(struct gw_bus *bus, const struct gw_config *cfg)
 	struct twc_bus_config bc;
 	int rc;
 
-	bus_config_from(cfg, &bc);
+	bus_config_from(cfg, bus->ocpp, &bc);
 	rc = twc_bus_set_config(bus->core, &bc);
 	if (rc)
 		return rc;
@@ -418,7 +434,7 @@ int gw_bus_apply_config(struct gw_bus *bus, const struct gw_config *cfg)
 	policy_apply(bus);
 	gw_log_info("bus %s: config applied: wiring %d A total / %d A per TWC, min %d A, policy %s",
 		    gw_port_name(bus->port), bus->twc.wiring_max_all, bus->twc.wiring_max_per_twc, bus->twc.min_amps,
-		    gw_policy_mode_name(bus->policy));
+		    policy_name(bus));
 	if (port_changed && gw_port_kind(bus->port) != GW_PORT_FD) {
 		struct gw_port *port = gw_port_new(bus->loop, cfg->twc.port, &(struct gw_port_handlers){
 			.user = bus, .on_rx = port_rx, .on_up = port_up, .on_down = port_down });
@@ -436,6 +452,30 @@ int gw_bus_apply_config(struct gw_bus *bus, const struct gw_config *cfg)
 	bus_rearm(bus);
 	status_arm(bus);
 	return 0;
+}
+
+void gw_bus_set_observer(struct gw_bus *bus, const struct gw_bus_observer *obs)
+{
+	if (obs)
+		bus->obs = *obs;
+	else
+		memset(&bus->obs, 0, sizeof(bus->obs));
+}
+
+int gw_bus_set_cap(struct gw_bus *bus, uint16_t twc_id, int amps)
+{
+	int rc;
+
+	if (amps == -1)
+		amps = bus->twc.wiring_max_per_twc;
+	if (amps < 0)
+		return -EINVAL;
+	rc = twc_bus_set_cap(bus->core, twc_id, amps);
+	if (rc == 0) {
+		gw_log_debug("bus %s: slave %04X cap %d A (ocpp)", gw_port_name(bus->port), twc_id, amps);
+		bus_rearm(bus);
+	}
+	return rc;
 }
 
 const struct twc_bus *gw_bus_core(const struct gw_bus *bus)

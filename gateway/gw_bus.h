@@ -4,8 +4,9 @@
  * frames the core writes go to the port, and a port that comes up restarts the core's linkready.
  * It turns the core's events into log lines, applies the minimal standalone policy (charge-now: the
  * wiring's current for the bus and every slave capped at the per-TWC wiring; off: every cap 0) and
- * logs a status block every log.statusInterval seconds. All state is per bus, so a process can run
- * several.
+ * logs a status block every log.statusInterval seconds. With an ocpp section the standalone policy
+ * is off: a new slave is capped at 0 and the OCPP layer sets caps with gw_bus_set_cap(), learning of
+ * slave changes through an observer. All state is per bus, so a process can run several.
  *
  * Call only from the loop's thread.
  */
@@ -18,6 +19,16 @@
 #include "twc_bus.h"
 
 struct gw_bus;
+
+/* Who else wants to know what happens on the bus (gw_ocpp). Called from the loop, after the bus has
+ * logged; the event and its strings are borrowed for the call. */
+struct gw_bus_observer {
+	void *user;
+	/* Every core event: TWC_EV_SLAVE_ADDED / _REMOVED / _STATUS_CHANGED / _VIN and the rest. */
+	void (*on_event)(void *user, const struct twc_event *ev);
+	/* Right after the periodic status block, so related lines come together. Optional. */
+	void (*on_status)(void *user);
+};
 
 /**
  * gw_bus_new() - a bus on the port named in @cfg->twc.port, opened at the next loop turn.
@@ -39,6 +50,17 @@ struct gw_bus *gw_bus_new_fd(struct gw_loop *loop, const struct gw_clock *clock,
  * Return: 0, or the core's -EINVAL (then nothing was changed).
  */
 int gw_bus_apply_config(struct gw_bus *bus, const struct gw_config *cfg);
+
+/* Set (copied) or clear (NULL) the observer. */
+void gw_bus_set_observer(struct gw_bus *bus, const struct gw_bus_observer *obs);
+
+/**
+ * gw_bus_set_cap() - the most current slave @twc_id may be offered (OCPP mode).
+ * @amps: 0 (may not charge) up to the wiring; -1 for the per-TWC wiring limit.
+ * Return: 0, -ENOENT if the bus does not know the slave now, -EINVAL for a bad value. The core
+ * forgets a cap with its slave: set it again when the slave is added.
+ */
+int gw_bus_set_cap(struct gw_bus *bus, uint16_t twc_id, int amps);
 
 /* Log one line per slave and one for the bus (also done every log.statusInterval seconds). */
 void gw_bus_log_status(struct gw_bus *bus);

@@ -1,7 +1,8 @@
 /*
  * gw_config: load the daemon's JSON config into struct gw_config. All keys live in one table
- * (key_table below): adding a key later (ocpp.*, tesla.*, ems) is one line there, one field in the
- * struct and, if its value needs more than a type and range, one small check function. The same
+ * (key_table below): adding a key (tesla.*, ems) is one line there, one field in the struct and, if
+ * its value needs more than a type and range, one small check function. ocpp.keys is checked against
+ * the OCPP core's own key table, so the file cannot hold a value ChangeConfiguration would refuse. The same
  * table drives the unknown-key check, the defaults and the messages, so they cannot drift apart.
  */
 #include "gw_config.h"
@@ -17,6 +18,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ocpp_config.h"
+
 #define KEY_PATH_MAX 128
 #define GOT_MAX 96
 
@@ -25,6 +28,7 @@ enum key_type {
 	KEY_INT,    /* stored as int */
 	KEY_STRING, /* stored by its parse function */
 	KEY_CHOICE, /* one of a list of names, stored as the int index (an enum) */
+	KEY_MAP,    /* an object of free-form members checked by its own function (ocpp.keys) */
 };
 
 struct key_spec;
@@ -57,10 +61,20 @@ static int parse_port(const struct key_spec *k, const char *value, void *field, 
 static int parse_master_id(const struct key_spec *k, const char *value, void *field, char *why,
 			   size_t whylen);
 static bool phases_ok(long long v);
+static int parse_url(const struct key_spec *k, const char *value, void *field, char *why, size_t whylen);
+static int parse_cbid(const struct key_spec *k, const char *value, void *field, char *why, size_t whylen);
+static int parse_auth_key(const struct key_spec *k, const char *value, void *field, char *why,
+			  size_t whylen);
+static int parse_ca_file(const struct key_spec *k, const char *value, void *field, char *why,
+			 size_t whylen);
+static int parse_id_tag(const struct key_spec *k, const char *value, void *field, char *why,
+			size_t whylen);
 
 static const char *const policy_modes[] = { "charge-now", "off", NULL };
 /* Same order as enum gw_log_level. */
 static const char *const log_levels[] = { "error", "warn", "info", "debug", NULL };
+/* Same order as enum ocpp_id_tag_source. */
+static const char *const id_tag_sources[] = { "remote", "vin", "fixed", NULL };
 
 #define FIELD(f) offsetof(struct gw_config, f)
 #define K_OBJECT(p) { .path = (p), .type = KEY_OBJECT }
@@ -94,6 +108,21 @@ static const struct key_spec key_table[] = {
 	K_OBJECT("log"),
 	K_CHOICE("log.level", log.level, log_levels, GW_LOG_INFO),
 	K_INT("log.statusInterval", false, log.status_interval, 0, 86400, 10),
+	/* Required members of ocpp and the rules between its keys: check_ocpp(). */
+	K_OBJECT("ocpp"),
+	K_STRING("ocpp.url", false, ocpp.url, parse_url, NULL),
+	K_STRING("ocpp.chargeBoxId", false, ocpp.charge_box_id, parse_cbid, NULL),
+	K_INT("ocpp.securityProfile", false, ocpp.security_profile, 0, 2, 0),
+	{ .path = "ocpp.authorizationKey", .type = KEY_STRING, .secret = true, .offset = FIELD(ocpp.authorization_key),
+	  .size = sizeof(((struct gw_config *)0)->ocpp.authorization_key), .parse = parse_auth_key },
+	K_STRING("ocpp.caFile", false, ocpp.ca_file, parse_ca_file, NULL),
+	K_OBJECT("ocpp.idTag"),
+	K_CHOICE("ocpp.idTag.source", ocpp.id_tag_source, id_tag_sources, OCPP_IDTAG_REMOTE),
+	K_STRING("ocpp.idTag.fixed", false, ocpp.id_tag_fixed, parse_id_tag, NULL),
+	{ .path = "ocpp.keys", .type = KEY_MAP },
+	K_STRING("ocpp.vendor", false, ocpp.vendor, parse_copy, "twcgw"),
+	K_STRING("ocpp.model", false, ocpp.model, parse_copy, "TWC-Gen2-Gateway"),
+	K_INT("ocpp.callTimeout", false, ocpp.call_timeout, 1, 300, 30),
 };
 
 #define KEY_COUNT (sizeof(key_table) / sizeof(key_table[0]))
@@ -136,17 +165,23 @@ static void sanitize(const char *s, char *out, size_t outlen)
 		memcpy(out + o - 3, "...", 3);
 }
 
-/* How a value looked, for "(got ...)". Strings of secret keys are never shown. */
+/* How a value looked, for "(got ...)". Values of secret keys are never shown, only their type. */
 static void describe(const json_t *v, bool secret, char *out, size_t outlen)
 {
 	char s[GOT_MAX - 2];
 
 	switch (json_typeof(v)) {
 	case JSON_INTEGER:
-		snprintf(out, outlen, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+		if (secret)
+			snprintf(out, outlen, "a number");
+		else
+			snprintf(out, outlen, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
 		break;
 	case JSON_REAL:
-		snprintf(out, outlen, "%g", json_real_value(v));
+		if (secret)
+			snprintf(out, outlen, "a number");
+		else
+			snprintf(out, outlen, "%g", json_real_value(v));
 		break;
 	case JSON_STRING:
 		if (secret) {
@@ -202,46 +237,93 @@ static bool all_digits(const char *s, size_t len)
 	return true;
 }
 
-int gw_config_tcp_split(const char *spec, char *host, size_t hostlen, int *port)
+/*
+ * "host:port" or "[v6addr]:port" in @s (@len bytes); the port may be left out only when
+ * @default_port > 0. Host names are letters, digits, '.', '-', '_'.
+ */
+static int host_port_split(const char *s, size_t len, char *host, size_t hostlen, int *port, int default_port)
 {
-	static const char scheme[] = "tcp://";
-	const char *h, *h_end, *p;
+	const char *end = s + len, *h = s, *h_end, *p;
 
-	if (strncmp(spec, scheme, sizeof(scheme) - 1) != 0)
-		return -EINVAL;
-	h = spec + sizeof(scheme) - 1;
-	if (*h == '[') {
-		/* IPv6 literal: [addr]:port */
+	if (len && *h == '[') {
 		h++;
-		h_end = strchr(h, ']');
-		if (!h_end || h_end[1] != ':')
+		h_end = memchr(h, ']', (size_t)(end - h));
+		if (!h_end || (h_end + 1 < end && h_end[1] != ':'))
 			return -EINVAL;
-		p = h_end + 2;
+		p = h_end + 1 < end ? h_end + 2 : NULL;
 		for (const char *c = h; c < h_end; c++)
 			if (!isxdigit((unsigned char)*c) && *c != ':' && *c != '.')
 				return -EINVAL;
 	} else {
-		h_end = strrchr(h, ':');
+		h_end = memchr(h, ':', len);
+		p = h_end ? h_end + 1 : NULL;
 		if (!h_end)
-			return -EINVAL;
-		p = h_end + 1;
+			h_end = end;
 		for (const char *c = h; c < h_end; c++)
 			if (!isalnum((unsigned char)*c) && *c != '.' && *c != '-' && *c != '_')
 				return -EINVAL;
 	}
-	if (h_end == h)
+	if (h_end == h || (!p && default_port <= 0))
 		return -EINVAL;
-	size_t plen = strlen(p);
-	if (!all_digits(p, plen) || plen > 5)
-		return -EINVAL;
-	long v = strtol(p, NULL, 10);
-	if (v < 1 || v > 65535)
-		return -EINVAL;
+	*port = default_port;
+	if (p) {
+		size_t plen = (size_t)(end - p);
+		long v = 0;
+
+		if (plen > 5 || !all_digits(p, plen))
+			return -EINVAL;
+		for (size_t i = 0; i < plen; i++)
+			v = v * 10 + (p[i] - '0');
+		if (v < 1 || v > 65535)
+			return -EINVAL;
+		*port = (int)v;
+	}
 	if ((size_t)(h_end - h) >= hostlen)
 		return -ENAMETOOLONG;
 	memcpy(host, h, (size_t)(h_end - h));
 	host[h_end - h] = '\0';
-	*port = (int)v;
+	return 0;
+}
+
+int gw_config_tcp_split(const char *spec, char *host, size_t hostlen, int *port)
+{
+	static const char scheme[] = "tcp://";
+
+	if (strncmp(spec, scheme, sizeof(scheme) - 1) != 0)
+		return -EINVAL;
+	spec += sizeof(scheme) - 1;
+	return host_port_split(spec, strlen(spec), host, hostlen, port, 0);
+}
+
+int gw_config_url_split(const char *url, struct gw_config_url *out)
+{
+	const char *auth, *path;
+	size_t plen;
+
+	memset(out, 0, sizeof(*out));
+	if (strncmp(url, "ws://", 5) == 0) {
+		auth = url + 5;
+	} else if (strncmp(url, "wss://", 6) == 0) {
+		out->tls = true;
+		auth = url + 6;
+	} else {
+		return -EINVAL;
+	}
+	path = auth + strcspn(auth, "/");
+	if (host_port_split(auth, (size_t)(path - auth), out->host, sizeof(out->host), &out->port,
+			    out->tls ? 443 : 80) != 0)
+		return -EINVAL;
+	/* The charge box ID becomes the last path segment: a query or fragment has no place. */
+	for (const char *c = path; *c; c++)
+		if ((unsigned char)*c <= 0x20 || (unsigned char)*c >= 0x7f || *c == '?' || *c == '#')
+			return -EINVAL;
+	plen = strlen(path);
+	while (plen && path[plen - 1] == '/')
+		plen--;
+	if (plen >= sizeof(out->path))
+		return -EINVAL;
+	memcpy(out->path, path, plen);
+	out->path[plen] = '\0';
 	return 0;
 }
 
@@ -294,6 +376,87 @@ static bool phases_ok(long long v)
 	return v == 1 || v == 3;
 }
 
+/* ---- ocpp keys ---- */
+
+static int parse_url(const struct key_spec *k, const char *value, void *field, char *why, size_t whylen)
+{
+	struct gw_config_url u;
+
+	if (gw_config_url_split(value, &u) != 0) {
+		snprintf(why, whylen, "must be ws://host[:port][/path] or wss://host[:port][/path] with port 1 to "
+			 "65535 and no user, query or fragment");
+		return -EINVAL;
+	}
+	return parse_copy(k, value, field, why, whylen);
+}
+
+static int parse_cbid(const struct key_spec *k, const char *value, void *field, char *why, size_t whylen)
+{
+	size_t len = strlen(value);
+	bool ok = len >= 1 && len <= GW_CONFIG_CBID_MAX;
+
+	/* It is a URL path segment: '/' would split it, and the rest is percent-encoded when sent. */
+	for (size_t i = 0; ok && i < len; i++)
+		ok = (unsigned char)value[i] > 0x20 && value[i] != 0x7f && value[i] != '/';
+	if (!ok) {
+		snprintf(why, whylen, "must be 1 to %d characters without '/', spaces or control characters",
+			 GW_CONFIG_CBID_MAX);
+		return -EINVAL;
+	}
+	return parse_copy(k, value, field, why, whylen);
+}
+
+/* The OCPP core's own rule for AuthorizationKey decides, so the file and ChangeConfiguration agree. */
+static int parse_auth_key(const struct key_spec *k, const char *value, void *field, char *why,
+			  size_t whylen)
+{
+	const struct ocpp_key_info *info = ocpp_config_info(OCPP_KEY_AUTHORIZATION_KEY);
+	struct ocpp_config *scratch = ocpp_config_new();
+	int rc = scratch && value[0] ? ocpp_config_set(scratch, OCPP_KEY_AUTHORIZATION_KEY, value) : -EINVAL;
+
+	ocpp_config_free(scratch);
+	if (rc) {
+		snprintf(why, whylen, "must be %ld to %ld printable ASCII characters other than ':'", info->min,
+			 info->max);
+		return -EINVAL;
+	}
+	return parse_copy(k, value, field, why, whylen);
+}
+
+static int parse_ca_file(const struct key_spec *k, const char *value, void *field, char *why,
+			 size_t whylen)
+{
+	struct stat st;
+	const char *fail = NULL;
+
+	if (value[0] != '/')
+		fail = "not absolute";
+	else if (stat(value, &st) != 0 || access(value, R_OK) != 0)
+		fail = strerror(errno);
+	else if (!S_ISREG(st.st_mode))
+		fail = "not a regular file";
+	if (fail) {
+		snprintf(why, whylen, "must be the absolute path of a readable file: %s", fail);
+		return -EINVAL;
+	}
+	return parse_copy(k, value, field, why, whylen);
+}
+
+static int parse_id_tag(const struct key_spec *k, const char *value, void *field, char *why,
+			size_t whylen)
+{
+	size_t len = strlen(value);
+	bool ok = len >= 1 && len <= OCPP_IDTAG_MAX;
+
+	for (size_t i = 0; ok && i < len; i++)
+		ok = value[i] > 0x20 && value[i] < 0x7f;
+	if (!ok) {
+		snprintf(why, whylen, "must be 1 to %d printable ASCII characters without spaces", OCPP_IDTAG_MAX);
+		return -EINVAL;
+	}
+	return parse_copy(k, value, field, why, whylen);
+}
+
 /* ---- the table walk ---- */
 
 static const struct key_spec *find_key(const char *path)
@@ -332,14 +495,14 @@ static int check_unknown(const json_t *obj, const char *prefix, char *err, size_
 			set_err(err, errlen, "config: %s: unknown key", shown);
 			return -EINVAL;
 		}
-		if (k->type == KEY_OBJECT) {
+		if (k->type == KEY_OBJECT || k->type == KEY_MAP) {
 			if (!json_is_object(v)) {
 				char got[GOT_MAX];
 				describe(v, false, got, sizeof(got));
 				set_err(err, errlen, "config: %s: must be an object (got %s)", path, got);
 				return -EINVAL;
 			}
-			int rc = check_unknown(v, path, err, errlen);
+			int rc = k->type == KEY_OBJECT ? check_unknown(v, path, err, errlen) : 0;
 			if (rc)
 				return rc;
 		}
@@ -490,6 +653,151 @@ static int check_relations(const struct gw_config *cfg, const json_t *root, char
 	return 0;
 }
 
+/* ---- ocpp.keys: initial values of the charge point's OCPP configuration keys ---- */
+
+/* What the OCPP core's rule for @info asks for, for a message. */
+static void key_rule(const struct ocpp_key_info *info, char *out, size_t outlen)
+{
+	switch (info->type) {
+	case OCPP_KT_BOOL:
+		snprintf(out, outlen, "must be true or false");
+		break;
+	case OCPP_KT_INT:
+		snprintf(out, outlen, "must be an integer from %ld to %ld", info->min, info->max);
+		break;
+	case OCPP_KT_CSL:
+		snprintf(out, outlen, "must be a comma-separated list of at most %ld known items", info->max);
+		break;
+	case OCPP_KT_STRING:
+		snprintf(out, outlen, "must be %ld to %ld characters", info->min, info->max);
+		break;
+	}
+}
+
+/* A member's value as the text ChangeConfiguration would carry: "300", "true", or the string. */
+static bool key_text(const json_t *v, char *out, size_t outlen)
+{
+	if (json_is_string(v))
+		return strlen(json_string_value(v)) == json_string_length(v) &&
+		       (size_t)snprintf(out, outlen, "%s", json_string_value(v)) < outlen;
+	if (json_is_integer(v))
+		return (size_t)snprintf(out, outlen, "%" JSON_INTEGER_FORMAT, json_integer_value(v)) < outlen;
+	if (json_is_boolean(v))
+		return (size_t)snprintf(out, outlen, "%s", json_is_true(v) ? "true" : "false") < outlen;
+	return false;
+}
+
+/* Check one member against a scratch copy of the core's key table and keep it. */
+static int ocpp_key_add(struct ocpp_config *scratch, const char *name, const json_t *v, struct gw_config_ocpp *o,
+			char *err, size_t errlen)
+{
+	char shown[KEY_PATH_MAX], got[GOT_MAX], must[96], text[OCPP_CONFIG_VALUE_MAX + 1];
+	const struct ocpp_key_info *info;
+	int k = ocpp_config_find(name);
+
+	sanitize(name, shown, sizeof(shown));
+	if (k < 0) {
+		set_err(err, errlen, "config: ocpp.keys.%s: not a configuration key of this charge point", shown);
+		return -EINVAL;
+	}
+	info = ocpp_config_info((enum ocpp_key)k);
+	/* One place for each secret and for the profile: the dedicated keys, never echoed here. */
+	if (k == OCPP_KEY_AUTHORIZATION_KEY || k == OCPP_KEY_SECURITY_PROFILE) {
+		set_err(err, errlen, "config: ocpp.keys.%s: set it with ocpp.%s", shown,
+			k == OCPP_KEY_AUTHORIZATION_KEY ? "authorizationKey" : "securityProfile");
+		return -EINVAL;
+	}
+	if (info->access == OCPP_KA_R) {
+		set_err(err, errlen, "config: ocpp.keys.%s: read-only; the charge point sets it itself", shown);
+		return -EINVAL;
+	}
+	for (int i = 0; i < o->n_keys; i++) {
+		if (strcmp(o->keys[i].name, info->name) == 0) {
+			set_err(err, errlen, "config: ocpp.keys.%s: %s is given twice", shown, info->name);
+			return -EINVAL;
+		}
+	}
+	if (o->n_keys >= GW_CONFIG_OCPP_KEYS_MAX) {
+		set_err(err, errlen, "config: ocpp.keys: at most %d keys", GW_CONFIG_OCPP_KEYS_MAX);
+		return -EINVAL;
+	}
+	if (!key_text(v, text, sizeof(text)) || ocpp_config_set(scratch, (enum ocpp_key)k, text) != 0) {
+		describe(v, false, got, sizeof(got));
+		if (json_is_string(v) || json_is_integer(v) || json_is_boolean(v))
+			key_rule(info, must, sizeof(must));
+		else
+			snprintf(must, sizeof(must), "must be a string, an integer or a boolean");
+		set_err(err, errlen, "config: ocpp.keys.%s: %s (got %s)", shown, must, got);
+		return -EINVAL;
+	}
+	snprintf(o->keys[o->n_keys].name, sizeof(o->keys[0].name), "%s", info->name);
+	snprintf(o->keys[o->n_keys].value, sizeof(o->keys[0].value), "%s", text);
+	o->n_keys++;
+	return 0;
+}
+
+static int apply_ocpp_keys(const json_t *obj, struct gw_config *cfg, char *err, size_t errlen)
+{
+	struct ocpp_config *scratch;
+	const char *name;
+	json_t *v;
+	int rc = 0;
+
+	if (!obj)
+		return 0;
+	scratch = ocpp_config_new();
+	if (!scratch) {
+		set_err(err, errlen, "config: ocpp.keys: out of memory");
+		return -ENOMEM;
+	}
+	json_object_foreach((json_t *)obj, name, v) {
+		rc = ocpp_key_add(scratch, name, v, &cfg->ocpp, err, errlen);
+		if (rc)
+			break;
+	}
+	ocpp_config_free(scratch);
+	return rc;
+}
+
+/* The ocpp section's requirements that involve more than one key. */
+static int check_ocpp(struct gw_config *cfg, const json_t *root, char *err, size_t errlen)
+{
+	struct gw_config_ocpp *o = &cfg->ocpp;
+	struct gw_config_url u;
+
+	o->enabled = lookup(root, "ocpp") != NULL;
+	if (!o->enabled)
+		return 0;
+	if (!o->url[0] || !o->charge_box_id[0]) {
+		set_err(err, errlen, "config: %s: required key missing (the ocpp section needs it)",
+			o->url[0] ? "ocpp.chargeBoxId" : "ocpp.url");
+		return -EINVAL;
+	}
+	if (gw_config_url_split(o->url, &u) != 0)
+		return -EINVAL; /* parse_url() let it through: cannot happen */
+	if (o->security_profile == 2 && !u.tls) {
+		set_err(err, errlen, "config: ocpp.securityProfile: 2 (TLS and Basic auth) needs a wss:// ocpp.url "
+			"(got 2 with a ws:// URL)");
+		return -EINVAL;
+	}
+	if (o->security_profile >= 1 && !o->authorization_key[0]) {
+		set_err(err, errlen, "config: ocpp.authorizationKey: required key missing for ocpp.securityProfile %d",
+			o->security_profile);
+		return -EINVAL;
+	}
+	if (o->security_profile >= 1 && strchr(o->charge_box_id, ':')) {
+		set_err(err, errlen, "config: ocpp.chargeBoxId: must not contain ':' with Basic auth "
+			"(ocpp.securityProfile %d)", o->security_profile);
+		return -EINVAL;
+	}
+	if (o->id_tag_source == OCPP_IDTAG_FIXED && !o->id_tag_fixed[0]) {
+		set_err(err, errlen, "config: ocpp.idTag.fixed: required key missing when ocpp.idTag.source is "
+			"\"fixed\"");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /* mkdir -p with mode 0750 for each missing level. */
 static int mkdir_p(const char *dir)
 {
@@ -581,6 +889,9 @@ static int from_json(const json_t *root, struct gw_config *out, char *err, size_
 		case KEY_CHOICE:
 			rc = apply_choice(k, v, &cfg, err, errlen);
 			break;
+		case KEY_MAP:
+			rc = apply_ocpp_keys(v, &cfg, err, errlen);
+			break;
 		case KEY_OBJECT:
 			rc = 0;
 			break;
@@ -589,6 +900,8 @@ static int from_json(const json_t *root, struct gw_config *out, char *err, size_
 			return rc;
 	}
 	rc = check_relations(&cfg, root, err, errlen);
+	if (rc == 0)
+		rc = check_ocpp(&cfg, root, err, errlen);
 	if (rc)
 		return rc;
 	/* Last, because it may create directories: an otherwise invalid file changes nothing on disk. */

@@ -9,13 +9,19 @@
 #ifndef GW_CONFIG_H
 #define GW_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "gw_log.h"
+#include "ocpp_cp.h"
 
-#define GW_CONFIG_PATH_MAX 256 /* dataDir */
+#define GW_CONFIG_PATH_MAX 256 /* dataDir, ocpp.caFile */
 #define GW_CONFIG_PORT_MAX 256 /* twc.port: device path or tcp://host:port */
+#define GW_CONFIG_URL_MAX 256  /* ocpp.url */
+#define GW_CONFIG_CBID_MAX 48  /* ocpp.chargeBoxId */
+#define GW_CONFIG_AUTH_KEY_MAX 40
+#define GW_CONFIG_OCPP_KEYS_MAX 32 /* members of ocpp.keys */
 
 enum gw_policy_mode {
 	GW_POLICY_CHARGE_NOW = 0, /* offer the wiring's current to every car */
@@ -32,6 +38,29 @@ struct gw_config_twc {
 	uint16_t master_id;            /* masterId, 4 hex digits, default 0x7777 */
 };
 
+/* One member of ocpp.keys, checked against the OCPP core's key table; the name as the table spells it. */
+struct gw_config_ocpp_key {
+	char name[OCPP_CONFIG_KEY_MAX + 1];
+	char value[OCPP_CONFIG_VALUE_MAX + 1];
+};
+
+/* The ocpp section; without it (enabled false) the gateway runs the standalone policy. */
+struct gw_config_ocpp {
+	bool enabled;
+	char url[GW_CONFIG_URL_MAX];                  /* ws://host[:port][/path] or wss://... */
+	char charge_box_id[GW_CONFIG_CBID_MAX + 1];   /* appended to the URL path */
+	int security_profile;                         /* 0..2; 2 needs wss:// */
+	char authorization_key[GW_CONFIG_AUTH_KEY_MAX + 1]; /* secret; "" unless profile 1 or 2 */
+	char ca_file[GW_CONFIG_PATH_MAX];             /* "" = the system CA store */
+	enum ocpp_id_tag_source id_tag_source;        /* default remote */
+	char id_tag_fixed[OCPP_IDTAG_MAX + 1];        /* source fixed */
+	struct gw_config_ocpp_key keys[GW_CONFIG_OCPP_KEYS_MAX];
+	int n_keys;
+	char vendor[21];                              /* CiString20, default "twcgw" */
+	char model[21];                               /* CiString20, default "TWC-Gen2-Gateway" */
+	int call_timeout;                             /* s, 1..300, default 30 */
+};
+
 struct gw_config {
 	char data_dir[GW_CONFIG_PATH_MAX]; /* exists (created 0750 if missing) and is writable */
 	struct gw_config_twc twc;
@@ -42,6 +71,15 @@ struct gw_config {
 		enum gw_log_level level;  /* default info */
 		int status_interval;      /* seconds between status lines, 0 = off, default 10 */
 	} log;
+	struct gw_config_ocpp ocpp;
+};
+
+/* The parts of an ocpp.url. */
+struct gw_config_url {
+	bool tls;                      /* wss:// */
+	char host[GW_CONFIG_URL_MAX];  /* without brackets for an IPv6 literal */
+	int port;                      /* 80 / 443 unless given */
+	char path[GW_CONFIG_URL_MAX];  /* "" or "/base", no trailing '/' */
 };
 
 /* "charge-now" / "off". */
@@ -75,5 +113,11 @@ int gw_config_from_json_text(const char *text, const char *source, struct gw_con
  * not fit.
  */
 int gw_config_tcp_split(const char *spec, char *host, size_t hostlen, int *port);
+
+/**
+ * gw_config_url_split() - split "ws[s]://host[:port][/path]" (host may be "[v6addr]").
+ * No credentials, query or fragment. Return: 0, or -EINVAL if @url is not such a URL.
+ */
+int gw_config_url_split(const char *url, struct gw_config_url *out);
 
 #endif

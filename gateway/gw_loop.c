@@ -2,12 +2,14 @@
  * gw_loop: create the lws context with its protocols table, adopt a signalfd so signals are ordinary
  * loop events (no async-signal-safety questions, no global flags), and run lws_service() until told
  * to stop. lws 4.1.6 has no external-poll support, so lws must own the loop and everything else
- * joins it as an adopted descriptor or an lws_sul.
+ * joins it as an adopted descriptor or an lws_sul. The plain vhost serves the raw files and ws://;
+ * wss:// gets vhosts of its own because lws binds a client's CA to its vhost.
  */
 #include "gw_loop.h"
 
 #include <errno.h>
 #include <libwebsockets.h>
+#include <openssl/ssl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +18,7 @@
 
 #include "gw_log.h"
 #include "gw_port.h"
+#include "gw_ws.h"
 
 #define SIGNALS_PROTOCOL "signals"
 
@@ -36,6 +39,7 @@ static int signals_callback(struct lws *wsi, enum lws_callback_reasons reason, v
 static const struct lws_protocols protocols[] = {
 	{ GW_PORT_PROTOCOL, gw_port_lws_callback, 0, 0, 0, NULL, 0 },
 	{ SIGNALS_PROTOCOL, signals_callback, 0, 0, 0, NULL, 0 },
+	{ GW_WS_PROTOCOL, gw_ws_lws_callback, 0, 0, 0, NULL, 0 },
 	{ NULL, NULL, 0, 0, 0, NULL, 0 },
 };
 
@@ -158,7 +162,9 @@ struct gw_loop *gw_loop_new(const struct gw_loop_handlers *h)
 	memset(&info, 0, sizeof(info));
 	info.port = CONTEXT_PORT_NO_LISTEN;
 	info.protocols = protocols;
-	info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
+	/* OpenSSL's per-process set-up happens with the context; client TLS itself only on the vhosts
+	 * that ask for it (gw_loop_tls_vhost_new). */
+	info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
 	/* lws sizes its fd lookup table by this; the default (the process fd limit) can be huge. */
 	info.fd_limit_per_thread = 1024;
 	info.vhost_name = "twcgw";
@@ -167,6 +173,7 @@ struct gw_loop *gw_loop_new(const struct gw_loop_handlers *h)
 		gw_log_error("loop: cannot create the lws context");
 		goto fail;
 	}
+	info.options &= ~(uint64_t)LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
 	loop->vh = lws_create_vhost(loop->ctx, &info);
 	if (!loop->vh) {
 		gw_log_error("loop: cannot create the lws vhost");
@@ -219,6 +226,28 @@ struct lws_context *gw_loop_context(const struct gw_loop *loop)
 struct lws_vhost *gw_loop_vhost(const struct gw_loop *loop)
 {
 	return loop->vh;
+}
+
+struct lws_vhost *gw_loop_tls_vhost_new(struct gw_loop *loop, const char *name, const char *ca_file)
+{
+	struct lws_context_creation_info info;
+	struct lws_vhost *vh;
+
+	memset(&info, 0, sizeof(info));
+	info.port = CONTEXT_PORT_NO_LISTEN;
+	info.protocols = protocols;
+	info.vhost_name = name;
+	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+	if (ca_file && ca_file[0]) {
+		/* The operator's CA replaces the system store: pinning, not an addition. */
+		info.options |= LWS_SERVER_OPTION_DISABLE_OS_CA_CERTS;
+		info.client_ssl_ca_filepath = ca_file;
+	}
+	info.ssl_client_options_set = SSL_OP_NO_SSLv2 | SSL_OP_NO_SSLv3 | SSL_OP_NO_TLSv1 | SSL_OP_NO_TLSv1_1;
+	vh = lws_create_vhost(loop->ctx, &info);
+	if (!vh)
+		gw_log_error("loop: cannot create the TLS client vhost %s", name);
+	return vh;
 }
 
 void gw_loop_free(struct gw_loop *loop)

@@ -1,9 +1,9 @@
 /*
- * gw_loop: the gateway's one event loop. It owns the libwebsockets context and its single vhost,
- * whose protocols table lists every kind of I/O the gateway does ("twc-port" for bus transports,
- * "signals" for the signalfd), and it turns SIGTERM/SIGINT/SIGHUP into calls on the loop rather than
- * in signal handlers. Everything else registers file descriptors and lws_sul timers on this loop;
- * nothing in the gateway calls poll() or starts a thread.
+ * gw_loop: the gateway's one event loop. It owns the libwebsockets context and its vhosts, whose one
+ * protocols table lists every kind of I/O the gateway does ("twc-port" for bus transports, "signals"
+ * for the signalfd, "ocpp1.6" for the OCPP websocket client), and it turns SIGTERM/SIGINT/SIGHUP into
+ * calls on the loop rather than in signal handlers. Everything else registers file descriptors and
+ * lws_sul timers on this loop; nothing in the gateway calls poll() or starts a thread.
  */
 #ifndef GW_LOOP_H
 #define GW_LOOP_H
@@ -13,6 +13,9 @@
 struct lws_context;
 struct lws_vhost;
 struct gw_loop;
+
+/* gw_loop_stop() code asking main() to re-execute the program (OCPP Reset); never an exit status. */
+#define GW_LOOP_RESTART 256
 
 struct gw_loop_handlers {
 	void *user;
@@ -41,6 +44,16 @@ bool gw_loop_stopping(const struct gw_loop *loop);
 /* Borrowed; valid until gw_loop_free(). */
 struct lws_context *gw_loop_context(const struct gw_loop *loop);
 struct lws_vhost *gw_loop_vhost(const struct gw_loop *loop);
+
+/**
+ * gw_loop_tls_vhost_new() - a vhost for TLS client connections (wss://), with the same protocols.
+ * @name:    vhost name (copied by lws).
+ * @ca_file: the only CA trusted for server certificates, or NULL for the system store.
+ * lws 4.1.6 binds the CA to the vhost at creation, so another CA means another vhost. TLS below 1.2
+ * is refused. The vhost lives as long as the context.
+ * Return: the vhost (borrowed; valid until the loop is freed), or NULL (logged).
+ */
+struct lws_vhost *gw_loop_tls_vhost_new(struct gw_loop *loop, const char *name, const char *ca_file);
 
 /*
  * Destroy the context: lws closes every descriptor it adopted and delivers their close callbacks,

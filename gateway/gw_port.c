@@ -4,7 +4,7 @@
  * Ownership: lws closes what it adopts, so where another owner keeps the descriptor (libserialport's
  * handle, our tty fd, a handed-over fd) lws gets a dup() and each side closes its own copy; a TCP
  * socket we create is handed to lws outright. One lws_sul per port carries whatever the port is
- * waiting for: the reconnect backoff, the DNS poll or the connect timeout.
+ * waiting for: the reconnect backoff, the DNS poll (gw_dns) or the connect timeout.
  */
 #include "gw_port.h"
 
@@ -27,14 +27,13 @@
 
 #include "gw_clock.h"
 #include "gw_config.h"
+#include "gw_dns.h"
 #include "gw_log.h"
 #include "gw_loop.h"
 
 #define BACKOFF_MIN_MS 1000u
 #define BACKOFF_MAX_MS 30000u
-#define DNS_POLL_US (20 * LWS_US_PER_MS)
 #define CONNECT_TIMEOUT_US (5 * LWS_US_PER_SEC)
-#define DNS_RELEASE_WAIT_MS 2000
 #define RX_CHUNK 512
 #define BAUD 9600
 
@@ -46,14 +45,6 @@ enum port_state {
 	ST_UP,
 	ST_CLOSING,    /* was up; we asked lws to close it and wait for RAW_CLOSE_FILE */
 	ST_DEAD,       /* a handed-over fd that went away: nothing to reopen */
-};
-
-/* Heap-allocated because glibc's resolver thread writes into it until the request is done. */
-struct dns_req {
-	struct gaicb cb;
-	struct addrinfo hints;
-	char host[GW_PORT_SPEC_MAX];
-	char service[8];
 };
 
 struct gw_port {
@@ -81,7 +72,7 @@ struct gw_port {
 
 	char host[GW_PORT_SPEC_MAX];
 	int tcp_port;
-	struct dns_req *dns;
+	struct gw_dns *dns;
 	struct addrinfo *ai_list;
 	struct addrinfo *ai_next;
 	char peer[INET6_ADDRSTRLEN + 8];
@@ -146,36 +137,6 @@ static void addr_release(struct gw_port *port)
 		freeaddrinfo(port->ai_list);
 	port->ai_list = NULL;
 	port->ai_next = NULL;
-}
-
-/* Give up a DNS request. With @wait, block up to DNS_RELEASE_WAIT_MS for one glibc cannot cancel
- * (only at teardown); if it still runs, it is left allocated, since the resolver thread writes into
- * it. */
-static void dns_release(struct gw_port *port, bool wait)
-{
-	struct dns_req *d = port->dns;
-
-	if (!d)
-		return;
-	int rc = gai_cancel(&d->cb);
-	if (rc == EAI_NOTCANCELED && wait) {
-		const struct gaicb *list[1] = { &d->cb };
-		struct timespec ts = { DNS_RELEASE_WAIT_MS / 1000, 0 };
-
-		gai_suspend(list, 1, &ts);
-		rc = gai_error(&d->cb) == EAI_INPROGRESS ? EAI_NOTCANCELED : EAI_ALLDONE;
-	}
-	if (rc == EAI_NOTCANCELED) {
-		if (wait) {
-			gw_log_debug("port %s: DNS request still running at teardown; left to finish", port->spec);
-			port->dns = NULL;
-		}
-		return;
-	}
-	if (d->cb.ar_result)
-		freeaddrinfo(d->cb.ar_result);
-	free(d);
-	port->dns = NULL;
 }
 
 /* ---- state changes ---- */
@@ -447,81 +408,40 @@ static int tcp_connect_next(struct gw_port *port)
 
 static void dns_poll(struct gw_port *port)
 {
-	struct dns_req *d = port->dns;
-	int rc = gai_error(&d->cb);
+	int rc = gw_dns_result(port->dns, &port->ai_list);
 
 	if (rc == EAI_INPROGRESS) {
-		sul_in(port, DNS_POLL_US);
+		sul_in(port, GW_DNS_POLL_US);
 		return;
 	}
+	gw_dns_release(port->dns, false);
+	port->dns = NULL;
 	if (rc != 0) {
-		set_reason(port, "resolving %s: %s", d->host, gai_strerror(rc));
-		dns_release(port, false);
+		set_reason(port, "resolving %s: %s", port->host, gai_strerror(rc));
 		attempt_failed(port, "cannot connect");
 		return;
 	}
-	port->ai_list = d->cb.ar_result;
 	port->ai_next = port->ai_list;
-	d->cb.ar_result = NULL;
-	dns_release(port, false);
 	if (tcp_connect_next(port) != 0)
 		attempt_failed(port, "cannot connect");
 }
 
-static int dns_start(struct gw_port *port, const char *service)
-{
-	struct dns_req *d = calloc(1, sizeof(*d));
-	struct gaicb *list[1];
-	int rc;
-
-	if (!d) {
-		set_reason(port, "out of memory");
-		return -ENOMEM;
-	}
-	snprintf(d->host, sizeof(d->host), "%s", port->host);
-	snprintf(d->service, sizeof(d->service), "%s", service);
-	d->hints.ai_family = AF_UNSPEC;
-	d->hints.ai_socktype = SOCK_STREAM;
-	d->hints.ai_flags = AI_ADDRCONFIG | AI_NUMERICSERV;
-	d->cb.ar_name = d->host;
-	d->cb.ar_service = d->service;
-	d->cb.ar_request = &d->hints;
-	list[0] = &d->cb;
-	/* GAI_NOWAIT: glibc resolves on its own helper thread; we only poll gai_error() from the loop,
-	 * so a slow DNS server never stalls the bus. */
-	rc = getaddrinfo_a(GAI_NOWAIT, list, 1, NULL);
-	if (rc != 0) {
-		set_reason(port, "resolving %s: %s", port->host, gai_strerror(rc));
-		free(d);
-		return -EAGAIN;
-	}
-	port->dns = d;
-	port->state = ST_RESOLVING;
-	sul_in(port, DNS_POLL_US);
-	return 0;
-}
-
+/* Numeric addresses are answered at once; names resolve on glibc's helper thread while the sul polls,
+ * so a slow DNS server never stalls the bus. */
 static int tcp_begin(struct gw_port *port)
 {
-	struct addrinfo hints;
 	char service[8];
-	int rc;
+	int gai = 0;
 
 	snprintf(service, sizeof(service), "%d", port->tcp_port);
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
-	/* A numeric address needs no resolver and cannot block. */
-	rc = getaddrinfo(port->host, service, &hints, &port->ai_list);
-	if (rc == EAI_NONAME)
-		return dns_start(port, service);
-	if (rc != 0) {
-		set_reason(port, "%s: %s", port->host, gai_strerror(rc));
+	port->dns = gw_dns_start(port->host, service, &gai);
+	if (!port->dns) {
+		set_reason(port, "resolving %s: %s", port->host, gai_strerror(gai));
 		return -EINVAL;
 	}
-	port->ai_next = port->ai_list;
-	return tcp_connect_next(port);
+	port->state = ST_RESOLVING;
+	sul_in(port, 1);
+	return 0;
 }
 
 /* Writable or readable while connecting: has the connect finished, and how? */
@@ -870,6 +790,6 @@ void gw_port_free(struct gw_port *port)
 	transport_drop(port);
 	if (port->given_fd >= 0)
 		close(port->given_fd);
-	dns_release(port, true);
+	gw_dns_release(port->dns, true);
 	free(port);
 }

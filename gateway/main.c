@@ -1,7 +1,9 @@
 /*
  * twcgw: command line, start-up and shutdown of the gateway. It reads and checks the config, builds
- * the loop and the bus, runs the loop until SIGTERM/SIGINT, reloads on SIGHUP, and tears everything
- * down in order. The work itself lives in the gw_* modules and the twc core.
+ * the loop, the bus and (with an ocpp section) the OCPP charge point, runs the loop until
+ * SIGTERM/SIGINT, reloads on SIGHUP, and tears everything down in order; an OCPP Reset tears down the
+ * same way and then re-executes the program with its original arguments. The work itself lives in
+ * the gw_* modules and the twc and ocpp cores.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -9,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "gw_bus.h"
 #include "gw_clock.h"
@@ -16,6 +19,7 @@
 #include "gw_demo.h"
 #include "gw_log.h"
 #include "gw_loop.h"
+#include "gw_ocpp.h"
 
 #ifndef TWCGW_VERSION
 #error "TWCGW_VERSION must be defined by the build"
@@ -32,15 +36,17 @@ struct app {
 	struct gw_clock clock;
 	struct gw_loop *loop;
 	struct gw_bus *bus;
+	struct gw_ocpp *ocpp;
 };
 
 static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: twcgw -c FILE [-n] [-v]\n"
-		"       twcgw --demo [--demo-speed N] [-v]\n"
+		"       twcgw --demo [--demo-speed N] [--demo-ocpp URL] [-v]\n"
 		"\n"
-		"Master for Tesla Wall Connector Gen 2 slaves on an RS-485 bus.\n"
+		"Master for Tesla Wall Connector Gen 2 slaves on an RS-485 bus; with an \"ocpp\" section in\n"
+		"the config, an OCPP 1.6J charge point with one connector per Wall Connector.\n"
 		"\n"
 		"  -c, --config FILE     run with this JSON config file\n"
 		"  -n, --check           with -c: check the config, print \"config OK\" and exit\n"
@@ -48,10 +54,13 @@ static void usage(FILE *out)
 		"  -v, --verbose         debug logging (overrides log.level)\n"
 		"      --demo            run the built-in demo: three simulated slaves share 40 A\n"
 		"      --demo-speed N    simulated seconds per real second in the demo (default 4)\n"
+		"      --demo-ocpp URL   also show the demo's cars to the OCPP central system at URL\n"
+		"                        (ws:// or wss://; charge box \"twcgw-demo\", no auth, idTag \"DEMO\")\n"
 		"      --version         print the version and exit\n"
 		"  -h, --help            print this help and exit\n"
 		"\n"
-		"Signals: SIGTERM/SIGINT stop cleanly, SIGHUP reloads the config.\n");
+		"Signals: SIGTERM/SIGINT stop cleanly, SIGHUP reloads the config (ocpp.* changes need a\n"
+		"restart).\n");
 }
 
 static void app_reload(void *user)
@@ -73,6 +82,11 @@ static void app_reload(void *user)
 	}
 	if (!app->verbose)
 		gw_log_set_level(cfg.log.level);
+	/* The charge point keeps the section it started with: its link, identity and journal cannot
+	 * change under a running session. */
+	if (memcmp(&cfg.ocpp, &app->cfg.ocpp, sizeof(cfg.ocpp)) != 0)
+		gw_log_warn("reload: ocpp.* changed; those changes take effect after a restart");
+	cfg.ocpp = app->cfg.ocpp;
 	app->cfg = cfg;
 	gw_log_info("reload: config %s applied", app->config_path);
 }
@@ -87,21 +101,35 @@ static int run(struct app *app)
 	if (!app->loop)
 		return 1;
 	app->bus = gw_bus_new(app->loop, &app->clock, &app->cfg);
-	if (!app->bus) {
-		gw_loop_free(app->loop);
-		return 1;
+	if (app->bus && app->cfg.ocpp.enabled)
+		app->ocpp = gw_ocpp_new(app->loop, &app->clock, &app->cfg, app->bus);
+	if (!app->bus || (app->cfg.ocpp.enabled && !app->ocpp)) {
+		code = -EIO;
+		goto out;
 	}
 	gw_log_info("twcgw %s running with %s", TWCGW_VERSION, app->config_path);
 
 	code = gw_loop_run(app->loop);
 
-	/* Order matters: timers off, then lws closes what it adopted (calling back into the port,
-	 * which must still exist), then the objects and the descriptors they still own. */
+out:
+	/* Order matters: timers off, then lws closes what it adopted (calling back into the port and
+	 * the websocket, which must still exist), then the objects and the descriptors they still own. */
+	gw_ocpp_stop(app->ocpp);
 	gw_bus_stop(app->bus);
 	gw_loop_free(app->loop);
+	gw_ocpp_free(app->ocpp);
 	gw_bus_free(app->bus);
 	gw_log_info("stopped");
 	return code < 0 ? 1 : code;
+}
+
+/* OCPP Reset: everything is closed and the journal is on disk; start again as we were started. */
+static int restart(char **argv)
+{
+	gw_log_info("restarting (%s)", "/proc/self/exe");
+	execv("/proc/self/exe", argv);
+	gw_log_error("restart: execv failed: %s", strerror(errno));
+	return 1;
 }
 
 static bool parse_speed(const char *s, double *out)
@@ -119,7 +147,7 @@ static bool parse_speed(const char *s, double *out)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_DEMO = 256, OPT_DEMO_SPEED, OPT_VERSION };
+	enum { OPT_DEMO = 256, OPT_DEMO_SPEED, OPT_DEMO_OCPP, OPT_VERSION };
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "check", no_argument, NULL, 'n' },
@@ -127,11 +155,13 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ "demo", no_argument, NULL, OPT_DEMO },
 		{ "demo-speed", required_argument, NULL, OPT_DEMO_SPEED },
+		{ "demo-ocpp", required_argument, NULL, OPT_DEMO_OCPP },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct app app;
 	bool check = false, demo = false, speed_given = false;
+	const char *demo_url = NULL;
 	double speed = 4.0;
 	char err[ERR_MAX];
 	int c, rc;
@@ -167,6 +197,9 @@ int main(int argc, char **argv)
 			}
 			speed_given = true;
 			break;
+		case OPT_DEMO_OCPP:
+			demo_url = optarg;
+			break;
 		case ':':
 			fprintf(stderr, "twcgw: option %s needs an argument\n", argv[optind - 1]);
 			usage(stderr);
@@ -189,11 +222,21 @@ int main(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 		/* The table is the demo's output; log lines only with -v. */
+		if (demo_url) {
+			struct gw_config_url u;
+
+			if (gw_config_url_split(demo_url, &u) != 0) {
+				fprintf(stderr, "twcgw: --demo-ocpp: expected ws://host[:port][/path] or wss://..., got \"%s\"\n",
+					demo_url);
+				return EXIT_USAGE;
+			}
+		}
 		gw_log_set_level(app.verbose ? GW_LOG_DEBUG : GW_LOG_WARN);
-		return gw_demo_run(speed);
+		rc = gw_demo_run(speed, demo_url);
+		return rc == GW_LOOP_RESTART ? restart(argv) : rc;
 	}
-	if (speed_given) {
-		fprintf(stderr, "twcgw: --demo-speed needs --demo\n");
+	if (speed_given || demo_url) {
+		fprintf(stderr, "twcgw: %s needs --demo\n", speed_given ? "--demo-speed" : "--demo-ocpp");
 		usage(stderr);
 		return EXIT_USAGE;
 	}
@@ -217,5 +260,6 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	gw_log_set_level(app.verbose ? GW_LOG_DEBUG : app.cfg.log.level);
-	return run(&app);
+	rc = run(&app);
+	return rc == GW_LOOP_RESTART ? restart(argv) : rc;
 }

@@ -60,8 +60,8 @@ static const struct key_def keys[OCPP_KEY_COUNT] = {
 	[OCPP_KEY_METER_VALUE_SAMPLE_INTERVAL] = INT("MeterValueSampleInterval", RW, "s", 0, 86400, "60"),
 	[OCPP_KEY_NUMBER_OF_CONNECTORS] = INT("NumberOfConnectors", R, NULL, 0, 8, "0"),
 	[OCPP_KEY_RESET_RETRIES] = INT("ResetRetries", RW, NULL, 0, 10, "1"),
-	/* A TWC's cable cannot stay plugged into a suspended transaction. */
-	[OCPP_KEY_STOP_TRANSACTION_ON_EV_SIDE_DISCONNECT] = BOOL("StopTransactionOnEVSideDisconnect", R, "true"),
+	/* false: an unplugged car's transaction goes on (SuspendedEV) until stopped otherwise. */
+	[OCPP_KEY_STOP_TRANSACTION_ON_EV_SIDE_DISCONNECT] = BOOL("StopTransactionOnEVSideDisconnect", RW, "true"),
 	[OCPP_KEY_STOP_TRANSACTION_ON_INVALID_ID] = BOOL("StopTransactionOnInvalidId", RW, "true"),
 	[OCPP_KEY_STOP_TXN_ALIGNED_DATA] = CSL("StopTxnAlignedData", RW, OCPP_MS_COUNT, "", ITEM_MEASURAND,
 					       OCPP_KEY_STOP_TXN_ALIGNED_DATA_MAX_LENGTH),
@@ -75,8 +75,8 @@ static const struct key_def keys[OCPP_KEY_COUNT] = {
 	[OCPP_KEY_TRANSACTION_MESSAGE_ATTEMPTS] = INT("TransactionMessageAttempts", RW, NULL, 1, 100, "3"),
 	[OCPP_KEY_TRANSACTION_MESSAGE_RETRY_INTERVAL] =
 		INT("TransactionMessageRetryInterval", RW, "s", 0, 86400, "60"),
-	/* Fixed cable, no lock: there is nothing to unlock. */
-	[OCPP_KEY_UNLOCK_CONNECTOR_ON_EV_SIDE_DISCONNECT] = BOOL("UnlockConnectorOnEVSideDisconnect", R, "false"),
+	/* The spec makes it RW; with a fixed cable and no lock either value changes nothing. */
+	[OCPP_KEY_UNLOCK_CONNECTOR_ON_EV_SIDE_DISCONNECT] = BOOL("UnlockConnectorOnEVSideDisconnect", RW, "false"),
 	[OCPP_KEY_WEB_SOCKET_PING_INTERVAL] = INT("WebSocketPingInterval", RW, "s", 0, 86400, "60"),
 	/* Basic-auth password (whitepaper: 16 to 40 characters); never reported back. */
 	[OCPP_KEY_AUTHORIZATION_KEY] = { { "AuthorizationKey", OCPP_KT_STRING, OCPP_KA_W, NULL, 16, 40, false, "" },

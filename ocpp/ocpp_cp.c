@@ -773,7 +773,8 @@ void ocpp_cp_evse_update(struct ocpp_cp *cp, int c, const struct ocpp_evse *st, 
 
 	if (!st->plugged || !st->present) {
 		k->finishing = false;
-		if (k->tx.active && st->present && !st->plugged)
+		if (k->tx.active && st->present && !st->plugged &&
+		    ocpp_config_bool(cp->cfg, OCPP_KEY_STOP_TRANSACTION_ON_EV_SIDE_DISCONNECT))
 			ocpp_cp_tx_stop(cp, c, OCPP_RSN_EV_DISCONNECTED);
 		/* A local authorisation belonged to the car that left; a remote one waits for
 		 * ConnectionTimeOut. */
@@ -782,6 +783,8 @@ void ocpp_cp_evse_update(struct ocpp_cp *cp, int c, const struct ocpp_evse *st, 
 		if (was_plugged && k->auth_remote && k->auth == OCPP_AS_DENIED)
 			k->auth = OCPP_AS_NONE;
 	} else if (!k->tx.active && !k->finishing && k->auth == OCPP_AS_NONE) {
+		/* Preparing goes out before the Authorize it leads to (OCTT TC_003 checks the order). */
+		ocpp_cp_refresh(cp);
 		if (cp->id_src == OCPP_IDTAG_FIXED)
 			begin_auth(cp, c, cp->fixed_tag);
 		else if (cp->id_src == OCPP_IDTAG_VIN && st->vin[0])
@@ -1026,6 +1029,9 @@ void ocpp_cp_aligned_arm(struct ocpp_cp *cp)
 	}
 	step = (int64_t)interval * 1000;
 	next = (cp->now_wall / step + 1) * step;
+	/* A timer may fire a few ms before the wall clock reaches the boundary: never repeat one. */
+	if (cp->next_aligned_wall && next <= cp->next_aligned_wall && cp->next_aligned_wall - next < step)
+		next = cp->next_aligned_wall + step;
 	cp->next_aligned_wall = next;
 	cp->next_aligned_ms = cp->now_ms + (uint64_t)(next - cp->now_wall);
 }

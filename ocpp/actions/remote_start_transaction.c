@@ -1,7 +1,8 @@
 /*
  * RemoteStartTransaction (CS -> CP): authorise an idTag on a connector (the given one, else the
  * first with a car waiting, else the first free one). The transaction starts when the car is
- * plugged in, after an Authorize first if AuthorizeRemoteTxRequests says so; without a car within
+ * plugged in, after an Authorize first if AuthorizeRemoteTxRequests says so (unless LocalPreAuthorize
+ * finds the idTag Accepted in the cache); without a car within
  * ConnectionTimeOut the authorisation lapses. A chargingProfile is for the Smart Charging profile,
  * which this build does not offer: it is checked for shape only.
  */
@@ -13,6 +14,16 @@ static bool can_take(const struct ocpp_cp *cp, int c)
 
 	return ocpp_cp_valid_connector(cp, c) && k->ev.present && !k->ev.fault && !k->tx.active && !k->finishing &&
 	       !k->inoperative && !cp->cp_inoperative && (k->auth == OCPP_AS_NONE || k->auth == OCPP_AS_DENIED);
+}
+
+/* With LocalPreAuthorize a cached Accepted idTag needs no Authorize round trip (OCTT TC_007_2). */
+static bool cached_ok(struct ocpp_cp *cp, const char *tag)
+{
+	struct ocpp_id_tag_info info;
+
+	return ocpp_config_bool(cp->cfg, OCPP_KEY_LOCAL_PRE_AUTHORIZE) &&
+	       ocpp_config_bool(cp->cfg, OCPP_KEY_AUTHORIZATION_CACHE_ENABLED) &&
+	       ocpp_auth_cache_lookup(cp->auth, tag, cp->now_wall, &info) && info.status == OCPP_AUTH_ACCEPTED;
 }
 
 json_t *ocpp_handle_remote_start_transaction(struct ocpp_cp *cp, const json_t *req, struct ocpp_perr *e)
@@ -40,7 +51,7 @@ json_t *ocpp_handle_remote_start_transaction(struct ocpp_cp *cp, const json_t *r
 	}
 	if (c <= 0 || c > OCPP_MAX_CONNECTORS || !can_take(cp, (int)c))
 		return json_pack("{s:s}", "status", "Rejected");
-	if (ocpp_config_bool(cp->cfg, OCPP_KEY_AUTHORIZE_REMOTE_TX_REQUESTS)) {
+	if (ocpp_config_bool(cp->cfg, OCPP_KEY_AUTHORIZE_REMOTE_TX_REQUESTS) && !cached_ok(cp, tag)) {
 		struct ocpp_conn *k = &cp->conn[c];
 
 		snprintf(k->auth_tag, sizeof(k->auth_tag), "%s", tag);

@@ -1,7 +1,9 @@
 /*
  * Tests of the config loader: a full valid file, every default, one failing case per validation rule
- * (each must name the key), unknown keys at every depth, JSON syntax errors with their line, and the
- * dataDir checks (created with mode 0750 when missing, refused when it is not a directory).
+ * (each must name the key), unknown keys at every depth, JSON syntax errors with their line, the
+ * dataDir checks (created with mode 0750 when missing, refused when it is not a directory), and the
+ * ocpp section: its keys, the rules between them, ocpp.keys checked against the OCPP key table, and
+ * an authorization key that never appears in a message.
  */
 #include <errno.h>
 #include <ftw.h>
@@ -56,6 +58,8 @@ static int load_with(const char *rest, struct gw_config *cfg, char *err)
 }
 
 #define TWC_OK "\"port\": \"/dev/ttyUSB0\", \"wiringMaxAmpsAllTWCs\": 40, \"wiringMaxAmpsPerTWC\": 32"
+/* An ocpp section left open for more members. */
+#define OCPP_OK "\"ocpp\": {\"url\": \"ws://cs.example:8180/steve/websocket/CentralSystemService\", \"chargeBoxId\": \"cp1\""
 
 static void test_valid_full(void **state)
 {
@@ -222,7 +226,88 @@ static const struct bad_case bad_cases[] = {
 	{ "\"twc\": {" TWC_OK ", \"wiringMaxAmps\": 3}", "twc.wiringMaxAmps", "unknown key" },
 	{ "\"twc\": {" TWC_OK "}, \"policy\": {\"mode\": \"off\", \"limit\": 3}", "policy.limit", "unknown key" },
 	{ "\"twc\": {" TWC_OK "}, \"log\": {\"lvl\": \"info\"}", "log.lvl", "unknown key" },
-	{ "\"twc\": {" TWC_OK "}, \"ocpp\": {}", "ocpp", "unknown key" },
+	{ "\"twc\": {" TWC_OK "}, \"ocpp\": {\"url\": \"ws://cs\", \"chargeBoxId\": \"cp1\", \"id\": 1}", "ocpp.id",
+	  "unknown key" },
+	{ "\"twc\": {" TWC_OK "}, " OCPP_OK ", \"idTag\": {\"src\": \"vin\"}}", "ocpp.idTag.src", "unknown key" },
+	/* ocpp: required keys */
+	{ "\"twc\": {" TWC_OK "}, \"ocpp\": {}", "ocpp.url", "required" },
+	{ "\"twc\": {" TWC_OK "}, \"ocpp\": {\"url\": \"ws://cs\"}", "ocpp.chargeBoxId", "required" },
+	{ "\"twc\": {" TWC_OK "}, \"ocpp\": {\"chargeBoxId\": \"cp1\"}", "ocpp.url", "required" },
+	{ "\"twc\": {" TWC_OK "}, \"ocpp\": 1", "ocpp", "must be an object" },
+	/* ocpp.url */
+	{ "\"twc\": {" TWC_OK "}, \"ocpp\": {\"url\": \"http://cs/ocpp\", \"chargeBoxId\": \"cp1\"}", "ocpp.url",
+	  "ws://host" },
+	{ "\"twc\": {" TWC_OK "}, \"ocpp\": {\"url\": \"ws://cs:0/ocpp\", \"chargeBoxId\": \"cp1\"}", "ocpp.url", NULL },
+	{ "\"twc\": {" TWC_OK "}, \"ocpp\": {\"url\": \"ws://cs:65536\", \"chargeBoxId\": \"cp1\"}", "ocpp.url", NULL },
+	{ "\"twc\": {" TWC_OK "}, \"ocpp\": {\"url\": \"ws://u:p@cs/\", \"chargeBoxId\": \"cp1\"}", "ocpp.url", NULL },
+	{ "\"twc\": {" TWC_OK "}, \"ocpp\": {\"url\": \"ws://cs/a?b=1\", \"chargeBoxId\": \"cp1\"}", "ocpp.url", NULL },
+	{ "\"twc\": {" TWC_OK "}, \"ocpp\": {\"url\": \"ws://cs/a b\", \"chargeBoxId\": \"cp1\"}", "ocpp.url", NULL },
+	{ "\"twc\": {" TWC_OK "}, \"ocpp\": {\"url\": \"ws:///ocpp\", \"chargeBoxId\": \"cp1\"}", "ocpp.url", NULL },
+	{ "\"twc\": {" TWC_OK "}, \"ocpp\": {\"url\": \"wss://[::1/x\", \"chargeBoxId\": \"cp1\"}", "ocpp.url", NULL },
+	{ "\"twc\": {" TWC_OK "}, \"ocpp\": {\"url\": 5, \"chargeBoxId\": \"cp1\"}", "ocpp.url", "must be a string" },
+	/* ocpp.chargeBoxId */
+	{ "\"twc\": {" TWC_OK "}, \"ocpp\": {\"url\": \"ws://cs\", \"chargeBoxId\": \"a/b\"}", "ocpp.chargeBoxId", "'/'" },
+	{ "\"twc\": {" TWC_OK "}, \"ocpp\": {\"url\": \"ws://cs\", \"chargeBoxId\": \"a b\"}", "ocpp.chargeBoxId", NULL },
+	{ "\"twc\": {" TWC_OK "}, \"ocpp\": {\"url\": \"ws://cs\", \"chargeBoxId\": \"\"}", "ocpp.chargeBoxId", NULL },
+	{ "\"twc\": {" TWC_OK "}, \"ocpp\": {\"url\": \"ws://cs\", \"chargeBoxId\": "
+	  "\"0123456789012345678901234567890123456789012345678\"}", "ocpp.chargeBoxId", "1 to 48" },
+	/* ocpp.securityProfile and the keys it needs */
+	{ "\"twc\": {" TWC_OK "}, " OCPP_OK ", \"securityProfile\": 3}", "ocpp.securityProfile", "from 0 to 2 (got 3)" },
+	{ "\"twc\": {" TWC_OK "}, " OCPP_OK ", \"securityProfile\": \"1\"}", "ocpp.securityProfile", NULL },
+	{ "\"twc\": {" TWC_OK "}, " OCPP_OK ", \"securityProfile\": 2, \"authorizationKey\": \"0123456789abcdef\"}",
+	  "ocpp.securityProfile", "wss:// ocpp.url" },
+	{ "\"twc\": {" TWC_OK "}, " OCPP_OK ", \"securityProfile\": 1}", "ocpp.authorizationKey", "required" },
+	{ "\"twc\": {" TWC_OK "}, \"ocpp\": {\"url\": \"wss://cs\", \"chargeBoxId\": \"cp1\", \"securityProfile\": 2}",
+	  "ocpp.authorizationKey", "required" },
+	{ "\"twc\": {" TWC_OK "}, " OCPP_OK ", \"authorizationKey\": \"0123456789abcde\"}", "ocpp.authorizationKey",
+	  "16 to 40" },
+	{ "\"twc\": {" TWC_OK "}, " OCPP_OK ", \"authorizationKey\": \"0123456789abcdef0123456789abcdef012345678\"}",
+	  "ocpp.authorizationKey", "16 to 40" },
+	{ "\"twc\": {" TWC_OK "}, " OCPP_OK ", \"authorizationKey\": 1234567890123456789}", "ocpp.authorizationKey",
+	  "(got a number)" },
+	{ "\"twc\": {" TWC_OK "}, \"ocpp\": {\"url\": \"ws://cs\", \"chargeBoxId\": \"cp:1\", \"securityProfile\": 1, "
+	  "\"authorizationKey\": \"0123456789abcdef\"}", "ocpp.chargeBoxId", "':'" },
+	/* ocpp.caFile */
+	{ "\"twc\": {" TWC_OK "}, " OCPP_OK ", \"caFile\": \"/nonexistent/ca.pem\"}", "ocpp.caFile", "readable" },
+	{ "\"twc\": {" TWC_OK "}, " OCPP_OK ", \"caFile\": \"ca.pem\"}", "ocpp.caFile", "absolute" },
+	{ "\"twc\": {" TWC_OK "}, " OCPP_OK ", \"caFile\": \"/tmp\"}", "ocpp.caFile", "regular file" },
+	/* ocpp.idTag */
+	{ "\"twc\": {" TWC_OK "}, " OCPP_OK ", \"idTag\": {\"source\": \"rfid\"}}", "ocpp.idTag.source",
+	  "\"remote\", \"vin\", \"fixed\"" },
+	{ "\"twc\": {" TWC_OK "}, " OCPP_OK ", \"idTag\": {\"source\": \"fixed\"}}", "ocpp.idTag.fixed", "required" },
+	{ "\"twc\": {" TWC_OK "}, " OCPP_OK ", \"idTag\": {\"source\": \"fixed\", \"fixed\": \"012345678901234567890\"}}",
+	  "ocpp.idTag.fixed", "1 to 20" },
+	{ "\"twc\": {" TWC_OK "}, " OCPP_OK ", \"idTag\": {\"source\": \"fixed\", \"fixed\": \"A B\"}}",
+	  "ocpp.idTag.fixed", NULL },
+	/* ocpp.keys */
+	{ "\"twc\": {" TWC_OK "}, " OCPP_OK ", \"keys\": []}", "ocpp.keys", "must be an object" },
+	{ "\"twc\": {" TWC_OK "}, " OCPP_OK ", \"keys\": {\"NoSuchKey\": 1}}", "ocpp.keys.NoSuchKey",
+	  "not a configuration key" },
+	{ "\"twc\": {" TWC_OK "}, " OCPP_OK ", \"keys\": {\"HeartbeatInterval\": -5}}", "ocpp.keys.HeartbeatInterval",
+	  "from 0 to 86400 (got -5)" },
+	{ "\"twc\": {" TWC_OK "}, " OCPP_OK ", \"keys\": {\"HeartbeatInterval\": \"often\"}}",
+	  "ocpp.keys.HeartbeatInterval", "(got \"often\")" },
+	{ "\"twc\": {" TWC_OK "}, " OCPP_OK ", \"keys\": {\"HeartbeatInterval\": [60]}}", "ocpp.keys.HeartbeatInterval",
+	  "a string, an integer or a boolean" },
+	{ "\"twc\": {" TWC_OK "}, " OCPP_OK ", \"keys\": {\"HeartbeatInterval\": 60.5}}", "ocpp.keys.HeartbeatInterval",
+	  NULL },
+	{ "\"twc\": {" TWC_OK "}, " OCPP_OK ", \"keys\": {\"LocalPreAuthorize\": \"maybe\"}}",
+	  "ocpp.keys.LocalPreAuthorize", "true or false" },
+	{ "\"twc\": {" TWC_OK "}, " OCPP_OK ", \"keys\": {\"MeterValuesSampledData\": \"Temperature\"}}",
+	  "ocpp.keys.MeterValuesSampledData", "comma-separated" },
+	{ "\"twc\": {" TWC_OK "}, " OCPP_OK ", \"keys\": {\"NumberOfConnectors\": 2}}", "ocpp.keys.NumberOfConnectors",
+	  "read-only" },
+	{ "\"twc\": {" TWC_OK "}, " OCPP_OK ", \"keys\": {\"AuthorizationKey\": \"0123456789abcdef\"}}",
+	  "ocpp.keys.AuthorizationKey", "ocpp.authorizationKey" },
+	{ "\"twc\": {" TWC_OK "}, " OCPP_OK ", \"keys\": {\"SecurityProfile\": 1}}", "ocpp.keys.SecurityProfile",
+	  "ocpp.securityProfile" },
+	{ "\"twc\": {" TWC_OK "}, " OCPP_OK ", \"keys\": {\"HeartbeatInterval\": 60, \"heartbeatinterval\": 90}}",
+	  "ocpp.keys.heartbeatinterval", "given twice" },
+	/* other ocpp keys */
+	{ "\"twc\": {" TWC_OK "}, " OCPP_OK ", \"callTimeout\": 0}", "ocpp.callTimeout", "from 1 to 300 (got 0)" },
+	{ "\"twc\": {" TWC_OK "}, " OCPP_OK ", \"callTimeout\": 301}", "ocpp.callTimeout", "from 1 to 300" },
+	{ "\"twc\": {" TWC_OK "}, " OCPP_OK ", \"vendor\": \"012345678901234567890\"}", "ocpp.vendor", "at most 20" },
+	{ "\"twc\": {" TWC_OK "}, " OCPP_OK ", \"model\": \"\"}", "ocpp.model", "empty" },
 };
 
 static void test_bad_cases_name_the_key(void **state)
@@ -437,6 +522,128 @@ static void test_tcp_split(void **state)
 	assert_int_equal(gw_config_tcp_split("tcp://averyveryverylonghost:1", host, 8, &port), -ENAMETOOLONG);
 }
 
+static void test_ocpp_full(void **state)
+{
+	struct gw_config cfg;
+	char err[ERR_LEN];
+	char ca[128];
+	char rest[1536];
+
+	(void)state;
+	snprintf(ca, sizeof(ca), "%s/ca.pem", tmp_root);
+	write_file(ca, "not checked here\n");
+	snprintf(rest, sizeof(rest),
+		 "\"twc\": {" TWC_OK "}, \"ocpp\": {\"url\": \"wss://cs.example/ocpp/\", \"chargeBoxId\": \"TWC#1\","
+		 " \"securityProfile\": 2, \"authorizationKey\": \"0123456789abcdefXYZ!\", \"caFile\": \"%s\","
+		 " \"idTag\": {\"source\": \"fixed\", \"fixed\": \"HOME-1\"},"
+		 " \"keys\": {\"heartbeatInterval\": 900, \"LocalPreAuthorize\": true, \"MeterValuesSampledData\":"
+		 " \"Energy.Active.Import.Register, Current.Import\", \"WebSocketPingInterval\": \"30\"},"
+		 " \"vendor\": \"ACME\", \"model\": \"Garage\", \"callTimeout\": 300}",
+		 ca);
+	if (load_with(rest, &cfg, err) != 0)
+		fail_msg("refused: %s", err);
+	assert_true(cfg.ocpp.enabled);
+	assert_string_equal(cfg.ocpp.url, "wss://cs.example/ocpp/");
+	assert_string_equal(cfg.ocpp.charge_box_id, "TWC#1");
+	assert_int_equal(cfg.ocpp.security_profile, 2);
+	assert_string_equal(cfg.ocpp.authorization_key, "0123456789abcdefXYZ!");
+	assert_string_equal(cfg.ocpp.ca_file, ca);
+	assert_int_equal(cfg.ocpp.id_tag_source, OCPP_IDTAG_FIXED);
+	assert_string_equal(cfg.ocpp.id_tag_fixed, "HOME-1");
+	assert_string_equal(cfg.ocpp.vendor, "ACME");
+	assert_string_equal(cfg.ocpp.model, "Garage");
+	assert_int_equal(cfg.ocpp.call_timeout, 300);
+	/* Names as the key table spells them; values as ChangeConfiguration would carry them. */
+	assert_int_equal(cfg.ocpp.n_keys, 4);
+	assert_string_equal(cfg.ocpp.keys[0].name, "HeartbeatInterval");
+	assert_string_equal(cfg.ocpp.keys[0].value, "900");
+	assert_string_equal(cfg.ocpp.keys[1].name, "LocalPreAuthorize");
+	assert_string_equal(cfg.ocpp.keys[1].value, "true");
+	assert_string_equal(cfg.ocpp.keys[2].name, "MeterValuesSampledData");
+	assert_string_equal(cfg.ocpp.keys[2].value, "Energy.Active.Import.Register, Current.Import");
+	assert_string_equal(cfg.ocpp.keys[3].name, "WebSocketPingInterval");
+	assert_string_equal(cfg.ocpp.keys[3].value, "30");
+}
+
+static void test_ocpp_defaults(void **state)
+{
+	struct gw_config cfg;
+	char err[ERR_LEN];
+
+	(void)state;
+	assert_int_equal(load_with("\"twc\": {" TWC_OK "}", &cfg, err), 0);
+	assert_false(cfg.ocpp.enabled);
+	assert_int_equal(load_with("\"twc\": {" TWC_OK "}, " OCPP_OK "}", &cfg, err), 0);
+	assert_true(cfg.ocpp.enabled);
+	assert_int_equal(cfg.ocpp.security_profile, 0);
+	assert_string_equal(cfg.ocpp.authorization_key, "");
+	assert_string_equal(cfg.ocpp.ca_file, "");
+	assert_int_equal(cfg.ocpp.id_tag_source, OCPP_IDTAG_REMOTE);
+	assert_string_equal(cfg.ocpp.vendor, "twcgw");
+	assert_string_equal(cfg.ocpp.model, "TWC-Gen2-Gateway");
+	assert_int_equal(cfg.ocpp.call_timeout, 30);
+	assert_int_equal(cfg.ocpp.n_keys, 0);
+	/* Profile 1 over ws:// with a key, and the vin source, are fine. */
+	assert_int_equal(load_with("\"twc\": {" TWC_OK "}, " OCPP_OK ", \"securityProfile\": 1, "
+				   "\"authorizationKey\": \"0123456789abcdef0123456789abcdef01234567\", "
+				   "\"idTag\": {\"source\": \"vin\"}, \"keys\": {}}", &cfg, err),
+			 0);
+	assert_int_equal(cfg.ocpp.security_profile, 1);
+	assert_int_equal(cfg.ocpp.id_tag_source, OCPP_IDTAG_VIN);
+}
+
+/* Whatever is wrong with it, the authorization key itself never reaches a message. */
+static void test_ocpp_key_never_echoed(void **state)
+{
+	static const char *const cases[] = {
+		"\"authorizationKey\": \"SECRETsecret:SECRET\"",          /* a ':' */
+		"\"authorizationKey\": \"SECRETsecret\"",                 /* too short */
+		"\"authorizationKey\": \"SECRETsecret\\u0001SECRETsecret\"", /* a control character */
+		"\"securityProfile\": 2, \"authorizationKey\": \"SECRETsecretSECRET\"", /* ws:// */
+	};
+	struct gw_config cfg;
+	char err[ERR_LEN];
+	char rest[512];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(rest, sizeof(rest), "\"twc\": {" TWC_OK "}, " OCPP_OK ", %s}", cases[i]);
+		assert_int_equal(load_with(rest, &cfg, err), -EINVAL);
+		if (strstr(err, "SECRET") || strstr(err, "secret"))
+			fail_msg("case %zu echoes the key: %s", i, err);
+	}
+}
+
+static void test_url_split(void **state)
+{
+	struct gw_config_url u;
+
+	(void)state;
+	assert_int_equal(gw_config_url_split("ws://cs.example:8180/steve/websocket/CentralSystemService/", &u), 0);
+	assert_false(u.tls);
+	assert_string_equal(u.host, "cs.example");
+	assert_int_equal(u.port, 8180);
+	assert_string_equal(u.path, "/steve/websocket/CentralSystemService");
+	assert_int_equal(gw_config_url_split("wss://cs.example", &u), 0);
+	assert_true(u.tls);
+	assert_int_equal(u.port, 443);
+	assert_string_equal(u.path, "");
+	assert_int_equal(gw_config_url_split("ws://10.0.0.2/", &u), 0);
+	assert_int_equal(u.port, 80);
+	assert_string_equal(u.path, "");
+	assert_int_equal(gw_config_url_split("wss://[fe80::1]:9443/ocpp", &u), 0);
+	assert_string_equal(u.host, "fe80::1");
+	assert_int_equal(u.port, 9443);
+	assert_string_equal(u.path, "/ocpp");
+	assert_int_equal(gw_config_url_split("wss://[::1]", &u), 0);
+	assert_int_equal(u.port, 443);
+	assert_int_equal(gw_config_url_split("tcp://cs:1", &u), -EINVAL);
+	assert_int_equal(gw_config_url_split("ws://cs:/x", &u), -EINVAL);
+	assert_int_equal(gw_config_url_split("ws://cs:80x", &u), -EINVAL);
+	assert_int_equal(gw_config_url_split("ws://cs/x#frag", &u), -EINVAL);
+	assert_int_equal(gw_config_url_split("ws://[::1]x/", &u), -EINVAL);
+}
+
 static void test_names(void **state)
 {
 	(void)state;
@@ -460,6 +667,10 @@ int main(void)
 		cmocka_unit_test(test_data_dir_created_deep),
 		cmocka_unit_test(test_data_dir_not_writable),
 		cmocka_unit_test(test_tcp_split),
+		cmocka_unit_test(test_ocpp_full),
+		cmocka_unit_test(test_ocpp_defaults),
+		cmocka_unit_test(test_ocpp_key_never_echoed),
+		cmocka_unit_test(test_url_split),
 		cmocka_unit_test(test_names),
 	};
 

@@ -908,6 +908,7 @@ static void test_clear_cache(void **state)
 	fk_online(f);
 	/* first plug-in: not cached, so Authorize */
 	fk_ev(f, 1, true);
+	fk_settle(f); /* Preparing goes out first */
 	fk_expect(f, "Authorize");
 	fk_ack(f, "{\"idTagInfo\":{\"status\":\"Accepted\"}}");
 	fk_settle(f);
@@ -943,6 +944,7 @@ static void test_clear_cache(void **state)
 	fk_ev(f, 1, false);
 	fk_boot(f);
 	fk_ev(f, 1, true);
+	fk_settle(f); /* Preparing goes out first */
 	fk_expect(f, "Authorize");
 	fk_ack(f, "{\"idTagInfo\":{\"status\":\"Accepted\"}}");
 	fk_settle(f);
@@ -1249,6 +1251,7 @@ static void test_authorize_conf(void **state)
 	f->p.fixed_id_tag = "FLEET01";
 	fk_online(f);
 	fk_ev(f, 1, true);
+	fk_settle(f); /* Preparing goes out first */
 	fk_expect(f, "Authorize");
 	fk_ack(f, "{\"idTagInfo\":{\"status\":\"Accepted\",\"bogus\":1}}");
 	fk_settle(f);

@@ -52,7 +52,7 @@ static const struct expect expected[OCPP_KEY_COUNT] = {
 	{ OCPP_KEY_NUMBER_OF_CONNECTORS, "NumberOfConnectors", OCPP_KT_INT, OCPP_KA_R, "0" },
 	{ OCPP_KEY_RESET_RETRIES, "ResetRetries", OCPP_KT_INT, OCPP_KA_RW, "1" },
 	{ OCPP_KEY_STOP_TRANSACTION_ON_EV_SIDE_DISCONNECT, "StopTransactionOnEVSideDisconnect", OCPP_KT_BOOL,
-	  OCPP_KA_R, "true" },
+	  OCPP_KA_RW, "true" },
 	{ OCPP_KEY_STOP_TRANSACTION_ON_INVALID_ID, "StopTransactionOnInvalidId", OCPP_KT_BOOL, OCPP_KA_RW, "true" },
 	{ OCPP_KEY_STOP_TXN_ALIGNED_DATA, "StopTxnAlignedData", OCPP_KT_CSL, OCPP_KA_RW, "" },
 	{ OCPP_KEY_STOP_TXN_ALIGNED_DATA_MAX_LENGTH, "StopTxnAlignedDataMaxLength", OCPP_KT_INT, OCPP_KA_R, "5" },
@@ -65,7 +65,7 @@ static const struct expect expected[OCPP_KEY_COUNT] = {
 	{ OCPP_KEY_TRANSACTION_MESSAGE_RETRY_INTERVAL, "TransactionMessageRetryInterval", OCPP_KT_INT, OCPP_KA_RW,
 	  "60" },
 	{ OCPP_KEY_UNLOCK_CONNECTOR_ON_EV_SIDE_DISCONNECT, "UnlockConnectorOnEVSideDisconnect", OCPP_KT_BOOL,
-	  OCPP_KA_R, "false" },
+	  OCPP_KA_RW, "false" },
 	{ OCPP_KEY_WEB_SOCKET_PING_INTERVAL, "WebSocketPingInterval", OCPP_KT_INT, OCPP_KA_RW, "60" },
 	{ OCPP_KEY_AUTHORIZATION_KEY, "AuthorizationKey", OCPP_KT_STRING, OCPP_KA_W, "" },
 	{ OCPP_KEY_SECURITY_PROFILE, "SecurityProfile", OCPP_KT_INT, OCPP_KA_RW, "0" },
@@ -190,8 +190,8 @@ static void test_access(void **state)
 		if (expected[k].access == OCPP_KA_R)
 			change(c, expected[k].name, expected[k].dflt, OCPP_CFG_REJECTED, NULL);
 	}
-	change(c, "StopTransactionOnEVSideDisconnect", "false", OCPP_CFG_REJECTED, NULL);
-	change(c, "UnlockConnectorOnEVSideDisconnect", "true", OCPP_CFG_REJECTED, NULL);
+	change(c, "StopTransactionOnEVSideDisconnect", "false", OCPP_CFG_ACCEPTED, NULL);
+	change(c, "UnlockConnectorOnEVSideDisconnect", "true", OCPP_CFG_ACCEPTED, NULL);
 	change(c, "NumberOfConnectors", "2", OCPP_CFG_REJECTED, NULL);
 	change(c, "SupportedFeatureProfiles", "Core,SmartCharging", OCPP_CFG_REJECTED, NULL);
 	change(c, "HeartbeatInterval", "900", OCPP_CFG_ACCEPTED, NULL);

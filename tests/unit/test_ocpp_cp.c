@@ -998,6 +998,8 @@ static void test_fixed_idtag(void **state)
 	fk_online(f, 1);
 
 	fk_ev(f, 1, true, 0);
+	fk_settle(f); /* Preparing goes out first */
+	assert_string_equal(f->st[1], "Preparing");
 	p = fk_expect(f, "Authorize");
 	assert_string_equal(jstr(p, "idTag"), "FLEET01");
 	assert_int_equal(ocpp_cp_transaction_id(f->cp, 1), 0);
@@ -1022,6 +1024,7 @@ static void test_fixed_idtag(void **state)
 
 	/* Authorize answered Invalid: no transaction, the connector stays Preparing (TC_023). */
 	fk_ev(f, 1, true, 0);
+	fk_settle(f); /* Preparing goes out first */
 	fk_expect(f, "Authorize");
 	fk_ack_auth(f, "Invalid");
 	fk_settle(f);

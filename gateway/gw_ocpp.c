@@ -1,0 +1,580 @@
+/*
+ * gw_ocpp: glue between the ocpp_cp core and the gateway. The core never sees a clock, a socket or a
+ * file: every call carries both clocks (gw_clock's monotonic "now", which the demo speeds up, and the
+ * wall clock for OCPP timestamps), and after every call the one tick timer is re-armed at the core's
+ * next deadline. The connector <-> TWC map lives in the core (persisted); this file remembers which
+ * TWC it saw behind each connector in this run, so that a limit set while a TWC was away is applied
+ * when it comes back (the bus core forgets a cap with its slave). Bus events only schedule the next
+ * push; the push itself runs from a timer, never inside the bus core.
+ */
+#include "gw_ocpp.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libwebsockets.h>
+
+#include "gw_journal.h"
+#include "gw_log.h"
+#include "gw_store.h"
+#include "gw_ws.h"
+
+#define STATE_FILE_MAX (1024 * 1024)
+#define JOURNAL_NAME "ocpp-journal"
+#define EVSE_PERIOD_MS 1000u /* simulated ms between full state pushes */
+#define MAX_SLEEP_MS 60000u
+#define MIN_DELAY_MS 1u
+
+struct gw_ocpp {
+	struct gw_loop *loop;
+	const struct gw_clock *clock;
+	struct gw_bus *bus;
+	char data_dir[GW_CONFIG_PATH_MAX]; /* "" = keep nothing */
+	struct gw_config_ocpp cfg;         /* the file's ocpp section, for the link settings */
+	bool tls;
+	struct ocpp_cp *cp;
+	struct gw_journal *journal;
+	struct gw_ws *ws;
+	lws_sorted_usec_list_t sul_tick;
+	lws_sorted_usec_list_t sul_evse;
+	bool stopped;
+
+	bool restoring;       /* replaying the journal: deletes wait until the replay is over */
+	uint64_t *dels;
+	size_t n_dels, cap_dels;
+
+	uint16_t twc_of[OCPP_MAX_CONNECTORS + 1]; /* TWC seen behind each connector this run, 0 = none */
+	bool present[OCPP_MAX_CONNECTORS + 1];
+	int limit[OCPP_MAX_CONNECTORS + 1];
+	bool limit_set[OCPP_MAX_CONNECTORS + 1];
+	bool full_logged;
+};
+
+static void tick_cb(lws_sorted_usec_list_t *sul);
+static void evse_cb(lws_sorted_usec_list_t *sul);
+
+static struct ocpp_now now_of(const struct gw_ocpp *o)
+{
+	struct timespec ts;
+
+	gw_clock_wall(&ts);
+	return (struct ocpp_now){
+		.mono_ms = gw_clock_now_ms(o->clock),
+		.wall_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000,
+	};
+}
+
+static void sul_in(struct gw_ocpp *o, lws_sorted_usec_list_t *sul, sul_cb_t cb, uint64_t sim_ms)
+{
+	lws_sul_schedule(gw_loop_context(o->loop), 0, sul, cb,
+			 (lws_usec_t)gw_clock_real_delay_us(o->clock, sim_ms));
+}
+
+/* After every call into the core: the next tick at its deadline (bounded both ways). */
+static void tick_rearm(struct gw_ocpp *o)
+{
+	uint64_t now, deadline, delta;
+
+	if (o->stopped)
+		return;
+	now = gw_clock_now_ms(o->clock);
+	deadline = ocpp_cp_next_deadline(o->cp);
+	delta = deadline > now ? deadline - now : 0;
+	if (delta > MAX_SLEEP_MS)
+		delta = MAX_SLEEP_MS;
+	if (delta < MIN_DELAY_MS)
+		delta = MIN_DELAY_MS;
+	sul_in(o, &o->sul_tick, tick_cb, delta);
+}
+
+static void tick_cb(lws_sorted_usec_list_t *sul)
+{
+	struct gw_ocpp *o = lws_container_of(sul, struct gw_ocpp, sul_tick);
+
+	if (o->stopped)
+		return;
+	ocpp_cp_tick(o->cp, now_of(o));
+	tick_rearm(o);
+}
+
+/* ---- the link ---- */
+
+/* The link settings in force: the core's SecurityProfile and AuthorizationKey (the file's values,
+ * unless the central system changed them since) with the file's URL and CA. */
+static void link_config(const struct gw_ocpp *o, struct gw_ws_config *wc)
+{
+	struct ocpp_config *k = ocpp_cp_config(o->cp);
+	char why[96];
+
+	memset(wc, 0, sizeof(*wc));
+	wc->url = o->cfg.url;
+	wc->charge_box_id = o->cfg.charge_box_id;
+	wc->ca_file = o->cfg.ca_file;
+	wc->security_profile = (int)ocpp_config_int(k, OCPP_KEY_SECURITY_PROFILE);
+	wc->authorization_key = ocpp_config_str(k, OCPP_KEY_AUTHORIZATION_KEY);
+	wc->ping_interval_s = (int)ocpp_config_int(k, OCPP_KEY_WEB_SOCKET_PING_INTERVAL);
+	if (gw_ws_check_config(wc, why, sizeof(why)) != 0) {
+		/* Saved settings the link cannot use (the URL changed since): the file's own. */
+		gw_log_error("ocpp: the saved security settings cannot work (%s); using the config file's", why);
+		wc->security_profile = o->cfg.security_profile;
+		wc->authorization_key = o->cfg.authorization_key;
+	}
+}
+
+static void ws_open(void *user)
+{
+	struct gw_ocpp *o = user;
+
+	ocpp_cp_connected(o->cp, now_of(o));
+	tick_rearm(o);
+}
+
+static void ws_close(void *user)
+{
+	struct gw_ocpp *o = user;
+
+	ocpp_cp_disconnected(o->cp, now_of(o));
+	tick_rearm(o);
+}
+
+static void ws_text(void *user, const char *text, size_t len)
+{
+	struct gw_ocpp *o = user;
+
+	ocpp_cp_input(o->cp, text, len, now_of(o));
+	tick_rearm(o);
+}
+
+/* ---- the core's effects ---- */
+
+static int env_send(void *user, const char *text, size_t len)
+{
+	struct gw_ocpp *o = user;
+
+	return o->ws ? gw_ws_send(o->ws, text, len) : -ENOTCONN;
+}
+
+static int env_journal_put(void *user, uint64_t seq, const char *text)
+{
+	struct gw_ocpp *o = user;
+
+	return o->journal ? gw_journal_put(o->journal, seq, text) : 0;
+}
+
+static int env_journal_del(void *user, uint64_t seq)
+{
+	struct gw_ocpp *o = user;
+
+	if (!o->journal)
+		return 0;
+	if (o->restoring) {
+		/* Not while gw_journal_foreach() walks the records. */
+		if (o->n_dels == o->cap_dels) {
+			size_t cap = o->cap_dels ? o->cap_dels * 2 : 16;
+			uint64_t *d = realloc(o->dels, cap * sizeof(*d));
+
+			if (!d)
+				return -ENOMEM;
+			o->dels = d;
+			o->cap_dels = cap;
+		}
+		o->dels[o->n_dels++] = seq;
+		return 0;
+	}
+	return gw_journal_del(o->journal, seq);
+}
+
+static int env_store(void *user, const char *name, const char *text, bool secret)
+{
+	struct gw_ocpp *o = user;
+	int rc;
+
+	if (!o->data_dir[0])
+		return 0;
+	rc = gw_store_write(o->data_dir, name, text, strlen(text), secret ? 0600 : 0640);
+	if (rc)
+		gw_log_error("ocpp: cannot write %s/%s: %s", o->data_dir, name, strerror(-rc));
+	return rc;
+}
+
+static void cap_apply(struct gw_ocpp *o, int c)
+{
+	int rc;
+
+	if (!o->limit_set[c] || !o->present[c])
+		return;
+	rc = gw_bus_set_cap(o->bus, o->twc_of[c], o->limit[c]);
+	if (rc && rc != -ENOENT)
+		gw_log_error("ocpp: connector %d: cannot set the cap of TWC %04X: %s", c, o->twc_of[c], strerror(-rc));
+}
+
+static void env_set_limit(void *user, int c, int amps)
+{
+	struct gw_ocpp *o = user;
+
+	if (c < 1 || c > OCPP_MAX_CONNECTORS)
+		return;
+	o->limit[c] = amps;
+	o->limit_set[c] = true;
+	if (amps < 0)
+		gw_log_info("ocpp: connector %d may charge up to the wiring limit", c);
+	else
+		gw_log_info("ocpp: connector %d limited to %d A", c, amps);
+	cap_apply(o, c);
+}
+
+static void env_reset(void *user, bool hard)
+{
+	struct gw_ocpp *o = user;
+
+	gw_log_warn("ocpp: %s reset requested by the central system: restarting twcgw", hard ? "hard" : "soft");
+	gw_loop_stop(o->loop, GW_LOOP_RESTART);
+}
+
+static void env_config_changed(void *user, enum ocpp_key k)
+{
+	struct gw_ocpp *o = user;
+	struct gw_ws_config wc;
+
+	if (!o->ws)
+		return;
+	link_config(o, &wc);
+	if (k == OCPP_KEY_WEB_SOCKET_PING_INTERVAL) {
+		gw_ws_set_ping_interval(o->ws, wc.ping_interval_s);
+		return;
+	}
+	/* A new key matters only where Basic auth uses it. */
+	if (k == OCPP_KEY_AUTHORIZATION_KEY && wc.security_profile == 0)
+		return;
+	gw_log_info("ocpp: %s changed by the central system: reconnecting", ocpp_config_info(k)->name);
+	gw_ws_reconfigure(o->ws, &wc);
+}
+
+static void env_log(void *user, int level, const char *msg)
+{
+	(void)user;
+	gw_log(level <= GW_LOG_ERROR ? GW_LOG_ERROR : level >= GW_LOG_DEBUG ? GW_LOG_DEBUG : (enum gw_log_level)level,
+	       "ocpp: %s", msg);
+}
+
+/* ---- TWC state to connectors ---- */
+
+/* The connector of a TWC the bus knows, assigned on first sight; its cap is re-applied when it
+ * (re)appears. */
+static int connector_take(struct gw_ocpp *o, uint16_t id)
+{
+	int c = ocpp_cp_connector_for_twc(o->cp, id);
+
+	if (c < 1 || c > OCPP_MAX_CONNECTORS) {
+		if (!o->full_logged)
+			gw_log_warn("ocpp: no connector left for TWC %04X (at most %d)", id, OCPP_MAX_CONNECTORS);
+		o->full_logged = true;
+		return -1;
+	}
+	o->twc_of[c] = id;
+	if (!o->present[c]) {
+		o->present[c] = true;
+		cap_apply(o, c);
+	}
+	return c;
+}
+
+static void evse_of(const struct twc_slave_info *s, struct ocpp_evse *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->present = true;
+	e->fault = s->status == TWC_SLAVE_ERROR;
+	e->fault_code = s->state_code;
+	e->plugged = s->status == TWC_SLAVE_PLUGGED || s->status == TWC_SLAVE_CHARGING;
+	e->drawing = s->status == TWC_SLAVE_CHARGING;
+	e->amps = s->measured_amps;
+	e->offered_amps = s->offered_amps;
+	for (int i = 0; i < 3 && e->volts == 0; i++)
+		e->volts = s->volts[i];
+	e->has_lifetime = s->has_meter;
+	e->lifetime_wh = s->has_meter ? (uint64_t)s->energy_raw * 1000u : 0;
+	snprintf(e->vin, sizeof(e->vin), "%s", s->vin);
+}
+
+static void evse_gone(struct gw_ocpp *o, int c, struct ocpp_now now)
+{
+	struct ocpp_evse e;
+
+	memset(&e, 0, sizeof(e));
+	o->present[c] = false;
+	ocpp_cp_evse_update(o->cp, c, &e, now);
+}
+
+/* Push every TWC's state; a TWC seen before that the bus no longer has is pushed as absent. */
+static void evse_sync(struct gw_ocpp *o)
+{
+	const struct twc_bus *core = gw_bus_core(o->bus);
+	struct ocpp_now now = now_of(o);
+	bool seen[OCPP_MAX_CONNECTORS + 1] = { false };
+
+	for (int slot = 0; slot < TWC_MAX_SLAVES; slot++) {
+		struct twc_slave_info s;
+		struct ocpp_evse e;
+		int c;
+
+		if (twc_bus_slave(core, slot, &s) != 0 || (c = connector_take(o, s.id)) < 0)
+			continue;
+		seen[c] = true;
+		evse_of(&s, &e);
+		ocpp_cp_evse_update(o->cp, c, &e, now);
+	}
+	for (int c = 1; c <= OCPP_MAX_CONNECTORS; c++)
+		if (o->present[c] && !seen[c])
+			evse_gone(o, c, now);
+	tick_rearm(o);
+}
+
+static void evse_cb(lws_sorted_usec_list_t *sul)
+{
+	struct gw_ocpp *o = lws_container_of(sul, struct gw_ocpp, sul_evse);
+
+	if (o->stopped)
+		return;
+	evse_sync(o);
+	sul_in(o, &o->sul_evse, evse_cb, EVSE_PERIOD_MS);
+}
+
+/* A slave came, went or changed: push the state at the next loop turn rather than from inside the
+ * bus core's event, since pushing may set caps on that same core. */
+static void bus_event(void *user, const struct twc_event *ev)
+{
+	struct gw_ocpp *o = user;
+
+	if (!o->stopped && (ev->type == TWC_EV_SLAVE_ADDED || ev->type == TWC_EV_SLAVE_REMOVED ||
+			    ev->type == TWC_EV_STATUS_CHANGED || ev->type == TWC_EV_VIN))
+		sul_in(o, &o->sul_evse, evse_cb, 0);
+}
+
+static void bus_status(void *user)
+{
+	gw_ocpp_log_status(user);
+}
+
+/* ---- start-up: state files, journal replay ---- */
+
+static char *state_read(const struct gw_ocpp *o, const char *name)
+{
+	char *text = NULL;
+	size_t len;
+	int rc;
+
+	if (!o->data_dir[0])
+		return NULL;
+	rc = gw_store_read(o->data_dir, name, &text, &len, STATE_FILE_MAX);
+	if (rc && rc != -ENOENT)
+		gw_log_warn("ocpp: cannot read %s/%s (%s); starting without it", o->data_dir, name, strerror(-rc));
+	return rc ? NULL : text;
+}
+
+static int restore_one(void *user, uint64_t seq, const char *text)
+{
+	struct gw_ocpp *o = user;
+
+	if (ocpp_cp_restore_record(o->cp, seq, text) != 0)
+		gw_log_warn("ocpp: journal record %llu not understood; dropped", (unsigned long long)seq);
+	return 0;
+}
+
+static int journal_replay(struct gw_ocpp *o)
+{
+	int err = 0;
+
+	if (!o->data_dir[0])
+		return 0;
+	o->journal = gw_journal_open(o->data_dir, JOURNAL_NAME, &err);
+	if (!o->journal) {
+		gw_log_error("ocpp: cannot open the journal %s/%s: %s", o->data_dir, JOURNAL_NAME, strerror(-err));
+		return err ? err : -EIO;
+	}
+	o->restoring = true;
+	gw_journal_foreach(o->journal, restore_one, o);
+	o->restoring = false;
+	for (size_t i = 0; i < o->n_dels; i++)
+		gw_journal_del(o->journal, o->dels[i]);
+	if (gw_journal_stats(o->journal)->live)
+		gw_log_info("ocpp: %u transaction messages from the journal to send",
+			    gw_journal_stats(o->journal)->live);
+	free(o->dels);
+	o->dels = NULL;
+	o->n_dels = o->cap_dels = 0;
+	return 0;
+}
+
+static struct ocpp_cp *core_new(struct gw_ocpp *o, const struct gw_config *cfg, char *files[3])
+{
+	const struct gw_config_ocpp *c = &cfg->ocpp;
+	struct ocpp_key_override keys[GW_CONFIG_OCPP_KEYS_MAX + 2];
+	char profile[4];
+	struct ocpp_cp_params p;
+	struct ocpp_cp_env env;
+	int n = 0;
+
+	/* The file's profile and key are initial values like ocpp.keys: what the central system
+	 * changed since (persisted by the core) wins. */
+	snprintf(profile, sizeof(profile), "%d", c->security_profile);
+	keys[n++] = (struct ocpp_key_override){ "SecurityProfile", profile };
+	if (c->authorization_key[0])
+		keys[n++] = (struct ocpp_key_override){ "AuthorizationKey", c->authorization_key };
+	for (int i = 0; i < c->n_keys; i++)
+		keys[n++] = (struct ocpp_key_override){ c->keys[i].name, c->keys[i].value };
+
+	memset(&p, 0, sizeof(p));
+	p.vendor = c->vendor;
+	p.model = c->model;
+	p.firmware = TWCGW_VERSION;
+	p.id_tag_source = c->id_tag_source;
+	p.fixed_id_tag = c->id_tag_fixed;
+	p.voltage = cfg->twc.voltage;
+	p.phases = cfg->twc.phases;
+	p.max_amps_per_connector = cfg->twc.wiring_max_per_twc;
+	p.call_timeout_s = c->call_timeout;
+	p.max_security_profile = o->tls ? 2 : 1;
+	p.keys = keys;
+	p.n_keys = n;
+	p.config_json = files[0] = state_read(o, OCPP_FILE_CONFIG);
+	p.connectors_json = files[1] = state_read(o, OCPP_FILE_CONNECTORS);
+	p.auth_json = files[2] = state_read(o, OCPP_FILE_AUTH);
+
+	memset(&env, 0, sizeof(env));
+	env.user = o;
+	env.send = env_send;
+	env.journal_put = env_journal_put;
+	env.journal_del = env_journal_del;
+	env.store = env_store;
+	env.set_limit = env_set_limit;
+	env.reset = env_reset;
+	env.config_changed = env_config_changed;
+	env.log = env_log;
+	return ocpp_cp_new(&p, &env);
+}
+
+struct gw_ocpp *gw_ocpp_new(struct gw_loop *loop, const struct gw_clock *clock, const struct gw_config *cfg,
+			    struct gw_bus *bus)
+{
+	struct gw_bus_observer obs;
+	struct gw_ws_handlers wh;
+	struct gw_ws_config wc;
+	struct gw_config_url u;
+	struct gw_ocpp *o;
+	char *files[3] = { NULL, NULL, NULL };
+
+	if (!cfg->ocpp.enabled || gw_config_url_split(cfg->ocpp.url, &u) != 0)
+		return NULL;
+	o = calloc(1, sizeof(*o));
+	if (!o)
+		return NULL;
+	o->loop = loop;
+	o->clock = clock;
+	o->bus = bus;
+	o->cfg = cfg->ocpp;
+	o->tls = u.tls;
+	snprintf(o->data_dir, sizeof(o->data_dir), "%s", cfg->data_dir);
+
+	o->cp = core_new(o, cfg, files);
+	for (int i = 0; i < 3; i++)
+		free(files[i]);
+	if (!o->cp) {
+		gw_log_error("ocpp: the charge point core refused its settings");
+		goto fail;
+	}
+	if (journal_replay(o) != 0)
+		goto fail;
+	ocpp_cp_start(o->cp, o->journal ? gw_journal_max_seq(o->journal) : 0, now_of(o));
+
+	link_config(o, &wc);
+	memset(&wh, 0, sizeof(wh));
+	wh.user = o;
+	wh.on_open = ws_open;
+	wh.on_close = ws_close;
+	wh.on_text = ws_text;
+	o->ws = gw_ws_new(loop, &wc, &wh);
+	if (!o->ws)
+		goto fail;
+
+	memset(&obs, 0, sizeof(obs));
+	obs.user = o;
+	obs.on_event = bus_event;
+	obs.on_status = bus_status;
+	gw_bus_set_observer(bus, &obs);
+	gw_log_info("ocpp: charge point %s (%s %s, firmware %s), idTag source %s%s%s", cfg->ocpp.charge_box_id,
+		    cfg->ocpp.vendor, cfg->ocpp.model, TWCGW_VERSION,
+		    cfg->ocpp.id_tag_source == OCPP_IDTAG_FIXED ? "fixed" :
+		    cfg->ocpp.id_tag_source == OCPP_IDTAG_VIN ? "vin" : "remote",
+		    o->data_dir[0] ? ", state in " : ", nothing kept on disk", o->data_dir);
+	evse_sync(o);
+	sul_in(o, &o->sul_evse, evse_cb, EVSE_PERIOD_MS);
+	return o;
+
+fail:
+	gw_ocpp_free(o);
+	return NULL;
+}
+
+void gw_ocpp_log_status(struct gw_ocpp *o)
+{
+	const struct ocpp_cp_stats *st = ocpp_cp_stats(o->cp);
+
+	gw_log_info("ocpp: link %s, %s, %u transaction messages queued, rx %u tx %u frames, %u bad, %u timeouts",
+		    gw_ws_is_open(o->ws) ? "up" : "down",
+		    ocpp_cp_registered(o->cp) ? "registered" : "not registered", st->queued, st->rx_frames,
+		    st->tx_frames, st->rx_bad, st->calls_timed_out);
+	for (int c = 1; c <= ocpp_cp_connector_count(o->cp) && c <= OCPP_MAX_CONNECTORS; c++) {
+		enum ocpp_cp_status s = ocpp_cp_connector_status(o->cp, c);
+		char twc[16] = "TWC ?";
+
+		if (o->twc_of[c])
+			snprintf(twc, sizeof(twc), "TWC %04X", o->twc_of[c]);
+		gw_log_info("ocpp: connector %d %s  %-13s  transaction %d  %.0f Wh", c, twc,
+			    (unsigned)s < OCPP_ST_COUNT ? ocpp_cp_status_names[s] : "?", ocpp_cp_transaction_id(o->cp, c),
+			    ocpp_cp_energy_wh(o->cp, c));
+	}
+}
+
+bool gw_ocpp_online(const struct gw_ocpp *o)
+{
+	return gw_ws_is_open(o->ws) && ocpp_cp_registered(o->cp);
+}
+
+const struct ocpp_cp *gw_ocpp_core(const struct gw_ocpp *o)
+{
+	return o->cp;
+}
+
+int gw_ocpp_connector_of(const struct gw_ocpp *o, uint16_t twc_id)
+{
+	for (int c = 1; c <= OCPP_MAX_CONNECTORS; c++)
+		if (o->twc_of[c] == twc_id)
+			return c;
+	return -1;
+}
+
+void gw_ocpp_stop(struct gw_ocpp *o)
+{
+	if (!o)
+		return;
+	o->stopped = true;
+	lws_sul_cancel(&o->sul_tick);
+	lws_sul_cancel(&o->sul_evse);
+	if (o->bus)
+		gw_bus_set_observer(o->bus, NULL);
+	gw_ws_stop(o->ws);
+}
+
+void gw_ocpp_free(struct gw_ocpp *o)
+{
+	if (!o)
+		return;
+	gw_ocpp_stop(o);
+	gw_ws_free(o->ws);
+	ocpp_cp_free(o->cp);
+	gw_journal_close(o->journal);
+	free(o->dels);
+	free(o);
+}

@@ -1,0 +1,713 @@
+/*
+ * gw_ws: the OCPP websocket client's state machine on top of lws. One lws_sul carries whatever the
+ * link waits for (the next attempt after a backoff, or the DNS poll), a second one the ping cycle.
+ * lws 4.1.6 resolves names with a blocking getaddrinfo(), so we resolve with gw_dns and hand lws the
+ * numeric address; lws takes SNI and the certificate's expected host name from the Host header
+ * (i.host, ":port" stripped), so TLS still checks the name the operator configured. lws's own idle
+ * pings are switched off (an all-zero retry policy) because WebSocketPingInterval must be changeable
+ * on an open link.
+ */
+#include "gw_ws.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gw_clock.h"
+#include "gw_config.h"
+#include "gw_dns.h"
+#include "gw_log.h"
+#include "gw_loop.h"
+
+#define BACKOFF_MIN_MS 1000u
+#define BACKOFF_MAX_MS 60000u
+#define STABLE_MS 30000u      /* a connection up this long resets the backoff */
+#define PONG_TIMEOUT_MIN_S 10
+#define PATH_MAX_LEN (GW_CONFIG_URL_MAX + 3 * GW_CONFIG_CBID_MAX + 2)
+#define HOST_HDR_MAX (GW_CONFIG_URL_MAX + 8)
+
+enum ws_state {
+	ST_IDLE,       /* not started, or stopped */
+	ST_WAIT,       /* the sul makes the next attempt */
+	ST_RESOLVING,  /* gw_dns in flight; the sul polls it */
+	ST_CONNECTING, /* lws is connecting / handshaking */
+	ST_OPEN,
+	ST_CLOSING,    /* was open; a close is under way */
+};
+
+struct tx_frame {
+	unsigned char *buf; /* LWS_PRE bytes of headroom, then the text */
+	size_t len;
+};
+
+struct gw_ws {
+	struct gw_loop *loop;
+	struct gw_ws_handlers h;
+	char url[GW_CONFIG_URL_MAX];
+	char cbid[GW_CONFIG_CBID_MAX + 1];
+	char key[GW_CONFIG_AUTH_KEY_MAX + 1];
+	char ca_file[GW_CONFIG_PATH_MAX];
+	int profile;
+	int ping_s;
+	struct gw_config_url u;
+	char path[PATH_MAX_LEN];      /* u.path + "/" + percent-encoded cbid */
+	char host_hdr[HOST_HDR_MAX];  /* host[:port], what Host, SNI and the certificate check see */
+	char shown[HOST_HDR_MAX + PATH_MAX_LEN + 8]; /* the full URL, for logs */
+	struct lws_vhost *vh;
+
+	enum ws_state state;
+	bool stopped;
+	struct lws *wsi;
+	lws_sorted_usec_list_t sul;
+	lws_sorted_usec_list_t sul_ping;
+	uint32_t backoff_ms;
+	bool quiet;             /* a failure was logged; repeats go to debug until the link opens */
+	bool reconnect_now;     /* reconfigure: reopen at once after the close */
+	char reason[256];
+
+	struct gw_dns *dns;
+	struct addrinfo *ai_list, *ai_next;
+	char addr[INET6_ADDRSTRLEN];
+
+	uint64_t opened_ms;
+	bool want_close, want_ping, awaiting_pong;
+	uint64_t ping_sent_ms;
+
+	struct tx_frame tx[GW_WS_TX_FRAMES];
+	size_t tx_head, tx_count, tx_bytes;
+	char *rx;               /* GW_WS_MSG_MAX + 1 */
+	size_t rx_len, rx_seen;
+	bool rx_drop, rx_binary;
+};
+
+/* lws's own validity pings off: zero hangup time disables them (we ping ourselves). */
+static const lws_retry_bo_t idle_off;
+
+static void ws_sul_cb(lws_sorted_usec_list_t *sul);
+static void ws_ping_cb(lws_sorted_usec_list_t *sul);
+
+static void set_reason(struct gw_ws *ws, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void set_reason(struct gw_ws *ws, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(ws->reason, sizeof(ws->reason), fmt, ap);
+	va_end(ap);
+}
+
+static void sul_in(struct gw_ws *ws, lws_sorted_usec_list_t *sul, sul_cb_t cb, uint64_t us)
+{
+	lws_sul_schedule(gw_loop_context(ws->loop), 0, sul, cb, (lws_usec_t)(us ? us : 1));
+}
+
+/* ---- config ---- */
+
+int gw_ws_check_config(const struct gw_ws_config *cfg, char *why, size_t whylen)
+{
+	struct gw_config_url u;
+	const char *fail = NULL;
+
+	if (!cfg->url || gw_config_url_split(cfg->url, &u) != 0)
+		fail = "the URL is not ws://host[:port][/path] or wss://...";
+	else if (!cfg->charge_box_id || !cfg->charge_box_id[0] || strlen(cfg->charge_box_id) > GW_CONFIG_CBID_MAX)
+		fail = "the charge box ID is missing or too long";
+	else if (cfg->security_profile < 0 || cfg->security_profile > 2)
+		fail = "the security profile must be 0, 1 or 2";
+	else if (cfg->security_profile == 2 && !u.tls)
+		fail = "security profile 2 needs a wss:// URL";
+	else if (cfg->security_profile >= 1 &&
+		 (!cfg->authorization_key || !cfg->authorization_key[0] ||
+		  strlen(cfg->authorization_key) > GW_CONFIG_AUTH_KEY_MAX))
+		fail = "security profiles 1 and 2 need an authorization key";
+	if (fail) {
+		snprintf(why, whylen, "%s", fail);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static bool unreserved(unsigned char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+	       c == '.' || c == '_' || c == '~';
+}
+
+/* Copy what a connection needs from @cfg; the URL has been checked. */
+static void config_take(struct gw_ws *ws, const struct gw_ws_config *cfg)
+{
+	size_t n;
+
+	snprintf(ws->url, sizeof(ws->url), "%s", cfg->url);
+	snprintf(ws->cbid, sizeof(ws->cbid), "%s", cfg->charge_box_id);
+	snprintf(ws->key, sizeof(ws->key), "%s", cfg->security_profile >= 1 ? cfg->authorization_key : "");
+	snprintf(ws->ca_file, sizeof(ws->ca_file), "%s", cfg->ca_file ? cfg->ca_file : "");
+	ws->profile = cfg->security_profile;
+	ws->ping_s = cfg->ping_interval_s > 0 ? cfg->ping_interval_s : 0;
+	gw_config_url_split(ws->url, &ws->u);
+
+	n = (size_t)snprintf(ws->path, sizeof(ws->path), "%s/", ws->u.path);
+	for (const unsigned char *c = (const unsigned char *)ws->cbid; *c && n + 4 < sizeof(ws->path); c++)
+		n += (size_t)snprintf(ws->path + n, sizeof(ws->path) - n, unreserved(*c) ? "%c" : "%%%02X", *c);
+
+	bool v6 = strchr(ws->u.host, ':') != NULL;
+	bool dflt = ws->u.port == (ws->u.tls ? 443 : 80);
+	char port[8] = "";
+
+	if (!dflt)
+		snprintf(port, sizeof(port), ":%d", ws->u.port);
+	snprintf(ws->host_hdr, sizeof(ws->host_hdr), v6 ? "[%s]%s" : "%s%s", ws->u.host, port);
+	snprintf(ws->shown, sizeof(ws->shown), "%s://%s%s", ws->u.tls ? "wss" : "ws", ws->host_hdr, ws->path);
+}
+
+/* ---- the outbound FIFO and the inbound buffer ---- */
+
+static void tx_pop(struct gw_ws *ws)
+{
+	struct tx_frame *f = &ws->tx[ws->tx_head];
+
+	ws->tx_bytes -= f->len;
+	free(f->buf);
+	f->buf = NULL;
+	ws->tx_head = (ws->tx_head + 1) % GW_WS_TX_FRAMES;
+	ws->tx_count--;
+}
+
+static void link_reset(struct gw_ws *ws)
+{
+	while (ws->tx_count)
+		tx_pop(ws);
+	ws->rx_len = ws->rx_seen = 0;
+	ws->rx_drop = ws->rx_binary = false;
+	ws->want_close = ws->want_ping = ws->awaiting_pong = false;
+	lws_sul_cancel(&ws->sul_ping);
+}
+
+/* ---- attempts and backoff ---- */
+
+static uint32_t jitter(struct gw_ws *ws, uint32_t ms)
+{
+	uint16_t r = 0;
+
+	lws_get_random(gw_loop_context(ws->loop), &r, sizeof(r));
+	return ms * 3u / 4u + (uint32_t)((uint64_t)(ms / 2u) * r / 65535u);
+}
+
+static void addr_release(struct gw_ws *ws)
+{
+	if (ws->ai_list)
+		freeaddrinfo(ws->ai_list);
+	ws->ai_list = ws->ai_next = NULL;
+}
+
+/* Every address failed: log the first failure at warn and repeats at debug, then back off. */
+static void attempt_failed(struct gw_ws *ws)
+{
+	uint32_t delay = jitter(ws, ws->backoff_ms);
+
+	addr_release(ws);
+	gw_log(ws->quiet ? GW_LOG_DEBUG : GW_LOG_WARN, "ocpp: cannot connect to %s: %s; retrying in %.1f s%s",
+	       ws->shown, ws->reason, delay / 1000.0, ws->quiet ? "" : " (further failures at debug level)");
+	ws->quiet = true;
+	ws->backoff_ms = ws->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : ws->backoff_ms * 2;
+	ws->state = ST_WAIT;
+	sul_in(ws, &ws->sul, ws_sul_cb, (uint64_t)delay * 1000u);
+}
+
+static void connect_next(struct gw_ws *ws)
+{
+	struct lws_client_connect_info i;
+	struct addrinfo *ai = ws->ai_next;
+	const void *src = ai->ai_family == AF_INET6 ? (const void *)&((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr
+						     : (const void *)&((struct sockaddr_in *)ai->ai_addr)->sin_addr;
+
+	ws->ai_next = ai->ai_next;
+	if (!inet_ntop(ai->ai_family, src, ws->addr, sizeof(ws->addr)))
+		snprintf(ws->addr, sizeof(ws->addr), "?");
+	memset(&i, 0, sizeof(i));
+	i.context = gw_loop_context(ws->loop);
+	i.vhost = ws->vh;
+	i.address = ws->addr;
+	i.port = ws->u.port;
+	i.ssl_connection = ws->u.tls ? LCCSCF_USE_SSL : 0;
+	i.path = ws->path;
+	i.host = ws->host_hdr;
+	i.origin = ws->host_hdr;
+	i.protocol = GW_WS_PROTOCOL;
+	i.userdata = ws;
+	i.pwsi = &ws->wsi;
+	i.retry_and_idle_policy = &idle_off;
+	gw_log_debug("ocpp: connecting to %s at %s", ws->shown, ws->addr);
+	ws->state = ST_CONNECTING;
+	if (!lws_client_connect_via_info(&i) && ws->state == ST_CONNECTING) {
+		/* Refused before any callback: no CLIENT_CONNECTION_ERROR is coming. */
+		ws->wsi = NULL;
+		set_reason(ws, "%s: lws could not start the connection", ws->addr);
+		if (ws->ai_next) {
+			ws->state = ST_WAIT;
+			sul_in(ws, &ws->sul, ws_sul_cb, 1);
+		} else {
+			attempt_failed(ws);
+		}
+	}
+}
+
+static void attempt_begin(struct gw_ws *ws)
+{
+	char service[8];
+	int gai = 0;
+
+	addr_release(ws);
+	snprintf(service, sizeof(service), "%d", ws->u.port);
+	ws->dns = gw_dns_start(ws->u.host, service, &gai);
+	if (!ws->dns) {
+		set_reason(ws, "resolving %s: %s", ws->u.host, gai_strerror(gai));
+		attempt_failed(ws);
+		return;
+	}
+	ws->state = ST_RESOLVING;
+	sul_in(ws, &ws->sul, ws_sul_cb, 1);
+}
+
+static void dns_poll(struct gw_ws *ws)
+{
+	int rc = gw_dns_result(ws->dns, &ws->ai_list);
+
+	if (rc == EAI_INPROGRESS) {
+		sul_in(ws, &ws->sul, ws_sul_cb, GW_DNS_POLL_US);
+		return;
+	}
+	gw_dns_release(ws->dns, false);
+	ws->dns = NULL;
+	if (rc != 0 || !ws->ai_list) {
+		set_reason(ws, "resolving %s: %s", ws->u.host, gai_strerror(rc));
+		attempt_failed(ws);
+		return;
+	}
+	ws->ai_next = ws->ai_list;
+	connect_next(ws);
+}
+
+static void ws_sul_cb(lws_sorted_usec_list_t *sul)
+{
+	struct gw_ws *ws = lws_container_of(sul, struct gw_ws, sul);
+
+	if (ws->stopped)
+		return;
+	if (ws->state == ST_RESOLVING)
+		dns_poll(ws);
+	else if (ws->state == ST_WAIT && ws->ai_next)
+		connect_next(ws);
+	else if (ws->state == ST_WAIT)
+		attempt_begin(ws);
+}
+
+/* ---- liveness: WebSocketPingInterval ---- */
+
+static uint64_t pong_timeout_ms(const struct gw_ws *ws)
+{
+	return (uint64_t)(ws->ping_s > PONG_TIMEOUT_MIN_S ? ws->ping_s : PONG_TIMEOUT_MIN_S) * 1000u;
+}
+
+/* Arm the ping timer for whichever comes next: the PONG deadline or the next PING. */
+static void ping_arm(struct gw_ws *ws)
+{
+	uint64_t now = gw_clock_mono_ms(), due;
+
+	if (ws->state != ST_OPEN || ws->ping_s <= 0 || ws->stopped) {
+		lws_sul_cancel(&ws->sul_ping);
+		ws->awaiting_pong = false;
+		return;
+	}
+	due = ws->ping_sent_ms + (ws->awaiting_pong ? pong_timeout_ms(ws) : (uint64_t)ws->ping_s * 1000u);
+	sul_in(ws, &ws->sul_ping, ws_ping_cb, due > now ? (due - now) * 1000u : 1);
+}
+
+static void ws_kill(struct gw_ws *ws)
+{
+	if (ws->state == ST_OPEN)
+		ws->state = ST_CLOSING;
+	lws_set_timeout(ws->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+}
+
+static void ws_ping_cb(lws_sorted_usec_list_t *sul)
+{
+	struct gw_ws *ws = lws_container_of(sul, struct gw_ws, sul_ping);
+	uint64_t now = gw_clock_mono_ms();
+
+	if (ws->state != ST_OPEN || ws->stopped || !ws->wsi)
+		return;
+	if (ws->awaiting_pong) {
+		if (now - ws->ping_sent_ms >= pong_timeout_ms(ws)) {
+			set_reason(ws, "no PONG within %llu s", (unsigned long long)pong_timeout_ms(ws) / 1000u);
+			gw_log_warn("ocpp: %s; closing the connection", ws->reason);
+			ws_kill(ws);
+			return;
+		}
+	} else if (now - ws->ping_sent_ms >= (uint64_t)ws->ping_s * 1000u) {
+		ws->want_ping = ws->awaiting_pong = true;
+		ws->ping_sent_ms = now;
+		lws_callback_on_writable(ws->wsi);
+	}
+	ping_arm(ws);
+}
+
+/* ---- lws callbacks ---- */
+
+static int on_append_header(struct gw_ws *ws, struct lws *wsi, unsigned char **p, size_t len)
+{
+	char pair[GW_CONFIG_CBID_MAX + GW_CONFIG_AUTH_KEY_MAX + 2];
+	char b64[(sizeof(pair) + 2) / 3 * 4 + 1];
+	char value[sizeof(b64) + 8];
+	int n, rc;
+
+	if (ws->profile < 1)
+		return 0;
+	n = snprintf(pair, sizeof(pair), "%s:%s", ws->cbid, ws->key);
+	rc = lws_b64_encode_string(pair, n, b64, (int)sizeof(b64)) < 0 ? -1 : 0;
+	if (rc == 0) {
+		n = snprintf(value, sizeof(value), "Basic %s", b64);
+		rc = lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_AUTHORIZATION, (unsigned char *)value, n, p,
+						  *p + len);
+	}
+	/* The key must not linger on the stack. */
+	explicit_bzero(pair, sizeof(pair));
+	explicit_bzero(b64, sizeof(b64));
+	explicit_bzero(value, sizeof(value));
+	return rc ? -1 : 0;
+}
+
+/* Before ESTABLISHED, while the response headers are still there: OCPP-J says a central system
+ * that does not speak ocpp1.6 leaves the header out (and closes). */
+static void check_subprotocol(struct lws *wsi)
+{
+	char proto[32] = "";
+
+	if (lws_hdr_copy(wsi, proto, sizeof(proto), WSI_TOKEN_PROTOCOL) <= 0 || strcmp(proto, GW_WS_PROTOCOL) != 0)
+		gw_log_warn("ocpp: the server did not confirm the subprotocol %s", GW_WS_PROTOCOL);
+}
+
+static void on_established(struct gw_ws *ws)
+{
+	ws->state = ST_OPEN;
+	ws->quiet = false;
+	ws->reason[0] = '\0';
+	ws->opened_ms = ws->ping_sent_ms = gw_clock_mono_ms();
+	addr_release(ws);
+	gw_log_info("ocpp: connected to %s (%s, %s, security profile %d)", ws->shown, ws->addr,
+		    ws->u.tls ? "TLS" : "no TLS", ws->profile);
+	ping_arm(ws);
+	if (ws->h.on_open)
+		ws->h.on_open(ws->h.user);
+}
+
+static void on_connect_error(struct gw_ws *ws, const char *why)
+{
+	ws->wsi = NULL;
+	if (ws->stopped) {
+		ws->state = ST_IDLE;
+		return;
+	}
+	if (ws->u.tls && why && strstr(why, "SSL"))
+		/* lws's own message is an OpenSSL error number; lws logs the verify error just before. */
+		set_reason(ws, "%s: TLS handshake failed (server certificate not trusted by %s, another host name, or "
+			   "TLS below 1.2): %s", ws->addr, ws->ca_file[0] ? ws->ca_file : "the system CA store", why);
+	else
+		set_reason(ws, "%s: %s", ws->addr, why && why[0] ? why : "connection failed");
+	if (ws->reconnect_now) {
+		/* Killed by gw_ws_reconfigure(): start over with the new settings at once. */
+		ws->reconnect_now = false;
+		addr_release(ws);
+		ws->state = ST_WAIT;
+		sul_in(ws, &ws->sul, ws_sul_cb, 1);
+		return;
+	}
+	if (ws->ai_next) {
+		gw_log_debug("ocpp: %s; trying the next address", ws->reason);
+		ws->state = ST_WAIT;
+		sul_in(ws, &ws->sul, ws_sul_cb, 1);
+		return;
+	}
+	attempt_failed(ws);
+}
+
+static void on_closed(struct gw_ws *ws)
+{
+	uint64_t up = gw_clock_mono_ms() - ws->opened_ms;
+
+	ws->wsi = NULL;
+	link_reset(ws);
+	if (ws->stopped) {
+		ws->state = ST_IDLE;
+		return;
+	}
+	if (up >= STABLE_MS)
+		ws->backoff_ms = BACKOFF_MIN_MS;
+	ws->state = ST_WAIT;
+	if (ws->reconnect_now) {
+		ws->reconnect_now = false;
+		gw_log_info("ocpp: reconnecting to %s with security profile %d", ws->shown, ws->profile);
+		sul_in(ws, &ws->sul, ws_sul_cb, 1);
+	} else {
+		uint32_t delay = jitter(ws, ws->backoff_ms);
+
+		gw_log_warn("ocpp: connection to %s lost after %llu s (%s); reconnecting in %.1f s", ws->shown,
+			    (unsigned long long)up / 1000u, ws->reason[0] ? ws->reason : "closed", delay / 1000.0);
+		ws->backoff_ms = ws->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : ws->backoff_ms * 2;
+		sul_in(ws, &ws->sul, ws_sul_cb, (uint64_t)delay * 1000u);
+	}
+	ws->reason[0] = '\0';
+	if (ws->h.on_close)
+		ws->h.on_close(ws->h.user);
+}
+
+static void on_receive(struct gw_ws *ws, struct lws *wsi, const char *in, size_t len)
+{
+	ws->rx_seen += len;
+	if (lws_frame_is_binary(wsi))
+		ws->rx_binary = true;
+	if (!ws->rx_drop && !ws->rx_binary) {
+		if (ws->rx_len + len > GW_WS_MSG_MAX) {
+			ws->rx_drop = true;
+		} else {
+			memcpy(ws->rx + ws->rx_len, in, len);
+			ws->rx_len += len;
+		}
+	}
+	if (!lws_is_final_fragment(wsi))
+		return;
+	if (ws->rx_binary)
+		gw_log_warn("ocpp: dropped a binary message of %zu bytes (OCPP-J is text)", ws->rx_seen);
+	else if (ws->rx_drop)
+		gw_log_warn("ocpp: dropped a message of more than %d bytes", GW_WS_MSG_MAX);
+	ws->rx[ws->rx_len] = '\0';
+	bool deliver = !ws->rx_drop && !ws->rx_binary;
+	size_t n = ws->rx_len;
+
+	ws->rx_len = ws->rx_seen = 0;
+	ws->rx_drop = ws->rx_binary = false;
+	if (deliver && ws->h.on_text)
+		ws->h.on_text(ws->h.user, ws->rx, n);
+}
+
+/* One write per writable callback: a PING first, then queued text, then a requested close. */
+static int on_writeable(struct gw_ws *ws, struct lws *wsi)
+{
+	if (ws->want_ping) {
+		unsigned char buf[LWS_PRE + 1];
+
+		ws->want_ping = false;
+		if (lws_write(wsi, buf + LWS_PRE, 0, LWS_WRITE_PING) < 0) {
+			set_reason(ws, "writing a PING failed");
+			return -1;
+		}
+	} else if (ws->tx_count) {
+		struct tx_frame *f = &ws->tx[ws->tx_head];
+		int n = lws_write(wsi, f->buf + LWS_PRE, f->len, LWS_WRITE_TEXT);
+
+		tx_pop(ws);
+		if (n < 0) {
+			set_reason(ws, "write failed");
+			return -1;
+		}
+	} else if (ws->want_close) {
+		ws->state = ST_CLOSING;
+		lws_close_reason(wsi, LWS_CLOSE_STATUS_NORMAL, NULL, 0);
+		return -1;
+	}
+	if (ws->want_ping || ws->tx_count || ws->want_close)
+		lws_callback_on_writable(wsi);
+	return 0;
+}
+
+int gw_ws_lws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+{
+	struct gw_ws *ws = user;
+
+	/* Vhost-wide reasons carry no user, nor does a wsi detached by gw_ws_free(). */
+	if (!ws)
+		return 0;
+	switch (reason) {
+	case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER:
+		return on_append_header(ws, wsi, in, len);
+	case LWS_CALLBACK_CLIENT_FILTER_PRE_ESTABLISH:
+		check_subprotocol(wsi);
+		return 0;
+	case LWS_CALLBACK_CLIENT_ESTABLISHED:
+		if (ws->stopped)
+			return -1;
+		on_established(ws);
+		return 0;
+	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+		if (ws->wsi == wsi || (!ws->wsi && ws->state == ST_CONNECTING))
+			on_connect_error(ws, in ? (const char *)in : NULL);
+		return 0;
+	case LWS_CALLBACK_CLIENT_RECEIVE:
+		if (ws->state == ST_OPEN)
+			on_receive(ws, wsi, in, len);
+		return 0;
+	case LWS_CALLBACK_CLIENT_RECEIVE_PONG:
+		ws->awaiting_pong = false;
+		ping_arm(ws);
+		return 0;
+	case LWS_CALLBACK_CLIENT_WRITEABLE:
+		return ws->state == ST_OPEN || ws->state == ST_CLOSING ? on_writeable(ws, wsi) : 0;
+	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+		set_reason(ws, "the server closed the connection (code %u)",
+			   len >= 2 ? (unsigned)((const unsigned char *)in)[0] << 8 | ((const unsigned char *)in)[1] : 0u);
+		return 0;
+	case LWS_CALLBACK_CLIENT_CLOSED:
+		if (ws->wsi == wsi)
+			on_closed(ws);
+		return 0;
+	case LWS_CALLBACK_WSI_DESTROY:
+		/* A wsi that went without CLIENT_CLOSED or CONNECTION_ERROR (killed while connecting). */
+		if (ws->wsi == wsi) {
+			if (ws->state == ST_CONNECTING)
+				on_connect_error(ws, "closed while connecting");
+			else
+				on_closed(ws);
+		}
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+/* ---- public API ---- */
+
+struct gw_ws *gw_ws_new(struct gw_loop *loop, const struct gw_ws_config *cfg, const struct gw_ws_handlers *h)
+{
+	struct gw_ws *ws;
+	char why[96];
+
+	if (gw_ws_check_config(cfg, why, sizeof(why)) != 0) {
+		gw_log_error("ocpp: %s", why);
+		return NULL;
+	}
+	ws = calloc(1, sizeof(*ws));
+	if (!ws || !(ws->rx = malloc(GW_WS_MSG_MAX + 1))) {
+		free(ws);
+		gw_log_error("ocpp: out of memory");
+		return NULL;
+	}
+	ws->loop = loop;
+	ws->h = *h;
+	ws->backoff_ms = BACKOFF_MIN_MS;
+	config_take(ws, cfg);
+	ws->vh = ws->u.tls ? gw_loop_tls_vhost_new(loop, "ocpp-tls", ws->ca_file) : gw_loop_vhost(loop);
+	if (!ws->vh) {
+		gw_ws_free(ws);
+		return NULL;
+	}
+	gw_log_info("ocpp: central system %s, security profile %d%s%s", ws->shown, ws->profile,
+		    ws->u.tls ? (ws->ca_file[0] ? ", CA " : ", system CA store") : "", ws->u.tls ? ws->ca_file : "");
+	ws->state = ST_WAIT;
+	sul_in(ws, &ws->sul, ws_sul_cb, 1);
+	return ws;
+}
+
+int gw_ws_send(struct gw_ws *ws, const char *text, size_t len)
+{
+	struct tx_frame *f;
+
+	if (ws->state != ST_OPEN || !ws->wsi)
+		return -ENOTCONN;
+	if (len > GW_WS_MSG_MAX)
+		return -EMSGSIZE;
+	if (ws->tx_count >= GW_WS_TX_FRAMES || ws->tx_bytes + len > GW_WS_TX_BYTES)
+		return -ENOBUFS;
+	f = &ws->tx[(ws->tx_head + ws->tx_count) % GW_WS_TX_FRAMES];
+	f->buf = malloc(LWS_PRE + len + 1);
+	if (!f->buf)
+		return -ENOMEM;
+	memcpy(f->buf + LWS_PRE, text, len);
+	f->len = len;
+	ws->tx_count++;
+	ws->tx_bytes += len;
+	lws_callback_on_writable(ws->wsi);
+	return 0;
+}
+
+bool gw_ws_is_open(const struct gw_ws *ws)
+{
+	return ws->state == ST_OPEN;
+}
+
+size_t gw_ws_pending(const struct gw_ws *ws)
+{
+	return ws->tx_count;
+}
+
+void gw_ws_set_ping_interval(struct gw_ws *ws, int seconds)
+{
+	ws->ping_s = seconds > 0 ? seconds : 0;
+	gw_log_debug("ocpp: websocket ping every %d s%s", ws->ping_s, ws->ping_s ? "" : " (off)");
+	ping_arm(ws);
+}
+
+int gw_ws_reconfigure(struct gw_ws *ws, const struct gw_ws_config *cfg)
+{
+	char why[96];
+
+	if (gw_ws_check_config(cfg, why, sizeof(why)) != 0 || strcmp(cfg->url, ws->url) != 0 ||
+	    strcmp(cfg->ca_file ? cfg->ca_file : "", ws->ca_file) != 0) {
+		gw_log_error("ocpp: cannot change the connection settings: %s",
+			     strcmp(cfg->url ? cfg->url : "", ws->url) ? "another URL needs a restart" : why);
+		return -EINVAL;
+	}
+	config_take(ws, cfg);
+	ws->backoff_ms = BACKOFF_MIN_MS;
+	switch (ws->state) {
+	case ST_OPEN:
+		/* Still open until the queue is empty: the ChangeConfiguration answer, sent after this
+		 * returns, goes out before the close. */
+		ws->want_close = ws->reconnect_now = true;
+		lws_callback_on_writable(ws->wsi);
+		break;
+	case ST_CONNECTING:
+		ws->reconnect_now = true;
+		ws_kill(ws);
+		break;
+	case ST_WAIT:
+		sul_in(ws, &ws->sul, ws_sul_cb, 1);
+		break;
+	default:
+		break;
+	}
+	ping_arm(ws);
+	return 0;
+}
+
+void gw_ws_stop(struct gw_ws *ws)
+{
+	if (!ws)
+		return;
+	ws->stopped = true;
+	lws_sul_cancel(&ws->sul);
+	lws_sul_cancel(&ws->sul_ping);
+}
+
+void gw_ws_free(struct gw_ws *ws)
+{
+	if (!ws)
+		return;
+	gw_ws_stop(ws);
+	if (ws->wsi) {
+		/* The context still runs: detach so no callback reaches freed memory, then let lws close. */
+		lws_set_wsi_user(ws->wsi, NULL);
+		lws_set_timeout(ws->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+		ws->wsi = NULL;
+	}
+	link_reset(ws);
+	gw_dns_release(ws->dns, true);
+	addr_release(ws);
+	explicit_bzero(ws->key, sizeof(ws->key));
+	free(ws->rx);
+	free(ws);
+}
