@@ -335,20 +335,6 @@ static void journal_maybe_compact(struct gw_journal *j)
 		j->compact_after = j->file_records + COMPACT_MIN_RECORDS;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return w < 0 ? -errno : -EIO;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
 
 /* Append one line and fsync it. The index is the caller's to update, and only after this succeeds. */
 static int journal_append(struct gw_journal *j, char kind, uint64_t seq, const char *text, size_t len)
@@ -366,7 +352,7 @@ static int journal_append(struct gw_journal *j, char kind, uint64_t seq, const c
 	if (!line)
 		return -ENOMEM;
 	n = rec_format(line, kind, seq, text, len);
-	err = write_all(j->fd, line, n);
+	err = gw_store_write_all(j->fd, line, n);
 	if (!err && fsync(j->fd) != 0)
 		err = -errno;
 	free(line);

@@ -27,8 +27,10 @@ static int name_check(const char *dir, const char *name)
 	return 0;
 }
 
-static int write_all(int fd, const char *p, size_t n)
+int gw_store_write_all(int fd, const void *buf, size_t n)
 {
+	const char *p = buf;
+
 	while (n > 0) {
 		ssize_t w = write(fd, p, n);
 
@@ -94,7 +96,7 @@ int gw_store_write(const char *dir, const char *name, const void *data, size_t l
 		close(dfd);
 		return fd;
 	}
-	err = write_all(fd, data, len);
+	err = gw_store_write_all(fd, data, len);
 	if (!err && fsync(fd) != 0)
 		err = -errno;
 	/* close() can report a deferred write error (NFS); the data is not known to be safe then. */

@@ -24,4 +24,7 @@ int gw_store_write(const char *dir, const char *name, const void *data, size_t l
  */
 int gw_store_read(const char *dir, const char *name, char **out, size_t *len, size_t max);
 
+/* Write all @n bytes to @fd, retrying on EINTR and short writes. Return 0 or a negative errno. */
+int gw_store_write_all(int fd, const void *buf, size_t n);
+
 #endif
