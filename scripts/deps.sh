@@ -12,9 +12,11 @@ twcgw_missing_packages() {
   for p in "$@"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
-  # Node.js runs the integration tests; any node >= 18 on PATH will do.
-  if [ "${TWCGW_NEED_NODE:-0}" = 1 ] && ! command -v node >/dev/null 2>&1; then
-    missing+=(nodejs)
+  # Node.js runs the integration tests; any node >= 18 on PATH will do. npm installs the conformance
+  # suite's one dependency (conformance/package-lock.json); Debian ships it apart from nodejs.
+  if [ "${TWCGW_NEED_NODE:-0}" = 1 ]; then
+    command -v node >/dev/null 2>&1 || missing+=(nodejs)
+    command -v npm >/dev/null 2>&1 || missing+=(npm)
   fi
   echo "${missing[@]}"
 }

@@ -2,8 +2,10 @@
 # Installs what is missing, builds twcgw three ways and runs every test:
 #   build-asan/  ASan+UBSan build: unit and integration tests
 #   build-fuzz/  clang libFuzzer targets: a short run of each (TWCGW_FUZZ_SECONDS, default 30)
-#   build/       the normal -Werror build: unit, valgrind and integration tests; its ctest summary ends
-#                the output.
+#   build/       the normal -Werror build: unit, valgrind and integration tests, then the OCPP conformance
+#                suite (conformance/, node) against build/bin/twcgw and twc-sim, JUnit XML in
+#                build/conformance.xml.
+# The output ends with the release ctest summary and the conformance suite's closing line.
 # Exit status is non-zero if any step failed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,11 +25,42 @@ cmake --build build-asan -j"$jobs" >/dev/null
 echo "== libFuzzer targets, ${fuzz_seconds}s each"
 CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DTWCGW_FUZZ=ON \
   -DTWCGW_FUZZ_SECONDS="$fuzz_seconds" >/dev/null
-cmake --build build-fuzz -j"$jobs" --target fuzz_twc_frame fuzz_twc_bus >/dev/null
+cmake --build build-fuzz -j"$jobs" --target fuzz_twc_frame fuzz_twc_bus fuzz_ocpp_frame fuzz_ocpp_cp >/dev/null
 (cd build-fuzz && ctest --output-on-failure -L fuzz -V 2>&1 | grep -E "stat::number_of_executed_units|Test +#|tests passed|Passed|Failed") || status=1
 
 echo "== Release build: unit, valgrind and integration tests"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$jobs" >/dev/null
-(cd build && ctest --output-on-failure -j"$jobs") || status=1
+ctest_log=build/ctest-release.log
+if ! (cd build && ctest --output-on-failure -j"$jobs") 2>&1 | tee "$ctest_log"; then
+  status=1
+fi
+
+# The conformance suite's one npm dependency, installed from the lock file when node_modules is missing
+# or the lock file changed since the last install.
+conformance_deps() {
+  local want have=""
+  want=$(sha256sum conformance/package-lock.json | cut -d' ' -f1)
+  [ -f conformance/node_modules/.lock-sha256 ] && have=$(cat conformance/node_modules/.lock-sha256)
+  if [ ! -d conformance/node_modules/ocpp-rpc ] || [ "$want" != "$have" ]; then
+    (cd conformance && npm ci --no-audit --no-fund) || return 1
+    echo "$want" >conformance/node_modules/.lock-sha256
+  fi
+}
+
+echo "== OCPP 1.6J conformance suite (conformance/run.mjs)"
+conformance_log=build/conformance.log
+if conformance_deps; then
+  if ! node conformance/run.mjs --twcgw build/bin/twcgw --twcsim build/bin/twc-sim \
+    --junit build/conformance.xml 2>&1 | tee "$conformance_log"; then
+    status=1
+  fi
+else
+  echo "conformance: npm ci failed" | tee "$conformance_log"
+  status=1
+fi
+
+echo "== Summary"
+sed -n '/tests passed, /,$p' "$ctest_log" | grep -v '^$' || echo "ctest: no summary (see above)"
+grep -E '^[0-9]+ passed, [0-9]+ failed' "$conformance_log" | tail -n 1 || echo "conformance: no summary (see above)"
 exit $status
