@@ -2,7 +2,7 @@
 // The conformance runner: runs OCTT-style OCPP 1.6J charge-point cases (conformance/cases/*.mjs) one
 // after the other, each against a fresh scripted CSMS and, locally, fresh twcgw + twc-sim processes
 // with a fresh dataDir. Prints one line per case (PASS / FAIL with the reason / N/A with the reason),
-// writes JUnit XML, and ends with "N passed, N failed, N not applicable"; exits 1 if any case failed.
+// writes JUnit XML, and ends with "N passed, N failed, N skipped" (skipped = not applicable); exits 1 if any case failed.
 //
 //   node conformance/run.mjs [--junit FILE] [--only TC_001_CS,TC_003_CS] [--timeout S] [-v]
 //                            [--twcgw BIN --twcsim BIN | --listen [HOST:]PORT | --url ws://HOST:PORT/path]
@@ -155,7 +155,7 @@ async function main() {
     writeFileSync(args.junit, junitXml(results, wall));
   }
   console.log(`conformance: ${results.length} cases in ${wall.toFixed(1)} s${args.junit ? `, JUnit XML in ${args.junit}` : ''}`);
-  console.log(`${n('pass')} passed, ${n('fail')} failed, ${n('na')} not applicable`);
+  console.log(`${n('pass')} passed, ${n('fail')} failed, ${n('na')} skipped`);
   return n('fail') ? 1 : 0;
 }
 
