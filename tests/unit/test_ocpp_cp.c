@@ -988,6 +988,28 @@ static void test_remote_start_stop(void **state)
 	assert_int_equal(f->jr_del_unknown, 0);
 }
 
+static int count_action(const struct fake *f, const char *action, size_t from);
+
+/* After a reconnection without a reboot every connector's status goes out again, connector 0 and
+ * each TWC, so the central system never keeps a status from before the outage. */
+static void test_reconnect_resends_statuses(void **state)
+{
+	struct fake *f = *state;
+	size_t from;
+
+	fk_online(f, 2);
+	ocpp_cp_disconnected(f->cp, f->now);
+	f->connected = false;
+	fk_advance(f, 5000);
+	from = f->n_fr;
+	ocpp_cp_connected(f->cp, f->now);
+	f->connected = true;
+	fk_settle(f);
+	assert_int_equal(count_action(f, "StatusNotification", from), 3);
+	assert_string_equal(f->st[1], "Available");
+	assert_string_equal(f->st[2], "Available");
+}
+
 static void test_fixed_idtag(void **state)
 {
 	struct fake *f = *state;
@@ -2337,6 +2359,7 @@ int main(void)
 		T(test_boot_rejected_then_pending),
 		T(test_boot_error_and_timeout_retry),
 		T(test_remote_start_stop),
+		T(test_reconnect_resends_statuses),
 		T(test_fixed_idtag),
 		T(test_energy_integration),
 		T(test_energy_three_phase),
