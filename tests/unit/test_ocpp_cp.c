@@ -1010,6 +1010,36 @@ static void test_reconnect_resends_statuses(void **state)
 	assert_string_equal(f->st[2], "Available");
 }
 
+/* idTag source vin: a plugged car waits (Preparing, no Authorize, 0 A) until the TWC has read its
+ * VIN; the VIN is then the idTag, checked with Authorize and carried by StartTransaction. */
+static void test_vin_idtag(void **state)
+{
+	struct fake *f = *state;
+	struct ocpp_evse e = ev_make(true, 0);
+	json_t *p;
+
+	f->p.id_tag_source = OCPP_IDTAG_VIN;
+	fk_online(f, 1);
+	fk_evse(f, 1, &e);
+	fk_settle(f);
+	fk_no_call(f);
+	assert_string_equal(f->st[1], "Preparing");
+	assert_int_equal(ocpp_cp_transaction_id(f->cp, 1), 0);
+	assert_int_equal(lim_now(f, 1), 0);
+	snprintf(e.vin, sizeof(e.vin), "%s", "5YJ3E1EA7JF000001");
+	fk_advance(f, 1000);
+	fk_evse(f, 1, &e);
+	p = fk_expect_after_status(f, "Authorize");
+	assert_string_equal(jstr(p, "idTag"), "5YJ3E1EA7JF000001");
+	fk_ack_auth(f, "Accepted");
+	p = fk_expect_after_status(f, "StartTransaction");
+	assert_string_equal(jstr(p, "idTag"), "5YJ3E1EA7JF000001");
+	fk_ack_start(f, 9, "Accepted");
+	fk_settle(f);
+	assert_int_equal(ocpp_cp_transaction_id(f->cp, 1), 9);
+	assert_int_equal(lim_now(f, 1), -1);
+}
+
 static void test_fixed_idtag(void **state)
 {
 	struct fake *f = *state;
@@ -2360,6 +2390,7 @@ int main(void)
 		T(test_boot_error_and_timeout_retry),
 		T(test_remote_start_stop),
 		T(test_reconnect_resends_statuses),
+		T(test_vin_idtag),
 		T(test_fixed_idtag),
 		T(test_energy_integration),
 		T(test_energy_three_phase),
