@@ -10,14 +10,14 @@ json_t *ocpp_handle_change_configuration(struct ocpp_cp *cp, const json_t *req, 
 	static const char *const keys[] = { "key", "value", NULL };
 	char key[OCPP_CONFIG_KEY_MAX + 1], value[OCPP_CONFIG_VALUE_MAX + 1];
 	enum ocpp_config_status st;
-	int k = ocpp_config_find("SecurityProfile"), changed = -1;
+	int changed = -1;
 
 	if (ocpp_json_only(req, keys, e) < 0 ||
 	    ocpp_json_string(req, "key", OCPP_CONFIG_KEY_MAX, true, key, sizeof(key), e) < 0 ||
 	    ocpp_json_string(req, "value", OCPP_CONFIG_VALUE_MAX, true, value, sizeof(value), e) < 0)
 		return NULL;
 	/* A profile the link cannot do, or one without a key to authenticate with, would lock us out. */
-	if (ocpp_config_find(key) == k) {
+	if (ocpp_config_find(key) == OCPP_KEY_SECURITY_PROFILE) {
 		long want = strtol(value, NULL, 10);
 
 		if (want > cp->max_security_profile ||

@@ -8,355 +8,20 @@
  * AuthorizationKey rules, DataTransfer, UnlockConnector and ClearCache. Runs the real ocpp_cp with a
  * small fake environment (frames recorded, journal and files in memory, time driven by hand).
  */
-#include <errno.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include <cmocka.h>
-#include <jansson.h>
-
-#include "ocpp_cp.h"
 #include "ocpp_cp_internal.h" /* the request builders (encode tests) */
-#include "ocpp_json.h"
+#include "ocpp_fake.h"
 
-#define T0_MONO 1000000u
-#define T0_WALL 1767225607250LL /* 2026-01-01T00:00:07.250Z */
-
-/* ------------------------------------------------------------------ fake environment */
-
-struct frm {
-	json_t *j;
-	int type;
-	bool seen;
-};
-
-struct jrec {
-	uint64_t seq;
-	char *text;
-};
-
-struct fake {
-	struct ocpp_cp *cp;
-	struct ocpp_now now;
-	struct ocpp_cp_params p;
-	struct ocpp_key_override keys[16];
-	int n_keys;
-	struct frm *fr;
-	size_t n_fr, cap_fr;
-	char cur_id[64];
-	int cs_id;
-	struct jrec *jr;
-	size_t n_jr, cap_jr;
-	char *files[3];
-	bool secret[3];
-	int writes[3];
-	int lim[OCPP_MAX_CONNECTORS + 1];
-	int resets;
-	int changed[16];
-	int n_changed;
-};
-
-static const char *const file_names[3] = { OCPP_FILE_CONFIG, OCPP_FILE_CONNECTORS, OCPP_FILE_AUTH };
-
-static int env_send(void *user, const char *text, size_t len)
-{
-	struct fake *f = user;
-	json_t *j = json_loadb(text, len, 0, NULL);
-
-	assert_non_null(j);
-	if (f->n_fr == f->cap_fr) {
-		f->cap_fr = f->cap_fr ? 2 * f->cap_fr : 64;
-		f->fr = realloc(f->fr, f->cap_fr * sizeof(*f->fr));
-		assert_non_null(f->fr);
-	}
-	f->fr[f->n_fr++] = (struct frm){ j, (int)json_integer_value(json_array_get(j, 0)), false };
-	return 0;
-}
-
-static int env_jput(void *user, uint64_t seq, const char *text)
-{
-	struct fake *f = user;
-	size_t i = 0;
-
-	while (i < f->n_jr && f->jr[i].seq < seq)
-		i++;
-	if (i < f->n_jr && f->jr[i].seq == seq) {
-		free(f->jr[i].text);
-	} else {
-		if (f->n_jr == f->cap_jr) {
-			f->cap_jr = f->cap_jr ? 2 * f->cap_jr : 32;
-			f->jr = realloc(f->jr, f->cap_jr * sizeof(*f->jr));
-			assert_non_null(f->jr);
-		}
-		memmove(&f->jr[i + 1], &f->jr[i], (f->n_jr - i) * sizeof(*f->jr));
-		f->n_jr++;
-	}
-	f->jr[i].seq = seq;
-	f->jr[i].text = strdup(text);
-	return 0;
-}
-
-static int env_jdel(void *user, uint64_t seq)
-{
-	struct fake *f = user;
-
-	for (size_t i = 0; i < f->n_jr; i++)
-		if (f->jr[i].seq == seq) {
-			free(f->jr[i].text);
-			memmove(&f->jr[i], &f->jr[i + 1], (f->n_jr - i - 1) * sizeof(*f->jr));
-			f->n_jr--;
-			return 0;
-		}
-	return 0;
-}
-
-static int env_store(void *user, const char *name, const char *text, bool secret)
-{
-	struct fake *f = user;
-
-	for (int i = 0; i < 3; i++)
-		if (!strcmp(name, file_names[i])) {
-			free(f->files[i]);
-			f->files[i] = strdup(text);
-			f->secret[i] = secret;
-			f->writes[i]++;
-			return 0;
-		}
-	fail_msg("store() of unknown file %s", name);
-	return -EINVAL;
-}
-
-static void env_set_limit(void *user, int connector, int amps)
-{
-	struct fake *f = user;
-
-	assert_true(connector >= 1 && connector <= OCPP_MAX_CONNECTORS);
-	f->lim[connector] = amps;
-}
-
-static void env_reset(void *user, bool hard)
-{
-	struct fake *f = user;
-
-	(void)hard;
-	f->resets++;
-}
-
-static void env_config_changed(void *user, enum ocpp_key k)
-{
-	struct fake *f = user;
-
-	if (f->n_changed < 16)
-		f->changed[f->n_changed++] = (int)k;
-}
-
-static int setup(void **state)
-{
-	struct fake *f = calloc(1, sizeof(*f));
-
-	if (!f)
-		return -1;
-	f->now.mono_ms = T0_MONO;
-	f->now.wall_ms = T0_WALL;
-	f->p.vendor = "Tesla";
-	f->p.model = "TWC2 gateway";
-	f->p.id_tag_source = OCPP_IDTAG_REMOTE;
-	f->p.voltage = 230;
-	f->p.phases = 1;
-	f->p.max_amps_per_connector = 32;
-	f->p.max_security_profile = 1;
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fake *f = *state;
-
-	ocpp_cp_free(f->cp);
-	for (size_t i = 0; i < f->n_fr; i++)
-		json_decref(f->fr[i].j);
-	free(f->fr);
-	for (size_t i = 0; i < f->n_jr; i++)
-		free(f->jr[i].text);
-	free(f->jr);
-	for (int i = 0; i < 3; i++)
-		free(f->files[i]);
-	free(f);
-	return 0;
-}
-
-static void fk_key(struct fake *f, const char *name, const char *value)
-{
-	assert_true(f->n_keys < 16);
-	f->keys[f->n_keys].name = name;
-	f->keys[f->n_keys].value = value;
-	f->n_keys++;
-}
-
-static void fk_start(struct fake *f)
-{
-	struct ocpp_cp_env env = {
-		.user = f,
-		.send = env_send,
-		.journal_put = env_jput,
-		.journal_del = env_jdel,
-		.store = env_store,
-		.set_limit = env_set_limit,
-		.reset = env_reset,
-		.config_changed = env_config_changed,
-	};
-
-	f->p.keys = f->keys;
-	f->p.n_keys = f->n_keys;
-	f->p.config_json = f->files[0];
-	f->p.connectors_json = f->files[1];
-	f->p.auth_json = f->files[2];
-	f->cp = ocpp_cp_new(&f->p, &env);
-	assert_non_null(f->cp);
-	ocpp_cp_start(f->cp, f->n_jr ? f->jr[f->n_jr - 1].seq : 0, f->now);
-}
-
-static const char *frame_action(const struct frm *fr)
-{
-	return json_string_value(json_array_get(fr->j, 2));
-}
-
-static struct frm *fk_next(struct fake *f)
-{
-	for (size_t i = 0; i < f->n_fr; i++)
-		if (f->fr[i].type == 2 && !f->fr[i].seen)
-			return &f->fr[i];
-	return NULL;
-}
-
-static json_t *fk_expect(struct fake *f, const char *action)
-{
-	struct frm *fr = fk_next(f);
-
-	if (!fr)
-		fail_msg("expected %s, nothing sent", action);
-	if (strcmp(frame_action(fr), action) != 0)
-		fail_msg("expected %s, got %s", action, frame_action(fr));
-	fr->seen = true;
-	snprintf(f->cur_id, sizeof(f->cur_id), "%s", json_string_value(json_array_get(fr->j, 1)));
-	return json_array_get(fr->j, 3);
-}
-
-static void fk_no_call(struct fake *f)
-{
-	struct frm *fr = fk_next(f);
-
-	if (fr)
-		fail_msg("unexpected %s", frame_action(fr));
-}
-
-static void fk_input(struct fake *f, const char *text)
-{
-	ocpp_cp_input(f->cp, text, strlen(text), f->now);
-}
-
-static void fk_ack(struct fake *f, const char *payload)
-{
-	char buf[2048];
-
-	snprintf(buf, sizeof(buf), "[3,\"%s\",%s]", f->cur_id, payload);
-	fk_input(f, buf);
-}
-
-static void fk_callerror(struct fake *f)
-{
-	char buf[256];
-
-	snprintf(buf, sizeof(buf), "[4,\"%s\",\"NotImplemented\",\"\",{}]", f->cur_id);
-	fk_input(f, buf);
-}
-
-static void now_text(const struct fake *f, char *ts)
-{
-	ocpp_time_format(f->now.wall_ms, ts, OCPP_TIME_LEN + 1);
-}
-
-static void fk_settle(struct fake *f)
-{
-	struct frm *fr;
-	char ts[OCPP_TIME_LEN + 1], buf[64];
-
-	while ((fr = fk_next(f)) != NULL) {
-		if (!strcmp(frame_action(fr), "StatusNotification")) {
-			fk_expect(f, "StatusNotification");
-			fk_ack(f, "{}");
-		} else if (!strcmp(frame_action(fr), "Heartbeat")) {
-			fk_expect(f, "Heartbeat");
-			now_text(f, ts);
-			snprintf(buf, sizeof(buf), "{\"currentTime\":\"%s\"}", ts);
-			fk_ack(f, buf);
-		} else {
-			break;
-		}
-	}
-}
-
-static void fk_set_time(struct fake *f, uint64_t mono)
-{
-	f->now.wall_ms += (int64_t)(mono - f->now.mono_ms);
-	f->now.mono_ms = mono;
-}
-
-static void fk_advance(struct fake *f, uint64_t ms)
-{
-	uint64_t target = f->now.mono_ms + ms;
-
-	for (int guard = 0; guard < 100000; guard++) {
-		uint64_t d = ocpp_cp_next_deadline(f->cp);
-
-		if (d > target)
-			break;
-		fk_set_time(f, d > f->now.mono_ms ? d : f->now.mono_ms + 1);
-		ocpp_cp_tick(f->cp, f->now);
-	}
-	fk_set_time(f, target);
-	if (ocpp_cp_next_deadline(f->cp) <= f->now.mono_ms)
-		ocpp_cp_tick(f->cp, f->now);
-}
-
-static void fk_ev(struct fake *f, int c, bool plugged)
-{
-	struct ocpp_evse e;
-
-	memset(&e, 0, sizeof(e));
-	e.present = true;
-	e.plugged = plugged;
-	e.offered_amps = 32;
-	e.volts = 230;
-	ocpp_cp_evse_update(f->cp, c, &e, f->now);
-}
-
+/* Connected and registered (BootNotification Accepted), every status acknowledged. */
 static void fk_boot(struct fake *f)
 {
-	char ts[OCPP_TIME_LEN + 1], buf[256];
-
-	ocpp_cp_connected(f->cp, f->now);
-	fk_expect(f, "BootNotification");
-	now_text(f, ts);
-	snprintf(buf, sizeof(buf), "{\"status\":\"Accepted\",\"currentTime\":\"%s\",\"interval\":3600}", ts);
-	fk_ack(f, buf);
-	assert_true(ocpp_cp_registered(f->cp));
+	fk_connect_boot(f);
 	fk_settle(f);
 }
 
 /* Started with one TWC present, registered, quiet. */
-static void fk_online(struct fake *f)
+static void fk_online_quiet(struct fake *f)
 {
-	fk_start(f);
-	assert_int_equal(ocpp_cp_connector_for_twc(f->cp, 0x1001), 1);
-	fk_ev(f, 1, false);
-	fk_boot(f);
+	fk_online(f, 1);
 	fk_no_call(f);
 }
 
@@ -370,19 +35,6 @@ static json_t *fk_answer_to(struct fake *f, const char *text, const char *id)
 		if (f->fr[i].type != 2 && !strcmp(json_string_value(json_array_get(f->fr[i].j, 1)), id))
 			return f->fr[i].j;
 	return NULL;
-}
-
-static json_t *fk_cs(struct fake *f, const char *action, const char *payload)
-{
-	char buf[4096], id[32];
-	json_t *r;
-
-	snprintf(id, sizeof(id), "cs-%d", ++f->cs_id);
-	snprintf(buf, sizeof(buf), "[2,\"%s\",\"%s\",%s]", id, action, payload);
-	r = fk_answer_to(f, buf, id);
-	if (!r)
-		fail_msg("no answer to %s %s", action, payload);
-	return r;
 }
 
 /* The CALLRESULT payload must be exactly @expected (JSON text). */
@@ -448,7 +100,7 @@ static void test_valid_requests(void **state)
 {
 	struct fake *f = *state;
 
-	fk_online(f);
+	fk_online_quiet(f);
 	expect_result(f, "ChangeAvailability", "{\"connectorId\":1,\"type\":\"Operative\"}", "{\"status\":\"Accepted\"}");
 	expect_result(f, "ChangeAvailability", "{\"connectorId\":0,\"type\":\"Operative\"}", "{\"status\":\"Accepted\"}");
 	expect_result(f, "ChangeConfiguration", "{\"key\":\"HeartbeatInterval\",\"value\":\"120\"}",
@@ -478,8 +130,8 @@ static void test_remote_start_variants(void **state)
 	fk_start(f);
 	assert_int_equal(ocpp_cp_connector_for_twc(f->cp, 0x1001), 1);
 	assert_int_equal(ocpp_cp_connector_for_twc(f->cp, 0x1002), 2);
-	fk_ev(f, 1, false);
-	fk_ev(f, 2, true); /* a car already waits on 2 */
+	fk_ev(f, 1, false, 0);
+	fk_ev(f, 2, true, 0); /* a car already waits on 2 */
 	fk_boot(f);
 	/* no connectorId: the connector with a car waiting */
 	expect_result(f, "RemoteStartTransaction",
@@ -509,23 +161,23 @@ static void test_remote_start_authorize_first(void **state)
 	json_t *p;
 
 	fk_key(f, "AuthorizeRemoteTxRequests", "true");
-	fk_online(f);
+	fk_online_quiet(f);
 	expect_result(f, "RemoteStartTransaction", "{\"connectorId\":1,\"idTag\":\"R1\"}", "{\"status\":\"Accepted\"}");
 	p = fk_expect(f, "Authorize");
 	assert_string_equal(json_string_value(json_object_get(p, "idTag")), "R1");
 	fk_ack(f, "{\"idTagInfo\":{\"status\":\"Invalid\"}}");
 	fk_settle(f);
-	fk_ev(f, 1, true);
+	fk_ev(f, 1, true, 0);
 	fk_settle(f);
 	fk_no_call(f);
 	assert_int_equal(ocpp_cp_transaction_id(f->cp, 1), 0);
-	fk_ev(f, 1, false);
+	fk_ev(f, 1, false, 0);
 	fk_settle(f);
 	expect_result(f, "RemoteStartTransaction", "{\"connectorId\":1,\"idTag\":\"R2\"}", "{\"status\":\"Accepted\"}");
 	fk_expect(f, "Authorize");
 	fk_ack(f, "{\"idTagInfo\":{\"status\":\"Accepted\"}}");
 	fk_settle(f);
-	fk_ev(f, 1, true);
+	fk_ev(f, 1, true, 0);
 	fk_settle(f);
 	p = fk_expect(f, "StartTransaction");
 	assert_string_equal(json_string_value(json_object_get(p, "idTag")), "R2");
@@ -611,7 +263,7 @@ static void test_bad_requests(void **state)
 	snprintf(buf[3], sizeof(buf[3]), "{\"vendorId\":\"v\",\"messageId\":\"%s\"}", s51);
 	snprintf(buf[4], sizeof(buf[4]), "{\"key\":[\"%s\"]}", k51);
 	snprintf(buf[5], sizeof(buf[5]), "{\"idTag\":\"%s\"}", s21);
-	fk_online(f);
+	fk_online_quiet(f);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		expect_error(f, cases[i].action, cases[i].payload, cases[i].code);
 	/* payload not an object: the frame itself is malformed */
@@ -641,7 +293,7 @@ static void test_unknown_and_unsupported_actions(void **state)
 		"GetDiagnostics", "GetLocalListVersion", "SendLocalList", "TriggerMessage", "UpdateFirmware",
 	};
 
-	fk_online(f);
+	fk_online_quiet(f);
 	expect_error(f, "FooBar", "{}", "NotImplemented");
 	expect_error(f, "remotestarttransaction", "{\"idTag\":\"T\"}", "NotImplemented");
 	expect_error(f, "BootNotification", "{\"chargePointVendor\":\"x\",\"chargePointModel\":\"y\"}", "NotImplemented");
@@ -662,7 +314,7 @@ static void test_bad_frames(void **state)
 	};
 	json_t *r;
 
-	fk_online(f);
+	fk_online_quiet(f);
 	for (size_t i = 0; i < sizeof(not_json) / sizeof(not_json[0]); i++) {
 		uint32_t bad = ocpp_cp_stats(f->cp)->rx_bad;
 
@@ -709,7 +361,7 @@ static void test_get_configuration_all(void **state)
 	size_t i;
 	int seen[OCPP_KEY_COUNT] = { 0 };
 
-	fk_online(f);
+	fk_online_quiet(f);
 	for (int pass = 0; pass < 2; pass++) {
 		r = fk_cs(f, "GetConfiguration", pass ? "{\"key\":[]}" : "{}");
 		assert_int_equal(json_integer_value(json_array_get(r, 0)), 3);
@@ -759,11 +411,11 @@ static void test_change_configuration(void **state)
 {
 	struct fake *f = *state;
 
-	fk_online(f);
+	fk_online_quiet(f);
 	assert_string_equal(result_status(f, "ChangeConfiguration", "{\"key\":\"HeartbeatInterval\",\"value\":\"120\"}"),
 			    "Accepted");
-	assert_non_null(f->files[0]);
-	assert_non_null(strstr(f->files[0], "\"HeartbeatInterval\":\"120\""));
+	assert_non_null(f->files[0].text);
+	assert_non_null(strstr(f->files[0].text, "\"HeartbeatInterval\":\"120\""));
 	assert_string_equal(result_status(f, "ChangeConfiguration", "{\"key\":\"MeterValuesSampledData\","
 								    "\"value\":\"Energy.Active.Import.Register,Voltage\"}"),
 			    "Accepted");
@@ -820,7 +472,7 @@ static void test_persisted_keys_win(void **state)
 
 	fk_key(f, "HeartbeatInterval", "500");
 	fk_key(f, "MeterValueSampleInterval", "15");
-	f->files[0] = strdup("{\"HeartbeatInterval\":\"42\",\"NoSuchKey\":\"1\",\"ConnectionTimeOut\":\"bad\"}");
+	f->files[0].text = strdup("{\"HeartbeatInterval\":\"42\",\"NoSuchKey\":\"1\",\"ConnectionTimeOut\":\"bad\"}");
 	fk_start(f);
 	assert_string_equal(ocpp_config_str(ocpp_cp_config(f->cp), OCPP_KEY_HEARTBEAT_INTERVAL), "42");
 	assert_string_equal(ocpp_config_str(ocpp_cp_config(f->cp), OCPP_KEY_METER_VALUE_SAMPLE_INTERVAL), "15");
@@ -831,7 +483,7 @@ static void test_security_profile_and_key(void **state)
 {
 	struct fake *f = *state;
 
-	fk_online(f);
+	fk_online_quiet(f);
 	/* no AuthorizationKey yet: a profile with Basic auth would lock us out */
 	assert_string_equal(result_status(f, "ChangeConfiguration", "{\"key\":\"SecurityProfile\",\"value\":\"1\"}"),
 			    "Rejected");
@@ -843,7 +495,7 @@ static void test_security_profile_and_key(void **state)
 			    "Accepted");
 	assert_int_equal(f->n_changed, 1);
 	assert_int_equal(f->changed[0], OCPP_KEY_AUTHORIZATION_KEY);
-	assert_true(f->secret[0]); /* the config file holds the key: 0600 */
+	assert_true(f->files[0].secret); /* the config file holds the key: 0600 */
 	/* above what the link can do (params.max_security_profile = 1) */
 	assert_string_equal(result_status(f, "ChangeConfiguration", "{\"key\":\"SecurityProfile\",\"value\":\"2\"}"),
 			    "Rejected");
@@ -855,7 +507,7 @@ static void test_security_profile_and_key(void **state)
 	assert_int_equal(f->n_changed, 2);
 	assert_int_equal(f->changed[1], OCPP_KEY_SECURITY_PROFILE);
 	assert_string_equal(ocpp_config_str(ocpp_cp_config(f->cp), OCPP_KEY_SECURITY_PROFILE), "1");
-	assert_non_null(strstr(f->files[0], "\"SecurityProfile\":\"1\""));
+	assert_non_null(strstr(f->files[0].text, "\"SecurityProfile\":\"1\""));
 }
 
 /* The security whitepaper: a profile is never lowered through OCPP (A00 / A05). */
@@ -863,7 +515,7 @@ static void test_security_profile_never_lowered(void **state)
 {
 	struct fake *f = *state;
 
-	fk_online(f);
+	fk_online_quiet(f);
 	assert_string_equal(result_status(f, "ChangeConfiguration",
 					  "{\"key\":\"AuthorizationKey\",\"value\":\"0123456789abcdef0123\"}"),
 			    "Accepted");
@@ -880,13 +532,13 @@ static void test_data_transfer_and_unlock(void **state)
 {
 	struct fake *f = *state;
 
-	fk_online(f);
+	fk_online_quiet(f);
 	expect_result(f, "DataTransfer", "{\"vendorId\":\"org.openchargealliance\"}", "{\"status\":\"UnknownVendorId\"}");
 	expect_result(f, "DataTransfer", "{\"vendorId\":\"twcgw\"}", "{\"status\":\"UnknownMessageId\"}");
 	/* UnlockConnector: NotSupported (fixed cable), even with a transaction, which goes on */
 	expect_result(f, "RemoteStartTransaction", "{\"connectorId\":1,\"idTag\":\"T\"}", "{\"status\":\"Accepted\"}");
 	fk_settle(f);
-	fk_ev(f, 1, true);
+	fk_ev(f, 1, true, 0);
 	fk_expect(f, "StartTransaction");
 	fk_ack(f, "{\"transactionId\":77,\"idTagInfo\":{\"status\":\"Accepted\"}}");
 	fk_settle(f);
@@ -895,7 +547,7 @@ static void test_data_transfer_and_unlock(void **state)
 	expect_result(f, "UnlockConnector", "{\"connectorId\":0}", "{\"status\":\"NotSupported\"}");
 	fk_no_call(f);
 	assert_int_equal(ocpp_cp_transaction_id(f->cp, 1), 77);
-	assert_int_equal(f->lim[1], -1);
+	assert_int_equal(lim_now(f, 1), -1);
 }
 
 static void test_clear_cache(void **state)
@@ -905,9 +557,9 @@ static void test_clear_cache(void **state)
 	fk_key(f, "LocalPreAuthorize", "true");
 	f->p.id_tag_source = OCPP_IDTAG_FIXED;
 	f->p.fixed_id_tag = "FLEET01";
-	fk_online(f);
+	fk_online_quiet(f);
 	/* first plug-in: not cached, so Authorize */
-	fk_ev(f, 1, true);
+	fk_ev(f, 1, true, 0);
 	fk_settle(f); /* Preparing goes out first */
 	fk_expect(f, "Authorize");
 	fk_ack(f, "{\"idTagInfo\":{\"status\":\"Accepted\"}}");
@@ -915,25 +567,25 @@ static void test_clear_cache(void **state)
 	fk_expect(f, "StartTransaction");
 	fk_ack(f, "{\"transactionId\":1,\"idTagInfo\":{\"status\":\"Accepted\"}}");
 	fk_settle(f);
-	fk_ev(f, 1, false);
+	fk_ev(f, 1, false, 0);
 	fk_expect(f, "StopTransaction");
 	fk_ack(f, "{}");
 	fk_settle(f);
-	assert_non_null(f->files[2]);
-	assert_non_null(strstr(f->files[2], "FLEET01"));
+	assert_non_null(f->files[2].text);
+	assert_non_null(strstr(f->files[2].text, "FLEET01"));
 	/* cached and LocalPreAuthorize: starts without Authorize (TC_007_1) */
-	fk_ev(f, 1, true);
+	fk_ev(f, 1, true, 0);
 	fk_settle(f);
 	fk_expect(f, "StartTransaction");
 	fk_ack(f, "{\"transactionId\":2,\"idTagInfo\":{\"status\":\"Accepted\"}}");
 	fk_settle(f);
-	fk_ev(f, 1, false);
+	fk_ev(f, 1, false, 0);
 	fk_expect(f, "StopTransaction");
 	fk_ack(f, "{}");
 	fk_settle(f);
 	/* cleared: needs Authorize again (TC_061_1), on disk too */
 	expect_result(f, "ClearCache", "{}", "{\"status\":\"Accepted\"}");
-	assert_null(strstr(f->files[2], "FLEET01"));
+	assert_null(strstr(f->files[2].text, "FLEET01"));
 	/* a charge point rebuilt from the cleared file has no cache either */
 	ocpp_cp_free(f->cp);
 	f->cp = NULL;
@@ -941,9 +593,9 @@ static void test_clear_cache(void **state)
 		f->fr[i].seen = true;
 	assert_int_equal(f->n_jr, 0);
 	fk_start(f);
-	fk_ev(f, 1, false);
+	fk_ev(f, 1, false, 0);
 	fk_boot(f);
-	fk_ev(f, 1, true);
+	fk_ev(f, 1, true, 0);
 	fk_settle(f); /* Preparing goes out first */
 	fk_expect(f, "Authorize");
 	fk_ack(f, "{\"idTagInfo\":{\"status\":\"Accepted\"}}");
@@ -1040,10 +692,10 @@ static void test_meter_value_encoding(void **state)
 	       "Energy.Active.Import.Register,Current.Import,Current.Offered,Voltage,Power.Active.Import");
 	fk_key(f, "MeterValueSampleInterval", "10");
 	fk_key(f, "StopTxnSampledData", "Energy.Active.Import.Register");
-	fk_online(f);
+	fk_online_quiet(f);
 	expect_result(f, "RemoteStartTransaction", "{\"connectorId\":1,\"idTag\":\"T\"}", "{\"status\":\"Accepted\"}");
 	fk_settle(f);
-	fk_ev(f, 1, true);
+	fk_ev(f, 1, true, 0);
 	fk_expect(f, "StartTransaction");
 	fk_ack(f, "{\"transactionId\":5,\"idTagInfo\":{\"status\":\"Accepted\"}}");
 	fk_settle(f);
@@ -1113,10 +765,10 @@ static void test_bad_start_transaction_conf_retried(void **state)
 	fk_key(f, "TransactionMessageAttempts", "100");
 	fk_key(f, "TransactionMessageRetryInterval", "5");
 	fk_key(f, "MeterValueSampleInterval", "0");
-	fk_online(f);
+	fk_online_quiet(f);
 	expect_result(f, "RemoteStartTransaction", "{\"connectorId\":1,\"idTag\":\"T\"}", "{\"status\":\"Accepted\"}");
 	fk_settle(f);
-	fk_ev(f, 1, true);
+	fk_ev(f, 1, true, 0);
 	fk_settle(f);
 	for (size_t i = 0; i < n; i++) {
 		uint32_t rx_bad = ocpp_cp_stats(f->cp)->rx_bad;
@@ -1146,10 +798,10 @@ static void test_bad_conf_gives_up(void **state)
 
 	fk_key(f, "TransactionMessageRetryInterval", "1");
 	fk_key(f, "MeterValueSampleInterval", "0");
-	fk_online(f);
+	fk_online_quiet(f);
 	expect_result(f, "RemoteStartTransaction", "{\"connectorId\":1,\"idTag\":\"T\"}", "{\"status\":\"Accepted\"}");
 	fk_settle(f);
-	fk_ev(f, 1, true);
+	fk_ev(f, 1, true, 0);
 	for (int i = 0; i < 3; i++) {
 		fk_settle(f);
 		fk_expect(f, "StartTransaction");
@@ -1173,7 +825,7 @@ static void test_bad_other_confs(void **state)
 	fk_key(f, "TransactionMessageRetryInterval", "3");
 	fk_start(f);
 	assert_int_equal(ocpp_cp_connector_for_twc(f->cp, 0x1001), 1);
-	fk_ev(f, 1, false);
+	fk_ev(f, 1, false, 0);
 	ocpp_cp_connected(f->cp, f->now);
 	/* BootNotification.conf without currentTime, with a bad status, an extra field: boot again later */
 	fk_expect(f, "BootNotification");
@@ -1181,26 +833,26 @@ static void test_bad_other_confs(void **state)
 	assert_false(ocpp_cp_registered(f->cp));
 	fk_advance(f, 60000);
 	fk_expect(f, "BootNotification");
-	now_text(f, ts);
+	fmt_time(f->now.wall_ms, ts);
 	snprintf(buf, sizeof(buf), "{\"status\":\"Fine\",\"currentTime\":\"%s\",\"interval\":10}", ts);
 	fk_ack(f, buf);
 	assert_false(ocpp_cp_registered(f->cp));
 	fk_advance(f, 60000);
 	fk_expect(f, "BootNotification");
-	now_text(f, ts);
+	fmt_time(f->now.wall_ms, ts);
 	snprintf(buf, sizeof(buf), "{\"status\":\"Accepted\",\"currentTime\":\"%s\",\"interval\":\"10\"}", ts);
 	fk_ack(f, buf);
 	assert_false(ocpp_cp_registered(f->cp));
 	fk_advance(f, 60000);
 	fk_expect(f, "BootNotification");
-	now_text(f, ts);
+	fmt_time(f->now.wall_ms, ts);
 	snprintf(buf, sizeof(buf), "{\"status\":\"Accepted\",\"currentTime\":\"%s\",\"interval\":3600}", ts);
 	fk_ack(f, buf);
 	assert_true(ocpp_cp_registered(f->cp));
 	fk_settle(f);
 
 	/* StatusNotification.conf with a field: counted bad, not retried (statuses are re-derived) */
-	fk_ev(f, 1, true);
+	fk_ev(f, 1, true, 0);
 	fk_expect(f, "StatusNotification");
 	rx_bad = ocpp_cp_stats(f->cp)->rx_bad;
 	fk_ack(f, "{\"x\":1}");
@@ -1249,8 +901,8 @@ static void test_authorize_conf(void **state)
 
 	f->p.id_tag_source = OCPP_IDTAG_FIXED;
 	f->p.fixed_id_tag = "FLEET01";
-	fk_online(f);
-	fk_ev(f, 1, true);
+	fk_online_quiet(f);
+	fk_ev(f, 1, true, 0);
 	fk_settle(f); /* Preparing goes out first */
 	fk_expect(f, "Authorize");
 	fk_ack(f, "{\"idTagInfo\":{\"status\":\"Accepted\",\"bogus\":1}}");
@@ -1274,8 +926,8 @@ static void test_authorize_conf(void **state)
 	fk_ack(f, "{\"idTagInfo\":{\"status\":\"Accepted\",\"parentIdTag\":\"FLEET\",\"expiryDate\":\"2027-01-01T00:00:00Z\"}}");
 	fk_settle(f);
 	fk_expect(f, "StartTransaction");
-	assert_non_null(strstr(f->files[2], "FLEET01"));
-	assert_non_null(strstr(f->files[2], "FLEET\""));
+	assert_non_null(strstr(f->files[2].text, "FLEET01"));
+	assert_non_null(strstr(f->files[2].text, "FLEET\""));
 }
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
