@@ -1259,7 +1259,8 @@ static int restore_tx(struct ocpp_cp *cp, uint64_t seq, const json_t *r)
 	tx->start_wall = json_integer_value(json_object_get(r, "start"));
 	tx->meter_start = (int)json_integer_value(json_object_get(r, "ms"));
 	tx->invalid = json_is_true(json_object_get(r, "invalid"));
-	if (tx->local <= 0 || !tx->id_tag[0]) {
+	/* The idTag may be empty (the schema allows it); it must only be there. */
+	if (tx->local <= 0 || !json_is_string(json_object_get(r, "tag"))) {
 		memset(tx, 0, sizeof(*tx));
 		return -EINVAL;
 	}

@@ -271,6 +271,29 @@ static void test_vin_idtag(void **state)
 	assert_int_equal(lim_now(f, 1), -1);
 }
 
+/* An empty idTag is schema-valid; a transaction started with one must survive a SIGKILL like any
+ * other (its journal record is read back, and the transaction is stopped with PowerLoss). */
+static void test_empty_idtag_survives_restart(void **state)
+{
+	struct fake *f = *state;
+	json_t *p;
+
+	fk_online(f, 1);
+	assert_string_equal(fk_cs_status(f, "RemoteStartTransaction", "{\"connectorId\":1,\"idTag\":\"\"}"),
+			    "Accepted");
+	fk_settle(f);
+	fk_ev(f, 1, true, 0);
+	p = fk_expect_after_status(f, "StartTransaction");
+	assert_string_equal(jstr(p, "idTag"), "");
+	assert_int_equal(fk_restart(f, NULL, 0), 0);
+	fk_connect_boot(f);
+	p = fk_expect_after_status(f, "StartTransaction");
+	fk_ack_start(f, 5, "Accepted");
+	p = fk_expect_after_status(f, "StopTransaction");
+	assert_int_equal(jint(p, "transactionId"), 5);
+	assert_string_equal(jstr(p, "reason"), "PowerLoss");
+}
+
 static void test_fixed_idtag(void **state)
 {
 	struct fake *f = *state;
@@ -1622,6 +1645,7 @@ int main(void)
 		T(test_remote_start_stop),
 		T(test_reconnect_resends_statuses),
 		T(test_vin_idtag),
+		T(test_empty_idtag_survives_restart),
 		T(test_fixed_idtag),
 		T(test_energy_integration),
 		T(test_energy_three_phase),
