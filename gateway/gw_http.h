@@ -1,0 +1,56 @@
+/*
+ * gw_http: HTTP(S) client requests on the gateway's one lws loop, through libcurl's multi interface.
+ * curl's sockets are adopted into lws as raw files (a dup() of each, so lws and curl close their own
+ * descriptors) and curl's timer is an lws_sul; no thread, no blocking call. DNS uses curl's threaded
+ * resolver if the library has one, so a slow name server does not stall the loop. No other file in
+ * the gateway knows curl exists.
+ *
+ * Call only from the loop's thread.
+ */
+#ifndef GW_HTTP_H
+#define GW_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct gw_loop;
+struct gw_http;
+
+struct gw_http_req {
+	const char *method;        /* "GET", "POST", ... */
+	const char *url;
+	const char *body;          /* NULL: none */
+	const char *content_type;  /* header for @body; NULL: none */
+	const char *bearer;        /* "Authorization: Bearer ..." when set (a secret: never logged) */
+	const char *ca_file;       /* PEM file of the only CA trusted for https; NULL: the system store */
+	bool insecure;             /* skip certificate checks (self-signed local devices; logged once) */
+	long timeout_ms;           /* whole request; 0 = 15000 */
+	size_t max_body;           /* answers longer than this fail with -EMSGSIZE; 0 = 1 MiB */
+};
+
+struct gw_http_resp {
+	int status;                /* HTTP status, or a negative errno when there was no answer
+				    * (-ETIMEDOUT, -ECONNREFUSED, -EHOSTUNREACH, -EPROTO for TLS, -EIO...) */
+	const char *body;          /* NUL-terminated, borrowed for the callback; "" when none */
+	size_t len;
+	long retry_after_s;        /* Retry-After header in seconds (delta form or HTTP date), -1 when absent */
+	const char *error;         /* curl's description when status < 0, else "" */
+};
+
+/* Called once per request from the loop, never from inside gw_http_request(). */
+typedef void (*gw_http_done_fn)(void *user, const struct gw_http_resp *resp);
+
+/* Return: the client, or NULL (logged). */
+struct gw_http *gw_http_new(struct gw_loop *loop);
+
+/* Start @r (strings copied). Return a request number > 0, or -errno. */
+long gw_http_request(struct gw_http *h, const struct gw_http_req *r, gw_http_done_fn done, void *user);
+
+/* Requests in flight. */
+int gw_http_pending(const struct gw_http *h);
+
+/* Abort everything in flight (no callbacks) and cancel the timer: before lws_context_destroy(). */
+void gw_http_stop(struct gw_http *h);
+void gw_http_free(struct gw_http *h); /* NULL is a no-op */
+
+#endif
