@@ -36,6 +36,7 @@ struct gw_bus {
 	struct gw_config_twc twc;
 	enum gw_policy_mode policy;
 	bool ocpp;                   /* caps come from the OCPP layer, not the policy */
+	int total_cap;               /* OCPP's limit for the whole bus, -1 = the wiring */
 	struct gw_bus_observer obs;
 	int status_interval;
 
@@ -390,6 +391,7 @@ static struct gw_bus *bus_new(struct gw_loop *loop, const struct gw_clock *clock
 		free(bus);
 		return NULL;
 	}
+	bus->total_cap = -1;
 	twc_bus_set_available(bus->core, cfg->twc.wiring_max_all);
 	bus->port = port_open(bus, name, fd);
 	if (!bus->port) {
@@ -430,7 +432,9 @@ int gw_bus_apply_config(struct gw_bus *bus, const struct gw_config *cfg)
 	bus->twc = cfg->twc;
 	bus->policy = cfg->policy.mode;
 	bus->status_interval = cfg->log.status_interval;
-	twc_bus_set_available(bus->core, cfg->twc.wiring_max_all);
+	twc_bus_set_available(bus->core, bus->total_cap >= 0 && bus->total_cap < cfg->twc.wiring_max_all
+						  ? bus->total_cap
+						  : cfg->twc.wiring_max_all);
 	policy_apply(bus);
 	gw_log_info("bus %s: config applied: wiring %d A total / %d A per TWC, min %d A, policy %s",
 		    gw_port_name(bus->port), bus->twc.wiring_max_all, bus->twc.wiring_max_per_twc, bus->twc.min_amps,
@@ -476,6 +480,18 @@ int gw_bus_set_cap(struct gw_bus *bus, uint16_t twc_id, int amps)
 		bus_rearm(bus);
 	}
 	return rc;
+}
+
+int gw_bus_set_total_cap(struct gw_bus *bus, int amps)
+{
+	if (amps < -1)
+		return -EINVAL;
+	bus->total_cap = amps;
+	twc_bus_set_available(bus->core, amps >= 0 && amps < bus->twc.wiring_max_all ? amps : bus->twc.wiring_max_all);
+	gw_log_debug("bus %s: total cap %d A (ocpp)", gw_port_name(bus->port),
+		     amps >= 0 && amps < bus->twc.wiring_max_all ? amps : bus->twc.wiring_max_all);
+	bus_rearm(bus);
+	return 0;
 }
 
 const struct twc_bus *gw_bus_core(const struct gw_bus *bus)

@@ -62,6 +62,14 @@ void gw_bus_set_observer(struct gw_bus *bus, const struct gw_bus_observer *obs);
  */
 int gw_bus_set_cap(struct gw_bus *bus, uint16_t twc_id, int amps);
 
+/**
+ * gw_bus_set_total_cap() - the most current all slaves together may be offered (OCPP
+ * ChargePointMaxProfile); the bus shares it fairly and pauses a slave whose share is below its
+ * minimum. @amps: 0 up to the wiring, or -1 for the wiring. Kept across config reloads.
+ * Return: 0 or -EINVAL.
+ */
+int gw_bus_set_total_cap(struct gw_bus *bus, int amps);
+
 /* Log one line per slave and one for the bus (also done every log.statusInterval seconds). */
 void gw_bus_log_status(struct gw_bus *bus);
 

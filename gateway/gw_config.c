@@ -29,6 +29,7 @@ enum key_type {
 	KEY_STRING, /* stored by its parse function */
 	KEY_CHOICE, /* one of a list of names, stored as the int index (an enum) */
 	KEY_MAP,    /* an object of free-form members checked by its own function (ocpp.keys) */
+	KEY_REAL,   /* a number (integer or real) within [min, max], stored as double */
 };
 
 struct key_spec;
@@ -69,6 +70,7 @@ static int parse_ca_file(const struct key_spec *k, const char *value, void *fiel
 			 size_t whylen);
 static int parse_id_tag(const struct key_spec *k, const char *value, void *field, char *why,
 			size_t whylen);
+static int parse_http_url(const struct key_spec *k, const char *value, void *field, char *why, size_t whylen);
 
 static const char *const policy_modes[] = { "charge-now", "off", NULL };
 /* Same order as enum gw_log_level. */
@@ -84,6 +86,10 @@ static const char *const id_tag_sources[] = { "remote", "vin", "fixed", NULL };
 #define K_STRING(p, req, f, fn, def) \
 	{ .path = (p), .type = KEY_STRING, .required = (req), .offset = FIELD(f), \
 	  .size = sizeof(((struct gw_config *)0)->f), .parse = (fn), .def_str = (def) }
+#define K_REAL(p, f, lo, hi) { .path = (p), .type = KEY_REAL, .offset = FIELD(f), .min = (lo), .max = (hi) }
+#define K_SECRET(p, f) \
+	{ .path = (p), .type = KEY_STRING, .secret = true, .offset = FIELD(f), \
+	  .size = sizeof(((struct gw_config *)0)->f), .parse = parse_copy }
 #define K_CHOICE(p, f, names, def) \
 	{ .path = (p), .type = KEY_CHOICE, .offset = FIELD(f), .choices = (names), .def_int = (def) }
 
@@ -123,6 +129,23 @@ static const struct key_spec key_table[] = {
 	K_STRING("ocpp.vendor", false, ocpp.vendor, parse_copy, "twcgw"),
 	K_STRING("ocpp.model", false, ocpp.model, parse_copy, "TWC-Gen2-Gateway"),
 	K_INT("ocpp.callTimeout", false, ocpp.call_timeout, 1, 300, 30),
+	/* Required members of tesla and the rules between its keys: check_tesla(). */
+	K_OBJECT("tesla"),
+	K_STRING("tesla.baseUrl", false, tesla.base_url, parse_http_url, "https://localhost:4443"),
+	K_STRING("tesla.caFile", false, tesla.ca_file, parse_ca_file, NULL),
+	K_STRING("tesla.tokenUrl", false, tesla.token_url, parse_http_url,
+		 "https://fleet-auth.prd.vn.cloud.tesla.com/oauth2/v3/token"),
+	K_STRING("tesla.clientId", false, tesla.client_id, parse_copy, NULL),
+	K_SECRET("tesla.accessToken", tesla.access_token),
+	K_SECRET("tesla.refreshToken", tesla.refresh_token),
+	K_INT("tesla.dailyBudget", false, tesla.daily_budget, 1, 100000, 200),
+	K_INT("tesla.carAmps", false, tesla.car_amps, 0, 80, 0),
+	K_INT("tesla.dwell", false, tesla.dwell, 10, 3600, 60),
+	K_INT("tesla.startGrace", false, tesla.start_grace, 0, 3600, 30),
+	K_OBJECT("tesla.home"),
+	K_REAL("tesla.home.latitude", tesla.home_lat, -90, 90),
+	K_REAL("tesla.home.longitude", tesla.home_lon, -180, 180),
+	K_INT("tesla.home.radius", false, tesla.home_radius, 10, 100000, 300),
 };
 
 #define KEY_COUNT (sizeof(key_table) / sizeof(key_table[0]))
@@ -442,6 +465,21 @@ static int parse_ca_file(const struct key_spec *k, const char *value, void *fiel
 	return parse_copy(k, value, field, why, whylen);
 }
 
+/* An http:// or https:// URL with a host, no spaces. */
+static int parse_http_url(const struct key_spec *k, const char *value, void *field, char *why, size_t whylen)
+{
+	const char *host = !strncmp(value, "https://", 8) ? value + 8 : !strncmp(value, "http://", 7) ? value + 7 : NULL;
+	bool ok = host && host[0] && host[0] != '/';
+
+	for (const char *p = value; ok && *p; p++)
+		ok = (unsigned char)*p > 0x20 && (unsigned char)*p < 0x7f;
+	if (!ok) {
+		snprintf(why, whylen, "must be an http:// or https:// URL");
+		return -EINVAL;
+	}
+	return parse_copy(k, value, field, why, whylen);
+}
+
 static int parse_id_tag(const struct key_spec *k, const char *value, void *field, char *why,
 			size_t whylen)
 {
@@ -556,6 +594,22 @@ static int apply_int(const struct key_spec *k, const json_t *v, struct gw_config
 	else
 		set_err(err, errlen, "config: %s: must be an integer from %lld to %lld (got %s)", k->path, k->min,
 			k->max, got);
+	return -EINVAL;
+}
+
+static int apply_real(const struct key_spec *k, const json_t *v, struct gw_config *cfg, char *err, size_t errlen)
+{
+	double *field = (double *)(void *)((char *)cfg + k->offset);
+	char got[GOT_MAX];
+
+	if (!v)
+		return 0;
+	if (json_is_number(v) && json_number_value(v) >= (double)k->min && json_number_value(v) <= (double)k->max) {
+		*field = json_number_value(v);
+		return 0;
+	}
+	describe(v, k->secret, got, sizeof(got));
+	set_err(err, errlen, "config: %s: must be a number from %lld to %lld (got %s)", k->path, k->min, k->max, got);
 	return -EINVAL;
 }
 
@@ -798,6 +852,31 @@ static int check_ocpp(struct gw_config *cfg, const json_t *root, char *err, size
 	return 0;
 }
 
+/* The tesla section's requirements that involve more than one key. */
+static int check_tesla(struct gw_config *cfg, const json_t *root, char *err, size_t errlen)
+{
+	struct gw_config_tesla *t = &cfg->tesla;
+
+	t->enabled = lookup(root, "tesla") != NULL;
+	if (!t->enabled)
+		return 0;
+	if (!t->client_id[0]) {
+		set_err(err, errlen, "config: tesla.clientId: required key missing (the tesla section needs it)");
+		return -EINVAL;
+	}
+	if (!t->refresh_token[0] && !t->access_token[0]) {
+		set_err(err, errlen, "config: tesla.refreshToken: required key missing (or tesla.accessToken)");
+		return -EINVAL;
+	}
+	t->has_home = lookup(root, "tesla.home") != NULL;
+	if (t->has_home && (!lookup(root, "tesla.home.latitude") || !lookup(root, "tesla.home.longitude"))) {
+		set_err(err, errlen, "config: %s: required key missing (tesla.home needs latitude and longitude)",
+			lookup(root, "tesla.home.latitude") ? "tesla.home.longitude" : "tesla.home.latitude");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /* mkdir -p with mode 0750 for each missing level. */
 static int mkdir_p(const char *dir)
 {
@@ -892,6 +971,9 @@ static int from_json(const json_t *root, struct gw_config *out, char *err, size_
 		case KEY_MAP:
 			rc = apply_ocpp_keys(v, &cfg, err, errlen);
 			break;
+		case KEY_REAL:
+			rc = apply_real(k, v, &cfg, err, errlen);
+			break;
 		case KEY_OBJECT:
 			rc = 0;
 			break;
@@ -902,6 +984,8 @@ static int from_json(const json_t *root, struct gw_config *out, char *err, size_
 	rc = check_relations(&cfg, root, err, errlen);
 	if (rc == 0)
 		rc = check_ocpp(&cfg, root, err, errlen);
+	if (rc == 0)
+		rc = check_tesla(&cfg, root, err, errlen);
 	if (rc)
 		return rc;
 	/* Last, because it may create directories: an otherwise invalid file changes nothing on disk. */

@@ -61,6 +61,27 @@ struct gw_config_ocpp {
 	int call_timeout;                             /* s, 1..300, default 30 */
 };
 
+#define GW_CONFIG_TOKEN_MAX 4096 /* tesla.accessToken / refreshToken (JWTs are long) */
+
+/* The tesla section: the vehicle API that stops and starts cars cleanly. Without it (enabled false)
+ * the bus alone decides, and a protocol 2 TWC paused at 0 A still offers 6 A. */
+struct gw_config_tesla {
+	bool enabled;
+	char base_url[GW_CONFIG_URL_MAX];   /* baseUrl: https://... or http://..., default the local proxy */
+	char ca_file[GW_CONFIG_PATH_MAX];   /* caFile: CA of the proxy's certificate, "" = system store */
+	char token_url[GW_CONFIG_URL_MAX];  /* tokenUrl */
+	char client_id[128];                /* clientId, required */
+	char access_token[GW_CONFIG_TOKEN_MAX];  /* secret */
+	char refresh_token[GW_CONFIG_TOKEN_MAX]; /* secret */
+	int daily_budget;                   /* paid calls per UTC day, default 200 */
+	int car_amps;                       /* 0 = leave the car's own limit alone */
+	int dwell;                          /* s between start/stop of one car, default 60 */
+	int start_grace;                    /* s a granted car gets to start by itself, default 30 */
+	bool has_home;                      /* home given: latitude and longitude required */
+	double home_lat, home_lon;          /* degrees */
+	int home_radius;                    /* metres, default 300 */
+};
+
 struct gw_config {
 	char data_dir[GW_CONFIG_PATH_MAX]; /* exists (created 0750 if missing) and is writable */
 	struct gw_config_twc twc;
@@ -72,6 +93,7 @@ struct gw_config {
 		int status_interval;      /* seconds between status lines, 0 = off, default 10 */
 	} log;
 	struct gw_config_ocpp ocpp;
+	struct gw_config_tesla tesla;
 };
 
 /* The parts of an ocpp.url. */

@@ -225,6 +225,17 @@ static void env_set_limit(void *user, int c, int amps)
 	cap_apply(o, c);
 }
 
+static void env_set_total_limit(void *user, int amps)
+{
+	struct gw_ocpp *o = user;
+
+	if (amps < 0)
+		gw_log_info("ocpp: the charge point may use the wiring limit");
+	else
+		gw_log_info("ocpp: the charge point limited to %d A in total", amps);
+	gw_bus_set_total_cap(o->bus, amps);
+}
+
 static void env_reset(void *user, bool hard)
 {
 	struct gw_ocpp *o = user;
@@ -291,6 +302,8 @@ static void evse_of(const struct twc_slave_info *s, struct ocpp_evse *e)
 	e->drawing = s->status == TWC_SLAVE_CHARGING;
 	e->amps = s->measured_amps;
 	e->offered_amps = s->offered_amps;
+	/* Allowed some current but given none: the bus's share of a short total paused it. */
+	e->paused = e->plugged && s->cap_amps > 0 && s->target_amps == 0;
 	for (int i = 0; i < 3 && e->volts == 0; i++)
 		e->volts = s->volts[i];
 	e->has_lifetime = s->has_meter;
@@ -407,7 +420,7 @@ static int journal_replay(struct gw_ocpp *o)
 	return 0;
 }
 
-static struct ocpp_cp *core_new(struct gw_ocpp *o, const struct gw_config *cfg, char *files[3])
+static struct ocpp_cp *core_new(struct gw_ocpp *o, const struct gw_config *cfg, char *files[4])
 {
 	const struct gw_config_ocpp *c = &cfg->ocpp;
 	struct ocpp_key_override keys[GW_CONFIG_OCPP_KEYS_MAX + 2];
@@ -434,6 +447,8 @@ static struct ocpp_cp *core_new(struct gw_ocpp *o, const struct gw_config *cfg, 
 	p.voltage = cfg->twc.voltage;
 	p.phases = cfg->twc.phases;
 	p.max_amps_per_connector = cfg->twc.wiring_max_per_twc;
+	p.max_amps_total = cfg->twc.wiring_max_all;
+	p.min_amps = cfg->twc.min_amps;
 	p.call_timeout_s = c->call_timeout;
 	p.max_security_profile = o->tls ? 2 : 1;
 	p.keys = keys;
@@ -441,6 +456,7 @@ static struct ocpp_cp *core_new(struct gw_ocpp *o, const struct gw_config *cfg, 
 	p.config_json = files[0] = state_read(o, OCPP_FILE_CONFIG);
 	p.connectors_json = files[1] = state_read(o, OCPP_FILE_CONNECTORS);
 	p.auth_json = files[2] = state_read(o, OCPP_FILE_AUTH);
+	p.profiles_json = files[3] = state_read(o, OCPP_FILE_PROFILES);
 
 	memset(&env, 0, sizeof(env));
 	env.user = o;
@@ -449,6 +465,7 @@ static struct ocpp_cp *core_new(struct gw_ocpp *o, const struct gw_config *cfg, 
 	env.journal_del = env_journal_del;
 	env.store = env_store;
 	env.set_limit = env_set_limit;
+	env.set_total_limit = env_set_total_limit;
 	env.reset = env_reset;
 	env.config_changed = env_config_changed;
 	env.log = env_log;
@@ -463,7 +480,7 @@ struct gw_ocpp *gw_ocpp_new(struct gw_loop *loop, const struct gw_clock *clock, 
 	struct gw_ws_config wc;
 	struct gw_config_url u;
 	struct gw_ocpp *o;
-	char *files[3] = { NULL, NULL, NULL };
+	char *files[4] = { NULL, NULL, NULL, NULL };
 
 	if (!cfg->ocpp.enabled || gw_config_url_split(cfg->ocpp.url, &u) != 0)
 		return NULL;
@@ -478,7 +495,7 @@ struct gw_ocpp *gw_ocpp_new(struct gw_loop *loop, const struct gw_clock *clock, 
 	snprintf(o->data_dir, sizeof(o->data_dir), "%s", cfg->data_dir);
 
 	o->cp = core_new(o, cfg, files);
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 4; i++)
 		free(files[i]);
 	if (!o->cp) {
 		gw_log_error("ocpp: the charge point core refused its settings");

@@ -21,6 +21,7 @@ enum item_rule {
 	ITEM_MEASURAND,      /* one of ocpp_measurand_names */
 	ITEM_PHASE_ROTATION, /* "N.RST" ... "N.Unknown", N a connector 0..8 */
 	ITEM_PROFILE,        /* a feature profile name */
+	ITEM_RATE_UNIT,      /* "Current" or "Power" */
 };
 
 struct key_def {
@@ -69,7 +70,7 @@ static const struct key_def keys[OCPP_KEY_COUNT] = {
 	[OCPP_KEY_STOP_TXN_SAMPLED_DATA] = CSL("StopTxnSampledData", RW, OCPP_MS_COUNT, "", ITEM_MEASURAND,
 					       OCPP_KEY_STOP_TXN_SAMPLED_DATA_MAX_LENGTH),
 	[OCPP_KEY_STOP_TXN_SAMPLED_DATA_MAX_LENGTH] = INT("StopTxnSampledDataMaxLength", R, NULL, 0, OCPP_MS_COUNT, "5"),
-	[OCPP_KEY_SUPPORTED_FEATURE_PROFILES] = CSL("SupportedFeatureProfiles", R, 6, "Core", ITEM_PROFILE,
+	[OCPP_KEY_SUPPORTED_FEATURE_PROFILES] = CSL("SupportedFeatureProfiles", R, 6, "Core,SmartCharging", ITEM_PROFILE,
 						    OCPP_KEY_SUPPORTED_FEATURE_PROFILES_MAX_LENGTH),
 	[OCPP_KEY_SUPPORTED_FEATURE_PROFILES_MAX_LENGTH] = INT("SupportedFeatureProfilesMaxLength", R, NULL, 1, 6, "6"),
 	[OCPP_KEY_TRANSACTION_MESSAGE_ATTEMPTS] = INT("TransactionMessageAttempts", RW, NULL, 1, 100, "3"),
@@ -78,6 +79,13 @@ static const struct key_def keys[OCPP_KEY_COUNT] = {
 	/* The spec makes it RW; with a fixed cable and no lock either value changes nothing. */
 	[OCPP_KEY_UNLOCK_CONNECTOR_ON_EV_SIDE_DISCONNECT] = BOOL("UnlockConnectorOnEVSideDisconnect", RW, "false"),
 	[OCPP_KEY_WEB_SOCKET_PING_INTERVAL] = INT("WebSocketPingInterval", RW, "s", 0, 86400, "60"),
+	/* The capacities ocpp_sc is built with; a TWC cannot switch phases. */
+	[OCPP_KEY_CHARGE_PROFILE_MAX_STACK_LEVEL] = INT("ChargeProfileMaxStackLevel", R, NULL, 0, 100, "8"),
+	[OCPP_KEY_CHARGING_SCHEDULE_ALLOWED_CHARGING_RATE_UNIT] =
+		CSL("ChargingScheduleAllowedChargingRateUnit", R, 2, "Current,Power", ITEM_RATE_UNIT, -1),
+	[OCPP_KEY_CHARGING_SCHEDULE_MAX_PERIODS] = INT("ChargingScheduleMaxPeriods", R, NULL, 1, 1000, "48"),
+	[OCPP_KEY_CONNECTOR_SWITCH_3TO1_PHASE_SUPPORTED] = BOOL("ConnectorSwitch3to1PhaseSupported", R, "false"),
+	[OCPP_KEY_MAX_CHARGING_PROFILES_INSTALLED] = INT("MaxChargingProfilesInstalled", R, NULL, 1, 1000, "32"),
 	/* Basic-auth password (whitepaper: 16 to 40 characters); never reported back. */
 	[OCPP_KEY_AUTHORIZATION_KEY] = { { "AuthorizationKey", OCPP_KT_STRING, OCPP_KA_W, NULL, 16, 40, false, "" },
 					 ITEM_NONE, -1 },
@@ -174,6 +182,15 @@ static int csl_item(enum item_rule rule, const char *s, size_t len, char *canon,
 		*id = i;
 		snprintf(canon, cap, "%s", profile_names[i]);
 		return 0;
+	case ITEM_RATE_UNIT: {
+		static const char *const units[] = { "Current", "Power" };
+
+		if ((i = name_index(s, len, units, 2)) < 0)
+			return -EINVAL;
+		*id = i;
+		snprintf(canon, cap, "%s", units[i]);
+		return 0;
+	}
 	case ITEM_PHASE_ROTATION:
 		/* One entry per connector, so a connector seen twice is the duplicate. */
 		if (len < 3 || s[0] < '0' || s[0] > '8' || s[1] != '.' ||

@@ -37,7 +37,7 @@ static const conf_fn conf_handlers[OCPP_OUT_COUNT] = {
 	ocpp_stop_transaction_conf,
 };
 
-/* The Core profile's central-system CALLs. */
+/* The central system's CALLs of the Core and Smart Charging profiles. */
 static const struct {
 	const char *name;
 	ocpp_handler_fn fn;
@@ -45,18 +45,20 @@ static const struct {
 	{ "ChangeAvailability", ocpp_handle_change_availability },
 	{ "ChangeConfiguration", ocpp_handle_change_configuration },
 	{ "ClearCache", ocpp_handle_clear_cache },
+	{ "ClearChargingProfile", ocpp_handle_clear_charging_profile },
 	{ "DataTransfer", ocpp_handle_data_transfer },
+	{ "GetCompositeSchedule", ocpp_handle_get_composite_schedule },
 	{ "GetConfiguration", ocpp_handle_get_configuration },
 	{ "RemoteStartTransaction", ocpp_handle_remote_start_transaction },
 	{ "RemoteStopTransaction", ocpp_handle_remote_stop_transaction },
 	{ "Reset", ocpp_handle_reset },
+	{ "SetChargingProfile", ocpp_handle_set_charging_profile },
 	{ "UnlockConnector", ocpp_handle_unlock_connector },
 };
 
 /* OCPP 1.6 actions of the other profiles (and the security whitepaper): known, not supported. */
 static const char *const not_supported[] = {
-	"CancelReservation", "ClearChargingProfile", "GetCompositeSchedule", "GetDiagnostics",
-	"GetLocalListVersion", "ReserveNow", "SendLocalList", "SetChargingProfile", "TriggerMessage",
+	"CancelReservation", "GetDiagnostics", "GetLocalListVersion", "ReserveNow", "SendLocalList", "TriggerMessage",
 	"UpdateFirmware", "CertificateSigned", "DeleteCertificate", "ExtendedTriggerMessage",
 	"GetInstalledCertificateIds", "GetLog", "InstallCertificate", "SignedUpdateFirmware",
 };
@@ -162,6 +164,11 @@ void ocpp_cp_save_config(struct ocpp_cp *cp)
 void ocpp_cp_save_auth(struct ocpp_cp *cp)
 {
 	store_json(cp, OCPP_FILE_AUTH, ocpp_auth_cache_to_json(cp->auth), false);
+}
+
+void ocpp_cp_save_profiles(struct ocpp_cp *cp)
+{
+	store_json(cp, OCPP_FILE_PROFILES, ocpp_sc_save(cp->sc), false);
 }
 
 void ocpp_cp_save_connectors(struct ocpp_cp *cp)
@@ -595,11 +602,55 @@ static bool conn_suspended(const struct ocpp_cp *cp, const struct ocpp_conn *k)
 	return k->tx.invalid || k->inoperative || cp->cp_inoperative;
 }
 
-static int conn_limit(const struct ocpp_cp *cp, const struct ocpp_conn *k)
+void ocpp_cp_sc_ctx(const struct ocpp_cp *cp, int c, struct ocpp_sc_ctx *ctx)
 {
+	const struct ocpp_conn *k = &cp->conn[c];
+
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->connector = c;
+	ctx->voltage = cp->voltage;
+	ctx->phases = cp->phases;
+	ctx->default_amps = c ? cp->max_amps : cp->max_amps_total;
+	if (c > 0 && k->tx.active) {
+		ctx->tx_active = true;
+		ctx->tx_id = ocpp_cp_tx_wire_id(&k->tx);
+		ctx->tx_start_ms = k->tx.start_wall;
+	}
+}
+
+/* The profiles' limit for connector @c (0: the charge point) now, in whole amps, or -1 when no
+ * profile applies; *next_wall lowered to when it may change. */
+static int sc_amps(const struct ocpp_cp *cp, int c, int64_t *next_wall)
+{
+	struct ocpp_sc_ctx ctx;
+	int64_t next = INT64_MAX;
+	double a;
+
+	if (ocpp_sc_count(cp->sc) == 0)
+		return -1;
+	ocpp_cp_sc_ctx(cp, c, &ctx);
+	a = ocpp_sc_limit(cp->sc, &ctx, cp->now_wall, &next);
+	if (next < *next_wall)
+		*next_wall = next;
+	if (a < 0)
+		return -1;
+	/* Whole amps, rounded down: a car handles fractional limits badly, and down never exceeds. */
+	return a >= INT32_MAX ? INT32_MAX : (int)floor(a + 1e-9);
+}
+
+/* What connector @c may be offered: 0 without a running transaction or when a profile allows less
+ * than the minimum (the connector pauses), -1 for the wiring, else whole amps below the wiring. */
+static int conn_limit(const struct ocpp_cp *cp, int c, int64_t *next_wall)
+{
+	const struct ocpp_conn *k = &cp->conn[c];
+	int a;
+
 	if (!k->tx.active || conn_suspended(cp, k))
 		return 0;
-	return -1;
+	a = sc_amps(cp, c, next_wall);
+	if (a < 0 || a >= cp->max_amps)
+		return -1;
+	return a < cp->min_amps ? 0 : a;
 }
 
 static enum ocpp_cp_status conn_status(const struct ocpp_cp *cp, int c, enum ocpp_cp_error *err)
@@ -612,7 +663,7 @@ static enum ocpp_cp_status conn_status(const struct ocpp_cp *cp, int c, enum ocp
 		return OCPP_ST_FAULTED;
 	}
 	if (k->tx.active) {
-		if (conn_suspended(cp, k))
+		if (conn_suspended(cp, k) || k->limit == 0 || k->ev.paused)
 			return OCPP_ST_SUSPENDED_EVSE;
 		if (k->ev.drawing || cp->now_ms < k->tx.start_mono + RAMP_GRACE_MS)
 			return OCPP_ST_CHARGING;
@@ -655,6 +706,56 @@ static void queue_status(struct ocpp_cp *cp, int c, enum ocpp_cp_status st, enum
 
 static void tx_start(struct ocpp_cp *cp, int c);
 
+/* Map a limit to a comparable size: -1 (the wiring) is the largest. */
+static long lim_rank(int lim, int wiring)
+{
+	return lim < 0 ? (long)wiring : (long)lim;
+}
+
+/* Limits from the profiles, lowered before raised so that the sum of what the layers below are told
+ * never grows past what either the old or the new limits allow. The bus's clamp keeps the wiring
+ * in any case; this keeps the order right for the charge point's own limit too. */
+static void refresh_limits(struct ocpp_cp *cp)
+{
+	int64_t next_wall = INT64_MAX;
+	int lim[OCPP_MAX_CONNECTORS + 1];
+	int total = sc_amps(cp, 0, &next_wall);
+
+	if (total >= cp->max_amps_total)
+		total = -1;
+	/* Before anything was set the layer below allows the wiring. */
+	long total_was = cp->total_limit == INT32_MIN ? cp->max_amps_total : lim_rank(cp->total_limit, cp->max_amps_total);
+
+	for (int c = 1; c <= cp->n_conn; c++)
+		lim[c] = conn_limit(cp, c, &next_wall);
+	for (int pass = 0; pass < 2; pass++) {
+		bool lowering_pass = pass == 0;
+
+		if (total != cp->total_limit && (lim_rank(total, cp->max_amps_total) < total_was) == lowering_pass) {
+			cp->total_limit = total;
+			if (cp->env.set_total_limit)
+				cp->env.set_total_limit(cp->env.user, total);
+		}
+		for (int c = 1; c <= cp->n_conn; c++) {
+			struct ocpp_conn *k = &cp->conn[c];
+			bool lowering = k->limit == INT32_MIN ? lim[c] == 0
+							      : lim_rank(lim[c], cp->max_amps) < lim_rank(k->limit, cp->max_amps);
+
+			if (!k->mapped || lim[c] == k->limit || lowering != lowering_pass)
+				continue;
+			k->limit = lim[c];
+			if (cp->env.set_limit)
+				cp->env.set_limit(cp->env.user, c, lim[c]);
+		}
+	}
+	if (next_wall == INT64_MAX)
+		cp->sc_next_ms = UINT64_MAX;
+	else if (next_wall <= cp->now_wall)
+		cp->sc_next_ms = cp->now_ms + 1000; /* never a busy loop on a boundary already passed */
+	else
+		cp->sc_next_ms = cp->now_ms + (uint64_t)(next_wall - cp->now_wall);
+}
+
 void ocpp_cp_refresh(struct ocpp_cp *cp)
 {
 	if (!cp->started)
@@ -667,20 +768,7 @@ void ocpp_cp_refresh(struct ocpp_cp *cp)
 		    k->ev.plugged && !k->finishing && !k->inoperative && !cp->cp_inoperative)
 			tx_start(cp, c);
 	}
-	/* Limits: lower first, then raise, so the sum never passes what the wiring allows. */
-	for (int pass = 0; pass < 2; pass++) {
-		for (int c = 1; c <= cp->n_conn; c++) {
-			struct ocpp_conn *k = &cp->conn[c];
-			int lim = conn_limit(cp, k);
-			bool lowering = lim == 0;
-
-			if (!k->mapped || lim == k->limit || lowering != (pass == 0))
-				continue;
-			k->limit = lim;
-			if (cp->env.set_limit)
-				cp->env.set_limit(cp->env.user, c, lim);
-		}
-	}
+	refresh_limits(cp);
 	if (!cp->connected || !cp->registered)
 		return;
 	{
@@ -948,6 +1036,8 @@ int ocpp_cp_tx_stop(struct ocpp_cp *cp, int c, enum ocpp_stop_reason reason)
 		    ocpp_stop_reason_names[reason], meter_stop);
 	journal_del(cp, tx->seq);
 	memset(tx, 0, sizeof(*tx));
+	if (ocpp_sc_clear_tx(cp->sc, c) > 0)
+		ocpp_cp_save_profiles(cp);
 	k->finishing = k->ev.present && k->ev.plugged;
 	if (k->scheduled >= 0) {
 		k->inoperative = k->scheduled == 1;
@@ -1075,6 +1165,8 @@ static void timeouts_due(struct ocpp_cp *cp)
 			ocpp_cp_log(cp, 2, "connector %d: no car within ConnectionTimeOut, authorisation dropped", c);
 			k->auth = OCPP_AS_NONE;
 			k->auth_remote = false;
+			if (ocpp_sc_clear_tx(cp->sc, c) > 0) /* a RemoteStartTransaction's TxProfile */
+				ocpp_cp_save_profiles(cp);
 		}
 	}
 	if (cp->next_store_ms && cp->now_ms >= cp->next_store_ms)
@@ -1422,7 +1514,8 @@ struct ocpp_cp *ocpp_cp_new(const struct ocpp_cp_params *p, const struct ocpp_cp
 	struct ocpp_cp *cp;
 
 	if (!p || !env || !env->send || !p->vendor || !p->model || p->voltage <= 0 ||
-	    (p->phases != 1 && p->phases != 3) || p->max_amps_per_connector <= 0 ||
+	    (p->phases != 1 && p->phases != 3) || p->max_amps_per_connector <= 0 || p->min_amps < 0 ||
+	    (p->max_amps_total > 0 && p->max_amps_total < p->max_amps_per_connector) ||
 	    (p->id_tag_source == OCPP_IDTAG_FIXED && (!p->fixed_id_tag || !p->fixed_id_tag[0] ||
 						      strlen(p->fixed_id_tag) > OCPP_IDTAG_MAX)))
 		return NULL;
@@ -1432,7 +1525,8 @@ struct ocpp_cp *ocpp_cp_new(const struct ocpp_cp_params *p, const struct ocpp_cp
 	cp->env = *env;
 	cp->cfg = ocpp_config_new();
 	cp->auth = ocpp_auth_cache_new();
-	if (!cp->cfg || !cp->auth) {
+	cp->sc = ocpp_sc_new(OCPP_SC_MAX_PROFILES);
+	if (!cp->cfg || !cp->auth || !cp->sc) {
 		ocpp_cp_free(cp);
 		return NULL;
 	}
@@ -1445,6 +1539,10 @@ struct ocpp_cp *ocpp_cp_new(const struct ocpp_cp_params *p, const struct ocpp_cp
 	cp->voltage = p->voltage;
 	cp->phases = p->phases;
 	cp->max_amps = p->max_amps_per_connector;
+	cp->max_amps_total = p->max_amps_total > 0 ? p->max_amps_total : p->max_amps_per_connector;
+	cp->min_amps = p->min_amps;
+	cp->sc_next_ms = UINT64_MAX;
+	cp->total_limit = INT32_MIN;
 	cp->call_timeout_ms = sec_ms(p->call_timeout_s > 0 ? p->call_timeout_s : 30);
 	cp->queue_max = p->queue_max > 0 ? p->queue_max : 1000;
 	cp->max_security_profile = p->max_security_profile;
@@ -1474,6 +1572,15 @@ struct ocpp_cp *ocpp_cp_new(const struct ocpp_cp_params *p, const struct ocpp_cp
 		cp->conn[c].scheduled = -1;
 		cp->conn[c].limit = INT32_MIN;
 	}
+	if (p->profiles_json) {
+		json_t *j = json_loads(p->profiles_json, 0, NULL);
+		int n = j ? ocpp_sc_load(cp->sc, j) : -EINVAL;
+
+		if (n < 0 || (json_is_object(j) && json_is_array(json_object_get(j, "profiles")) &&
+			      (size_t)n != json_array_size(json_object_get(j, "profiles"))))
+			ocpp_cp_log(cp, 1, "%s: some charging profiles were not understood", OCPP_FILE_PROFILES);
+		json_decref(j);
+	}
 	if (p->connectors_json)
 		load_connectors(cp, p->connectors_json);
 	update_connector_count(cp);
@@ -1492,6 +1599,7 @@ void ocpp_cp_free(struct ocpp_cp *cp)
 	}
 	ocpp_config_free(cp->cfg);
 	ocpp_auth_cache_free(cp->auth);
+	ocpp_sc_free(cp->sc);
 	free(cp);
 }
 
@@ -1599,6 +1707,7 @@ uint64_t ocpp_cp_next_deadline(const struct ocpp_cp *cp)
 			d = min_u64(d, cp->boot_grace_ms);
 	}
 	d = min_u64(d, cp->next_aligned_ms);
+	d = min_u64(d, cp->sc_next_ms);
 	if (cp->next_store_ms)
 		d = min_u64(d, cp->next_store_ms);
 	if (cp->reset_pending)

@@ -26,6 +26,7 @@
 #define OCPP_FILE_CONFIG "ocpp-config.json"         /* changed keys; holds AuthorizationKey: 0600 */
 #define OCPP_FILE_CONNECTORS "ocpp-connectors.json" /* TWC ID map, availability, energy registers */
 #define OCPP_FILE_AUTH "ocpp-auth-cache.json"
+#define OCPP_FILE_PROFILES "ocpp-profiles.json"     /* installed charging profiles */
 
 /* Both clocks: monotonic for timers, wall (Unix ms, UTC) for OCPP timestamps. */
 struct ocpp_now {
@@ -48,6 +49,8 @@ struct ocpp_evse {
 	bool drawing;          /* the car draws current (>= 1 A) */
 	double amps;           /* measured current per phase, A */
 	double offered_amps;   /* limit in force on the slave, A */
+	bool paused;           /* the bus gives it nothing now: its share of a short total is below the
+				* minimum (SuspendedEVSE while a transaction runs) */
 	double volts;          /* measured voltage; 0 = unknown (nominal is used) */
 	bool has_lifetime;     /* the TWC reported its lifetime energy counter */
 	uint64_t lifetime_wh;  /* that counter in Wh */
@@ -70,6 +73,8 @@ struct ocpp_cp_params {
 	int voltage;                 /* nominal V, for energy when the TWC reports none */
 	int phases;                  /* 1 or 3 */
 	int max_amps_per_connector;  /* wiring per TWC: Current.Offered without a limit */
+	int max_amps_total;          /* wiring for all TWCs: the charge point's limit without a profile */
+	int min_amps;                /* minAmpsPerTWC: a profile allowing less pauses the connector */
 	int call_timeout_s;          /* a CALL unanswered this long has failed; 0 = 30 */
 	int queue_max;               /* transaction messages held at most; 0 = 1000 */
 	int max_security_profile;    /* highest SecurityProfile the link can do: 2 on wss://, else 1 */
@@ -80,6 +85,7 @@ struct ocpp_cp_params {
 	const char *config_json;
 	const char *connectors_json;
 	const char *auth_json;
+	const char *profiles_json;
 };
 
 struct ocpp_cp_env {
@@ -94,6 +100,9 @@ struct ocpp_cp_env {
 	int (*store)(void *user, const char *name, const char *text, bool secret);
 	/* Current limit for @connector (1..): amps >= 0, or -1 for "whatever the wiring allows". */
 	void (*set_limit)(void *user, int connector, int amps);
+	/* Limit for the sum of all connectors (ChargePointMaxProfile): amps >= 0, or -1 for the wiring.
+	 * Optional. */
+	void (*set_total_limit)(void *user, int amps);
 	/* A Reset is due now: the gateway restarts the process (after closing cleanly). */
 	void (*reset)(void *user, bool hard);
 	/* A key the gateway applies changed (WebSocketPingInterval, SecurityProfile, AuthorizationKey). */

@@ -18,6 +18,7 @@
 #include "ocpp_cp.h"
 #include "ocpp_frame.h"
 #include "ocpp_json.h"
+#include "ocpp_sc.h"
 
 /* Actions the charge point sends. */
 enum ocpp_out_action {
@@ -100,7 +101,10 @@ struct ocpp_cp {
 	char vendor[21], model[21], serial[26], firmware[51];
 	enum ocpp_id_tag_source id_src;
 	char fixed_tag[OCPP_IDTAG_MAX + 1];
-	int voltage, phases, max_amps;
+	int voltage, phases, max_amps, max_amps_total, min_amps;
+	struct ocpp_sc *sc;               /* installed charging profiles */
+	uint64_t sc_next_ms;              /* a profile's limit changes then: re-evaluate (UINT64_MAX none) */
+	int total_limit;                  /* last set_total_limit, INT32_MIN unknown */
 	uint64_t call_timeout_ms;
 	int queue_max;
 	int max_security_profile;
@@ -154,6 +158,9 @@ void ocpp_cp_refresh(struct ocpp_cp *cp);     /* recompute statuses and limits, 
 void ocpp_cp_save_connectors(struct ocpp_cp *cp);
 void ocpp_cp_save_config(struct ocpp_cp *cp);
 void ocpp_cp_save_auth(struct ocpp_cp *cp);
+void ocpp_cp_save_profiles(struct ocpp_cp *cp);
+/* What ocpp_sc needs to evaluate connector @c (0: the charge point). */
+void ocpp_cp_sc_ctx(const struct ocpp_cp *cp, int c, struct ocpp_sc_ctx *ctx);
 int ocpp_cp_tx_stop(struct ocpp_cp *cp, int c, enum ocpp_stop_reason reason);
 /* Authorisation arrived for connector @c (remote start or Authorize.conf). */
 void ocpp_cp_authorized(struct ocpp_cp *cp, int c, const char *tag, const char *parent, bool remote);
@@ -182,6 +189,9 @@ typedef json_t *(*ocpp_handler_fn)(struct ocpp_cp *cp, const json_t *req, struct
 json_t *ocpp_handle_change_availability(struct ocpp_cp *cp, const json_t *req, struct ocpp_perr *e);
 json_t *ocpp_handle_change_configuration(struct ocpp_cp *cp, const json_t *req, struct ocpp_perr *e);
 json_t *ocpp_handle_clear_cache(struct ocpp_cp *cp, const json_t *req, struct ocpp_perr *e);
+json_t *ocpp_handle_clear_charging_profile(struct ocpp_cp *cp, const json_t *req, struct ocpp_perr *e);
+json_t *ocpp_handle_get_composite_schedule(struct ocpp_cp *cp, const json_t *req, struct ocpp_perr *e);
+json_t *ocpp_handle_set_charging_profile(struct ocpp_cp *cp, const json_t *req, struct ocpp_perr *e);
 json_t *ocpp_handle_data_transfer(struct ocpp_cp *cp, const json_t *req, struct ocpp_perr *e);
 json_t *ocpp_handle_get_configuration(struct ocpp_cp *cp, const json_t *req, struct ocpp_perr *e);
 json_t *ocpp_handle_remote_start_transaction(struct ocpp_cp *cp, const json_t *req, struct ocpp_perr *e);

@@ -3,8 +3,9 @@
  * first with a car waiting, else the first free one). The transaction starts when the car is
  * plugged in, after an Authorize first if AuthorizeRemoteTxRequests says so (unless LocalPreAuthorize
  * finds the idTag Accepted in the cache); without a car within
- * ConnectionTimeOut the authorisation lapses. A chargingProfile is for the Smart Charging profile,
- * which this build does not offer: it is checked for shape only.
+ * ConnectionTimeOut the authorisation lapses. A chargingProfile must be a TxProfile without a
+ * transactionId (section 5.11; anything else is Rejected): it is installed for the connector at once
+ * and governs the transaction that follows; it goes with the authorisation if no car comes.
  */
 #include "ocpp_cp_internal.h"
 
@@ -48,6 +49,27 @@ json_t *ocpp_handle_remote_start_transaction(struct ocpp_cp *cp, const json_t *r
 		for (int i = 1; i <= cp->n_conn && !c; i++)
 			if (can_take(cp, i))
 				c = i;
+	}
+	if (profile) {
+		struct ocpp_sc_profile *p = malloc(sizeof(*p));
+		int rc;
+
+		if (!p) {
+			ocpp_perr_set(e, OCPP_ERR_INTERNAL, "out of memory");
+			return NULL;
+		}
+		rc = ocpp_sc_profile_parse(profile, (int)c,
+					   (int)ocpp_config_int(cp->cfg, OCPP_KEY_CHARGING_SCHEDULE_MAX_PERIODS), p, e);
+		if (rc == 0 && (p->purpose != OCPP_SC_TX || p->tx_id != 0 ||
+				p->stack > ocpp_config_int(cp->cfg, OCPP_KEY_CHARGE_PROFILE_MAX_STACK_LEVEL) ||
+				c <= 0 || c > OCPP_MAX_CONNECTORS || !can_take(cp, (int)c) || ocpp_sc_install(cp->sc, p) < 0))
+			rc = 1;
+		free(p);
+		if (rc < 0)
+			return NULL;
+		if (rc > 0)
+			return json_pack("{s:s}", "status", "Rejected");
+		ocpp_cp_save_profiles(cp);
 	}
 	if (c <= 0 || c > OCPP_MAX_CONNECTORS || !can_take(cp, (int)c))
 		return json_pack("{s:s}", "status", "Rejected");

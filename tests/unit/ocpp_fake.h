@@ -71,10 +71,12 @@ struct fake {
 	struct jrec *snap;
 	size_t n_snap;
 
-	struct sfile files[3];
+	struct sfile files[4];
 
 	int lim_c[512], lim_a[512];
 	int n_lim;
+	int total[128];       /* set_total_limit calls */
+	int n_total;
 	int resets;
 	bool reset_hard;
 	uint64_t reset_at;
@@ -198,7 +200,7 @@ static inline int env_jdel(void *user, uint64_t seq)
 
 static inline struct sfile *file_slot(struct fake *f, const char *name)
 {
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 4; i++)
 		if (!strcmp(f->files[i].name, name))
 			return &f->files[i];
 	fail_msg("store() of an unknown file %s", name);
@@ -228,6 +230,15 @@ static inline void env_set_limit(void *user, int connector, int amps)
 	f->n_lim++;
 }
 
+static inline void env_set_total_limit(void *user, int amps)
+{
+	struct fake *f = user;
+
+	assert_true(amps >= -1 && amps < 40);
+	assert_true(f->n_total < 128);
+	f->total[f->n_total++] = amps;
+}
+
 static inline void env_reset(void *user, bool hard)
 {
 	struct fake *f = user;
@@ -251,6 +262,7 @@ static const struct ocpp_cp_env fake_env = {
 	.journal_del = env_jdel,
 	.store = env_store,
 	.set_limit = env_set_limit,
+	.set_total_limit = env_set_total_limit,
 	.reset = env_reset,
 	.config_changed = env_config_changed,
 };
@@ -271,10 +283,13 @@ static inline int setup(void **state)
 	f->p.voltage = 230;
 	f->p.phases = 1;
 	f->p.max_amps_per_connector = 32;
+	f->p.max_amps_total = 40;
+	f->p.min_amps = 6;
 	f->p.max_security_profile = 1;
 	f->files[0].name = OCPP_FILE_CONFIG;
 	f->files[1].name = OCPP_FILE_CONNECTORS;
 	f->files[2].name = OCPP_FILE_AUTH;
+	f->files[3].name = OCPP_FILE_PROFILES;
 	f->next_txid = 100;
 	f->boot_interval = 3600;
 	f->auth_status = "Accepted";
@@ -292,7 +307,7 @@ static inline int teardown(void **state)
 	free(f->fr);
 	jr_free(f->jr, f->n_jr);
 	jr_free(f->snap, f->n_snap);
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 4; i++)
 		free(f->files[i].text);
 	free(f);
 	return 0;
@@ -317,6 +332,7 @@ static inline void fk_new(struct fake *f)
 	f->p.config_json = f->files[0].text;
 	f->p.connectors_json = f->files[1].text;
 	f->p.auth_json = f->files[2].text;
+	f->p.profiles_json = f->files[3].text;
 	f->cp = ocpp_cp_new(&f->p, &env);
 	assert_non_null(f->cp);
 }
@@ -750,7 +766,7 @@ static inline int calls_of(const struct fake *f, const char *action, size_t from
 
 	for (size_t i = from; i < f->n_fr; i++)
 		if (f->fr[i].type == 2 && !strcmp(frame_action(&f->fr[i]), action)) {
-			if (n < max)
+			if (n >= 0 && n < max) /* n >= 0 for gcc's -Warray-bounds, which assumes n++ may wrap */
 				idx[n] = i;
 			n++;
 		}

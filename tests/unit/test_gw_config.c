@@ -614,6 +614,68 @@ static void test_ocpp_key_never_echoed(void **state)
 	}
 }
 
+#define TESLA_OK "\"clientId\": \"app-1\", \"refreshToken\": \"RT-SECRET\""
+
+static void test_tesla_section(void **state)
+{
+	struct gw_config cfg;
+	char err[ERR_LEN];
+
+	(void)state;
+	assert_int_equal(load_with("\"twc\": {" TWC_OK "}", &cfg, err), 0);
+	assert_false(cfg.tesla.enabled);
+	assert_int_equal(load_with("\"twc\": {" TWC_OK "}, \"tesla\": {" TESLA_OK "}", &cfg, err), 0);
+	assert_true(cfg.tesla.enabled);
+	assert_string_equal(cfg.tesla.base_url, "https://localhost:4443");
+	assert_string_equal(cfg.tesla.token_url, "https://fleet-auth.prd.vn.cloud.tesla.com/oauth2/v3/token");
+	assert_string_equal(cfg.tesla.refresh_token, "RT-SECRET");
+	assert_int_equal(cfg.tesla.daily_budget, 200);
+	assert_int_equal(cfg.tesla.dwell, 60);
+	assert_int_equal(cfg.tesla.start_grace, 30);
+	assert_false(cfg.tesla.has_home);
+	assert_int_equal(load_with("\"twc\": {" TWC_OK "}, \"tesla\": {" TESLA_OK ", \"baseUrl\": \"http://127.0.0.1:9\", "
+				   "\"home\": {\"latitude\": 52.37, \"longitude\": 4, \"radius\": 150}, \"carAmps\": 32}",
+				   &cfg, err),
+			 0);
+	assert_true(cfg.tesla.has_home);
+	assert_true(cfg.tesla.home_lat > 52.36 && cfg.tesla.home_lat < 52.38);
+	assert_true(cfg.tesla.home_lon == 4.0);
+	assert_int_equal(cfg.tesla.home_radius, 150);
+	assert_int_equal(cfg.tesla.car_amps, 32);
+}
+
+static void test_tesla_errors(void **state)
+{
+	static const struct {
+		const char *rest, *key;
+	} cases[] = {
+		{ "\"tesla\": {\"refreshToken\": \"RT-SECRET\"}", "tesla.clientId" },
+		{ "\"tesla\": {\"clientId\": \"a\"}", "tesla.refreshToken" },
+		{ "\"tesla\": {" TESLA_OK ", \"baseUrl\": \"ftp://x\"}", "tesla.baseUrl" },
+		{ "\"tesla\": {" TESLA_OK ", \"tokenUrl\": \"https://\"}", "tesla.tokenUrl" },
+		{ "\"tesla\": {" TESLA_OK ", \"home\": {\"latitude\": 52}}", "tesla.home.longitude" },
+		{ "\"tesla\": {" TESLA_OK ", \"home\": {\"latitude\": 91, \"longitude\": 4}}", "tesla.home.latitude" },
+		{ "\"tesla\": {" TESLA_OK ", \"home\": {\"latitude\": \"n\", \"longitude\": 4}}", "tesla.home.latitude" },
+		{ "\"tesla\": {" TESLA_OK ", \"dailyBudget\": 0}", "tesla.dailyBudget" },
+		{ "\"tesla\": {" TESLA_OK ", \"dwell\": 5}", "tesla.dwell" },
+		{ "\"tesla\": {" TESLA_OK ", \"caFile\": \"relative.pem\"}", "tesla.caFile" },
+		{ "\"tesla\": {" TESLA_OK ", \"acessToken\": \"x\"}", "tesla.acessToken" },
+		{ "\"tesla\": {\"clientId\": \"a\", \"refreshToken\": 12345}", "tesla.refreshToken" },
+	};
+	struct gw_config cfg;
+	char err[ERR_LEN], rest[512];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(rest, sizeof(rest), "\"twc\": {" TWC_OK "}, %s", cases[i].rest);
+		assert_int_equal(load_with(rest, &cfg, err), -EINVAL);
+		if (!strstr(err, cases[i].key))
+			fail_msg("case %zu: message does not name %s: %s", i, cases[i].key, err);
+		if (strstr(err, "SECRET") || strstr(err, "12345"))
+			fail_msg("case %zu echoes a token: %s", i, err);
+	}
+}
+
 static void test_url_split(void **state)
 {
 	struct gw_config_url u;
@@ -670,6 +732,8 @@ int main(void)
 		cmocka_unit_test(test_ocpp_full),
 		cmocka_unit_test(test_ocpp_defaults),
 		cmocka_unit_test(test_ocpp_key_never_echoed),
+		cmocka_unit_test(test_tesla_section),
+		cmocka_unit_test(test_tesla_errors),
 		cmocka_unit_test(test_url_split),
 		cmocka_unit_test(test_names),
 	};

@@ -137,7 +137,7 @@ static void test_remote_start_variants(void **state)
 	expect_result(f, "RemoteStartTransaction",
 		      "{\"idTag\":\"T\",\"chargingProfile\":{\"chargingProfileId\":1,\"stackLevel\":0,"
 		      "\"chargingProfilePurpose\":\"TxProfile\",\"chargingProfileKind\":\"Absolute\","
-		      "\"chargingSchedule\":{\"chargingRateUnit\":\"A\",\"chargingSchedulePeriod\":[]}}}",
+		      "\"chargingSchedule\":{\"chargingRateUnit\":\"A\",\"chargingSchedulePeriod\":[{\"startPeriod\":0,\"limit\":16}]}}}",
 		      "{\"status\":\"Accepted\"}");
 	fk_settle(f);
 	fk_expect(f, "StartTransaction");
@@ -289,8 +289,7 @@ static void test_unknown_and_unsupported_actions(void **state)
 {
 	struct fake *f = *state;
 	static const char *const not_supported[] = {
-		"ReserveNow", "SetChargingProfile", "CancelReservation", "ClearChargingProfile", "GetCompositeSchedule",
-		"GetDiagnostics", "GetLocalListVersion", "SendLocalList", "TriggerMessage", "UpdateFirmware",
+		"ReserveNow", "CancelReservation", "GetDiagnostics", "GetLocalListVersion", "SendLocalList", "TriggerMessage", "UpdateFirmware",
 	};
 
 	fk_online_quiet(f);
@@ -302,7 +301,7 @@ static void test_unknown_and_unsupported_actions(void **state)
 	expect_error(f, "ReserveNow",
 		     "{\"connectorId\":1,\"expiryDate\":\"2026-01-01T01:00:00Z\",\"idTag\":\"T\",\"reservationId\":1}",
 		     "NotSupported");
-	expect_error(f, "SetChargingProfile", "{\"connectorId\":1,\"csChargingProfiles\":{}}", "NotSupported");
+	expect_error(f, "SetChargingProfile", "{\"connectorId\":1,\"csChargingProfiles\":{}}", OCC);
 	fk_no_call(f);
 }
 

@@ -58,7 +58,7 @@ static const struct expect expected[OCPP_KEY_COUNT] = {
 	{ OCPP_KEY_STOP_TXN_ALIGNED_DATA_MAX_LENGTH, "StopTxnAlignedDataMaxLength", OCPP_KT_INT, OCPP_KA_R, "5" },
 	{ OCPP_KEY_STOP_TXN_SAMPLED_DATA, "StopTxnSampledData", OCPP_KT_CSL, OCPP_KA_RW, "" },
 	{ OCPP_KEY_STOP_TXN_SAMPLED_DATA_MAX_LENGTH, "StopTxnSampledDataMaxLength", OCPP_KT_INT, OCPP_KA_R, "5" },
-	{ OCPP_KEY_SUPPORTED_FEATURE_PROFILES, "SupportedFeatureProfiles", OCPP_KT_CSL, OCPP_KA_R, "Core" },
+	{ OCPP_KEY_SUPPORTED_FEATURE_PROFILES, "SupportedFeatureProfiles", OCPP_KT_CSL, OCPP_KA_R, "Core,SmartCharging" },
 	{ OCPP_KEY_SUPPORTED_FEATURE_PROFILES_MAX_LENGTH, "SupportedFeatureProfilesMaxLength", OCPP_KT_INT,
 	  OCPP_KA_R, "6" },
 	{ OCPP_KEY_TRANSACTION_MESSAGE_ATTEMPTS, "TransactionMessageAttempts", OCPP_KT_INT, OCPP_KA_RW, "3" },
@@ -67,6 +67,13 @@ static const struct expect expected[OCPP_KEY_COUNT] = {
 	{ OCPP_KEY_UNLOCK_CONNECTOR_ON_EV_SIDE_DISCONNECT, "UnlockConnectorOnEVSideDisconnect", OCPP_KT_BOOL,
 	  OCPP_KA_RW, "false" },
 	{ OCPP_KEY_WEB_SOCKET_PING_INTERVAL, "WebSocketPingInterval", OCPP_KT_INT, OCPP_KA_RW, "60" },
+	{ OCPP_KEY_CHARGE_PROFILE_MAX_STACK_LEVEL, "ChargeProfileMaxStackLevel", OCPP_KT_INT, OCPP_KA_R, "8" },
+	{ OCPP_KEY_CHARGING_SCHEDULE_ALLOWED_CHARGING_RATE_UNIT, "ChargingScheduleAllowedChargingRateUnit", OCPP_KT_CSL,
+	  OCPP_KA_R, "Current,Power" },
+	{ OCPP_KEY_CHARGING_SCHEDULE_MAX_PERIODS, "ChargingScheduleMaxPeriods", OCPP_KT_INT, OCPP_KA_R, "48" },
+	{ OCPP_KEY_CONNECTOR_SWITCH_3TO1_PHASE_SUPPORTED, "ConnectorSwitch3to1PhaseSupported", OCPP_KT_BOOL, OCPP_KA_R,
+	  "false" },
+	{ OCPP_KEY_MAX_CHARGING_PROFILES_INSTALLED, "MaxChargingProfilesInstalled", OCPP_KT_INT, OCPP_KA_R, "32" },
 	{ OCPP_KEY_AUTHORIZATION_KEY, "AuthorizationKey", OCPP_KT_STRING, OCPP_KA_W, "" },
 	{ OCPP_KEY_SECURITY_PROFILE, "SecurityProfile", OCPP_KT_INT, OCPP_KA_RW, "0" },
 };
@@ -110,7 +117,7 @@ static void change(struct ocpp_config *c, const char *key, const char *value, en
 static void test_table(void **state)
 {
 	(void)state;
-	assert_int_equal(OCPP_KEY_COUNT, 32);
+	assert_int_equal(OCPP_KEY_COUNT, 37);
 	for (int k = 0; k < OCPP_KEY_COUNT; k++) {
 		const struct ocpp_key_info *i = ocpp_config_info((enum ocpp_key)k);
 		char lower[OCPP_CONFIG_KEY_MAX + 1];
