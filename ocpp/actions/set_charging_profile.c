@@ -4,7 +4,8 @@
  * ChargePointMaxProfile only on connector 0, TxProfile only on a connector with a running transaction
  * (and its transactionId, when given, must be that transaction's), a stack level within
  * ChargeProfileMaxStackLevel and room for it (MaxChargingProfilesInstalled). Breaking a rule is
- * Rejected. The new limits apply at once: ocpp_cp_refresh() passes them to the bus, which tells the
+ * Rejected. A ChargePointMaxProfile without a start of its own starts when it arrives. The new limits
+ * apply at once: ocpp_cp_refresh() passes them to the bus, which tells the
  * slave at its next heartbeat.
  */
 #include "ocpp_cp_internal.h"
@@ -50,6 +51,13 @@ json_t *ocpp_handle_set_charging_profile(struct ocpp_cp *cp, const json_t *req, 
 
 		if (c == 0 || !k->tx.active || (p->tx_id != 0 && p->tx_id != ocpp_cp_tx_wire_id(&k->tx)))
 			res = status("Rejected");
+	}
+	/* A charge point limit has no transaction to start from: anchor it where it arrived, or it would
+	 * start again at every evaluation. */
+	if (!res && p->purpose == OCPP_SC_CP_MAX && (p->kind == OCPP_SC_RELATIVE || !p->has_start)) {
+		p->kind = p->kind == OCPP_SC_RELATIVE ? OCPP_SC_ABSOLUTE : p->kind;
+		p->has_start = true;
+		p->start_ms = cp->now_wall;
 	}
 	if (!res) {
 		if (ocpp_sc_install(cp->sc, p) < 0) {

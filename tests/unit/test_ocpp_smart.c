@@ -242,6 +242,24 @@ static void test_charge_point_max_total(void **state)
 	assert_string_equal(fk_cs_status(f, "ClearChargingProfile", "{\"id\":2}"), "Unknown");
 }
 
+/* A ChargePointMaxProfile without startSchedule runs from when it arrived: its second period comes. */
+static void test_charge_point_max_anchored(void **state)
+{
+	struct fake *f = *state;
+
+	fk_online(f, 1);
+	f->autoack = true;
+	assert_string_equal(set_profile(f, 0, profile(1, "ChargePointMaxProfile", 0, "Relative", "", "A",
+						      "{\"startPeriod\":0,\"limit\":20},{\"startPeriod\":60,\"limit\":12}")),
+			    "Accepted");
+	assert_int_equal(f->total[f->n_total - 1], 20);
+	fk_advance(f, 59000);
+	assert_int_equal(f->total[f->n_total - 1], 20);
+	fk_advance(f, 1000);
+	assert_int_equal(f->total[f->n_total - 1], 12);
+	assert_int_equal(f->stuck, 0);
+}
+
 /* TC_059 and TC_060: RemoteStartTransaction with a TxProfile governs the transaction; another purpose
  * is Rejected. */
 static void test_remote_start_with_profile(void **state)
@@ -437,6 +455,7 @@ int main(void)
 		T(test_pause_below_minimum_and_period_boundary),
 		T(test_bus_pause_is_suspended_evse),
 		T(test_charge_point_max_total),
+		T(test_charge_point_max_anchored),
 		T(test_remote_start_with_profile),
 		T(test_remote_start_profile_lapses),
 		T(test_profiles_persist),
