@@ -5,13 +5,18 @@
  * resolver if the library has one, so a slow name server does not stall the loop. No other file in
  * the gateway knows curl exists.
  *
- * Call only from the loop's thread.
+ * Call only from the loop's thread. A done callback may start requests and may call gw_http_stop(),
+ * but not gw_http_free().
  */
 #ifndef GW_HTTP_H
 #define GW_HTTP_H
 
 #include <stdbool.h>
 #include <stddef.h>
+
+#include <libwebsockets.h>
+
+#define GW_HTTP_PROTOCOL "curl-sock"
 
 struct gw_loop;
 struct gw_http;
@@ -43,7 +48,8 @@ typedef void (*gw_http_done_fn)(void *user, const struct gw_http_resp *resp);
 /* Return: the client, or NULL (logged). */
 struct gw_http *gw_http_new(struct gw_loop *loop);
 
-/* Start @r (strings copied). Return a request number > 0, or -errno. */
+/* Start @r (strings copied). Return a request number > 0, or -errno (-EINVAL for a malformed request,
+ * -ESHUTDOWN after gw_http_stop()). */
 long gw_http_request(struct gw_http *h, const struct gw_http_req *r, gw_http_done_fn done, void *user);
 
 /* Requests in flight. */
@@ -51,6 +57,9 @@ int gw_http_pending(const struct gw_http *h);
 
 /* Abort everything in flight (no callbacks) and cancel the timer: before lws_context_destroy(). */
 void gw_http_stop(struct gw_http *h);
-void gw_http_free(struct gw_http *h); /* NULL is a no-op */
+void gw_http_free(struct gw_http *h); /* NULL is a no-op; before or after lws_context_destroy() */
+
+/* The "curl-sock" protocol callback, for gw_loop's protocols table only. */
+int gw_http_lws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len);
 
 #endif

@@ -16,6 +16,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "gw_http.h"
 #include "gw_log.h"
 #include "gw_port.h"
 #include "gw_ws.h"
@@ -40,6 +41,7 @@ static const struct lws_protocols protocols[] = {
 	{ GW_PORT_PROTOCOL, gw_port_lws_callback, 0, 0, 0, NULL, 0 },
 	{ SIGNALS_PROTOCOL, signals_callback, 0, 0, 0, NULL, 0 },
 	{ GW_WS_PROTOCOL, gw_ws_lws_callback, 0, 0, 0, NULL, 0 },
+	{ GW_HTTP_PROTOCOL, gw_http_lws_callback, 0, 0, 0, NULL, 0 },
 	{ NULL, NULL, 0, 0, 0, NULL, 0 },
 };
 

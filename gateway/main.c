@@ -20,6 +20,7 @@
 #include "gw_log.h"
 #include "gw_loop.h"
 #include "gw_ocpp.h"
+#include "gw_tesla.h"
 
 #ifndef TWCGW_VERSION
 #error "TWCGW_VERSION must be defined by the build"
@@ -37,6 +38,7 @@ struct app {
 	struct gw_loop *loop;
 	struct gw_bus *bus;
 	struct gw_ocpp *ocpp;
+	struct gw_tesla *tesla;
 };
 
 static void usage(FILE *out)
@@ -59,7 +61,7 @@ static void usage(FILE *out)
 		"      --version         print the version and exit\n"
 		"  -h, --help            print this help and exit\n"
 		"\n"
-		"Signals: SIGTERM/SIGINT stop cleanly, SIGHUP reloads the config (ocpp.* changes need a\n"
+		"Signals: SIGTERM/SIGINT stop cleanly, SIGHUP reloads the config (ocpp.* and tesla.* changes need a\n"
 		"restart).\n");
 }
 
@@ -87,6 +89,9 @@ static void app_reload(void *user)
 	if (memcmp(&cfg.ocpp, &app->cfg.ocpp, sizeof(cfg.ocpp)) != 0)
 		gw_log_warn("reload: ocpp.* changed; those changes take effect after a restart");
 	cfg.ocpp = app->cfg.ocpp;
+	if (memcmp(&cfg.tesla, &app->cfg.tesla, sizeof(cfg.tesla)) != 0)
+		gw_log_warn("reload: tesla.* changed; those changes take effect after a restart");
+	cfg.tesla = app->cfg.tesla;
 	app->cfg = cfg;
 	gw_log_info("reload: config %s applied", app->config_path);
 }
@@ -103,7 +108,9 @@ static int run(struct app *app)
 	app->bus = gw_bus_new(app->loop, &app->clock, &app->cfg);
 	if (app->bus && app->cfg.ocpp.enabled)
 		app->ocpp = gw_ocpp_new(app->loop, &app->clock, &app->cfg, app->bus);
-	if (!app->bus || (app->cfg.ocpp.enabled && !app->ocpp)) {
+	if (app->bus && app->cfg.tesla.enabled)
+		app->tesla = gw_tesla_new(app->loop, &app->clock, &app->cfg, app->bus);
+	if (!app->bus || (app->cfg.ocpp.enabled && !app->ocpp) || (app->cfg.tesla.enabled && !app->tesla)) {
 		code = -EIO;
 		goto out;
 	}
@@ -114,9 +121,11 @@ static int run(struct app *app)
 out:
 	/* Order matters: timers off, then lws closes what it adopted (calling back into the port and
 	 * the websocket, which must still exist), then the objects and the descriptors they still own. */
+	gw_tesla_stop(app->tesla);
 	gw_ocpp_stop(app->ocpp);
 	gw_bus_stop(app->bus);
 	gw_loop_free(app->loop);
+	gw_tesla_free(app->tesla);
 	gw_ocpp_free(app->ocpp);
 	gw_bus_free(app->bus);
 	gw_log_info("stopped");

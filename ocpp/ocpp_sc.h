@@ -40,8 +40,7 @@ enum ocpp_sc_kind { OCPP_SC_ABSOLUTE = 0, OCPP_SC_RECURRING, OCPP_SC_RELATIVE, O
 enum ocpp_sc_recurrency { OCPP_SC_REC_NONE = 0, OCPP_SC_DAILY, OCPP_SC_WEEKLY };
 enum ocpp_sc_unit { OCPP_SC_AMPS = 0, OCPP_SC_WATTS, OCPP_SC_UNIT_COUNT };
 
-/* Wire names, in enum order: "ChargePointMaxProfile", ...; "Absolute", ...; "Daily", "Weekly"
- * (index 0 of the recurrency table is NULL); "A", "W". */
+/* Wire names, in enum order: "ChargePointMaxProfile", ...; "Absolute", ...; "A", "W". */
 extern const char *const ocpp_sc_purpose_names[OCPP_SC_PURPOSE_COUNT];
 extern const char *const ocpp_sc_kind_names[OCPP_SC_KIND_COUNT];
 extern const char *const ocpp_sc_unit_names[OCPP_SC_UNIT_COUNT];

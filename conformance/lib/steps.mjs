@@ -221,3 +221,172 @@ export async function stopByUnplug(ctx, { connector = 1, transactionId }) {
   await csms.waitFor('StatusNotification', { connectorId: connector, status: 'Available' }, 20000, { since });
   return stop;
 }
+
+// ---- Smart Charging ----------------------------------------------------------------------------
+
+/**
+ * A csChargingProfiles object. `periods` is [[startPeriod, limit], ...]; `unit` 'A' or 'W';
+ * `kind` Absolute (default), Relative or Recurring; `startSchedule` a Date, ms or ISO string.
+ */
+export function chargingProfile({ id, stack = 0, purpose, kind = 'Absolute', periods, unit = 'A', duration, startSchedule, transactionId, recurrencyKind }) {
+  const schedule = {
+    chargingRateUnit: unit,
+    chargingSchedulePeriod: periods.map(([startPeriod, limit]) => ({ startPeriod, limit })),
+  };
+  if (duration !== undefined) schedule.duration = duration;
+  if (startSchedule !== undefined) schedule.startSchedule = typeof startSchedule === 'string' ? startSchedule : new Date(startSchedule).toISOString();
+  const p = { chargingProfileId: id, stackLevel: stack, chargingProfilePurpose: purpose, chargingProfileKind: kind, chargingSchedule: schedule };
+  if (transactionId !== undefined) p.transactionId = transactionId;
+  if (recurrencyKind !== undefined) p.recurrencyKind = recurrencyKind;
+  return p;
+}
+
+/** SetChargingProfile; returns the status. */
+export async function setChargingProfile(ctx, connectorId, profile) {
+  const r = await ctx.csms.call('SetChargingProfile', { connectorId, csChargingProfiles: profile });
+  ctx.log(`SetChargingProfile connector ${connectorId} id ${profile.chargingProfileId} (${profile.chargingProfilePurpose}, stack ${profile.stackLevel}): ${r.status}`);
+  return r.status;
+}
+
+/** SetChargingProfile that must be Accepted. */
+export async function installProfile(ctx, connectorId, profile) {
+  const status = await setChargingProfile(ctx, connectorId, profile);
+  check(status === 'Accepted', `SetChargingProfile connectorId ${connectorId} ${profile.chargingProfilePurpose} id ${profile.chargingProfileId} stackLevel ${profile.stackLevel} answered ${status}, expected Accepted`);
+}
+
+/** ClearChargingProfile with the given criteria; returns the status. */
+export async function clearChargingProfile(ctx, criteria = {}) {
+  const r = await ctx.csms.call('ClearChargingProfile', criteria);
+  ctx.log(`ClearChargingProfile ${JSON.stringify(criteria)}: ${r.status}`);
+  return r.status;
+}
+
+/**
+ * Smart Charging must be among SupportedFeatureProfiles (twcgw: a failure if not; another charge
+ * point: not applicable). Remote mode: every installed profile is cleared first, as OCTT's
+ * housekeeping does, so that the case starts from no profile. Returns the GetConfiguration result for
+ * the Smart Charging keys.
+ */
+export async function requireSmartCharging(ctx) {
+  const keys = ['SupportedFeatureProfiles', 'ChargeProfileMaxStackLevel', 'ChargingScheduleAllowedChargingRateUnit',
+    'ChargingScheduleMaxPeriods', 'MaxChargingProfilesInstalled'];
+  const cfg = await getConfiguration(ctx, keys);
+  const profiles = (cfg.get('SupportedFeatureProfiles')?.value || '').split(',').map((s) => s.trim());
+  if (!profiles.includes('SmartCharging')) {
+    const why = `SupportedFeatureProfiles is "${cfg.get('SupportedFeatureProfiles')?.value}", without SmartCharging`;
+    if (ctx.mode === 'remote') ctx.na(why);
+    ctx.fail(why);
+  }
+  if (ctx.mode === 'remote') await clearChargingProfile(ctx, {});
+  return cfg;
+}
+
+/**
+ * GetCompositeSchedule; fails unless Accepted with a chargingSchedule. Returns {r, periods, sentAt,
+ * answeredAt}, periods as [[startPeriod, limit], ...].
+ */
+export async function getCompositeSchedule(ctx, { connectorId = 1, duration, unit } = {}) {
+  const req = { connectorId, duration };
+  if (unit) req.chargingRateUnit = unit;
+  const sentAt = Date.now();
+  const r = await ctx.csms.call('GetCompositeSchedule', req);
+  const answeredAt = Date.now();
+  check(r.status === 'Accepted', `GetCompositeSchedule ${JSON.stringify(req)} answered ${r.status}, expected Accepted`);
+  check(r.chargingSchedule && Array.isArray(r.chargingSchedule.chargingSchedulePeriod),
+    `GetCompositeSchedule ${JSON.stringify(req)} answered Accepted without a chargingSchedule: ${JSON.stringify(r)}`);
+  const periods = r.chargingSchedule.chargingSchedulePeriod.map((p) => [p.startPeriod, p.limit]);
+  ctx.log(`GetCompositeSchedule ${JSON.stringify(req)}: ${fmtPeriods(periods)} ${r.chargingSchedule.chargingRateUnit}, scheduleStart ${r.scheduleStart}`);
+  return { r, periods, sentAt, answeredAt };
+}
+
+export const fmtPeriods = (periods) => `[${periods.map(([s, l]) => `{${s} s: ${l}}`).join(', ')}]`;
+
+/** The composite's periods must be exactly `expected` ([[startPeriod, limit], ...]). */
+export function checkPeriods(got, expected, what) {
+  const same = got.length === expected.length && got.every(([s, l], i) => s === expected[i][0] && Math.abs(l - expected[i][1]) < 0.05);
+  if (same) return;
+  const i = got.findIndex(([s, l], k) => !expected[k] || s !== expected[k][0] || Math.abs(l - expected[k][1]) >= 0.05);
+  const where = i < 0 ? `it has ${got.length} periods, expected ${expected.length}` : `period ${i} is ${got[i] ? `{${got[i][0]} s: ${got[i][1]}}` : 'missing'}, expected {${expected[i][0]} s: ${expected[i][1]}}`;
+  throw new CaseFailure(`${what}: got ${fmtPeriods(got)}, expected ${fmtPeriods(expected)} (${where})`);
+}
+
+/**
+ * The composite of a schedule given as absolute change instants, with the rules of GetCompositeSchedule:
+ * periods start at whole seconds from `start` (ms), a change within the second a period began
+ * replaces that period's limit, and equal adjacent periods are merged. `limitAt(t)` is the limit at
+ * wall ms t; `changes` the instants (ms) at which it may change.
+ */
+export function compositeOf({ start, durationS, changes, limitAt }) {
+  const end = start + durationS * 1000;
+  const instants = [start, ...changes.filter((t) => t > start && t < end)].sort((a, b) => a - b);
+  const out = [];
+  for (const t of instants) {
+    const rel = Math.floor((t - start) / 1000);
+    const v = Math.round(limitAt(t) * 10) / 10;
+    if (out.length && out.at(-1)[0] === rel) {
+      out.at(-1)[1] = v;
+      if (out.length > 1 && out.at(-2)[1] === v) out.pop();
+    } else if (!out.length || out.at(-1)[1] !== v) {
+      out.push([rel, v]);
+    }
+  }
+  return out;
+}
+
+/** The simulated slave behind a connector (local mode), as twc-sim's `status` reports it. */
+export async function simSlave(ctx, connector = 1) {
+  if (ctx.mode === 'remote') throw new NotApplicable('needs the simulated Wall Connector bus');
+  const st = await ctx.sut.simStatus();
+  const s = st.slaves?.[ctx.sut.slaveOf(connector)];
+  if (!s) throw new CaseFailure(`twc-sim status has no slave for connector ${connector}: ${JSON.stringify(st)}`);
+  return s;
+}
+
+/** How long a new limit may take to reach the bus: two heartbeat cycles (about 1 s per slave each)
+ * plus 1 s. */
+export const busLimitMaxMs = (ctx) => 2 * 1000 * (ctx.sut.slaves || 1) + 1000;
+
+/**
+ * Poll twc-sim until the master has told the connector's slave `amps` (toldAmps), counting from
+ * `t0` (Date.now() when the request that changes the limit was sent). Fails if that takes longer
+ * than busLimitMaxMs; waits up to `giveUpMs` to say how long it did take. Logs and returns the
+ * elapsed ms. `timed: false` only waits (up to giveUpMs).
+ */
+export async function waitBusLimit(ctx, { connector = 1, amps, t0 = Date.now(), what = 'the new limit', giveUpMs = 10000, timed = true }) {
+  const maxMs = timed ? busLimitMaxMs(ctx) : giveUpMs;
+  let s;
+  for (;;) {
+    s = await simSlave(ctx, connector);
+    const elapsed = Date.now() - t0;
+    if (s.toldAmps === amps) {
+      ctx.log(`${what}: ${amps} A on the bus after ${elapsed} ms${timed ? ` (allowed ${maxMs} ms)` : ''}`);
+      check(!timed || elapsed <= maxMs, `${what} (${amps} A) reached the bus after ${elapsed} ms, more than the ${maxMs} ms allowed (two bus heartbeat cycles of about 1 s with ${ctx.sut.slaves} slave(s), plus 1 s)`);
+      return elapsed;
+    }
+    if (elapsed > giveUpMs) {
+      throw new CaseFailure(`${what} (${amps} A) never reached the bus: after ${elapsed} ms the slave of connector ${connector} is still told ${s.toldAmps} A (allowed ${maxMs} ms); twc-sim: ${JSON.stringify(s)}`);
+    }
+    await ctx.sleep(25);
+  }
+}
+
+/** Record the highest toldAmps of a connector's slave until stop() (polled every 25 ms). */
+export function watchTold(ctx, connector = 1) {
+  const w = { max: -Infinity, samples: 0, running: true };
+  w.done = (async () => {
+    while (w.running) {
+      try {
+        const s = await simSlave(ctx, connector);
+        if (s.toldAmps > w.max) w.max = s.toldAmps;
+        w.samples++;
+      } catch (err) {
+        if (!w.running) break;
+        w.error = err;
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  })();
+  w.stop = async () => { w.running = false; await w.done; return w; };
+  return w;
+}
