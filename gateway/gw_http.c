@@ -1,0 +1,735 @@
+/*
+ * gw_http: libcurl's multi interface driven by the lws loop. curl tells us which sockets it wants
+ * watched (CURLMOPT_SOCKETFUNCTION) and when it next needs a turn (CURLMOPT_TIMERFUNCTION); we
+ * adopt a dup() of each socket into lws as a raw file, so lws only polls it and calls back, and keep
+ * curl's timer as one lws_sul. Every poll event and timer expiry becomes curl_multi_socket_action(),
+ * after which finished transfers are drained and their callbacks run: always from the loop, never
+ * from inside a curl callback or gw_http_request().
+ *
+ * Ownership: lws closes the dup it adopted, curl closes its own socket (possibly much later, from its
+ * connection cache). A socket record lives from curl's first sighting of a socket until lws reports
+ * the dup closed; the record is curl's socketp and the wsi's opaque pointer at the same time.
+ */
+#include "gw_http.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "gw_clock.h"
+#include "gw_log.h"
+#include "gw_loop.h"
+
+#define DEFAULT_TIMEOUT_MS 15000L
+#define DEFAULT_MAX_BODY ((size_t)1 << 20)
+#define RX_FIRST_CAP 4096u
+#define LOG_URL_MAX 256
+
+/* One transfer in flight. */
+struct xfer {
+	struct xfer *next;
+	struct gw_http *h;
+	CURL *easy;
+	struct curl_slist *headers;
+	long id;
+	gw_http_done_fn done;
+	void *user;
+
+	size_t max_body;
+	char *rx;
+	size_t rx_len, rx_cap;
+	bool too_big;
+	bool rx_oom;
+	long retry_after_s;
+
+	char what[LOG_URL_MAX + 16]; /* "METHOD url" without query or credentials, for logs */
+	char errbuf[CURL_ERROR_SIZE];
+};
+
+/* One socket curl asked us to watch; see the ownership note at the top. */
+struct sock_rec {
+	struct sock_rec *next;
+	struct gw_http *h;
+	curl_socket_t s;
+	struct lws *wsi;
+	int want;     /* CURL_POLL_* last asked for */
+	bool removed; /* curl is done with it; the wsi is being closed */
+};
+
+struct gw_http {
+	struct gw_loop *loop;
+	CURLM *multi;
+	lws_sorted_usec_list_t sul; /* curl's timer */
+	struct xfer *xfers;
+	struct sock_rec *socks;
+	int pending;
+	long next_id;
+	bool stopped;
+	bool insecure_logged;
+	bool global_init;
+};
+
+/* ---- small helpers ---- */
+
+static void url_for_log(const char *url, char *out, size_t outlen)
+{
+	const char *p = strstr(url, "://");
+	const char *host = p ? p + 3 : url;
+	const char *end = host + strcspn(host, "/?#");
+	const char *at = memchr(host, '@', (size_t)(end - host));
+	size_t n;
+
+	/* Drop user:password@ and the query, either of which may carry a secret. */
+	n = (size_t)(host - url);
+	if (n >= outlen)
+		n = outlen - 1;
+	memcpy(out, url, n);
+	out[n] = '\0';
+	if (at)
+		host = at + 1;
+	snprintf(out + n, outlen - n, "%.*s", (int)strcspn(host, "?#"), host);
+}
+
+static bool header_safe(const char *s)
+{
+	return s && !strpbrk(s, "\r\n");
+}
+
+static bool method_ok(const char *m)
+{
+	if (!m || !m[0] || strlen(m) > 16)
+		return false;
+	for (; *m; m++)
+		if (*m < 'A' || *m > 'Z')
+			return false;
+	return true;
+}
+
+static void xfer_free(struct xfer *x)
+{
+	struct curl_slist *l;
+
+	if (x->easy)
+		curl_easy_cleanup(x->easy);
+	/* The Authorization line is a secret: do not leave it lying in freed heap memory. */
+	for (l = x->headers; l; l = l->next)
+		explicit_bzero(l->data, strlen(l->data));
+	curl_slist_free_all(x->headers);
+	free(x->rx);
+	free(x);
+}
+
+static void xfer_unlink(struct gw_http *h, struct xfer *x)
+{
+	struct xfer **pp;
+
+	for (pp = &h->xfers; *pp; pp = &(*pp)->next) {
+		if (*pp == x) {
+			*pp = x->next;
+			h->pending--;
+			return;
+		}
+	}
+}
+
+static void sock_unlink(struct gw_http *h, struct sock_rec *rec)
+{
+	struct sock_rec **pp;
+
+	for (pp = &h->socks; *pp; pp = &(*pp)->next) {
+		if (*pp == rec) {
+			*pp = rec->next;
+			return;
+		}
+	}
+}
+
+/* ---- answers ---- */
+
+/* Retry-After is either delta seconds or an HTTP date (RFC 9110 10.2.3); -1 when it is neither. */
+static long parse_retry_after(const char *v, size_t len)
+{
+	char buf[128];
+	char *end;
+	long n;
+	time_t t;
+	struct timespec now;
+
+	while (len && (*v == ' ' || *v == '\t')) {
+		v++;
+		len--;
+	}
+	while (len && (v[len - 1] == '\r' || v[len - 1] == '\n' || v[len - 1] == ' ' || v[len - 1] == '\t'))
+		len--;
+	if (!len || len >= sizeof(buf))
+		return -1;
+	memcpy(buf, v, len);
+	buf[len] = '\0';
+	if (buf[0] >= '0' && buf[0] <= '9') {
+		errno = 0;
+		n = strtol(buf, &end, 10);
+		if (*end)
+			return -1;
+		return errno == ERANGE ? LONG_MAX : n;
+	}
+	t = curl_getdate(buf, NULL);
+	if (t == (time_t)-1)
+		return -1;
+	gw_clock_wall(&now);
+	return t > now.tv_sec ? (long)(t - now.tv_sec) : 0;
+}
+
+static size_t on_header(char *p, size_t size, size_t n, void *ud)
+{
+	struct xfer *x = ud;
+	size_t len = size * n;
+	static const char ra[] = "Retry-After:";
+
+	/* A new status line starts a new answer (after a 100 Continue, say): forget the last one's. */
+	if (len >= 5 && memcmp(p, "HTTP/", 5) == 0)
+		x->retry_after_s = -1;
+	else if (len > sizeof(ra) - 1 && strncasecmp(p, ra, sizeof(ra) - 1) == 0)
+		x->retry_after_s = parse_retry_after(p + sizeof(ra) - 1, len - (sizeof(ra) - 1));
+	return len;
+}
+
+static size_t on_body(char *p, size_t size, size_t n, void *ud)
+{
+	struct xfer *x = ud;
+	size_t len = size * n;
+
+	/* CURLOPT_MAXFILESIZE only catches a Content-Length announced up front; chunked answers end here. */
+	if (len > x->max_body - x->rx_len) {
+		x->too_big = true;
+		return 0;
+	}
+	if (x->rx_len + len + 1 > x->rx_cap) {
+		size_t cap = x->rx_cap ? x->rx_cap : RX_FIRST_CAP;
+		char *nb;
+
+		while (cap < x->rx_len + len + 1)
+			cap *= 2;
+		if (cap > x->max_body + 1)
+			cap = x->max_body + 1;
+		nb = realloc(x->rx, cap);
+		if (!nb) {
+			x->rx_oom = true;
+			return 0;
+		}
+		x->rx = nb;
+		x->rx_cap = cap;
+	}
+	memcpy(x->rx + x->rx_len, p, len);
+	x->rx_len += len;
+	x->rx[x->rx_len] = '\0';
+	return len;
+}
+
+static int errno_of(const struct xfer *x, CURLcode rc)
+{
+	long os = 0;
+
+	if (x->too_big || rc == CURLE_FILESIZE_EXCEEDED)
+		return -EMSGSIZE;
+	if (x->rx_oom)
+		return -ENOMEM;
+	switch (rc) {
+	case CURLE_OPERATION_TIMEDOUT:
+		return -ETIMEDOUT;
+	case CURLE_COULDNT_CONNECT:
+		curl_easy_getinfo(x->easy, CURLINFO_OS_ERRNO, &os);
+		if (os == EHOSTUNREACH || os == ENETUNREACH)
+			return -EHOSTUNREACH;
+		if (os == ETIMEDOUT)
+			return -ETIMEDOUT;
+		return -ECONNREFUSED;
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_RESOLVE_PROXY:
+		return -EHOSTUNREACH;
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+	case CURLE_SSL_INVALIDCERTSTATUS:
+	case CURLE_SSL_CRL_BADFILE:
+	case CURLE_SSL_SHUTDOWN_FAILED:
+	case CURLE_SSL_ENGINE_NOTFOUND:
+	case CURLE_SSL_ENGINE_SETFAILED:
+	case CURLE_SSL_ENGINE_INITFAILED:
+	case CURLE_USE_SSL_FAILED:
+		return -EPROTO;
+	case CURLE_UNSUPPORTED_PROTOCOL:
+	case CURLE_URL_MALFORMAT:
+		return -EINVAL;
+	case CURLE_OUT_OF_MEMORY:
+		return -ENOMEM;
+	case CURLE_ABORTED_BY_CALLBACK:
+		return -ECANCELED;
+	case CURLE_SEND_ERROR:
+	case CURLE_RECV_ERROR:
+		curl_easy_getinfo(x->easy, CURLINFO_OS_ERRNO, &os);
+		return os == ECONNRESET ? -ECONNRESET : -EIO;
+	default:
+		return -EIO;
+	}
+}
+
+/* Hand one finished transfer to its owner and free it; @x is already unlinked. */
+static void finish(struct xfer *x, CURLcode rc)
+{
+	struct gw_http_resp resp;
+	char why[96];
+	long code = 0;
+
+	memset(&resp, 0, sizeof(resp));
+	resp.retry_after_s = x->retry_after_s;
+	resp.body = "";
+	resp.error = "";
+	if (rc == CURLE_OK)
+		curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
+	if (rc == CURLE_OK && code > 0) {
+		resp.status = (int)code;
+		resp.body = x->rx ? x->rx : "";
+		resp.len = x->rx_len;
+		gw_log_debug("http: %s: %d (%zu bytes)", x->what, resp.status, resp.len);
+	} else {
+		resp.status = rc == CURLE_OK ? -EPROTO : errno_of(x, rc);
+		if (resp.status == -EMSGSIZE) {
+			snprintf(why, sizeof(why), "answer longer than %zu bytes", x->max_body);
+			resp.error = why;
+		} else {
+			resp.error = x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc);
+		}
+		resp.retry_after_s = -1;
+		gw_log_debug("http: %s: %s (%s)", x->what, strerror(-resp.status), resp.error);
+	}
+	x->done(x->user, &resp);
+	xfer_free(x);
+}
+
+/* Run the callbacks of whatever curl has finished. A callback may start requests or stop us. */
+static void drain(struct gw_http *h)
+{
+	CURLMsg *m;
+	int left;
+
+	while (!h->stopped && (m = curl_multi_info_read(h->multi, &left))) {
+		struct xfer *x;
+		char *priv = NULL;
+		CURLcode rc;
+
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		rc = m->data.result;
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &priv);
+		x = (struct xfer *)priv;
+		/* @m dies with the removal. */
+		curl_multi_remove_handle(h->multi, m->easy_handle);
+		if (!x)
+			continue;
+		xfer_unlink(h, x);
+		finish(x, rc);
+	}
+}
+
+static void socket_action(struct gw_http *h, curl_socket_t s, int ev)
+{
+	int running;
+	CURLMcode mc = curl_multi_socket_action(h->multi, s, ev, &running);
+
+	if (mc != CURLM_OK)
+		gw_log_warn("http: curl_multi_socket_action: %s", curl_multi_strerror(mc));
+	drain(h);
+}
+
+/* ---- curl's socket and timer callbacks ---- */
+
+static void timer_cb(lws_sorted_usec_list_t *sul)
+{
+	struct gw_http *h = lws_container_of(sul, struct gw_http, sul);
+
+	socket_action(h, CURL_SOCKET_TIMEOUT, 0);
+}
+
+static int on_curl_timer(CURLM *multi, long timeout_ms, void *ud)
+{
+	struct gw_http *h = ud;
+	lws_usec_t us;
+
+	(void)multi;
+	if (timeout_ms < 0 || h->stopped) {
+		lws_sul_cancel(&h->sul);
+		return 0;
+	}
+	/* 0 ms means "soon", and curl must not be re-entered from here: the next loop turn it is. */
+	us = (lws_usec_t)timeout_ms * LWS_US_PER_MS;
+	lws_sul_schedule(gw_loop_context(h->loop), 0, &h->sul, timer_cb, us ? us : 1);
+	return 0;
+}
+
+static void sock_kill(struct gw_http *h, struct sock_rec *rec)
+{
+	rec->removed = true;
+	curl_multi_assign(h->multi, rec->s, NULL);
+	if (rec->wsi) {
+		lws_rx_flow_control(rec->wsi, 0);
+		lws_set_timeout(rec->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+	}
+}
+
+static struct sock_rec *sock_adopt(struct gw_http *h, curl_socket_t s)
+{
+	struct sock_rec *rec;
+	lws_adopt_desc_t ad;
+	int d;
+
+	rec = calloc(1, sizeof(*rec));
+	if (!rec)
+		return NULL;
+	d = fcntl(s, F_DUPFD_CLOEXEC, 3);
+	if (d < 0) {
+		gw_log_warn("http: dup: %s", strerror(errno));
+		free(rec);
+		return NULL;
+	}
+	memset(&ad, 0, sizeof(ad));
+	ad.vh = gw_loop_vhost(h->loop);
+	ad.type = LWS_ADOPT_RAW_FILE_DESC;
+	ad.fd.filefd = d;
+	ad.vh_prot_name = GW_HTTP_PROTOCOL;
+	ad.opaque = rec;
+	rec->h = h;
+	rec->s = s;
+	rec->wsi = lws_adopt_descriptor_vhost_via_info(&ad);
+	if (!rec->wsi) {
+		/* lws closes only sockets adopted as such when adoption fails; a raw file is still ours. */
+		close(d);
+		free(rec);
+		gw_log_warn("http: the event loop refused a socket");
+		return NULL;
+	}
+	rec->next = h->socks;
+	h->socks = rec;
+	curl_multi_assign(h->multi, s, rec);
+	return rec;
+}
+
+static int on_curl_socket(CURL *easy, curl_socket_t s, int what, void *ud, void *socketp)
+{
+	struct gw_http *h = ud;
+	struct sock_rec *rec = socketp;
+
+	(void)easy;
+	if (what == CURL_POLL_REMOVE) {
+		if (rec)
+			sock_kill(h, rec);
+		return 0;
+	}
+	if (h->stopped)
+		return 0;
+	if (!rec) {
+		rec = sock_adopt(h, s);
+		/* Unwatched, the transfer runs into its timeout and fails with a proper error. */
+		if (!rec)
+			return 0;
+	}
+	rec->want = what;
+	lws_rx_flow_control(rec->wsi, (what & CURL_POLL_IN) != 0);
+	if (what & CURL_POLL_OUT)
+		lws_callback_on_writable(rec->wsi);
+	return 0;
+}
+
+/* ---- the "curl-sock" protocol ---- */
+
+static void on_close(struct sock_rec *rec)
+{
+	struct gw_http *h = rec->h;
+
+	rec->wsi = NULL;
+	sock_unlink(h, rec);
+	if (!rec->removed) {
+		/* lws saw a hang-up or error before curl was done with the socket: let curl find out. */
+		curl_multi_assign(h->multi, rec->s, NULL);
+		if (!h->stopped)
+			socket_action(h, rec->s, CURL_CSELECT_ERR);
+	}
+	free(rec);
+}
+
+int gw_http_lws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+{
+	struct sock_rec *rec;
+
+	(void)user;
+	(void)in;
+	(void)len;
+	if (reason != LWS_CALLBACK_RAW_RX_FILE && reason != LWS_CALLBACK_RAW_WRITEABLE_FILE &&
+	    reason != LWS_CALLBACK_RAW_CLOSE_FILE)
+		return 0;
+	rec = lws_get_opaque_user_data(wsi);
+	if (!rec)
+		/* Detached by gw_http_free() and waiting for its async close: let lws finish it. */
+		return reason == LWS_CALLBACK_RAW_CLOSE_FILE ? 0 : -1;
+
+	switch (reason) {
+	case LWS_CALLBACK_RAW_RX_FILE:
+		if (!rec->removed && !rec->h->stopped)
+			socket_action(rec->h, rec->s, CURL_CSELECT_IN);
+		return 0;
+	case LWS_CALLBACK_RAW_WRITEABLE_FILE:
+		if (rec->removed || rec->h->stopped)
+			return 0;
+		socket_action(rec->h, rec->s, CURL_CSELECT_OUT);
+		/* lws clears POLLOUT before this callback; curl only calls back on a change of interest. */
+		if (!rec->removed && (rec->want & CURL_POLL_OUT))
+			lws_callback_on_writable(wsi);
+		return 0;
+	case LWS_CALLBACK_RAW_CLOSE_FILE:
+		on_close(rec);
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+/* ---- public API ---- */
+
+struct gw_http *gw_http_new(struct gw_loop *loop)
+{
+	struct gw_http *h = calloc(1, sizeof(*h));
+
+	if (!h) {
+		gw_log_error("http: out of memory");
+		return NULL;
+	}
+	h->loop = loop;
+	h->next_id = 1;
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		gw_log_error("http: curl_global_init failed");
+		free(h);
+		return NULL;
+	}
+	h->global_init = true;
+	h->multi = curl_multi_init();
+	if (!h->multi) {
+		gw_log_error("http: curl_multi_init failed");
+		gw_http_free(h);
+		return NULL;
+	}
+	curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket);
+	curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
+	curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
+	curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
+	return h;
+}
+
+#define SET(opt, val)                                                  \
+	do {                                                           \
+		if (curl_easy_setopt(x->easy, opt, val) != CURLE_OK) { \
+			gw_log_error("http: cannot set " #opt);        \
+			goto fail;                                     \
+		}                                                      \
+	} while (0)
+
+static int header_add(struct xfer *x, const char *name, const char *value)
+{
+	size_t n = strlen(name) + strlen(value) + 3;
+	char *line = malloc(n);
+	struct curl_slist *l;
+
+	if (!line)
+		return -ENOMEM;
+	snprintf(line, n, "%s: %s", name, value);
+	l = curl_slist_append(x->headers, line);
+	explicit_bzero(line, n);
+	free(line);
+	if (!l)
+		return -ENOMEM;
+	x->headers = l;
+	return 0;
+}
+
+static int request_check(const struct gw_http_req *r)
+{
+	if (!r || !r->url || !r->url[0] || !method_ok(r->method))
+		return -EINVAL;
+	if (r->bearer && (!r->bearer[0] || !header_safe(r->bearer)))
+		return -EINVAL;
+	if (r->content_type && !header_safe(r->content_type))
+		return -EINVAL;
+	if (r->timeout_ms < 0)
+		return -EINVAL;
+	return 0;
+}
+
+long gw_http_request(struct gw_http *h, const struct gw_http_req *r, gw_http_done_fn done, void *user)
+{
+	struct xfer *x;
+	char shown[LOG_URL_MAX];
+	int rc = -ENOMEM;
+
+	if (!h || !done || request_check(r) != 0)
+		return -EINVAL;
+	if (h->stopped)
+		return -ESHUTDOWN;
+	x = calloc(1, sizeof(*x));
+	if (!x)
+		return -ENOMEM;
+	x->h = h;
+	x->done = done;
+	x->user = user;
+	x->retry_after_s = -1;
+	x->max_body = r->max_body ? r->max_body : DEFAULT_MAX_BODY;
+	url_for_log(r->url, shown, sizeof(shown));
+	snprintf(x->what, sizeof(x->what), "%s %s", r->method, shown);
+	x->easy = curl_easy_init();
+	if (!x->easy)
+		goto fail;
+
+	SET(CURLOPT_PRIVATE, (void *)x);
+	SET(CURLOPT_ERRORBUFFER, x->errbuf);
+	SET(CURLOPT_URL, r->url);
+	SET(CURLOPT_NOSIGNAL, 1L);
+	SET(CURLOPT_PROTOCOLS_STR, "http,https");
+	SET(CURLOPT_USERAGENT, "twcgw/" TWCGW_VERSION);
+	SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+	SET(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+	SET(CURLOPT_TIMEOUT_MS, r->timeout_ms ? r->timeout_ms : DEFAULT_TIMEOUT_MS);
+	SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)(x->max_body > (size_t)INT64_MAX ? INT64_MAX : x->max_body));
+	SET(CURLOPT_WRITEFUNCTION, on_body);
+	SET(CURLOPT_WRITEDATA, x);
+	SET(CURLOPT_HEADERFUNCTION, on_header);
+	SET(CURLOPT_HEADERDATA, x);
+	if (r->ca_file && r->ca_file[0]) {
+		/* The given CA replaces the system store (pinning, as for the OCPP link), so no CA path. */
+		SET(CURLOPT_CAINFO, r->ca_file);
+		SET(CURLOPT_CAPATH, (char *)NULL);
+	}
+	if (r->insecure) {
+		SET(CURLOPT_SSL_VERIFYPEER, 0L);
+		SET(CURLOPT_SSL_VERIFYHOST, 0L);
+		if (!h->insecure_logged)
+			gw_log_warn("http: certificate checks are off for %s (and any later insecure request)", shown);
+		h->insecure_logged = true;
+	}
+
+	if (r->body) {
+		SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(r->body));
+		SET(CURLOPT_COPYPOSTFIELDS, r->body);
+		if (strcmp(r->method, "POST") != 0)
+			SET(CURLOPT_CUSTOMREQUEST, r->method);
+	} else if (strcmp(r->method, "POST") == 0) {
+		SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)0);
+		SET(CURLOPT_COPYPOSTFIELDS, "");
+	} else if (strcmp(r->method, "HEAD") == 0) {
+		SET(CURLOPT_NOBODY, 1L);
+	} else if (strcmp(r->method, "GET") != 0) {
+		SET(CURLOPT_CUSTOMREQUEST, r->method);
+	}
+	/* curl would otherwise send a form Content-Type the caller did not ask for, and wait a second for
+	 * "100 Continue" before a larger body. */
+	if (header_add(x, "Content-Type", r->body && r->content_type ? r->content_type : "") ||
+	    header_add(x, "Expect", ""))
+		goto fail;
+	if (r->bearer) {
+		/* Built by hand rather than with CURLOPT_XOAUTH2_BEARER, which only applies with HTTPAUTH set. */
+		static const char scheme[] = "Bearer ";
+		size_t n = sizeof(scheme) + strlen(r->bearer);
+		char *v = malloc(n);
+
+		if (!v)
+			goto fail;
+		snprintf(v, n, "%s%s", scheme, r->bearer);
+		rc = header_add(x, "Authorization", v);
+		explicit_bzero(v, n);
+		free(v);
+		if (rc)
+			goto fail;
+		rc = -ENOMEM;
+	}
+	SET(CURLOPT_HTTPHEADER, x->headers);
+
+	/* This only asks for a timer (handled on the next loop turn): no callback can run from here. */
+	if (curl_multi_add_handle(h->multi, x->easy) != CURLM_OK) {
+		rc = -EIO;
+		goto fail;
+	}
+	x->id = h->next_id++;
+	if (h->next_id <= 0)
+		h->next_id = 1;
+	x->next = h->xfers;
+	h->xfers = x;
+	h->pending++;
+	gw_log_debug("http: %s: started", x->what);
+	return x->id;
+
+fail:
+	xfer_free(x);
+	return rc;
+}
+
+#undef SET
+
+int gw_http_pending(const struct gw_http *h)
+{
+	return h ? h->pending : 0;
+}
+
+void gw_http_stop(struct gw_http *h)
+{
+	if (!h)
+		return;
+	h->stopped = true;
+	lws_sul_cancel(&h->sul);
+	while (h->xfers) {
+		struct xfer *x = h->xfers;
+
+		h->xfers = x->next;
+		h->pending--;
+		/* Closes or caches the connection; curl reports its sockets removed as it goes. */
+		curl_multi_remove_handle(h->multi, x->easy);
+		xfer_free(x);
+	}
+	/* Whatever curl still watches (a cached connection) must not keep waking a loop that may run on. */
+	for (struct sock_rec *rec = h->socks; rec; rec = rec->next)
+		if (!rec->removed)
+			sock_kill(h, rec);
+}
+
+void gw_http_free(struct gw_http *h)
+{
+	if (!h)
+		return;
+	gw_http_stop(h);
+	/* Records still listed have live wsis, so the context still runs: detach them and let lws
+	 * close the dups at its next turn. */
+	while (h->socks) {
+		struct sock_rec *rec = h->socks;
+
+		h->socks = rec->next;
+		if (h->multi && !rec->removed)
+			curl_multi_assign(h->multi, rec->s, NULL);
+		if (rec->wsi) {
+			lws_set_opaque_user_data(rec->wsi, NULL);
+			lws_set_timeout(rec->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+		}
+		free(rec);
+	}
+	if (h->multi)
+		curl_multi_cleanup(h->multi);
+	if (h->global_init)
+		curl_global_cleanup();
+	free(h);
+}

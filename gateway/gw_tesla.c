@@ -1,0 +1,266 @@
+/*
+ * gw_tesla: bind the tesla_api core to the loop: a once-a-second look at the bus (each slot is one
+ * connector of the core), a timer at the core's deadline, HTTP through gw_http (the core sends one
+ * request at a time, so one slot of bookkeeping is enough), and the core's state files in dataDir.
+ */
+#include "gw_tesla.h"
+
+#include <errno.h>
+#include <libwebsockets.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "gw_http.h"
+#include "gw_log.h"
+#include "gw_store.h"
+#include "tesla_api.h"
+#include "twc_bus.h"
+
+#define POLL_MS 1000u
+#define MIN_DELAY_MS 10u
+#define MAX_SLEEP_MS 60000u
+#define STATE_FILE_MAX 65536
+
+struct gw_tesla {
+	struct gw_loop *loop;
+	const struct gw_clock *clock;
+	struct gw_bus *bus;
+	struct gw_http *http;
+	struct tesla *core;
+	char data_dir[GW_CONFIG_PATH_MAX];
+	char ca_file[GW_CONFIG_PATH_MAX];
+	int min_amps;
+	uint16_t slot_id[TWC_MAX_SLAVES];  /* TWC in each slot last time, 0 none */
+	uint32_t req_id;                   /* the request in flight (the core's id) */
+	bool busy, stopped;
+	lws_sorted_usec_list_t sul_poll, sul_tick;
+};
+
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	gw_clock_wall(&ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sul_in(struct gw_tesla *t, lws_sorted_usec_list_t *sul, sul_cb_t cb, uint64_t sim_ms)
+{
+	lws_sul_schedule(gw_loop_context(t->loop), 0, sul, cb, (lws_usec_t)gw_clock_real_delay_us(t->clock, sim_ms));
+}
+
+static void tick_cb(lws_sorted_usec_list_t *sul);
+
+static void tick_rearm(struct gw_tesla *t)
+{
+	uint64_t now = gw_clock_now_ms(t->clock), d = tesla_next_deadline(t->core);
+	uint64_t delta = d > now ? d - now : 0;
+
+	if (t->stopped)
+		return;
+	if (delta > MAX_SLEEP_MS)
+		delta = MAX_SLEEP_MS;
+	if (delta < MIN_DELAY_MS)
+		delta = MIN_DELAY_MS;
+	sul_in(t, &t->sul_tick, tick_cb, delta);
+}
+
+static void tick_cb(lws_sorted_usec_list_t *sul)
+{
+	struct gw_tesla *t = lws_container_of(sul, struct gw_tesla, sul_tick);
+
+	if (t->stopped)
+		return;
+	tesla_tick(t->core, gw_clock_now_ms(t->clock), wall_ms());
+	tick_rearm(t);
+}
+
+/* ---- the core's environment ---- */
+
+static void http_done(void *user, const struct gw_http_resp *r)
+{
+	struct gw_tesla *t = user;
+
+	t->busy = false;
+	if (r->status < 0)
+		gw_log_debug("tesla: request failed: %s", r->error[0] ? r->error : strerror(-r->status));
+	tesla_http_done(t->core, t->req_id, r->status, r->body, r->len, r->retry_after_s, gw_clock_now_ms(t->clock),
+			wall_ms());
+	tick_rearm(t);
+}
+
+static int env_http(void *user, const struct tesla_http_req *q)
+{
+	struct gw_tesla *t = user;
+	struct gw_http_req r;
+	long rc;
+
+	memset(&r, 0, sizeof(r));
+	r.method = q->method;
+	r.url = q->url;
+	r.body = q->body;
+	r.content_type = q->content_type;
+	r.bearer = q->bearer;
+	/* tesla.caFile is for the signing proxy; the token host has a public certificate. */
+	r.ca_file = !q->token_endpoint && t->ca_file[0] ? t->ca_file : NULL;
+	r.timeout_ms = 20000; /* the proxy's own upstream timeout is 10 s */
+	t->req_id = q->id;
+	rc = gw_http_request(t->http, &r, http_done, t);
+	if (rc < 0)
+		return (int)rc;
+	t->busy = true;
+	return 0;
+}
+
+static int env_store(void *user, const char *name, const char *text, bool secret)
+{
+	struct gw_tesla *t = user;
+	int rc = gw_store_write(t->data_dir, name, text, strlen(text), secret ? 0600 : 0640);
+
+	if (rc)
+		gw_log_error("tesla: cannot write %s/%s: %s", t->data_dir, name, strerror(-rc));
+	return rc;
+}
+
+static void env_log(void *user, int level, const char *msg)
+{
+	(void)user;
+	gw_log(level <= GW_LOG_ERROR ? GW_LOG_ERROR : level >= GW_LOG_DEBUG ? GW_LOG_DEBUG : (enum gw_log_level)level,
+	       "tesla: %s", msg);
+}
+
+/* ---- the bus, once a second ---- */
+
+static void poll_cb(lws_sorted_usec_list_t *sul)
+{
+	struct gw_tesla *t = lws_container_of(sul, struct gw_tesla, sul_poll);
+	const struct twc_bus *core = gw_bus_core(t->bus);
+	uint64_t now = gw_clock_now_ms(t->clock);
+	int64_t wall = wall_ms();
+
+	if (t->stopped)
+		return;
+	for (int slot = 0; slot < TWC_MAX_SLAVES; slot++) {
+		struct tesla_conn_state st;
+		struct twc_slave_info s;
+		bool have = twc_bus_slave(core, slot, &s) == 0;
+
+		memset(&st, 0, sizeof(st));
+		st.vin = "";
+		st.min_amps = t->min_amps;
+		/* Another TWC in this slot: the old one's connector first sees "gone". */
+		if (t->slot_id[slot] && (!have || s.id != t->slot_id[slot]))
+			tesla_connector_update(t->core, slot + 1, &st, now, wall);
+		t->slot_id[slot] = have ? s.id : 0;
+		if (!have)
+			continue;
+		st.present = s.status != TWC_SLAVE_ABSENT;
+		st.plugged = s.status == TWC_SLAVE_PLUGGED || s.status == TWC_SLAVE_CHARGING;
+		st.drawing = s.status == TWC_SLAVE_CHARGING;
+		st.vin = s.vin;
+		st.granted_amps = s.target_amps;
+		tesla_connector_update(t->core, slot + 1, &st, now, wall);
+	}
+	tick_rearm(t);
+	sul_in(t, &t->sul_poll, poll_cb, POLL_MS);
+}
+
+static char *state_read(const struct gw_tesla *t, const char *name)
+{
+	char *text = NULL;
+	size_t len;
+	int rc = gw_store_read(t->data_dir, name, &text, &len, STATE_FILE_MAX);
+
+	if (rc && rc != -ENOENT)
+		gw_log_warn("tesla: cannot read %s/%s (%s); starting without it", t->data_dir, name, strerror(-rc));
+	return rc ? NULL : text;
+}
+
+struct gw_tesla *gw_tesla_new(struct gw_loop *loop, const struct gw_clock *clock, const struct gw_config *cfg,
+			      struct gw_bus *bus)
+{
+	const struct gw_config_tesla *c = &cfg->tesla;
+	struct tesla_params p;
+	struct tesla_env env;
+	struct gw_tesla *t;
+	char base[GW_CONFIG_URL_MAX];
+	char *tokens, *state;
+	size_t n;
+
+	if (!c->enabled)
+		return NULL;
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
+	t->loop = loop;
+	t->clock = clock;
+	t->bus = bus;
+	t->min_amps = cfg->twc.min_amps;
+	snprintf(t->data_dir, sizeof(t->data_dir), "%s", cfg->data_dir);
+	snprintf(t->ca_file, sizeof(t->ca_file), "%s", c->ca_file);
+	t->http = gw_http_new(loop);
+	if (!t->http) {
+		free(t);
+		return NULL;
+	}
+	snprintf(base, sizeof(base), "%s", c->base_url);
+	n = strlen(base);
+	while (n > 0 && base[n - 1] == '/')
+		base[--n] = '\0';
+
+	memset(&p, 0, sizeof(p));
+	p.base_url = base;
+	p.token_url = c->token_url;
+	p.client_id = c->client_id;
+	p.access_token = c->access_token;
+	p.refresh_token = c->refresh_token;
+	p.daily_budget = c->daily_budget;
+	p.car_amps = c->car_amps;
+	p.has_home = c->has_home;
+	p.home_lat = c->home_lat;
+	p.home_lon = c->home_lon;
+	p.home_radius_m = c->home_radius;
+	p.dwell_s = c->dwell;
+	p.start_grace_s = c->start_grace;
+	p.tokens_json = tokens = state_read(t, TESLA_FILE_TOKENS);
+	p.state_json = state = state_read(t, TESLA_FILE_STATE);
+	memset(&env, 0, sizeof(env));
+	env.user = t;
+	env.http = env_http;
+	env.store = env_store;
+	env.log = env_log;
+	t->core = tesla_new(&p, &env, wall_ms());
+	free(tokens);
+	free(state);
+	if (!t->core) {
+		gw_log_error("tesla: the vehicle API client refused its settings");
+		gw_http_free(t->http);
+		free(t);
+		return NULL;
+	}
+	gw_log_info("tesla: vehicle API at %s (budget %d paid calls a day)", base, c->daily_budget);
+	sul_in(t, &t->sul_poll, poll_cb, POLL_MS);
+	return t;
+}
+
+void gw_tesla_stop(struct gw_tesla *t)
+{
+	if (!t)
+		return;
+	t->stopped = true;
+	lws_sul_cancel(&t->sul_poll);
+	lws_sul_cancel(&t->sul_tick);
+	gw_http_stop(t->http);
+}
+
+void gw_tesla_free(struct gw_tesla *t)
+{
+	if (!t)
+		return;
+	gw_tesla_stop(t);
+	tesla_free(t->core);
+	gw_http_free(t->http);
+	free(t);
+}
