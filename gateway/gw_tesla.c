@@ -32,6 +32,7 @@ struct gw_tesla {
 	char data_dir[GW_CONFIG_PATH_MAX];
 	char ca_file[GW_CONFIG_PATH_MAX];
 	int min_amps;
+	bool token_pinned;                 /* the token endpoint is the proxy's host: same CA */
 	uint16_t slot_id[TWC_MAX_SLAVES];  /* TWC in each slot last time, 0 none */
 	uint32_t req_id;                   /* the request in flight (the core's id) */
 	bool busy, stopped;
@@ -103,8 +104,9 @@ static int env_http(void *user, const struct tesla_http_req *q)
 	r.body = q->body;
 	r.content_type = q->content_type;
 	r.bearer = q->bearer;
-	/* tesla.caFile is for the signing proxy; the token host has a public certificate. */
-	r.ca_file = !q->token_endpoint && t->ca_file[0] ? t->ca_file : NULL;
+	/* tesla.caFile is for the signing proxy; Tesla's token host has a public certificate, unless the
+	 * token endpoint is served by the proxy's host too (a local stand-in). */
+	r.ca_file = t->ca_file[0] && (!q->token_endpoint || t->token_pinned) ? t->ca_file : NULL;
 	r.timeout_ms = 20000; /* the proxy's own upstream timeout is 10 s */
 	t->req_id = q->id;
 	rc = gw_http_request(t->http, &r, http_done, t);
@@ -129,6 +131,19 @@ static void env_log(void *user, int level, const char *msg)
 	(void)user;
 	gw_log(level <= GW_LOG_ERROR ? GW_LOG_ERROR : level >= GW_LOG_DEBUG ? GW_LOG_DEBUG : (enum gw_log_level)level,
 	       "tesla: %s", msg);
+}
+
+/* scheme://host[:port] of @url, the part before the path. */
+static size_t origin_len(const char *url)
+{
+	const char *p = strstr(url, "://");
+	size_t n;
+
+	if (!p)
+		return 0;
+	p += 3;
+	n = strcspn(p, "/?#");
+	return (size_t)(p - url) + n;
 }
 
 /* ---- the bus, once a second ---- */
@@ -224,6 +239,8 @@ struct gw_tesla *gw_tesla_new(struct gw_loop *loop, const struct gw_clock *clock
 	p.home_radius_m = c->home_radius;
 	p.dwell_s = c->dwell;
 	p.start_grace_s = c->start_grace;
+	n = origin_len(base);
+	t->token_pinned = n && origin_len(c->token_url) == n && !strncmp(base, c->token_url, n);
 	p.tokens_json = tokens = state_read(t, TESLA_FILE_TOKENS);
 	p.state_json = state = state_read(t, TESLA_FILE_STATE);
 	memset(&env, 0, sizeof(env));

@@ -86,6 +86,7 @@ export class LocalSut {
     this.sim = null;
     this.gwStderr = ''; // every twcgw run of this case, in order
     this.starts = 0;
+    this.tesla = null; // a case may set twcgw's "tesla" section (e.g. pointing at the Fleet API mock)
   }
 
   config() {
@@ -100,6 +101,7 @@ export class LocalSut {
       dataDir: this.dataDir,
       twc: { port: this.link, wiringMaxAmpsAllTWCs: 40, wiringMaxAmpsPerTWC: 32 },
       ocpp,
+      ...(this.tesla ? { tesla: this.tesla } : {}),
       log: { level: 'debug' },
     };
   }
