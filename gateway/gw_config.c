@@ -30,6 +30,7 @@ enum key_type {
 	KEY_CHOICE, /* one of a list of names, stored as the int index (an enum) */
 	KEY_MAP,    /* an object of free-form members checked by its own function (ocpp.keys) */
 	KEY_REAL,   /* a number (integer or real) within [min, max], stored as double */
+	KEY_BOOL,   /* true or false, stored as bool; default def_int */
 };
 
 struct key_spec;
@@ -86,6 +87,7 @@ static const char *const id_tag_sources[] = { "remote", "vin", "fixed", NULL };
 #define K_STRING(p, req, f, fn, def) \
 	{ .path = (p), .type = KEY_STRING, .required = (req), .offset = FIELD(f), \
 	  .size = sizeof(((struct gw_config *)0)->f), .parse = (fn), .def_str = (def) }
+#define K_BOOL(p, f, def) { .path = (p), .type = KEY_BOOL, .offset = FIELD(f), .def_int = (def) }
 #define K_REAL(p, f, lo, hi) { .path = (p), .type = KEY_REAL, .offset = FIELD(f), .min = (lo), .max = (hi) }
 #define K_SECRET(p, f) \
 	{ .path = (p), .type = KEY_STRING, .secret = true, .offset = FIELD(f), \
@@ -109,6 +111,7 @@ static const struct key_spec key_table[] = {
 	{ .path = "twc.phases", .type = KEY_INT, .offset = FIELD(twc.phases), .min = 1, .max = 3,
 	  .int_ok = phases_ok, .must = "must be 1 or 3", .def_int = 1 },
 	K_STRING("twc.masterId", false, twc.master_id, parse_master_id, "7777"),
+	K_BOOL("twc.stopCommands", twc.stop_commands, 0),
 	K_OBJECT("policy"),
 	K_CHOICE("policy.mode", policy.mode, policy_modes, GW_POLICY_CHARGE_NOW),
 	K_OBJECT("log"),
@@ -597,6 +600,24 @@ static int apply_int(const struct key_spec *k, const json_t *v, struct gw_config
 	return -EINVAL;
 }
 
+static int apply_bool(const struct key_spec *k, const json_t *v, struct gw_config *cfg, char *err, size_t errlen)
+{
+	bool *field = (bool *)((char *)cfg + k->offset);
+	char got[GOT_MAX];
+
+	if (!v) {
+		*field = k->def_int != 0;
+		return 0;
+	}
+	if (json_is_boolean(v)) {
+		*field = json_is_true(v);
+		return 0;
+	}
+	describe(v, k->secret, got, sizeof(got));
+	set_err(err, errlen, "config: %s: must be true or false (got %s)", k->path, got);
+	return -EINVAL;
+}
+
 static int apply_real(const struct key_spec *k, const json_t *v, struct gw_config *cfg, char *err, size_t errlen)
 {
 	double *field = (double *)(void *)((char *)cfg + k->offset);
@@ -973,6 +994,9 @@ static int from_json(const json_t *root, struct gw_config *out, char *err, size_
 			break;
 		case KEY_REAL:
 			rc = apply_real(k, v, &cfg, err, errlen);
+			break;
+		case KEY_BOOL:
+			rc = apply_bool(k, v, &cfg, err, errlen);
 			break;
 		case KEY_OBJECT:
 			rc = 0;

@@ -36,6 +36,8 @@ struct gw_config_twc {
 	int voltage;                   /* 100..480, default 230 */
 	int phases;                    /* 1 or 3, default 1 */
 	uint16_t master_id;            /* masterId, 4 hex digits, default 0x7777 */
+	bool stop_commands;            /* stopCommands: also send FC B2 / FC B1 (firmware 4.5.3) when a
+					* slave is paused / resumed; default false (see docs: side effects) */
 };
 
 /* One member of ocpp.keys, checked against the OCPP core's key table; the name as the table spells it. */

@@ -633,6 +633,11 @@ static void test_tesla_section(void **state)
 	assert_int_equal(cfg.tesla.dwell, 60);
 	assert_int_equal(cfg.tesla.start_grace, 30);
 	assert_false(cfg.tesla.has_home);
+	assert_false(cfg.twc.stop_commands);
+	assert_int_equal(load_with("\"twc\": {" TWC_OK ", \"stopCommands\": true}", &cfg, err), 0);
+	assert_true(cfg.twc.stop_commands);
+	assert_int_equal(load_with("\"twc\": {" TWC_OK ", \"stopCommands\": 1}", &cfg, err), -EINVAL);
+	assert_non_null(strstr(err, "twc.stopCommands: must be true or false (got 1)"));
 	assert_int_equal(load_with("\"twc\": {" TWC_OK "}, \"tesla\": {" TESLA_OK ", \"baseUrl\": \"http://127.0.0.1:9\", "
 				   "\"home\": {\"latitude\": 52.37, \"longitude\": 4, \"radius\": 150}, \"carAmps\": 32}",
 				   &cfg, err),
