@@ -5,8 +5,9 @@
  * TWC, open or close the link, make sends fail, or rebuild the charge point from its journal and
  * state files as after a SIGKILL. Nothing is ever answered except what the input itself answers
  * (the message ids are predictable: "19b76daa800-<n>"). Checked: no crash, leak or undefined
- * behaviour; every frame sent is a JSON array; set_limit() only for connectors 1..8 with -1 or >= 0
- * A; every journal record the core wrote is understood when restored. The whole input is also given
+ * behaviour; every frame sent is a JSON array; set_limit() only for connectors 1..8 with -1 (the
+ * wiring), 0 or from the minimum to below the wiring, whatever charging profiles arrive, and
+ * set_total_limit() -1 or below the total wiring; every journal record the core wrote is understood when restored. The whole input is also given
  * to ocpp_cp_restore_record() of a second charge point as one record.
  */
 #include <errno.h>
@@ -32,10 +33,11 @@ struct fz {
 	uint64_t seq[MAX_RECORDS];
 	char *text[MAX_RECORDS];
 	int n;
-	char *files[3];
+	char *files[4];
 };
 
-static const char *const file_names[3] = { OCPP_FILE_CONFIG, OCPP_FILE_CONNECTORS, OCPP_FILE_AUTH };
+static const char *const file_names[4] = { OCPP_FILE_CONFIG, OCPP_FILE_CONNECTORS, OCPP_FILE_AUTH,
+					   OCPP_FILE_PROFILES };
 
 static int fz_send(void *user, const char *text, size_t len)
 {
@@ -92,7 +94,7 @@ static int fz_store(void *user, const char *name, const char *text, bool secret)
 	struct fz *z = user;
 
 	(void)secret;
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 4; i++)
 		if (!strcmp(name, file_names[i])) {
 			free(z->files[i]);
 			z->files[i] = strdup(text);
@@ -104,7 +106,14 @@ static int fz_store(void *user, const char *name, const char *text, bool secret)
 static void fz_set_limit(void *user, int connector, int amps)
 {
 	(void)user;
-	if (connector < 1 || connector > OCPP_MAX_CONNECTORS || amps < -1)
+	if (connector < 1 || connector > OCPP_MAX_CONNECTORS || amps < -1 || (amps > 0 && amps < 6) || amps >= 32)
+		abort();
+}
+
+static void fz_set_total_limit(void *user, int amps)
+{
+	(void)user;
+	if (amps < -1 || amps >= 40)
 		abort();
 }
 
@@ -140,6 +149,7 @@ static struct ocpp_cp *fz_new(struct fz *z, bool fixed)
 		.journal_del = fz_jdel,
 		.store = fz_store,
 		.set_limit = fz_set_limit,
+		.set_total_limit = fz_set_total_limit,
 		.reset = fz_reset,
 		.config_changed = fz_config_changed,
 	};
@@ -152,6 +162,8 @@ static struct ocpp_cp *fz_new(struct fz *z, bool fixed)
 	p.voltage = 230;
 	p.phases = 1;
 	p.max_amps_per_connector = 32;
+	p.max_amps_total = 40;
+	p.min_amps = 6;
 	p.call_timeout_s = 10;
 	p.queue_max = 20;
 	p.max_security_profile = 1;
@@ -160,6 +172,7 @@ static struct ocpp_cp *fz_new(struct fz *z, bool fixed)
 	p.config_json = z->files[0];
 	p.connectors_json = z->files[1];
 	p.auth_json = z->files[2];
+	p.profiles_json = z->files[3];
 	return ocpp_cp_new(&p, &env);
 }
 
@@ -319,7 +332,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	for (int i = 0; i < z.n; i++)
 		free(z.text[i]);
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 4; i++)
 		free(z.files[i]);
 	return 0;
 }
