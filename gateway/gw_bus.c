@@ -74,6 +74,7 @@ static void bus_config_from(const struct gw_config *cfg, bool ocpp, struct twc_b
 	 * transaction allows it. */
 	out->default_cap_amps = ocpp ? 0 : policy_cap(cfg->policy.mode, twc);
 	out->query_meter = true;
+	out->stop_commands = twc->stop_commands;
 }
 
 /* "5YJ...1234": enough to tell cars apart in a log without writing out a full vehicle identity. */
@@ -270,6 +271,13 @@ static void core_event(void *user, const struct twc_event *ev)
 		break;
 	case TWC_EV_UNKNOWN_FRAME:
 		gw_log_debug("bus %s: unknown frame %s", name, ev->text ? ev->text : "");
+		break;
+	case TWC_EV_STOP_SENT:
+		/* Info, not debug: each cut is one more towards a Tesla car calling the charger faulty. */
+		gw_log_info("bus %s: slave %04X paused while drawing %d A: sent FC B2 (stop)", name, ev->id, ev->amps);
+		break;
+	case TWC_EV_START_SENT:
+		gw_log_info("bus %s: slave %04X may charge again (%d A): sent FC B1 (start)", name, ev->id, ev->amps);
 		break;
 	}
 	if (bus->obs.on_event)

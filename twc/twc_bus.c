@@ -3,7 +3,9 @@
  * registers up to three slaves from their linkready (protocol version from its length), heartbeats
  * them round-robin at least TWC_HEARTBEAT_SPACING_MS apart, forgets a slave after 26 s of silence,
  * and fits firmware 4.5.3 queries (meter, VIN, serial, firmware) into the quiet time between
- * heartbeats so they can never delay one. The amps in every heartbeat come from twc_alloc.
+ * heartbeats so they can never delay one. With stop_commands, the FC B2 / FC B1 start/stop commands
+ * go out in that same quiet time, to a paused 4.5.3 slave whose car still draws and again when it
+ * may charge. The amps in every heartbeat come from twc_alloc.
  * Time is always the caller's now_ms; the only output is env->write and env->event.
  */
 #include "twc_bus.h"
@@ -20,8 +22,12 @@
 #define QUERY_RETRY_MS 600000u      /* ... and try again this much later */
 #define CHARGING_DEBOUNCE_MS 5000u
 #define OTHER_MASTER_LOG_MS 60000u
+#define STOP_SETTLE_CA 700          /* FC B2 once a paused car is down to the 6 A protocol 2 floor, ... */
+#define STOP_SETTLE_MS 10000u       /* ... or this long after it was told 0 if it does not come down */
+#define CONTROL_DWELL_MS 60000u     /* least time between two start/stop commands to one slave */
 
-enum query_kind { Q_NONE, Q_FIRMWARE, Q_SERIAL, Q_VIN, Q_METER };
+/* What occupies the quiet window: a query, or a start/stop command (which only gets an ack). */
+enum query_kind { Q_NONE, Q_FIRMWARE, Q_SERIAL, Q_VIN, Q_METER, Q_STOP, Q_START };
 
 struct slave {
 	bool used;
@@ -41,6 +47,9 @@ struct slave {
 	int told_amps;
 	int cap_amps;
 	int target_amps;
+	bool stop_sent;             /* FC B2 went out for this pause: FC B1 is owed once it may charge */
+	uint64_t control_ms;        /* when the last FC B1 / FC B2 went out, 0 never */
+	uint64_t zero_told_ms;      /* when it was told 0 after being told something else */
 	/* firmware 4.5.3 queries */
 	bool has_firmware, has_serial, has_meter;
 	uint8_t firmware[4];
@@ -549,6 +558,8 @@ static void send_heartbeat(struct twc_bus *bus, int i)
 		m.u.mhb.ca = (uint16_t)(g.amps * 100);
 		if (!s->told || s->told_amps != g.amps)
 			emit(bus, TWC_EV_GRANT, i, s->id, g.amps, NULL);
+		if (g.amps == 0 && (!s->told || s->told_amps != 0))
+			s->zero_told_ms = bus->now_ms;
 		s->told = true;
 		s->told_amps = g.amps;
 	}
@@ -567,8 +578,56 @@ static bool vin_wanted(const struct slave *s)
 	return has_car(s) && !s->vin_done && (s->vin_part >= 0 || s->vin_attempts < VIN_MAX_ATTEMPTS);
 }
 
-/* Earliest time slave @s has a query to make (UINT64_MAX: none). */
-static uint64_t query_time(const struct twc_bus *bus, const struct slave *s)
+static bool drawing(const struct slave *s)
+{
+	return s->have_shb && s->measured_ca >= 100;
+}
+
+/*
+ * When slave @s is next owed a start/stop command (UINT64_MAX: none) and which one (*kind). A
+ * protocol 2 slave told 0 A still lets the car take 6 A, so a pause only stops the car with FC B2.
+ * It goes out after the heartbeat that told it 0, once the car has come down to that floor (or
+ * after STOP_SETTLE_MS if it does not) so the relay does not open under full load, and only once per
+ * pause, because every cut counts towards a Tesla car deciding the charger is faulty. FC B1 waits
+ * until the slave has been told a limit it can charge at, and is owed even if stop_commands was
+ * switched off since: otherwise the contactor would stay open for the rest of the plug-in. Two commands
+ * to one slave are at least CONTROL_DWELL_MS apart, so a limit that flaps around the minimum cuts a
+ * car at most once a minute.
+ */
+static uint64_t control_time(const struct twc_bus *bus, const struct slave *s, enum query_kind *kind)
+{
+	uint64_t dwell = s->control_ms ? s->control_ms + CONTROL_DWELL_MS : 0, t;
+
+	*kind = Q_NONE;
+	if (!s->used)
+		return UINT64_MAX;
+	if (s->stop_sent) {
+		int min = twc_alloc_min_offer(&bus->cfg.limits, s->protocol);
+
+		if (!s->told || s->told_amps < min)
+			return UINT64_MAX;
+		*kind = Q_START;
+		return dwell;
+	}
+	/* has_firmware: it answered FB EC, which only firmware 4.5.3 does; the same firmware has B1/B2. */
+	if (!bus->cfg.stop_commands || s->protocol != 2 || !s->has_firmware)
+		return UINT64_MAX;
+	if (s->target_amps != 0 || !s->told || s->told_amps != 0 || !drawing(s))
+		return UINT64_MAX;
+	*kind = Q_STOP;
+	t = s->measured_ca <= STOP_SETTLE_CA ? 0 : s->zero_told_ms + STOP_SETTLE_MS;
+	return t > dwell ? t : dwell;
+}
+
+static enum query_kind control_due(const struct twc_bus *bus, const struct slave *s, uint64_t now)
+{
+	enum query_kind kind;
+
+	return control_time(bus, s, &kind) <= now ? kind : Q_NONE;
+}
+
+/* Earliest time slave @s has a data query to make (UINT64_MAX: none). */
+static uint64_t data_query_time(const struct twc_bus *bus, const struct slave *s)
 {
 	uint64_t t;
 
@@ -581,11 +640,24 @@ static uint64_t query_time(const struct twc_bus *bus, const struct slave *s)
 	return t > s->queries_paused_until ? t : s->queries_paused_until;
 }
 
-/* The query slave @s should get now, if any: identity first, then the VIN while a car is
- * present, then the meter. */
+/* Earliest time slave @s has a query or a start/stop command to send (UINT64_MAX: none). */
+static uint64_t query_time(const struct twc_bus *bus, const struct slave *s)
+{
+	enum query_kind kind;
+	uint64_t c = control_time(bus, s, &kind), t = data_query_time(bus, s);
+
+	return c < t ? c : t;
+}
+
+/* The query slave @s should get now, if any: a start/stop command first, then identity, then the
+ * VIN while a car is present, then the meter. */
 static enum query_kind query_due(const struct twc_bus *bus, const struct slave *s, uint64_t now)
 {
-	if (query_time(bus, s) > now)
+	enum query_kind c = control_due(bus, s, now);
+
+	if (c != Q_NONE)
+		return c;
+	if (data_query_time(bus, s) > now)
 		return Q_NONE;
 	if (!s->has_firmware)
 		return Q_FIRMWARE;
@@ -623,14 +695,31 @@ static void send_query(struct twc_bus *bus, int i, enum query_kind kind)
 		m.type = TWC_MSG_METER_REQ;
 		s->next_meter_ms = bus->now_ms + TWC_METER_INTERVAL_MS;
 		break;
+	case Q_STOP:
+		m.type = TWC_MSG_STOP;
+		s->stop_sent = true;
+		s->control_ms = bus->now_ms;
+		bus->stats.stop_cmds++;
+		break;
+	case Q_START:
+		m.type = TWC_MSG_START;
+		s->stop_sent = false;
+		s->control_ms = bus->now_ms;
+		bus->stats.start_cmds++;
+		break;
 	case Q_NONE:
 		return;
 	}
 	bus->q.kind = kind;
 	bus->q.slot = i;
 	bus->q.sent_ms = bus->now_ms;
-	bus->stats.queries++;
+	if (kind != Q_STOP && kind != Q_START)
+		bus->stats.queries++;
 	send_msg(bus, &m);
+	if (kind == Q_STOP)
+		emit(bus, TWC_EV_STOP_SENT, i, s->id, s->measured_ca / 100, NULL);
+	else if (kind == Q_START)
+		emit(bus, TWC_EV_START_SENT, i, s->id, s->told_amps, NULL);
 }
 
 static void query_expire(struct twc_bus *bus)
@@ -640,6 +729,12 @@ static void query_expire(struct twc_bus *bus)
 	if (bus->q.kind == Q_NONE || bus->now_ms - bus->q.sent_ms < TWC_QUERY_TIMEOUT_MS)
 		return;
 	s = &bus->slaves[bus->q.slot];
+	if (bus->q.kind == Q_STOP || bus->q.kind == Q_START) {
+		/* A missing ack is not a query going unanswered: it must not pause the meter and VIN,
+		 * and the command is not repeated (once per pause). */
+		bus->q.kind = Q_NONE;
+		return;
+	}
 	if (bus->q.kind == Q_VIN) {
 		s->vin_part = -1;
 		s->vin_next_ms = bus->now_ms + VIN_RETRY_MS;
@@ -690,6 +785,16 @@ void twc_bus_tick(struct twc_bus *bus, uint64_t now_ms)
 	}
 	if (busy || !query_window_open(bus, now_ms))
 		return;
+	/* A start/stop command before anyone's query: a car drawing through a pause should stop soon. */
+	for (int k = 0; k < TWC_MAX_SLAVES; k++) {
+		int j = (bus->rr + k) % TWC_MAX_SLAVES;
+		enum query_kind kind = control_due(bus, &bus->slaves[j], now_ms);
+
+		if (kind != Q_NONE) {
+			send_query(bus, j, kind);
+			return;
+		}
+	}
 	for (int k = 0; k < TWC_MAX_SLAVES; k++) {
 		int j = (bus->rr + k) % TWC_MAX_SLAVES;
 		enum query_kind kind;

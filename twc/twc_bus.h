@@ -75,13 +75,15 @@ enum twc_event_type {
 	TWC_EV_OTHER_MASTER,    /* a master frame from another ID: a TWC not set to slave mode? */
 	TWC_EV_GRANT,           /* a new limit was sent (amps) */
 	TWC_EV_UNKNOWN_FRAME,   /* a verified frame we do not understand (text = hex) */
+	TWC_EV_STOP_SENT,       /* FC B2 sent to a paused slave whose car drew (amps = what it drew) */
+	TWC_EV_START_SENT,      /* FC B1 sent: that slave may charge again (amps = its limit) */
 };
 
 struct twc_event {
 	enum twc_event_type type;
 	int slave;       /* index 0..2, -1 where none */
 	uint16_t id;     /* TWC ID involved */
-	int amps;        /* TWC_EV_GRANT */
+	int amps;        /* TWC_EV_GRANT, TWC_EV_STOP_SENT, TWC_EV_START_SENT */
 	const char *text;
 };
 
@@ -99,6 +101,11 @@ struct twc_bus_config {
 	struct twc_limits limits;
 	int default_cap_amps;   /* cap given to a newly found slave (0: it waits for the layer above) */
 	bool query_meter;       /* poll FB EB / VIN / serial / firmware (firmware 4.5.3 slaves) */
+	/* Send FC B2 to a slave the allocator pauses while its car draws, and FC B1 when it may charge
+	 * again; firmware 4.5.3 only (a protocol 2 slave that answered FB EC). A Tesla car treats the cut
+	 * as a fault after a few times (twc-protocol.md §2.12). Amps are unaffected: they still come only
+	 * from twc_alloc. A B1 owed from before a reload that turns this off is still sent. */
+	bool stop_commands;
 };
 
 struct twc_bus_stats {
@@ -110,6 +117,8 @@ struct twc_bus_stats {
 	uint32_t unknown;       /* verified but not understood */
 	uint32_t foreign;       /* verified, addressed to another master */
 	uint32_t collisions;
+	uint32_t stop_cmds;     /* FC B2 sent */
+	uint32_t start_cmds;    /* FC B1 sent */
 	struct twc_rx_stats rx;
 };
 

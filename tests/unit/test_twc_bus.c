@@ -1,9 +1,9 @@
 /*
  * Tests of the bus master state machine in injected time: the linkready burst, discovery and
  * protocol detection, heartbeat spacing and round-robin, the 26 s timeout, echo and collision
- * handling, commands 00/05/09, the wiring invariant while limits change, and queries that fit
- * between heartbeats. A small scripted responder plays the slaves; every frame the bus writes is
- * decoded and checked.
+ * handling, commands 00/05/09, the wiring invariant while limits change, queries that fit
+ * between heartbeats, and the optional FC B2 / FC B1 stop/start commands. A small scripted responder
+ * plays the slaves; every frame the bus writes is decoded and checked.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -22,6 +22,8 @@
 struct sent {
 	uint64_t t;
 	struct twc_msg m;
+	uint8_t body[TWC_BODY_MAX]; /* as on the wire, checksum included */
+	size_t body_len;
 };
 
 struct fake_slave {
@@ -32,6 +34,12 @@ struct fake_slave {
 	int limit_ca;      /* what it has been told, in force */
 	bool told;
 	const char *vin;   /* NULL: no fw 4.5.3 answers */
+	bool full;         /* the car is plugged in but takes nothing */
+	bool stubborn;     /* the car draws 8 A even when told 0 (the stop must come from elsewhere) */
+	bool stopped;      /* contactor opened by FC B2, until FC B1 */
+	int lag_ms;        /* the car takes this long to follow a lower limit ... */
+	int follow_ca;     /* ... drawing for this limit until ... */
+	uint64_t follow_until;
 };
 
 struct world {
@@ -50,6 +58,7 @@ struct world {
 	int max_in_force_total;
 	bool echo;
 	int cap_on_add;
+	struct twc_bus_config cfg;
 };
 
 static struct world W;
@@ -83,6 +92,8 @@ static int on_write(void *user, const uint8_t *bytes, size_t len)
 	if (w->nlog < MAX_LOG) {
 		w->log[w->nlog].t = w->now;
 		w->log[w->nlog].m = m;
+		memcpy(w->log[w->nlog].body, got.b, got.n);
+		w->log[w->nlog].body_len = got.n;
 		w->nlog++;
 	}
 	if (w->echo && w->npending < 16) {
@@ -101,16 +112,31 @@ static int on_write(void *user, const uint8_t *bytes, size_t len)
 		r.protocol = f->protocol;
 		if (m.type == TWC_MSG_MASTER_HEARTBEAT) {
 			if (m.u.mhb.cmd == TWC_CMD_SET_V1 || m.u.mhb.cmd == TWC_CMD_SET_V2) {
+				if (f->lag_ms && m.u.mhb.ca < f->limit_ca && w->now >= f->follow_until) {
+					f->follow_ca = f->limit_ca;
+					f->follow_until = w->now + (uint64_t)f->lag_ms;
+				}
 				f->limit_ca = m.u.mhb.ca;
 				f->told = true;
 				if (f->protocol == 2 && f->limit_ca < 600)
 					f->limit_ca = 600;
 			}
+			int ca = w->now < f->follow_until ? f->follow_ca : f->limit_ca;
+			bool draws = f->car && !f->stopped && !f->full && (ca >= 500 || f->stubborn);
+
 			r.type = TWC_MSG_SLAVE_HEARTBEAT;
 			r.dst = m.src;
-			r.u.shb.state = !f->car ? TWC_ST_READY : f->limit_ca >= 500 ? TWC_ST_CHARGING : TWC_ST_PLUGGED_READY;
+			if (!f->car)
+				r.u.shb.state = TWC_ST_READY;
+			else if (f->stopped || f->full)
+				r.u.shb.state = TWC_ST_PLUGGED_NO_CHARGE;
+			else
+				r.u.shb.state = draws ? TWC_ST_CHARGING : TWC_ST_PLUGGED_READY;
 			r.u.shb.limit_ca = (uint16_t)(f->car ? f->limit_ca : 0);
-			r.u.shb.measured_ca = (uint16_t)(f->car && f->limit_ca >= 500 ? f->limit_ca - 30 : 0);
+			r.u.shb.measured_ca = (uint16_t)(!draws ? 0 : ca >= 500 ? ca - 30 : 800);
+		} else if (f->vin && (m.type == TWC_MSG_STOP || m.type == TWC_MSG_START)) {
+			f->stopped = m.type == TWC_MSG_STOP;
+			r.type = f->stopped ? TWC_MSG_STOP_ACK : TWC_MSG_START_ACK;
 		} else if (f->vin && m.type == TWC_MSG_VIN_REQ) {
 			r.type = TWC_MSG_VIN;
 			r.protocol = 2;
@@ -166,6 +192,7 @@ static void setup_world(uint8_t proto_unused, int all, int per, int min, int def
 	cfg.limits.min_amps = min;
 	cfg.default_cap_amps = default_cap;
 	cfg.query_meter = true;
+	W.cfg = cfg;
 	W.now = 1000;
 	W.bus = twc_bus_new(&cfg, &env, W.now);
 	assert_non_null(W.bus);
@@ -483,7 +510,7 @@ static void test_sharing_and_invariant(void **state)
 	run_until(70000);
 	assert_true(twc_bus_in_force_total(W.bus) <= 20);
 	/* A lower wiring limit by reload. */
-	struct twc_bus_config cfg = {0x7777, 0x77, {24, 16, 6}, 32, true};
+	struct twc_bus_config cfg = {0x7777, 0x77, {24, 16, 6}, 32, true, false};
 	assert_int_equal(twc_bus_set_config(W.bus, &cfg), 0);
 	twc_bus_set_available(W.bus, 100);
 	run_until(90000);
@@ -588,7 +615,7 @@ static void test_garbage_counted_not_fatal(void **state)
 
 static void test_bad_config_refused(void **state)
 {
-	struct twc_bus_config cfg = {0x7777, 0x77, {40, 48, 6}, 0, false};
+	struct twc_bus_config cfg = {0x7777, 0x77, {40, 48, 6}, 0, false, false};
 	struct twc_bus_env env = {&W, on_write, NULL};
 
 	(void)state;
@@ -599,6 +626,365 @@ static void test_bad_config_refused(void **state)
 	cfg.master_id = 0x7777;
 	env.write = NULL;
 	assert_null(twc_bus_new(&cfg, &env, 0));
+}
+
+/* ---- FC B2 / FC B1 (twc.stopCommands) ---- */
+
+#define VIN_A "5YJ3E7EA1KF000001"
+#define VIN_B "5YJSA1E26MF000002"
+#define VIN_C "5YJYGDEE1LF000003"
+
+static void set_stop_commands(bool on)
+{
+	W.cfg.stop_commands = on;
+	assert_int_equal(twc_bus_set_config(W.bus, &W.cfg), 0);
+}
+
+/* How many frames of @type the bus wrote since log index @from (to @dst, or to anyone if 0). */
+static int count_sent(int from, enum twc_msg_type type, uint16_t dst)
+{
+	int n = 0;
+
+	for (int i = from; i < W.nlog; i++)
+		n += W.log[i].m.type == type && (!dst || W.log[i].m.dst == dst);
+	return n;
+}
+
+static int find_sent(int from, enum twc_msg_type type, uint16_t dst)
+{
+	for (int i = from; i < W.nlog; i++)
+		if (W.log[i].m.type == type && W.log[i].m.dst == dst)
+			return i;
+	return -1;
+}
+
+static struct twc_slave_info slave_info(int slot)
+{
+	struct twc_slave_info info;
+
+	assert_int_equal(twc_bus_slave(W.bus, slot, &info), 0);
+	return info;
+}
+
+/* A 4.5.3 slave 1111 whose car charges at 32 A, identity read; stop commands as asked. */
+static void one_charging_453(bool stop_commands)
+{
+	setup_world(2, 40, 32, 6, 32);
+	if (stop_commands)
+		set_stop_commands(true);
+	run_until(3000);
+	add_fake(0x1111, 2, VIN_A);
+	W.fs[0].car = true;
+	run_until(20000);
+	assert_int_equal(slave_info(0).status, TWC_SLAVE_CHARGING);
+	assert_true(slave_info(0).has_firmware);
+	assert_int_equal(W.fs[0].limit_ca, 3200);
+}
+
+static void test_stop_commands_off_by_default(void **state)
+{
+	(void)state;
+	one_charging_453(false);
+	assert_false(W.cfg.stop_commands);
+	twc_bus_set_cap(W.bus, 0x1111, 0);
+	run_until(60000);
+	/* Paused by 09 00 00 alone, the protocol 2 car keeps taking 6 A: what the option is for. */
+	assert_true(slave_info(0).measured_amps >= 5.0);
+	twc_bus_set_cap(W.bus, 0x1111, 32);
+	run_until(80000);
+	assert_int_equal(count_sent(0, TWC_MSG_STOP, 0), 0);
+	assert_int_equal(count_sent(0, TWC_MSG_START, 0), 0);
+	assert_int_equal(twc_bus_stats(W.bus)->stop_cmds, 0);
+	assert_int_equal(twc_bus_stats(W.bus)->start_cmds, 0);
+	assert_int_equal(W.events[TWC_EV_STOP_SENT] + W.events[TWC_EV_START_SENT], 0);
+	teardown_world();
+}
+
+static uint64_t told_at(int from, uint16_t dst, int ca);
+
+static void test_stop_once_per_pause_then_start_once(void **state)
+{
+	/* FC B2 / FC B1 + master 7777 + slave 1111 + 9 x 00 + checksum (twc-protocol.md 2.12, 1.9) */
+	static const uint8_t b2[16] = {0xFC, 0xB2, 0x77, 0x77, 0x11, 0x11, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xC2};
+	static const uint8_t b1[16] = {0xFC, 0xB1, 0x77, 0x77, 0x11, 0x11, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xC1};
+	struct twc_msg m;
+	uint64_t t_stop, t_start;
+	int mark, i;
+
+	(void)state;
+	one_charging_453(true);
+	assert_int_equal(count_sent(0, TWC_MSG_STOP, 0), 0); /* charging with a limit: nothing to stop */
+
+	mark = W.nlog;
+	twc_bus_set_cap(W.bus, 0x1111, 0);
+	run_until(W.now + 30000);
+	assert_int_equal(count_sent(mark, TWC_MSG_STOP, 0), 1);
+	i = find_sent(mark, TWC_MSG_STOP, 0x1111);
+	assert_int_equal(W.log[i].body_len, sizeof(b2));
+	assert_memory_equal(W.log[i].body, b2, sizeof(b2));
+	t_stop = W.log[i].t;
+	/* Right after the heartbeat that told it 0, in that heartbeat's quiet time. */
+	assert_int_equal(W.log[i - 1].m.type, TWC_MSG_MASTER_HEARTBEAT);
+	assert_int_equal(W.log[i - 1].m.dst, 0x1111);
+	assert_int_equal(W.log[i - 1].m.u.mhb.cmd, TWC_CMD_SET_V2);
+	assert_int_equal(W.log[i - 1].m.u.mhb.ca, 0);
+	assert_true(W.log[i].t - W.log[i - 1].t >= TWC_REPLY_WINDOW_MS);
+	assert_int_equal(twc_bus_stats(W.bus)->stop_cmds, 1);
+	assert_int_equal(W.events[TWC_EV_STOP_SENT], 1);
+	assert_true(W.fs[0].stopped);
+	assert_true(slave_info(0).measured_amps < 1.0);
+	assert_int_equal(slave_info(0).status, TWC_SLAVE_PLUGGED);
+	assert_int_equal(count_sent(mark, TWC_MSG_START, 0), 0);
+	/* The amps stay the allocator's: still 09 00 00. */
+	assert_int_equal(last_cmd_to(0x1111, &m), 0);
+	assert_int_equal(m.u.mhb.cmd, TWC_CMD_SET_V2);
+	assert_int_equal(m.u.mhb.ca, 0);
+	assert_int_equal(slave_info(0).target_amps, 0);
+
+	mark = W.nlog;
+	twc_bus_set_cap(W.bus, 0x1111, 32);
+	run_until(W.now + 20000);
+	assert_int_equal(count_sent(mark, TWC_MSG_START, 0), 0); /* not within a minute of the stop */
+	run_until(W.now + 40000);
+	assert_int_equal(count_sent(mark, TWC_MSG_START, 0), 1);
+	assert_int_equal(count_sent(mark, TWC_MSG_STOP, 0), 0);
+	i = find_sent(mark, TWC_MSG_START, 0x1111);
+	assert_int_equal(W.log[i].body_len, sizeof(b1));
+	assert_memory_equal(W.log[i].body, b1, sizeof(b1));
+	t_start = W.log[i].t;
+	assert_true(t_start - t_stop >= 60000);
+	assert_true(t_start - t_stop < 62000); /* and not much later: at the next heartbeat's quiet time */
+	/* After a heartbeat gave it a limit it can charge at, in a quiet time. */
+	assert_true(told_at(mark, 0x1111, 3200) < t_start);
+	assert_true(W.log[i].t - W.log[i - 1].t >= TWC_REPLY_WINDOW_MS);
+	assert_int_equal(twc_bus_stats(W.bus)->start_cmds, 1);
+	assert_int_equal(W.events[TWC_EV_START_SENT], 1);
+	assert_false(W.fs[0].stopped);
+	assert_int_equal(slave_info(0).status, TWC_SLAVE_CHARGING);
+	assert_true(slave_info(0).measured_amps > 30.0);
+
+	/* A new pause is a new stop. */
+	twc_bus_set_cap(W.bus, 0x1111, 0);
+	run_until(W.now + 70000);
+	assert_int_equal(twc_bus_stats(W.bus)->stop_cmds, 2);
+	assert_true(W.log[find_sent(mark, TWC_MSG_STOP, 0x1111)].t - t_start >= 60000);
+	assert_int_equal(twc_bus_stats(W.bus)->start_cmds, 1);
+	/* Start/stop are not queries: the meter and VIN bookkeeping is untouched. */
+	assert_int_equal(twc_bus_stats(W.bus)->queries, count_sent(0, TWC_MSG_METER_REQ, 0) +
+							     count_sent(0, TWC_MSG_FIRMWARE_REQ, 0) +
+							     count_sent(0, TWC_MSG_SERIAL_REQ, 0) +
+							     count_sent(0, TWC_MSG_VIN_REQ, 0));
+	teardown_world();
+}
+
+/* Time of the first heartbeat to @dst since @from telling it @ca with command 09. */
+static uint64_t told_at(int from, uint16_t dst, int ca)
+{
+	for (int i = from; i < W.nlog; i++)
+		if (W.log[i].m.type == TWC_MSG_MASTER_HEARTBEAT && W.log[i].m.dst == dst &&
+		    W.log[i].m.u.mhb.cmd == TWC_CMD_SET_V2 && W.log[i].m.u.mhb.ca == ca)
+			return W.log[i].t;
+	fail_msg("never told %d", ca);
+	return 0;
+}
+
+static void test_stop_waits_for_the_car_to_come_down(void **state)
+{
+	uint64_t t0, t;
+	int mark, i;
+
+	(void)state;
+	/* A car that takes 4 s to come down to 6 A: the relay is opened at 6 A, not at 32. */
+	one_charging_453(true);
+	W.fs[0].lag_ms = 4000;
+	mark = W.nlog;
+	twc_bus_set_cap(W.bus, 0x1111, 0);
+	run_until(W.now + 20000);
+	t0 = told_at(mark, 0x1111, 0);
+	i = find_sent(mark, TWC_MSG_STOP, 0x1111);
+	assert_true(i >= 0);
+	t = W.log[i].t;
+	assert_true(t >= t0 + 4000 && t < t0 + 6000);
+	assert_int_equal(twc_bus_stats(W.bus)->stop_cmds, 1);
+	teardown_world();
+
+	/* One that does not come down is cut after STOP_SETTLE_MS anyway. */
+	one_charging_453(true);
+	W.fs[0].lag_ms = 60000;
+	mark = W.nlog;
+	twc_bus_set_cap(W.bus, 0x1111, 0);
+	run_until(W.now + 20000);
+	t0 = told_at(mark, 0x1111, 0);
+	i = find_sent(mark, TWC_MSG_STOP, 0x1111);
+	assert_true(i >= 0);
+	t = W.log[i].t;
+	assert_true(t >= t0 + 10000 && t < t0 + 11000);
+	assert_int_equal(count_sent(mark, TWC_MSG_STOP, 0), 1);
+	teardown_world();
+}
+
+/* The heartbeats to 1111 over a pause and a resume: (time, command, amps). */
+static int heartbeat_trace(bool stop_commands, uint64_t out[][3], int cap)
+{
+	int n = 0;
+
+	one_charging_453(stop_commands);
+	twc_bus_set_cap(W.bus, 0x1111, 0);
+	run_until(50000);
+	twc_bus_set_cap(W.bus, 0x1111, 20);
+	run_until(80000);
+	for (int i = 0; i < W.nlog && n < cap; i++)
+		if (W.log[i].m.type == TWC_MSG_MASTER_HEARTBEAT) {
+			out[n][0] = W.log[i].t;
+			out[n][1] = W.log[i].m.u.mhb.cmd;
+			out[n][2] = W.log[i].m.u.mhb.ca;
+			n++;
+		}
+	teardown_world();
+	return n;
+}
+
+static void test_stop_commands_leave_amps_alone(void **state)
+{
+	static uint64_t off[128][3], on[128][3];
+	int n_off, n_on;
+
+	(void)state;
+	n_off = heartbeat_trace(false, off, 128);
+	n_on = heartbeat_trace(true, on, 128);
+	assert_true(n_off >= 70);
+	assert_int_equal(n_on, n_off);
+	assert_memory_equal(on, off, sizeof(off[0]) * (size_t)n_off);
+}
+
+static void test_no_stop_when_not_drawing(void **state)
+{
+	struct twc_msg m;
+
+	(void)state;
+	setup_world(2, 40, 32, 6, 32);
+	set_stop_commands(true);
+	run_until(3000);
+	add_fake(0x1111, 2, VIN_A);
+	add_fake(0x2222, 2, VIN_B);
+	W.fs[0].car = true;
+	W.fs[0].full = true; /* plugged in, takes nothing */
+	W.fs[1].car = true;  /* charging, then unplugged before the pause */
+	run_until(20000);
+	W.fs[1].car = false;
+	run_until(30000);
+	twc_bus_set_cap(W.bus, 0x1111, 0);
+	twc_bus_set_cap(W.bus, 0x2222, 0);
+	run_until(70000);
+	for (int slot = 0; slot < 2; slot++) {
+		assert_true(slave_info(slot).has_firmware);
+		assert_int_equal(slave_info(slot).target_amps, 0);
+	}
+	assert_int_equal(last_cmd_to(0x1111, &m), 0);
+	assert_int_equal(m.u.mhb.ca, 0);
+	assert_int_equal(count_sent(0, TWC_MSG_STOP, 0), 0);
+	assert_int_equal(count_sent(0, TWC_MSG_START, 0), 0);
+	assert_int_equal(twc_bus_stats(W.bus)->stop_cmds, 0);
+	teardown_world();
+}
+
+static void test_no_stop_to_protocol1_or_older_firmware(void **state)
+{
+	(void)state;
+	setup_world(2, 40, 32, 6, 16);
+	set_stop_commands(true);
+	run_until(3000);
+	add_fake(0x1111, 1, VIN_A); /* would answer, but protocol 1 is never asked */
+	add_fake(0x2222, 2, NULL);  /* protocol 2 without the 4.5.3 queries */
+	for (int k = 0; k < 2; k++) {
+		W.fs[k].car = true;
+		W.fs[k].stubborn = true;
+	}
+	run_until(20000);
+	twc_bus_set_cap(W.bus, 0x1111, 0);
+	twc_bus_set_cap(W.bus, 0x2222, 0);
+	run_until(80000);
+	for (int slot = 0; slot < 2; slot++) {
+		assert_false(slave_info(slot).has_firmware);
+		assert_int_equal(slave_info(slot).target_amps, 0);
+		assert_true(slave_info(slot).measured_amps >= 1.0); /* still drawing: a stop would apply */
+	}
+	assert_int_equal(count_sent(0, TWC_MSG_STOP, 0), 0);
+	assert_int_equal(twc_bus_stats(W.bus)->stop_cmds, 0);
+	teardown_world();
+}
+
+static void test_start_owed_after_reload_turns_off(void **state)
+{
+	(void)state;
+	one_charging_453(true);
+	twc_bus_set_cap(W.bus, 0x1111, 0);
+	run_until(W.now + 10000);
+	assert_int_equal(twc_bus_stats(W.bus)->stop_cmds, 1);
+	/* Without the B1 the contactor would stay open for the rest of the plug-in. */
+	set_stop_commands(false);
+	twc_bus_set_cap(W.bus, 0x1111, 32);
+	run_until(W.now + 70000);
+	assert_int_equal(twc_bus_stats(W.bus)->start_cmds, 1);
+	assert_false(W.fs[0].stopped);
+	/* And off means off for the next pause. */
+	twc_bus_set_cap(W.bus, 0x1111, 0);
+	run_until(W.now + 20000);
+	assert_int_equal(twc_bus_stats(W.bus)->stop_cmds, 1);
+	teardown_world();
+}
+
+static void test_heartbeats_keep_spacing_with_stop_start(void **state)
+{
+	uint64_t prev_hb = 0, prev_any = 0, last_to[3] = {0};
+	static const uint16_t ids[3] = {0x1111, 0x2222, 0x3333};
+
+	(void)state;
+	setup_world(2, 40, 32, 6, 32);
+	set_stop_commands(true);
+	run_until(3000);
+	add_fake(0x1111, 2, VIN_A);
+	add_fake(0x2222, 2, VIN_B);
+	add_fake(0x3333, 2, VIN_C);
+	for (int k = 0; k < 3; k++)
+		W.fs[k].car = true;
+	W.nlog = 0;
+	run_until(20000);
+	/* Pause and resume each slave in turn, overlapping, for two minutes. */
+	for (int round = 0; round < 8; round++) {
+		uint16_t id = ids[round % 3];
+
+		twc_bus_set_cap(W.bus, id, round & 1 ? 32 : 0);
+		twc_bus_set_cap(W.bus, ids[(round + 1) % 3], round & 2 ? 0 : 32);
+		run_until(W.now + 13000 + (uint64_t)round * 117);
+	}
+	for (int k = 0; k < 3; k++)
+		twc_bus_set_cap(W.bus, ids[k], 32);
+	run_until(W.now + 20000);
+	assert_true(twc_bus_stats(W.bus)->stop_cmds >= 3);
+	assert_true(twc_bus_stats(W.bus)->start_cmds >= 3);
+	/* Every B2 was answered with a B1 once all may charge again. */
+	assert_int_equal(twc_bus_stats(W.bus)->start_cmds, twc_bus_stats(W.bus)->stop_cmds);
+	for (int k = 0; k < 3; k++)
+		assert_false(W.fs[k].stopped);
+	for (int i = 0; i < W.nlog; i++) {
+		const struct twc_msg *m = &W.log[i].m;
+
+		if (prev_any)
+			assert_true(W.log[i].t - prev_any >= 200); /* room for a reply after each frame */
+		prev_any = W.log[i].t;
+		if (m->type != TWC_MSG_MASTER_HEARTBEAT)
+			continue;
+		if (prev_hb)
+			assert_int_equal(W.log[i].t - prev_hb, TWC_HEARTBEAT_SPACING_MS);
+		prev_hb = W.log[i].t;
+		int k = m->dst == 0x1111 ? 0 : m->dst == 0x2222 ? 1 : 2;
+		if (last_to[k])
+			assert_true(W.log[i].t - last_to[k] <= 3500);
+		last_to[k] = W.log[i].t;
+	}
+	assert_true(W.max_in_force_total <= 40);
+	teardown_world();
 }
 
 int main(void)
@@ -619,6 +1005,14 @@ int main(void)
 		cmocka_unit_test(test_link_up_spares_slaves),
 		cmocka_unit_test(test_garbage_counted_not_fatal),
 		cmocka_unit_test(test_bad_config_refused),
+		cmocka_unit_test(test_stop_commands_off_by_default),
+		cmocka_unit_test(test_stop_once_per_pause_then_start_once),
+		cmocka_unit_test(test_stop_commands_leave_amps_alone),
+		cmocka_unit_test(test_stop_waits_for_the_car_to_come_down),
+		cmocka_unit_test(test_no_stop_when_not_drawing),
+		cmocka_unit_test(test_no_stop_to_protocol1_or_older_firmware),
+		cmocka_unit_test(test_start_owed_after_reload_turns_off),
+		cmocka_unit_test(test_heartbeats_keep_spacing_with_stop_start),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -2,8 +2,8 @@
  * Tests of the TWC slave simulator core with injected time: every byte it writes is parsed back with
  * the project's own receiver and decoder, so the tests see exactly what a master on the bus would.
  * Covers linkready cadence and bursts, heartbeat replies for both protocols, limit handling, the
- * in-force totals, the car model and energy, firmware 4.5.3 queries, ID collisions, every fault and
- * the 30 s silence rule.
+ * in-force totals, the car model and energy, firmware 4.5.3 queries and FC B2 / FC B1, ID collisions,
+ * every fault and the 30 s silence rule.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -762,6 +762,59 @@ static void test_fw453_queries(void **state)
 	twc_sim_free(sim);
 }
 
+/* The order a master with twc.stopCommands uses: 09 00 00 (a protocol 2 car keeps 6 A), FC B2, a new
+ * limit while the contactor is open, then FC B1. The stop holds until B1 (or the car leaves). */
+static void test_stop_holds_until_start(void **state)
+{
+	struct twc_sim_config cfg = config(1, 2);
+	struct twc_sim *sim = sim_make(&cfg, 0);
+	struct twc_msg m;
+	size_t mark;
+
+	(void)state;
+	assert_int_equal(twc_sim_plug(sim, 0, 32, "5YJ3E7EA1KF000001", 0), 0);
+	send_hb(sim, 0x1111, TWC_CMD_SET_V2, 32, 1000);
+	send_hb(sim, 0x1111, TWC_CMD_SET_V2, 0, 10000);
+	send_hb(sim, 0x1111, TWC_CMD_NONE, 0, 13000);
+	assert_near(status(sim, 0).drawn_amps, 5.7, 1e-9); /* told 0, takes 6 A */
+
+	mark = R.n;
+	send_req(sim, TWC_MSG_STOP, 0x1111, 0, 13250);
+	assert_int_equal(count(mark, 0xFD, 0xB2), 1);
+	send_hb(sim, 0x1111, TWC_CMD_NONE, 0, 16000);
+	assert_near(status(sim, 0).drawn_amps, 0, 1e-9);
+	/* A new limit does not close the contactor. */
+	send_hb(sim, 0x1111, TWC_CMD_SET_V2, 16, 19000);
+	send_hb(sim, 0x1111, TWC_CMD_NONE, 0, 22000);
+	m = last_msg(mark, 0xFD, 0xE0, NULL);
+	assert_int_equal(m.u.shb.state, TWC_ST_PLUGGED_NO_CHARGE);
+	assert_int_equal(m.u.shb.measured_ca, 0);
+	assert_true(status(sim, 0).contactor_open);
+	assert_false(status(sim, 0).charging);
+
+	/* FC B1: the car takes the limit in force again. */
+	send_req(sim, TWC_MSG_START, 0x1111, 0, 22250);
+	assert_int_equal(count(mark, 0xFD, 0xB1), 1);
+	assert_false(status(sim, 0).contactor_open);
+	send_hb(sim, 0x1111, TWC_CMD_NONE, 0, 25000);
+	m = last_msg(mark, 0xFD, 0xE0, NULL);
+	assert_int_equal(m.u.shb.state, TWC_ST_CHARGING);
+	assert_int_equal(m.u.shb.measured_ca, 1570);
+	assert_true(status(sim, 0).charging);
+
+	/* Stopped again, then unplugged: the next car is not held by the old stop. */
+	send_req(sim, TWC_MSG_STOP, 0x1111, 0, 25250);
+	assert_true(status(sim, 0).contactor_open);
+	twc_sim_unplug(sim, 0, 26000);
+	assert_false(status(sim, 0).contactor_open);
+	twc_sim_plug(sim, 0, 32, NULL, 27000);
+	send_hb(sim, 0x1111, TWC_CMD_NONE, 0, 28000);
+	send_hb(sim, 0x1111, TWC_CMD_NONE, 0, 31000);
+	assert_near(status(sim, 0).drawn_amps, 15.7, 1e-9);
+	assert_int_equal(stats(sim).rx_bad, 0);
+	twc_sim_free(sim);
+}
+
 static void test_non_fw453_ignores_queries(void **state)
 {
 	struct twc_sim_config cfg = config(1, 2);
@@ -1190,6 +1243,7 @@ int main(void)
 		cmocka_unit_test(test_car_ramp_and_energy),
 		cmocka_unit_test(test_energy_three_phase),
 		cmocka_unit_test(test_fw453_queries),
+		cmocka_unit_test(test_stop_holds_until_start),
 		cmocka_unit_test(test_non_fw453_ignores_queries),
 		cmocka_unit_test(test_id_collision),
 		cmocka_unit_test(test_fault_echo),
