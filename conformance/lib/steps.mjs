@@ -91,6 +91,14 @@ export async function unplug(ctx, connector = 1) {
   await ctx.sut.unplug(connector);
 }
 
+/** Plug a car into @connector and wait for its Preparing; returns the mark taken before the plug. */
+export async function plugPreparing(ctx, connector = 1, timeoutMs = 20000) {
+  const since = ctx.csms.mark();
+  await plug(ctx, connector);
+  await ctx.csms.waitFor('StatusNotification', { connectorId: connector, status: 'Preparing' }, timeoutMs, { since });
+  return since;
+}
+
 /** Remote start with the cable plugged in first: Preparing, RemoteStart Accepted, StartTransaction
  * (answered with a new transactionId), Charging. */
 export async function remoteStartTx(ctx, { connector = 1, idTag = TAG, timeoutMs = 30000 } = {}) {
