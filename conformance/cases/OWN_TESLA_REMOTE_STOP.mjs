@@ -2,11 +2,8 @@
 // VIN the TWC reported, refreshing an expired access token on the way.
 import { statSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { boot, check, TAG } from '../lib/steps.mjs';
-import { startTeslaMock } from '../../tests/integration/tesla_mock.mjs';
-
-const VIN = '5YJ3E1EA0KF123456';
-const OTHER_VIN = '5YJ3E1EA0KF999999';
+import { check } from '../lib/steps.mjs';
+import { withTeslaMock, teslaSession, mockCall, VIN, OTHER_VIN } from '../lib/tesla.mjs';
 
 export default {
   id: 'OWN_TESLA_REMOTE_STOP',
@@ -21,34 +18,8 @@ export default {
   timeoutMs: 90000,
   async run(ctx) {
     const { csms, sut } = ctx;
-    let mock;
-    try {
-      mock = await startTeslaMock({
-        vehicles: [{ vin: VIN, state: 'online', chargingState: 'Charging' }, { vin: OTHER_VIN, state: 'online' }],
-      });
-    } catch (err) {
-      if (err.code === 'ENOENT') ctx.na('the openssl command (to make the mock\'s certificate) is not installed');
-      throw err;
-    }
-    try {
-      sut.tesla = {
-        baseUrl: mock.url, caFile: mock.caFile, tokenUrl: mock.tokenUrl, clientId: 'twcgw-ct',
-        accessToken: mock.tokens.access, refreshToken: mock.tokens.refresh, dwell: 10, startGrace: 5,
-      };
-      await boot(ctx);
-      const since = csms.mark();
-      await sut.plug(1, 32, VIN);
-      await csms.waitFor('StatusNotification', { connectorId: 1, status: 'Preparing' }, 30000, { since });
-      const r = await csms.call('RemoteStartTransaction', { connectorId: 1, idTag: TAG });
-      check(r.status === 'Accepted', `RemoteStartTransaction answered ${r.status}`);
-      const start = await csms.waitFor('StartTransaction', { connectorId: 1 }, 30000, { since });
-      await csms.waitFor('StatusNotification', { connectorId: 1, status: 'Charging' }, 30000, { since });
-      const transactionId = start.reply.payload.transactionId;
-      // The TWC reads the VIN once the car charges; give the gateway a few seconds to see it.
-      await csms.sleep(8000);
-      check(mock.callsTo('charge_start').length === 0,
-        `charge_start sent to a car that started by itself: ${JSON.stringify(mock.callsTo('charge_start'))}`);
-
+    await withTeslaMock(ctx, async (mock) => {
+      const transactionId = await teslaSession(ctx, mock);
       mock.expireAccessToken();
       const t0 = Date.now();
       const stopSince = csms.mark();
@@ -56,13 +27,7 @@ export default {
       check(rs.status === 'Accepted', `RemoteStopTransaction answered ${rs.status}`);
       const stop = await csms.waitFor('StopTransaction', { transactionId }, 30000, { since: stopSince });
       check(stop.payload.reason === 'Remote', `StopTransaction reason ${stop.payload.reason}, expected Remote`);
-      let stops = [];
-      for (let i = 0; i < 150 && !stops.some((c) => c.status === 200); i++) {
-        await csms.sleep(100);
-        stops = mock.callsTo('charge_stop');
-      }
-      const ok = stops.find((c) => c.status === 200);
-      check(ok, `no successful charge_stop within 15 s of RemoteStopTransaction; calls: ${JSON.stringify(mock.calls.map((c) => `${c.method} ${c.path} ${c.status}`))}`);
+      const ok = await mockCall(ctx, mock, 'charge_stop', 200, 15000);
       ctx.log(`charge_stop accepted ${Date.now() - t0} ms after RemoteStopTransaction`);
       check(ok.path === `/api/1/vehicles/${VIN}/command/charge_stop`, `charge_stop went to ${ok.path}, expected the VIN ${VIN} the TWC read`);
       check(ok.auth === mock.tokens.access, 'the successful charge_stop did not carry the refreshed access token');
@@ -80,8 +45,6 @@ export default {
       const okStops = mock.callsTo('charge_stop').filter((c) => c.status === 200);
       check(okStops.length === 1, `${okStops.length} successful charge_stop calls, expected 1`);
       check(!mock.calls.some((c) => c.path.includes(OTHER_VIN)), 'the other car on the account was addressed');
-    } finally {
-      await mock.close();
-    }
+    });
   },
 };

@@ -395,6 +395,17 @@ export function watchTold(ctx, connector = 1) {
       await new Promise((r) => setTimeout(r, 25));
     }
   })();
-  w.stop = async () => { w.running = false; await w.done; return w; };
+  // One last sample at stop(), so the watch covers everything up to that moment (the loop may have
+  // been asleep when the value the caller just saw arrived).
+  w.stop = async () => {
+    w.running = false;
+    await w.done;
+    if (!w.error) {
+      const s = await simSlave(ctx, connector);
+      if (s.toldAmps > w.max) w.max = s.toldAmps;
+      w.samples++;
+    }
+    return w;
+  };
   return w;
 }
