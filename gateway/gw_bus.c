@@ -60,6 +60,12 @@ static int policy_cap(enum gw_policy_mode mode, const struct gw_config_twc *twc)
 	return mode == GW_POLICY_CHARGE_NOW ? twc->wiring_max_per_twc : 0;
 }
 
+/* What the bus may share: OCPP's total cap (-1: none) within the wiring. */
+static int total_available(int total_cap, int wiring_max_all)
+{
+	return total_cap >= 0 && total_cap < wiring_max_all ? total_cap : wiring_max_all;
+}
+
 static void bus_config_from(const struct gw_config *cfg, bool ocpp, struct twc_bus_config *out)
 {
 	const struct gw_config_twc *twc = &cfg->twc;
@@ -440,9 +446,7 @@ int gw_bus_apply_config(struct gw_bus *bus, const struct gw_config *cfg)
 	bus->twc = cfg->twc;
 	bus->policy = cfg->policy.mode;
 	bus->status_interval = cfg->log.status_interval;
-	twc_bus_set_available(bus->core, bus->total_cap >= 0 && bus->total_cap < cfg->twc.wiring_max_all
-						  ? bus->total_cap
-						  : cfg->twc.wiring_max_all);
+	twc_bus_set_available(bus->core, total_available(bus->total_cap, cfg->twc.wiring_max_all));
 	policy_apply(bus);
 	gw_log_info("bus %s: config applied: wiring %d A total / %d A per TWC, min %d A, policy %s",
 		    gw_port_name(bus->port), bus->twc.wiring_max_all, bus->twc.wiring_max_per_twc, bus->twc.min_amps,
@@ -492,12 +496,14 @@ int gw_bus_set_cap(struct gw_bus *bus, uint16_t twc_id, int amps)
 
 int gw_bus_set_total_cap(struct gw_bus *bus, int amps)
 {
+	int avail;
+
 	if (amps < -1)
 		return -EINVAL;
 	bus->total_cap = amps;
-	twc_bus_set_available(bus->core, amps >= 0 && amps < bus->twc.wiring_max_all ? amps : bus->twc.wiring_max_all);
-	gw_log_debug("bus %s: total cap %d A (ocpp)", gw_port_name(bus->port),
-		     amps >= 0 && amps < bus->twc.wiring_max_all ? amps : bus->twc.wiring_max_all);
+	avail = total_available(amps, bus->twc.wiring_max_all);
+	twc_bus_set_available(bus->core, avail);
+	gw_log_debug("bus %s: total cap %d A (ocpp)", gw_port_name(bus->port), avail);
 	bus_rearm(bus);
 	return 0;
 }
