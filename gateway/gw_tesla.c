@@ -35,7 +35,7 @@ struct gw_tesla {
 	bool token_pinned;                 /* the token endpoint is the proxy's host: same CA */
 	uint16_t slot_id[TWC_MAX_SLAVES];  /* TWC in each slot last time, 0 none */
 	uint32_t req_id;                   /* the request in flight (the core's id) */
-	bool busy, stopped;
+	bool stopped;
 	lws_sorted_usec_list_t sul_poll, sul_tick;
 };
 
@@ -84,7 +84,6 @@ static void http_done(void *user, const struct gw_http_resp *r)
 {
 	struct gw_tesla *t = user;
 
-	t->busy = false;
 	if (r->status < 0)
 		gw_log_debug("tesla: request failed: %s", r->error[0] ? r->error : strerror(-r->status));
 	tesla_http_done(t->core, t->req_id, r->status, r->body, r->len, r->retry_after_s, gw_clock_now_ms(t->clock),
@@ -110,10 +109,7 @@ static int env_http(void *user, const struct tesla_http_req *q)
 	r.timeout_ms = 20000; /* the proxy's own upstream timeout is 10 s */
 	t->req_id = q->id;
 	rc = gw_http_request(t->http, &r, http_done, t);
-	if (rc < 0)
-		return (int)rc;
-	t->busy = true;
-	return 0;
+	return rc < 0 ? (int)rc : 0;
 }
 
 static int env_store(void *user, const char *name, const char *text, bool secret)

@@ -55,7 +55,8 @@ json_t *ocpp_handle_set_charging_profile(struct ocpp_cp *cp, const json_t *req, 
 	/* A charge point limit has no transaction to start from: anchor it where it arrived, or it would
 	 * start again at every evaluation. */
 	if (!res && p->purpose == OCPP_SC_CP_MAX && (p->kind == OCPP_SC_RELATIVE || !p->has_start)) {
-		p->kind = p->kind == OCPP_SC_RELATIVE ? OCPP_SC_ABSOLUTE : p->kind;
+		if (p->kind == OCPP_SC_RELATIVE)
+			p->kind = OCPP_SC_ABSOLUTE;
 		p->has_start = true;
 		p->start_ms = cp->now_wall;
 	}
