@@ -14,9 +14,12 @@
  *   battery first = while the home battery's SoC is below batterySoc (or unknown with batterySoc
  *                   set), power the battery is charging with is not surplus;
  *   amps          = floor((surplus - marginW) / (voltage x phases)), at most max_amps.
- *   Charging starts once amps >= min_amps has held for enable_delay_s, stops once it has been short
- *   for disable_delay_s (meanwhile min_amps is kept), and never sooner than dwell_s after the last
- *   start or stop. While charging, the total follows the surplus every evaluation.
+ *   Charging starts once amps >= min_amps has held for enable_delay_s. While charging, the total
+ *   follows the surplus every evaluation; when the surplus falls short, min_amps is kept and the
+ *   grid energy that costs is counted (min power - surplus, per second), and charging stops once
+ *   it reaches min power x disable_delay_s: after exactly disable_delay_s of no surplus at all,
+ *   later when a cloud leaves part of the minimum covered. Time with enough surplus pays the count
+ *   back at min power per second. Starts and stops are never closer than dwell_s.
  *   Unknown data (any value the computation needs is NAN) never gives more current: a charging
  *   bus drops to min_amps and the disable delay runs; a waiting bus keeps waiting.
  *
@@ -63,7 +66,7 @@ struct ems_policy_params {
 	int voltage;              /* twc.voltage */
 	int phases;               /* twc.phases */
 	int enable_delay_s;       /* default 60 */
-	int disable_delay_s;      /* default 180 */
+	int disable_delay_s;      /* default 180: seconds of min power from the grid before a stop */
 	int dwell_s;              /* least time between a start and a stop, either way; default 120 */
 	int margin_w;             /* surplus kept back, W; default 100 */
 	int battery_soc;          /* home battery first below this SoC %, 0 = off */
