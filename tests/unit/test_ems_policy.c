@@ -9,7 +9,8 @@
  * switches resetting the timers and reloads keeping them; the surplus from the grid meter (no double
  * counting of the chargers, battery discharge is not surplus) and from pv - load with the load
  * including or excluding the chargers (and lagging them); margin; 1 and 3 phases; the enable delay
- * to the millisecond; the disable delay holding min_amps; the dwell holding an early stop and an
+ * to the millisecond; the disable side holding min_amps while it counts the grid energy the minimum costs (partial
+ * surplus stretches it, sun pays it back); the dwell holding an early stop and an
  * early restart; an hour of clouds; unknown and stale data; battery priority; monotonic time going
  * backwards; stats in every mode; and a seeded property test of 20000 random evaluations.
  */
@@ -583,10 +584,18 @@ static void test_charge_now_into_track_green_keeps_charging(void **state)
 	sun(S(10), 5000);
 	assert_int_equal(D.amps, 21);
 	assert_true(D.charging);
+	/* 400 W of surplus after the margin: the minimum (1380 W) costs 980 W from the grid, so the
+	 * 180 s budget of 1380 W lasts 248400 / 980 = 253.47 s. */
 	sun(S(20), 500);
 	assert_int_equal(D.amps, 6);
 	assert_reason("disable delay");
 	sun(S(200), 500);
+	assert_int_equal(D.amps, 6);
+	assert_reason("disable delay");
+	assert_true(deadline() == MONO0 + S(20) + 253470);
+	sun(S(20) + 253469, 500);
+	assert_int_equal(D.amps, 6);
+	sun(S(20) + 253470, 500);
 	assert_int_equal(D.amps, 0);
 	assert_reason("no surplus");
 	assert_stats(1, 1);
@@ -752,34 +761,43 @@ static void test_disable_delay_holds_min(void **state)
 	sun(0, 3000);
 	sun(S(60), 3000);
 	assert_int_equal(D.amps, 12);
+	/* 900 W after the margin covers all but 480 W of the minimum: the budget of 180 s x 1380 W
+	 * would last 517.5 s at that rate. */
 	sun(S(300), 1000);
 	assert_int_equal(D.amps, 6);
 	assert_true(D.charging);
 	assert_reason("disable delay");
-	assert_true(deadline() == MONO0 + S(480));
-	sun(S(479.999), 0);
+	assert_true(deadline() == MONO0 + S(817.5));
+	/* Then no surplus at all: 48000 W s are spent, 200400 W s are left at 1380 W. */
+	sun(S(400), 0);
 	assert_int_equal(D.amps, 6);
-	sun(S(480), 0);
+	assert_true(deadline() == MONO0 + S(400) + 145218);
+	sun(S(400) + 145217, 0);
+	assert_int_equal(D.amps, 6);
+	sun(S(400) + 145218, 0);
 	assert_int_equal(D.amps, 0);
 	assert_false(D.charging);
 	assert_reason("no surplus");
 	assert_true(deadline() == UINT64_MAX);
 	assert_stats(1, 1);
 
-	/* The sun coming back during the delay resets it. */
+	/* Restart after the dwell; with no surplus at all the delay is exactly disable_delay_s. */
 	sun(S(600), 3000);
-	sun(S(660), 3000);
+	sun(S(665.217), 3000);
+	assert_int_equal(D.amps, 0);
+	sun(S(665.218), 3000);
 	assert_int_equal(D.amps, 12);
 	sun(S(800), 0);
 	assert_true(deadline() == MONO0 + S(980));
+	/* The sun coming back pays the spent time back second for second: 100 s spent, 10 s back. */
 	sun(S(900), 3000);
 	assert_int_equal(D.amps, 12);
 	assert_true(deadline() == UINT64_MAX);
 	sun(S(910), 0);
-	assert_true(deadline() == MONO0 + S(1090));
-	sun(S(1089), 0);
+	assert_true(deadline() == MONO0 + S(1000));
+	sun(S(999.999), 0);
 	assert_int_equal(D.amps, 6);
-	sun(S(1090), 0);
+	sun(S(1000), 0);
 	assert_int_equal(D.amps, 0);
 	assert_stats(2, 2);
 }
@@ -880,18 +898,19 @@ static void test_unknown_data(void **state)
 	assert_int_equal(D.amps, 6);
 	ev(S(130), grid(-INFINITY), 6 * 230);
 	assert_int_equal(D.amps, 6);
-	sun(S(140), 5000); /* back: follow the surplus, the disable timer is reset */
+	sun(S(140), 5000); /* back: follow the surplus, and pay back the time spent */
 	assert_int_equal(D.amps, 21);
 	assert_true(deadline() == UINT64_MAX);
 
-	/* A long outage stops after the disable delay. */
-	for (uint64_t t = S(150); t < S(330); t += S(10)) {
+	/* A long outage counts as no surplus at all: 40 s were spent, 10 s of sun paid 10 back, so the
+	 * stop comes 150 s after the outage begins. */
+	for (uint64_t t = S(150); t < S(300); t += S(10)) {
 		ev(t, unknown(), D.amps * 230.0);
 		assert_int_equal(D.amps, 6);
 	}
-	ev(S(329.999), unknown(), 6 * 230);
+	ev(S(299.999), unknown(), 6 * 230);
 	assert_int_equal(D.amps, 6);
-	ev(S(330), unknown(), 6 * 230);
+	ev(S(300), unknown(), 6 * 230);
 	assert_int_equal(D.amps, 0);
 	assert_reason("meter unknown");
 	assert_stats(1, 1);
