@@ -23,7 +23,7 @@ int ems_modbus_read_request(uint8_t *out, uint16_t tid, uint8_t unit, uint16_t a
 struct ems_modbus_resp {
 	uint16_t tid;
 	uint8_t unit;
-	uint8_t exception;                    /* 0, or the Modbus exception code (function | 0x80) */
+	uint8_t exception;                    /* 0, or the exception code of a 0x83 answer (2: bad address) */
 	uint16_t regs[EMS_MODBUS_MAX_REGS];
 	size_t n_regs;
 };

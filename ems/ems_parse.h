@@ -29,8 +29,8 @@ int ems_fronius_parse(const char *body, size_t len, struct ems_reading *out, cha
  * Tesla Powerwall 2 local API. Login: POST /api/login/Basic with the body from
  * ems_powerwall_login_body() (username "customer"); the answer's "token" is used as
  * "Authorization: Bearer" on later calls.
- * Return of the body builder: its length, or -ENOSPC if @outlen is too small (the body holds the
- * password: a secret, never log it).
+ * Return of the body builder: its length, -ENOSPC if @outlen is too small, -EINVAL for a NULL
+ * password or text that is not UTF-8, -ENOMEM (the body holds the password: a secret, never log it).
  */
 int ems_powerwall_login_body(const char *email, const char *password, char *out, size_t outlen);
 /* The token from a 200 answer to the login. -EINVAL if it has none or it does not fit. */
@@ -75,7 +75,7 @@ int ems_json_pointer_number(const char *body, size_t len, const char *pointer, d
 /*
  * An MQTT payload (or any plain-text body): with an empty @pointer, a bare number optionally
  * followed by whitespace and a unit ("W", "kW", "MW", "%", "V"), scaled to W like the JSON form;
- * "unknown", "unavailable", "null", "nan" and "" are -ENODATA. With a pointer, the payload is JSON
+ * "unknown", "unavailable", "null", "nan" and "" (any case, so openHAB's NULL too) are -ENODATA. With a pointer, the payload is JSON
  * and ems_json_pointer_number() applies.
  */
 int ems_payload_number(const char *payload, size_t len, const char *pointer, double *value, char *err,
