@@ -4,7 +4,7 @@
 #   build-fuzz/  clang libFuzzer targets: a short run of each (TWCGW_FUZZ_SECONDS, default 30)
 #   build/       the normal -Werror build: unit, valgrind and integration tests, then the OCPP conformance
 #                suite (conformance/, node) against build/bin/twcgw and twc-sim, JUnit XML in
-#                build/conformance.xml.
+#                build/conformance.xml; in between, the solar day benchmark prints its figures.
 # The output ends with the release ctest summary and the conformance suite's closing line.
 # Exit status is non-zero if any step failed.
 set -euo pipefail
@@ -25,7 +25,8 @@ cmake --build build-asan -j"$jobs" >/dev/null
 echo "== libFuzzer targets, ${fuzz_seconds}s each"
 CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DTWCGW_FUZZ=ON \
   -DTWCGW_FUZZ_SECONDS="$fuzz_seconds" >/dev/null
-cmake --build build-fuzz -j"$jobs" --target fuzz_twc_frame fuzz_twc_bus fuzz_ocpp_frame fuzz_ocpp_cp fuzz_tesla_api >/dev/null
+cmake --build build-fuzz -j"$jobs" --target fuzz_twc_frame fuzz_twc_bus fuzz_ocpp_frame fuzz_ocpp_cp fuzz_tesla_api \
+  fuzz_ems_parse fuzz_ems_meter >/dev/null
 (cd build-fuzz && ctest --output-on-failure -L fuzz -V 2>&1 | grep -E "stat::number_of_executed_units|Test +#|tests passed|Passed|Failed") || status=1
 
 echo "== Release build: unit, valgrind and integration tests"
@@ -47,6 +48,11 @@ conformance_deps() {
     echo "$want" >conformance/node_modules/.lock-sha256
   fi
 }
+
+echo "== Solar day benchmark (bench/bench_solar): the policy against an oracle"
+if ! build/bin/bench_solar; then
+  status=1
+fi
 
 echo "== OCPP 1.6J conformance suite (conformance/run.mjs)"
 conformance_log=build/conformance.log
