@@ -64,7 +64,7 @@ static int fz_http(void *user, const struct ems_meter_http_req *r)
 		/* a session token worth watching for in the logs: the seeds give them a mark */
 		if (r->bearer && strstr(r->bearer, MARK) && z->n_sessions < MAX_SESSIONS &&
 		    strlen(r->bearer) < EMS_METER_TOKEN_MAX)
-			strcpy(z->sessions[z->n_sessions++], r->bearer);
+			snprintf(z->sessions[z->n_sessions++], sizeof(z->sessions[0]), "%s", r->bearer);
 	}
 	if (z->http_rc)
 		return z->http_rc;
@@ -129,8 +129,8 @@ static void src(struct ems_meter_params *p, enum ems_value v, const char *key, c
 		bool invert)
 {
 	p->src[v].set = true;
-	strcpy(p->src[v].key, key);
-	strcpy(p->src[v].pointer, pointer);
+	snprintf(p->src[v].key, sizeof(p->src[v].key), "%s", key);
+	snprintf(p->src[v].pointer, sizeof(p->src[v].pointer), "%s", pointer);
 	p->src[v].scale = scale;
 	p->src[v].invert = invert;
 }

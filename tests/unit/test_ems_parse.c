@@ -381,12 +381,12 @@ static void test_powerwall_login_refused(void **state)
 	char token[200], err[ERRLEN];
 
 	(void)state;
-	strcpy(token, "stale");
+	snprintf(token, sizeof(token), "stale");
 	assert_int_equal(ems_powerwall_login_parse(bad, strlen(bad), token, sizeof(token), err, sizeof(err)), -EINVAL);
 	assert_string_equal(token, "");
 	expect_err(err, "token: missing (code 401)");
 	for (size_t i = 0; i < sizeof(malformed) / sizeof(malformed[0]); i++) {
-		strcpy(token, "stale");
+		snprintf(token, sizeof(token), "stale");
 		assert_int_equal(ems_powerwall_login_parse(malformed[i][0], strlen(malformed[i][0]), token, sizeof(token),
 							   err, sizeof(err)),
 				 -EINVAL);
