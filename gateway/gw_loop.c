@@ -18,6 +18,7 @@
 
 #include "gw_http.h"
 #include "gw_log.h"
+#include "gw_mqtt.h"
 #include "gw_port.h"
 #include "gw_ws.h"
 
@@ -42,6 +43,7 @@ static const struct lws_protocols protocols[] = {
 	{ SIGNALS_PROTOCOL, signals_callback, 0, 0, 0, NULL, 0 },
 	{ GW_WS_PROTOCOL, gw_ws_lws_callback, 0, 0, 0, NULL, 0 },
 	{ GW_HTTP_PROTOCOL, gw_http_lws_callback, 0, 0, 0, NULL, 0 },
+	{ GW_MQTT_PROTOCOL, gw_mqtt_lws_callback, 0, 0, 0, NULL, 0 },
 	{ NULL, NULL, 0, 0, 0, NULL, 0 },
 };
 

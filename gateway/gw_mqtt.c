@@ -1,0 +1,733 @@
+/*
+ * gw_mqtt: libmosquitto driven by the lws loop, never by libmosquitto's own thread or loop functions.
+ * libmosquitto 2.0.11's "external loop" interface is what we use: mosquitto_connect_async() makes a
+ * non-blocking socket and connect() returns at once (EINPROGRESS, or refused on the spot), after
+ * which mosquitto_loop_read(), mosquitto_loop_write() and mosquitto_loop_misc() each do one
+ * non-blocking step. A dup() of mosquitto_socket() is adopted into lws as a raw file; POLLIN becomes
+ * loop_read, POLLOUT (asked for only while mosquitto_want_write()) becomes loop_write, and one lws_sul
+ * ticking every second becomes loop_misc (keepalive PINGREQ, and the check that the broker answers).
+ *
+ * connect_async still calls a blocking getaddrinfo() on whatever host it is given, so it is only ever
+ * given a numeric address: the name is resolved first with gw_dns, polled from the same sul. The sul
+ * carries whatever the client is waiting for: the reconnect backoff, the DNS answer, or the keepalive
+ * tick (which also times out a broker that accepts TCP but never answers CONNECT).
+ *
+ * Re-entrancy: libmosquitto calls our callbacks from inside loop_read/write/misc. Those callbacks only
+ * record what happened (or hand a message out); anything that changes the connection (dropping the
+ * adoption, reconnecting, a stop requested by a handler) happens in settle(), after the libmosquitto
+ * call has returned.
+ *
+ * Ownership: lws closes the dup it adopted; libmosquitto closes its own socket, when it sees an error
+ * or at the next connect or at mosquitto_destroy(). An adoption record lives until lws reports its
+ * dup closed; it is the wsi's opaque pointer.
+ */
+#include "gw_mqtt.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <mosquitto.h>
+#include <net/if.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "gw_clock.h"
+#include "gw_dns.h"
+#include "gw_log.h"
+#include "gw_loop.h"
+
+#define DEFAULT_PORT 1883
+#define DEFAULT_KEEPALIVE_S 30
+#define BACKOFF_FIRST_S 1u
+#define BACKOFF_MAX_S 30u
+#define TICK_US LWS_US_PER_SEC
+#define CONNECT_TIMEOUT_MS 10000u /* TCP accepted but no CONNACK/SUBACK: try again */
+#define STABLE_MS 30000u          /* a session this old resets the backoff when it ends */
+#define READS_PER_WAKE 32         /* packets read per POLLIN before giving the loop back */
+#define MAX_TOPICS 64
+#define FIELD_MAX 1024            /* client id, user, password, topic: longer is a config error */
+#define HOST_MAX 255              /* a DNS name's limit, and gw_dns's */
+#define NAME_MAX_LEN 64
+#define REASON_MAX 192
+
+enum phase {
+	PH_WAIT,        /* the sul makes the next attempt */
+	PH_RESOLVING,   /* gw_dns in flight; the sul polls it */
+	PH_CONNECTING,  /* socket adopted, CONNECT queued or sent; waiting for CONNACK */
+	PH_SUBSCRIBING, /* CONNACK accepted; waiting for the SUBACK */
+	PH_UP,          /* subscribed; on_link(true) has run */
+};
+
+/* One dup of a libmosquitto socket that lws polls; see the ownership note at the top. */
+struct adoption {
+	struct adoption *next;
+	struct gw_mqtt *m;
+	struct lws *wsi;
+	int fd; /* the dup lws polls (and closes) */
+};
+
+struct gw_mqtt {
+	struct gw_loop *loop;
+	struct mosquitto *mosq;
+	struct gw_mqtt_handlers h;
+	lws_sorted_usec_list_t sul;
+	enum phase phase;
+
+	struct adoption *cur;       /* the adoption of libmosquitto's current socket, or NULL */
+	struct adoption *adoptions; /* every live adoption: cur and the ones lws is still closing */
+	struct gw_dns *dns;
+
+	char *host;
+	int port;
+	int keepalive_s;
+	char **topics;
+	size_t n_topics;
+	char name[NAME_MAX_LEN];
+	char reason[REASON_MAX]; /* why the attempt in progress or the last link failed */
+
+	int sub_mid;
+	unsigned backoff_s;
+	uint64_t connect_started_ms;
+	uint64_t connack_ms; /* when the broker accepted this session, 0 before */
+
+	bool in_mosq;       /* inside a libmosquitto call: its callbacks may run */
+	bool lost;          /* libmosquitto reported the connection gone; settle() acts on it */
+	bool stopped;
+	bool torn_down;
+	bool outage_logged; /* the current outage has had its one warning */
+	bool lib_ref;
+};
+
+static unsigned lib_refs;
+static unsigned instances;
+
+static void on_tick(lws_sorted_usec_list_t *sul);
+
+/* ---- small helpers ---- */
+
+static void set_reason(struct gw_mqtt *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void set_reason(struct gw_mqtt *m, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(m->reason, sizeof(m->reason), fmt, ap);
+	va_end(ap);
+}
+
+static void sul_in(struct gw_mqtt *m, lws_usec_t us)
+{
+	lws_sul_schedule(gw_loop_context(m->loop), 0, &m->sul, on_tick, us);
+}
+
+static bool field_ok(const char *s)
+{
+	return s && s[0] && strnlen(s, FIELD_MAX) < FIELD_MAX;
+}
+
+static bool given(const char *s)
+{
+	return s && s[0];
+}
+
+/* ---- adoptions ---- */
+
+static int adopt(struct gw_mqtt *m)
+{
+	int s = mosquitto_socket(m->mosq);
+	struct adoption *a;
+	lws_adopt_desc_t ad;
+	int d;
+
+	if (s < 0)
+		return -ENOTCONN;
+	a = calloc(1, sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	d = fcntl(s, F_DUPFD_CLOEXEC, 3);
+	if (d < 0) {
+		int err = errno;
+
+		free(a);
+		return -err;
+	}
+	memset(&ad, 0, sizeof(ad));
+	ad.vh = gw_loop_vhost(m->loop);
+	ad.type = LWS_ADOPT_RAW_FILE_DESC;
+	ad.fd.filefd = d;
+	ad.vh_prot_name = GW_MQTT_PROTOCOL;
+	ad.opaque = a;
+	a->m = m;
+	a->fd = d;
+	a->wsi = lws_adopt_descriptor_vhost_via_info(&ad);
+	if (!a->wsi) {
+		/* lws closes only sockets adopted as such when adoption fails; a raw file is still ours. */
+		close(d);
+		free(a);
+		return -EIO;
+	}
+	a->next = m->adoptions;
+	m->adoptions = a;
+	m->cur = a;
+	return 0;
+}
+
+/* Stop polling the current socket; lws closes the dup at its next turn and then frees the record. */
+static void drop_current(struct gw_mqtt *m)
+{
+	struct adoption *a = m->cur;
+
+	if (!a)
+		return;
+	m->cur = NULL;
+	if (a->wsi) {
+		lws_rx_flow_control(a->wsi, 0);
+		lws_set_timeout(a->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+	}
+}
+
+static void adoption_unlink(struct gw_mqtt *m, struct adoption *a)
+{
+	struct adoption **pp;
+
+	for (pp = &m->adoptions; *pp; pp = &(*pp)->next) {
+		if (*pp == a) {
+			*pp = a->next;
+			return;
+		}
+	}
+}
+
+/* ---- connection state ---- */
+
+static void retry_later(struct gw_mqtt *m)
+{
+	bool was_up = m->phase == PH_UP;
+	unsigned delay;
+
+	/* Only a session that lasted resets the backoff: a broker that accepts and drops us at once (a
+	 * client id used twice, say) must not get a reconnect, and two log lines, every second. */
+	if (m->connack_ms && gw_clock_mono_ms() - m->connack_ms >= STABLE_MS)
+		m->backoff_s = BACKOFF_FIRST_S;
+	m->connack_ms = 0;
+	delay = m->backoff_s;
+	drop_current(m);
+	m->phase = PH_WAIT;
+	m->lost = false;
+	m->backoff_s = m->backoff_s * 2 > BACKOFF_MAX_S ? BACKOFF_MAX_S : m->backoff_s * 2;
+	/* Scheduled before the handler runs, so a gw_mqtt_stop() from inside it cancels the retry. */
+	sul_in(m, (lws_usec_t)delay * LWS_US_PER_SEC);
+
+	if (!m->reason[0])
+		set_reason(m, "unknown error");
+	/* One warning per outage: a broker away for a day must not fill the log. */
+	if (was_up)
+		gw_log_warn("%s: lost the connection to %s:%d (%s); reconnecting", m->name, m->host, m->port,
+			    m->reason);
+	else if (!m->outage_logged)
+		gw_log_warn("%s: cannot connect to %s:%d (%s); retrying every %u s at most", m->name, m->host,
+			    m->port, m->reason, BACKOFF_MAX_S);
+	else
+		gw_log_debug("%s: cannot connect to %s:%d (%s); next attempt in %u s", m->name, m->host, m->port,
+			     m->reason, delay);
+	m->outage_logged = true;
+	if (was_up && m->h.on_link)
+		m->h.on_link(m->h.user, false);
+}
+
+static void want_writable(struct gw_mqtt *m)
+{
+	if (m->cur && m->cur->wsi && mosquitto_want_write(m->mosq))
+		lws_callback_on_writable(m->cur->wsi);
+}
+
+/* Disconnect politely if there is a session, and stop polling. */
+static void teardown(struct gw_mqtt *m)
+{
+	if (m->torn_down)
+		return;
+	m->torn_down = true;
+	lws_sul_cancel(&m->sul);
+	if (m->cur && (m->phase == PH_SUBSCRIBING || m->phase == PH_UP) && mosquitto_socket(m->mosq) >= 0) {
+		/* Written at once when the socket takes it (it nearly always does), so the broker logs a
+		 * clean disconnect; otherwise the socket just closes at gw_mqtt_free(). Its callback sees
+		 * m->stopped and does nothing. */
+		m->in_mosq = true;
+		mosquitto_disconnect(m->mosq);
+		m->in_mosq = false;
+	}
+	drop_current(m);
+	m->phase = PH_WAIT;
+}
+
+/* Act on what libmosquitto's callbacks recorded; called after every libmosquitto call. */
+static void settle(struct gw_mqtt *m)
+{
+	if (m->stopped) {
+		teardown(m);
+		return;
+	}
+	if (!m->lost && m->cur && mosquitto_socket(m->mosq) < 0) {
+		/* Not expected (libmosquitto reports every close), but an unwatched session would be silent. */
+		set_reason(m, "libmosquitto closed the socket");
+		m->lost = true;
+	}
+	if (m->lost) {
+		retry_later(m);
+		return;
+	}
+	want_writable(m);
+}
+
+/* ---- libmosquitto's callbacks (inside a libmosquitto call, so they only record) ---- */
+
+static void set_up(struct gw_mqtt *m)
+{
+	m->phase = PH_UP;
+	if (m->h.on_link)
+		m->h.on_link(m->h.user, true);
+}
+
+static void mq_on_connect(struct mosquitto *mosq, void *obj, int rc)
+{
+	struct gw_mqtt *m = obj;
+
+	if (m->stopped || m->lost)
+		return;
+	if (rc != 0) {
+		/* libmosquitto closes the connection and reports it next. */
+		set_reason(m, "%s", mosquitto_connack_string(rc));
+		return;
+	}
+	if (m->outage_logged)
+		gw_log_info("%s: connected to %s:%d again", m->name, m->host, m->port);
+	else
+		gw_log_info("%s: connected to %s:%d", m->name, m->host, m->port);
+	m->outage_logged = false;
+	m->connack_ms = gw_clock_mono_ms();
+	m->reason[0] = '\0';
+	if (!m->n_topics) {
+		set_up(m);
+		return;
+	}
+	/* A clean session forgets subscriptions, so every connect subscribes again, in one SUBSCRIBE. */
+	m->phase = PH_SUBSCRIBING;
+	rc = mosquitto_subscribe_multiple(mosq, &m->sub_mid, (int)m->n_topics, m->topics, 0, 0, NULL);
+	if (rc != MOSQ_ERR_SUCCESS) {
+		set_reason(m, "subscribing: %s", mosquitto_strerror(rc));
+		m->lost = true;
+	}
+}
+
+static void mq_on_subscribe(struct mosquitto *mosq, void *obj, int mid, int n, const int *granted)
+{
+	struct gw_mqtt *m = obj;
+
+	(void)mosq;
+	if (m->stopped || m->lost || m->phase != PH_SUBSCRIBING || mid != m->sub_mid)
+		return;
+	for (int i = 0; i < n && (size_t)i < m->n_topics; i++)
+		if (granted[i] >= 0x80)
+			gw_log_warn("%s: the broker refused the subscription to %s", m->name, m->topics[i]);
+	set_up(m);
+}
+
+static void mq_on_message(struct mosquitto *mosq, void *obj, const struct mosquitto_message *msg)
+{
+	struct gw_mqtt *m = obj;
+
+	(void)mosq;
+	if (m->stopped || m->lost || !m->h.on_message || !msg->topic)
+		return;
+	m->h.on_message(m->h.user, msg->topic, msg->payloadlen > 0 ? msg->payload : (const void *)"",
+			msg->payloadlen > 0 ? (size_t)msg->payloadlen : 0);
+}
+
+static void mq_on_disconnect(struct mosquitto *mosq, void *obj, int rc)
+{
+	struct gw_mqtt *m = obj;
+	int err = errno;
+
+	(void)mosq;
+	if (m->stopped)
+		return;
+	if (!m->reason[0]) {
+		if (rc == MOSQ_ERR_ERRNO)
+			set_reason(m, "%s", strerror(err));
+		else if (rc == MOSQ_ERR_CONN_LOST)
+			set_reason(m, "the broker closed the connection");
+		else if (rc == MOSQ_ERR_KEEPALIVE)
+			set_reason(m, "no answer from the broker within the keepalive");
+		else
+			set_reason(m, "%s", mosquitto_strerror(rc));
+	}
+	m->lost = true;
+}
+
+static void mq_on_log(struct mosquitto *mosq, void *obj, int level, const char *str)
+{
+	struct gw_mqtt *m = obj;
+
+	(void)mosq;
+	(void)level;
+	/* libmosquitto names packets, never their credentials. Debug only: it narrates every packet. */
+	gw_log_debug("%s: libmosquitto: %s", m->name, str);
+}
+
+/* ---- attempts ---- */
+
+/* Try each address in turn: a refusal on the spot (loopback, a local firewall) costs nothing. */
+static int connect_any(struct gw_mqtt *m, const struct addrinfo *ai)
+{
+	for (const struct addrinfo *p = ai; p; p = p->ai_next) {
+		char addr[INET6_ADDRSTRLEN + IF_NAMESIZE + 2];
+		int rc, err, arc;
+
+		if (getnameinfo(p->ai_addr, p->ai_addrlen, addr, sizeof(addr), NULL, 0, NI_NUMERICHOST) != 0)
+			continue;
+		m->in_mosq = true;
+		rc = mosquitto_connect_async(m->mosq, addr, m->port, m->keepalive_s);
+		err = errno;
+		m->in_mosq = false;
+		if (rc != MOSQ_ERR_SUCCESS) {
+			set_reason(m, "%s: %s", addr, rc == MOSQ_ERR_ERRNO ? strerror(err) : mosquitto_strerror(rc));
+			continue;
+		}
+		arc = adopt(m);
+		if (arc != 0) {
+			set_reason(m, "the event loop refused the socket: %s", strerror(-arc));
+			return arc;
+		}
+		gw_log_debug("%s: connecting to %s port %d", m->name, addr, m->port);
+		m->phase = PH_CONNECTING;
+		m->connect_started_ms = gw_clock_mono_ms();
+		sul_in(m, TICK_US);
+		want_writable(m);
+		return 0;
+	}
+	if (!m->reason[0])
+		set_reason(m, "no usable address");
+	return -ECONNREFUSED;
+}
+
+static void dns_poll(struct gw_mqtt *m)
+{
+	struct addrinfo *ai = NULL;
+	int rc = gw_dns_result(m->dns, &ai);
+
+	if (rc == EAI_INPROGRESS) {
+		sul_in(m, GW_DNS_POLL_US);
+		return;
+	}
+	gw_dns_release(m->dns, false);
+	m->dns = NULL;
+	if (rc != 0) {
+		set_reason(m, "resolving %s: %s", m->host, gai_strerror(rc));
+		retry_later(m);
+		return;
+	}
+	rc = connect_any(m, ai);
+	freeaddrinfo(ai);
+	if (rc != 0)
+		retry_later(m);
+}
+
+static void attempt(struct gw_mqtt *m)
+{
+	char service[8];
+	int gai = 0;
+
+	m->reason[0] = '\0';
+	snprintf(service, sizeof(service), "%d", m->port);
+	m->dns = gw_dns_start(m->host, service, &gai);
+	if (!m->dns) {
+		set_reason(m, "resolving %s: %s", m->host, gai_strerror(gai));
+		retry_later(m);
+		return;
+	}
+	m->phase = PH_RESOLVING;
+	/* A numeric address is answered already. */
+	dns_poll(m);
+}
+
+static void on_tick(lws_sorted_usec_list_t *sul)
+{
+	struct gw_mqtt *m = lws_container_of(sul, struct gw_mqtt, sul);
+
+	if (m->stopped)
+		return;
+	switch (m->phase) {
+	case PH_WAIT:
+		attempt(m);
+		return;
+	case PH_RESOLVING:
+		dns_poll(m);
+		return;
+	case PH_CONNECTING:
+	case PH_SUBSCRIBING:
+		if (gw_clock_mono_ms() - m->connect_started_ms >= CONNECT_TIMEOUT_MS) {
+			set_reason(m, "no answer from the broker within %u s", CONNECT_TIMEOUT_MS / 1000);
+			retry_later(m);
+			return;
+		}
+		break;
+	case PH_UP:
+		break;
+	}
+	sul_in(m, TICK_US);
+	m->in_mosq = true;
+	mosquitto_loop_misc(m->mosq);
+	m->in_mosq = false;
+	settle(m);
+}
+
+/* ---- the "mqtt-sock" protocol ---- */
+
+static void on_rx(struct gw_mqtt *m, int fd)
+{
+	/* loop_read handles one packet per call; keep going while the kernel holds more, up to a bound. */
+	for (int i = 0; i < READS_PER_WAKE; i++) {
+		int avail = 0;
+
+		m->in_mosq = true;
+		mosquitto_loop_read(m->mosq, 1);
+		m->in_mosq = false;
+		if (m->stopped || m->lost || mosquitto_socket(m->mosq) < 0)
+			break;
+		if (ioctl(fd, FIONREAD, &avail) != 0 || avail <= 0)
+			break;
+	}
+	settle(m);
+}
+
+static void on_writeable(struct gw_mqtt *m)
+{
+	m->in_mosq = true;
+	mosquitto_loop_write(m->mosq, 1);
+	m->in_mosq = false;
+	/* lws clears POLLOUT before this callback: settle() asks again while libmosquitto has more. */
+	settle(m);
+}
+
+static void on_close(struct adoption *a)
+{
+	struct gw_mqtt *m = a->m;
+	bool current = m->cur == a;
+
+	adoption_unlink(m, a);
+	free(a);
+	if (!current)
+		return;
+	m->cur = NULL;
+	if (m->stopped)
+		return;
+	/* lws saw a hang-up before libmosquitto did (a connect refused by a remote host, say); the next
+	 * connect closes libmosquitto's socket. */
+	if (!m->reason[0]) {
+		int err = 0, s = mosquitto_socket(m->mosq);
+		socklen_t el = sizeof(err);
+
+		if (s >= 0 && getsockopt(s, SOL_SOCKET, SO_ERROR, &err, &el) == 0 && err)
+			set_reason(m, "%s", strerror(err));
+		else
+			set_reason(m, "the connection hung up");
+	}
+	retry_later(m);
+}
+
+int gw_mqtt_lws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+{
+	struct adoption *a;
+
+	(void)user;
+	(void)in;
+	(void)len;
+	if (reason != LWS_CALLBACK_RAW_RX_FILE && reason != LWS_CALLBACK_RAW_WRITEABLE_FILE &&
+	    reason != LWS_CALLBACK_RAW_CLOSE_FILE)
+		return 0;
+	a = lws_get_opaque_user_data(wsi);
+	if (!a)
+		/* Detached by gw_mqtt_free() and waiting for its async close: let lws finish it. */
+		return reason == LWS_CALLBACK_RAW_CLOSE_FILE ? 0 : -1;
+
+	switch (reason) {
+	case LWS_CALLBACK_RAW_RX_FILE:
+		if (a == a->m->cur && !a->m->stopped)
+			on_rx(a->m, a->fd);
+		return 0;
+	case LWS_CALLBACK_RAW_WRITEABLE_FILE:
+		if (a == a->m->cur && !a->m->stopped)
+			on_writeable(a->m);
+		return 0;
+	case LWS_CALLBACK_RAW_CLOSE_FILE:
+		on_close(a);
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+/* ---- public API ---- */
+
+static int params_check(const struct gw_mqtt_params *p, const char **why)
+{
+	if (!p->host || !p->host[0] || strnlen(p->host, HOST_MAX + 1) > HOST_MAX) {
+		*why = "no host, or a host name too long";
+		return -EINVAL;
+	}
+	if (p->port < 0 || p->port > 65535) {
+		*why = "port out of range";
+		return -EINVAL;
+	}
+	if (p->keepalive_s != 0 && (p->keepalive_s < 5 || p->keepalive_s > 65535)) {
+		/* libmosquitto refuses less than 5 s; MQTT's field is 16 bits. */
+		*why = "keepalive out of range (5..65535 s)";
+		return -EINVAL;
+	}
+	if ((given(p->username) && !field_ok(p->username)) || (given(p->password) && !field_ok(p->password)) ||
+	    (given(p->client_id) && !field_ok(p->client_id))) {
+		*why = "user name, password or client id too long";
+		return -EINVAL;
+	}
+	if (given(p->password) && !given(p->username)) {
+		/* MQTT 3.1.1 has no password without a user name (3.1.2.9). */
+		*why = "a password without a user name";
+		return -EINVAL;
+	}
+	if (p->n_topics > MAX_TOPICS) {
+		*why = "too many topics";
+		return -EINVAL;
+	}
+	if (p->n_topics && !p->topics) {
+		*why = "topics missing";
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < p->n_topics; i++) {
+		if (!field_ok(p->topics[i]) || mosquitto_sub_topic_check(p->topics[i]) != MOSQ_ERR_SUCCESS) {
+			*why = "a malformed topic filter";
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+struct gw_mqtt *gw_mqtt_new(struct gw_loop *loop, const struct gw_mqtt_params *p, const struct gw_mqtt_handlers *h)
+{
+	const char *why = NULL;
+	char client_id[FIELD_MAX + 1];
+	struct gw_mqtt *m;
+	const char *name = p && given(p->name) ? p->name : "mqtt";
+
+	if (!loop || !p || !h || params_check(p, &why) != 0) {
+		gw_log_error("%s: %s", name, why ? why : "missing loop, parameters or handlers");
+		return NULL;
+	}
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		goto oom;
+	m->loop = loop;
+	m->h = *h;
+	m->port = p->port ? p->port : DEFAULT_PORT;
+	m->keepalive_s = p->keepalive_s ? p->keepalive_s : DEFAULT_KEEPALIVE_S;
+	m->backoff_s = BACKOFF_FIRST_S;
+	snprintf(m->name, sizeof(m->name), "%s", name);
+	m->host = strdup(p->host);
+	if (!m->host)
+		goto oom;
+	if (p->n_topics) {
+		m->topics = calloc(p->n_topics, sizeof(*m->topics));
+		if (!m->topics)
+			goto oom;
+		for (; m->n_topics < p->n_topics; m->n_topics++) {
+			m->topics[m->n_topics] = strdup(p->topics[m->n_topics]);
+			if (!m->topics[m->n_topics])
+				goto oom;
+		}
+	}
+
+	if (lib_refs++ == 0)
+		mosquitto_lib_init();
+	m->lib_ref = true;
+	instances++;
+	if (given(p->client_id))
+		snprintf(client_id, sizeof(client_id), "%s", p->client_id);
+	else if (instances == 1)
+		snprintf(client_id, sizeof(client_id), "twcgw-%ld", (long)getpid());
+	else
+		snprintf(client_id, sizeof(client_id), "twcgw-%ld-%u", (long)getpid(), instances);
+	m->mosq = mosquitto_new(client_id, true, m);
+	if (!m->mosq)
+		goto oom;
+	if (given(p->username) && mosquitto_username_pw_set(m->mosq, p->username, given(p->password) ? p->password : NULL) !=
+					  MOSQ_ERR_SUCCESS)
+		goto oom;
+	mosquitto_connect_callback_set(m->mosq, mq_on_connect);
+	mosquitto_disconnect_callback_set(m->mosq, mq_on_disconnect);
+	mosquitto_subscribe_callback_set(m->mosq, mq_on_subscribe);
+	mosquitto_message_callback_set(m->mosq, mq_on_message);
+	mosquitto_log_callback_set(m->mosq, mq_on_log);
+
+	/* The first attempt at the next loop turn: no handler can run from inside gw_mqtt_new(). */
+	m->phase = PH_WAIT;
+	sul_in(m, 1);
+	gw_log_debug("%s: client %s for %s:%d, %zu topic(s)", m->name, client_id, m->host, m->port, m->n_topics);
+	return m;
+
+oom:
+	gw_log_error("%s: out of memory", name);
+	gw_mqtt_free(m);
+	return NULL;
+}
+
+bool gw_mqtt_connected(const struct gw_mqtt *m)
+{
+	return m && !m->stopped && m->phase == PH_UP;
+}
+
+void gw_mqtt_stop(struct gw_mqtt *m)
+{
+	if (!m || m->stopped)
+		return;
+	m->stopped = true;
+	lws_sul_cancel(&m->sul);
+	/* From a handler, libmosquitto is mid-call: settle() finishes the job when it returns. */
+	if (!m->in_mosq)
+		teardown(m);
+}
+
+void gw_mqtt_free(struct gw_mqtt *m)
+{
+	if (!m)
+		return;
+	gw_mqtt_stop(m);
+	/* Records still listed have live wsis, so the context still runs: detach them and let lws close
+	 * the dups at its next turn. */
+	while (m->adoptions) {
+		struct adoption *a = m->adoptions;
+
+		m->adoptions = a->next;
+		if (a->wsi) {
+			lws_set_opaque_user_data(a->wsi, NULL);
+			lws_set_timeout(a->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+		}
+		free(a);
+	}
+	/* The resolver thread may still write into a request; this is teardown, so waiting is allowed. */
+	gw_dns_release(m->dns, true);
+	if (m->mosq)
+		mosquitto_destroy(m->mosq);
+	for (size_t i = 0; i < m->n_topics; i++)
+		free(m->topics[i]);
+	free(m->topics);
+	free(m->host);
+	if (m->lib_ref && --lib_refs == 0)
+		mosquitto_lib_cleanup();
+	free(m);
+}

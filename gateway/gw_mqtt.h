@@ -1,0 +1,60 @@
+/*
+ * gw_mqtt: an MQTT subscriber on the gateway's one lws loop, through libmosquitto. libmosquitto's
+ * socket is adopted into lws as a raw file (a dup(), so lws and libmosquitto close their own
+ * descriptors), its keepalive work runs from an lws_sul, and host names resolve through gw_dns before
+ * libmosquitto sees a numeric address; no thread, no blocking call. The client reconnects by itself
+ * with a backoff and subscribes again after every connect. No other file in the gateway knows
+ * libmosquitto exists.
+ *
+ * Call only from the loop's thread. A handler may call gw_mqtt_stop() and gw_mqtt_connected(), but
+ * not gw_mqtt_free().
+ */
+#ifndef GW_MQTT_H
+#define GW_MQTT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libwebsockets.h>
+
+#define GW_MQTT_PROTOCOL "mqtt-sock"
+
+struct gw_loop;
+struct gw_mqtt;
+
+struct gw_mqtt_handlers {
+	void *user;
+	/* A message on a subscribed topic; topic NUL-terminated, payload borrowed for the call. */
+	void (*on_message)(void *user, const char *topic, const uint8_t *payload, size_t len);
+	/* Connected and subscribed (true) / connection lost (false). Optional. */
+	void (*on_link)(void *user, bool up);
+};
+
+struct gw_mqtt_params {
+	const char *host;          /* name or address */
+	int port;                  /* default 1883 when 0 */
+	const char *username;      /* NULL or "": none */
+	const char *password;      /* secret, never logged */
+	const char *client_id;     /* NULL: "twcgw-<pid>" (then "twcgw-<pid>-<n>" for later clients in
+				    * the process, since a broker drops a session whose id is reused) */
+	const char *const *topics; /* subscribed at QoS 0 after every (re)connect */
+	size_t n_topics;
+	int keepalive_s;           /* 0: 30 */
+	const char *name;          /* for logs, e.g. "ems[2] mqtt" */
+};
+
+/* Start connecting at the next loop turn (copies everything). NULL on error (logged). */
+struct gw_mqtt *gw_mqtt_new(struct gw_loop *loop, const struct gw_mqtt_params *p, const struct gw_mqtt_handlers *h);
+
+/* Connected and subscribed: true between on_link(true) and on_link(false). */
+bool gw_mqtt_connected(const struct gw_mqtt *m);
+
+/* Cancel timers, disconnect, no handler after this: before lws_context_destroy(). */
+void gw_mqtt_stop(struct gw_mqtt *m);
+void gw_mqtt_free(struct gw_mqtt *m); /* NULL is a no-op; before or after lws_context_destroy() */
+
+/* The "mqtt-sock" protocol callback, for gw_loop's protocols table only. */
+int gw_mqtt_lws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len);
+
+#endif
