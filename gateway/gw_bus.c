@@ -1,7 +1,9 @@
 /*
  * gw_bus: glue between one twc_bus core, its gw_port and the loop's timers, plus the event log and
- * the stand-in policy that issue 5's policy engine will replace. In OCPP mode (fixed at creation; a
- * reload cannot switch it) the stand-in policy is off and caps come from gw_bus_set_cap(). The core
+ * the bus total. The total the slaves share is the least of the wiring, OCPP's ChargePointMaxProfile
+ * (gw_bus_set_total_cap) and the policy engine's decision (gw_bus_set_policy_cap). Standalone, every
+ * slave's own cap is the per-TWC wiring and the total decides; in OCPP mode (fixed at creation; a
+ * reload cannot switch it) a slave's cap comes from gw_bus_set_cap(). The core
  * never sees a clock or a descriptor: every call into it carries gw_clock_now_ms(), and after every
  * call the one tick timer is re-armed at the core's next deadline.
  */
@@ -34,9 +36,9 @@ struct gw_bus {
 	struct twc_bus *core;
 	struct gw_port *port;
 	struct gw_config_twc twc;
-	enum gw_policy_mode policy;
-	bool ocpp;                   /* caps come from the OCPP layer, not the policy */
+	bool ocpp;                   /* per-slave caps come from the OCPP layer */
 	int total_cap;               /* OCPP's limit for the whole bus, -1 = the wiring */
+	int policy_cap;              /* the policy engine's total, -1 = none; 0 until it first decides */
 	struct gw_bus_observer obs;
 	int status_interval;
 
@@ -53,17 +55,16 @@ struct gw_bus {
 static void bus_tick_cb(lws_sorted_usec_list_t *sul);
 static void bus_status_cb(lws_sorted_usec_list_t *sul);
 
-/* The standalone policy for now: charge-now lets every car have the per-TWC wiring limit (the core
- * shares the total fairly); off lets no car charge. */
-static int policy_cap(enum gw_policy_mode mode, const struct gw_config_twc *twc)
+/* What the bus may share: the least of the wiring, OCPP's total cap and the policy's (-1: none). */
+static int total_available(const struct gw_bus *bus)
 {
-	return mode == GW_POLICY_CHARGE_NOW ? twc->wiring_max_per_twc : 0;
-}
+	int avail = bus->twc.wiring_max_all;
 
-/* What the bus may share: OCPP's total cap (-1: none) within the wiring. */
-static int total_available(int total_cap, int wiring_max_all)
-{
-	return total_cap >= 0 && total_cap < wiring_max_all ? total_cap : wiring_max_all;
+	if (bus->total_cap >= 0 && bus->total_cap < avail)
+		avail = bus->total_cap;
+	if (bus->policy_cap >= 0 && bus->policy_cap < avail)
+		avail = bus->policy_cap;
+	return avail;
 }
 
 static void bus_config_from(const struct gw_config *cfg, bool ocpp, struct twc_bus_config *out)
@@ -76,9 +77,9 @@ static void bus_config_from(const struct gw_config *cfg, bool ocpp, struct twc_b
 	out->limits.wiring_max_all = twc->wiring_max_all;
 	out->limits.wiring_max_per_twc = twc->wiring_max_per_twc;
 	out->limits.min_amps = twc->min_amps;
-	/* A slave the core finds gets the policy's cap right away; under OCPP nothing until a
-	 * transaction allows it. */
-	out->default_cap_amps = ocpp ? 0 : policy_cap(cfg->policy.mode, twc);
+	/* Standalone, the bus total (the policy's decision) limits a new slave; under OCPP it gets
+	 * nothing until a transaction allows it. */
+	out->default_cap_amps = ocpp ? 0 : twc->wiring_max_per_twc;
 	out->query_meter = true;
 	out->stop_commands = twc->stop_commands;
 }
@@ -94,28 +95,18 @@ static void vin_short(const char *vin, char *out, size_t outlen)
 		snprintf(out, outlen, "%s", len ? "?" : "");
 }
 
-/* ---- policy ---- */
-
-static const char *policy_name(const struct gw_bus *bus)
+/* A reload may change the per-TWC wiring: bring the standalone slaves already known in line. */
+static void standalone_caps_apply(struct gw_bus *bus)
 {
-	return bus->ocpp ? "ocpp" : gw_policy_mode_name(bus->policy);
-}
-
-/* A reload may change the policy: bring the slaves already known in line. */
-static void policy_apply(struct gw_bus *bus)
-{
-	int cap = policy_cap(bus->policy, &bus->twc);
+	int cap = bus->twc.wiring_max_per_twc;
 
 	if (bus->ocpp)
 		return;
 	for (int slot = 0; slot < TWC_MAX_SLAVES; slot++) {
 		struct twc_slave_info info;
 
-		if (twc_bus_slave(bus->core, slot, &info) != 0 || info.cap_amps == cap)
-			continue;
-		if (twc_bus_set_cap(bus->core, info.id, cap) == 0)
-			gw_log_debug("bus %s: slave %04X cap %d A (policy %s)", gw_port_name(bus->port), info.id, cap,
-				     gw_policy_mode_name(bus->policy));
+		if (twc_bus_slave(bus->core, slot, &info) == 0 && info.cap_amps != cap)
+			twc_bus_set_cap(bus->core, info.id, cap);
 	}
 }
 
@@ -388,7 +379,6 @@ static struct gw_bus *bus_new(struct gw_loop *loop, const struct gw_clock *clock
 	bus->loop = loop;
 	bus->clock = clock;
 	bus->twc = cfg->twc;
-	bus->policy = cfg->policy.mode;
 	bus->ocpp = cfg->ocpp.enabled;
 	bus->status_interval = cfg->log.status_interval;
 
@@ -406,16 +396,18 @@ static struct gw_bus *bus_new(struct gw_loop *loop, const struct gw_clock *clock
 		return NULL;
 	}
 	bus->total_cap = -1;
-	twc_bus_set_available(bus->core, cfg->twc.wiring_max_all);
+	/* Standalone, nothing may charge until the policy engine has decided (at once, at start). */
+	bus->policy_cap = bus->ocpp ? -1 : 0;
+	twc_bus_set_available(bus->core, total_available(bus));
 	bus->port = port_open(bus, name, fd);
 	if (!bus->port) {
 		twc_bus_free(bus->core);
 		free(bus);
 		return NULL;
 	}
-	gw_log_info("bus %s: master %04X, wiring %d A total / %d A per TWC, min %d A, policy %s", name,
+	gw_log_info("bus %s: master %04X, wiring %d A total / %d A per TWC, min %d A, %s", name,
 		    cfg->twc.master_id, cfg->twc.wiring_max_all, cfg->twc.wiring_max_per_twc, cfg->twc.min_amps,
-		    policy_name(bus));
+		    bus->ocpp ? "caps from OCPP" : "standalone");
 	bus_rearm(bus);
 	status_arm(bus);
 	return bus;
@@ -444,13 +436,11 @@ int gw_bus_apply_config(struct gw_bus *bus, const struct gw_config *cfg)
 	bool port_changed = strcmp(cfg->twc.port, bus->twc.port) != 0;
 
 	bus->twc = cfg->twc;
-	bus->policy = cfg->policy.mode;
 	bus->status_interval = cfg->log.status_interval;
-	twc_bus_set_available(bus->core, total_available(bus->total_cap, cfg->twc.wiring_max_all));
-	policy_apply(bus);
-	gw_log_info("bus %s: config applied: wiring %d A total / %d A per TWC, min %d A, policy %s",
-		    gw_port_name(bus->port), bus->twc.wiring_max_all, bus->twc.wiring_max_per_twc, bus->twc.min_amps,
-		    policy_name(bus));
+	twc_bus_set_available(bus->core, total_available(bus));
+	standalone_caps_apply(bus);
+	gw_log_info("bus %s: config applied: wiring %d A total / %d A per TWC, min %d A",
+		    gw_port_name(bus->port), bus->twc.wiring_max_all, bus->twc.wiring_max_per_twc, bus->twc.min_amps);
 	if (port_changed && gw_port_kind(bus->port) != GW_PORT_FD) {
 		struct gw_port *port = gw_port_new(bus->loop, cfg->twc.port, &(struct gw_port_handlers){
 			.user = bus, .on_rx = port_rx, .on_up = port_up, .on_down = port_down });
@@ -501,11 +491,40 @@ int gw_bus_set_total_cap(struct gw_bus *bus, int amps)
 	if (amps < -1)
 		return -EINVAL;
 	bus->total_cap = amps;
-	avail = total_available(amps, bus->twc.wiring_max_all);
+	avail = total_available(bus);
 	twc_bus_set_available(bus->core, avail);
-	gw_log_debug("bus %s: total cap %d A (ocpp)", gw_port_name(bus->port), avail);
+	gw_log_debug("bus %s: total cap %d A (ocpp), %d A available", gw_port_name(bus->port), amps, avail);
 	bus_rearm(bus);
 	return 0;
+}
+
+int gw_bus_set_policy_cap(struct gw_bus *bus, int amps)
+{
+	int avail;
+
+	if (amps < -1)
+		return -EINVAL;
+	if (amps == bus->policy_cap)
+		return 0;
+	bus->policy_cap = amps;
+	avail = total_available(bus);
+	twc_bus_set_available(bus->core, avail);
+	gw_log_debug("bus %s: policy cap %d A, %d A available", gw_port_name(bus->port), amps, avail);
+	bus_rearm(bus);
+	return 0;
+}
+
+double gw_bus_drawn_w(const struct gw_bus *bus)
+{
+	double amps = 0;
+
+	for (int slot = 0; slot < TWC_MAX_SLAVES; slot++) {
+		struct twc_slave_info info;
+
+		if (twc_bus_slave(bus->core, slot, &info) == 0 && info.measured_amps > 0)
+			amps += info.measured_amps;
+	}
+	return amps * bus->twc.voltage * bus->twc.phases;
 }
 
 const struct twc_bus *gw_bus_core(const struct gw_bus *bus)

@@ -2,11 +2,12 @@
  * gw_bus: one TWC bus in the gateway. It binds the pure twc_bus core to a gw_port and an lws_sul:
  * bytes from the port go to twc_bus_input(), the sul calls twc_bus_tick() at twc_bus_next_deadline(),
  * frames the core writes go to the port, and a port that comes up restarts the core's linkready.
- * It turns the core's events into log lines, applies the minimal standalone policy (charge-now: the
- * wiring's current for the bus and every slave capped at the per-TWC wiring; off: every cap 0) and
- * logs a status block every log.statusInterval seconds. With an ocpp section the standalone policy
- * is off: a new slave is capped at 0 and the OCPP layer sets caps with gw_bus_set_cap(), learning of
- * slave changes through an observer. All state is per bus, so a process can run several.
+ * It turns the core's events into log lines and logs a status block every log.statusInterval
+ * seconds. The slaves share the least of the wiring, OCPP's total and the policy engine's total.
+ * Standalone, each slave's own cap is the per-TWC wiring and the policy's total (0 until it first
+ * decides) lets cars charge; with an ocpp section a new slave is capped at 0 and the OCPP layer sets
+ * caps with gw_bus_set_cap(), learning of slave changes through an observer. All state is per bus,
+ * so a process can run several.
  *
  * Call only from the loop's thread.
  */
@@ -69,6 +70,16 @@ int gw_bus_set_cap(struct gw_bus *bus, uint16_t twc_id, int amps);
  * Return: 0 or -EINVAL.
  */
 int gw_bus_set_total_cap(struct gw_bus *bus, int amps);
+
+/**
+ * gw_bus_set_policy_cap() - the policy engine's total for all slaves (gw_policy): 0 (cars wait) up
+ * to the wiring, or -1 for no cap from the policy (OCPP decides alone). Standalone it starts at 0.
+ * Return: 0 or -EINVAL.
+ */
+int gw_bus_set_policy_cap(struct gw_bus *bus, int amps);
+
+/* What the cars draw now, W: the slaves' measured amps x twc.voltage x twc.phases. */
+double gw_bus_drawn_w(const struct gw_bus *bus);
 
 /* Log one line per slave and one for the bus (also done every log.statusInterval seconds). */
 void gw_bus_log_status(struct gw_bus *bus);

@@ -10,12 +10,15 @@
 #include <ctype.h>
 #include <errno.h>
 #include <jansson.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ocpp_config.h"
@@ -31,6 +34,7 @@ enum key_type {
 	KEY_MAP,    /* an object of free-form members checked by its own function (ocpp.keys) */
 	KEY_REAL,   /* a number (integer or real) within [min, max], stored as double */
 	KEY_BOOL,   /* true or false, stored as bool; default def_int */
+	KEY_LIST,   /* an array checked and stored by its own function (ems, policy.schedule) */
 };
 
 struct key_spec;
@@ -39,6 +43,8 @@ struct key_spec;
  * ("must be ..."); the caller adds the key and the value. */
 typedef int (*key_parse_fn)(const struct key_spec *k, const char *value, void *field, char *why,
 			    size_t whylen);
+/* Check and store a KEY_LIST array (@v NULL when absent). Messages name the member: "ems[1].url". */
+typedef int (*key_list_fn)(const json_t *v, struct gw_config *cfg, char *err, size_t errlen);
 /* Extra check of an integer already inside [min, max]. */
 typedef bool (*key_int_ok_fn)(long long v);
 
@@ -56,6 +62,7 @@ struct key_spec {
 	const char *def_str;        /* KEY_STRING default (parsed like a value), NULL: none */
 	const char *const *choices; /* KEY_CHOICE, NULL-terminated */
 	key_parse_fn parse;         /* KEY_STRING */
+	key_list_fn list;           /* KEY_LIST */
 };
 
 static int parse_copy(const struct key_spec *k, const char *value, void *field, char *why, size_t whylen);
@@ -73,7 +80,12 @@ static int parse_id_tag(const struct key_spec *k, const char *value, void *field
 			size_t whylen);
 static int parse_http_url(const struct key_spec *k, const char *value, void *field, char *why, size_t whylen);
 
-static const char *const policy_modes[] = { "charge-now", "off", NULL };
+static int parse_until(const struct key_spec *k, const char *value, void *field, char *why, size_t whylen);
+static int apply_schedule(const json_t *v, struct gw_config *cfg, char *err, size_t errlen);
+static int apply_ems(const json_t *v, struct gw_config *cfg, char *err, size_t errlen);
+
+/* Same order as enum gw_policy_mode. */
+static const char *const policy_modes[] = { "charge-now", "off", "scheduled", "track-green", NULL };
 /* Same order as enum gw_log_level. */
 static const char *const log_levels[] = { "error", "warn", "info", "debug", NULL };
 /* Same order as enum ocpp_id_tag_source. */
@@ -92,6 +104,7 @@ static const char *const id_tag_sources[] = { "remote", "vin", "fixed", NULL };
 #define K_SECRET(p, f) \
 	{ .path = (p), .type = KEY_STRING, .secret = true, .offset = FIELD(f), \
 	  .size = sizeof(((struct gw_config *)0)->f), .parse = parse_copy }
+#define K_LIST(p, fn) { .path = (p), .type = KEY_LIST, .list = (fn) }
 #define K_CHOICE(p, f, names, def) \
 	{ .path = (p), .type = KEY_CHOICE, .offset = FIELD(f), .choices = (names), .def_int = (def) }
 
@@ -114,6 +127,19 @@ static const struct key_spec key_table[] = {
 	K_BOOL("twc.stopCommands", twc.stop_commands, 0),
 	K_OBJECT("policy"),
 	K_CHOICE("policy.mode", policy.mode, policy_modes, GW_POLICY_CHARGE_NOW),
+	K_STRING("policy.until", false, policy.until_ms, parse_until, NULL),
+	K_CHOICE("policy.then", policy.then, policy_modes, GW_POLICY_OFF),
+	K_LIST("policy.schedule", apply_schedule),
+	K_INT("policy.enableDelay", false, policy.enable_delay, 0, 3600, 60),
+	K_INT("policy.disableDelay", false, policy.disable_delay, 0, 3600, 180),
+	K_INT("policy.dwell", false, policy.dwell, 0, 3600, 120),
+	K_INT("policy.marginW", false, policy.margin_w, 0, 100000, 100),
+	K_INT("policy.batterySoc", false, policy.battery_soc, 0, 100, 0),
+	K_BOOL("policy.loadIncludesChargers", policy.load_includes_chargers, 1),
+	K_BOOL("policy.applyWithCsms", policy.apply_with_csms, 0),
+	K_INT("policy.fallbackAfter", false, policy.fallback_after, 0, 86400, 300),
+	/* Each member is checked by apply_ems() against its type. */
+	K_LIST("ems", apply_ems),
 	K_OBJECT("log"),
 	K_CHOICE("log.level", log.level, log_levels, GW_LOG_INFO),
 	K_INT("log.statusInterval", false, log.status_interval, 0, 86400, 10),
@@ -536,6 +562,12 @@ static int check_unknown(const json_t *obj, const char *prefix, char *err, size_
 			set_err(err, errlen, "config: %s: unknown key", shown);
 			return -EINVAL;
 		}
+		if (k->type == KEY_LIST && !json_is_array(v)) {
+			char got[GOT_MAX];
+			describe(v, false, got, sizeof(got));
+			set_err(err, errlen, "config: %s: must be an array (got %s)", path, got);
+			return -EINVAL;
+		}
 		if (k->type == KEY_OBJECT || k->type == KEY_MAP) {
 			if (!json_is_object(v)) {
 				char got[GOT_MAX];
@@ -898,6 +930,635 @@ static int check_tesla(struct gw_config *cfg, const json_t *root, char *err, siz
 	return 0;
 }
 
+/* ---- policy: until, schedule and the rules between its keys ---- */
+
+/* Whether @s starts with the shape @pat: 'd' a digit, anything else itself. sscanf's %2d alone would
+ * also take a sign or a space ("T-1:00"). */
+static bool shape(const char *s, const char *pat)
+{
+	for (; *pat; s++, pat++)
+		if (*pat == 'd' ? !isdigit((unsigned char)*s) : *s != *pat)
+			return false;
+	return true;
+}
+
+/* "YYYY-MM-DDTHH:MM[:SS](Z|+HH:MM|-HH:MM)": an instant, so the offset is required. */
+static int parse_until(const struct key_spec *k, const char *value, void *field, char *why, size_t whylen)
+{
+	int y, mo, d, h, mi, sec = 0, oh = 0, om = 0, n = 0, n2 = 0;
+	const char *p;
+	struct tm tm;
+	time_t t;
+
+	(void)k;
+	if (!shape(value, "dddd-dd-ddTdd:dd") ||
+	    sscanf(value, "%4d-%2d-%2dT%2d:%2d%n", &y, &mo, &d, &h, &mi, &n) != 5 || n != 16)
+		goto bad;
+	p = value + n;
+	if (*p == ':') {
+		if (!shape(p, ":dd") || sscanf(p, ":%2d%n", &sec, &n2) != 1 || n2 != 3)
+			goto bad;
+		p += n2;
+	}
+	if (*p == 'Z' && p[1] == '\0') {
+		oh = om = 0;
+	} else if ((*p == '+' || *p == '-') && strlen(p) == 6 && shape(p + 1, "dd:dd") &&
+		   sscanf(p + 1, "%2d:%2d", &oh, &om) == 2) {
+		if (oh > 14 || om > 59)
+			goto bad;
+		if (*p == '-') {
+			oh = -oh;
+			om = -om;
+		}
+	} else {
+		goto bad;
+	}
+	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60 || y < 1970)
+		goto bad;
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	t = timegm(&tm);
+	if (tm.tm_mday != d) /* 31 February */
+		goto bad;
+	*(int64_t *)field = ((int64_t)t - (int64_t)oh * 3600 - (int64_t)om * 60) * 1000;
+	return 0;
+bad:
+	snprintf(why, whylen, "must be a date and time with its offset, e.g. 2026-11-22T07:00:00+01:00 or "
+		 "2026-11-22T06:00Z");
+	return -EINVAL;
+}
+
+static const char *const day_names[7] = { "sun", "mon", "tue", "wed", "thu", "fri", "sat" };
+
+static int day_index(const char *s, size_t len)
+{
+	for (int i = 0; i < 7; i++)
+		if (len == 3 && strncasecmp(s, day_names[i], 3) == 0)
+			return i;
+	return -1;
+}
+
+/* "daily", or comma-separated days and ranges: "mon-fri", "sat,sun", "fri-mon". Bit 0 is Sunday. */
+static int parse_days(const char *s, uint8_t *out)
+{
+	uint8_t bits = 0;
+
+	if (strcasecmp(s, "daily") == 0) {
+		*out = 0x7f;
+		return 0;
+	}
+	while (*s) {
+		size_t len = strcspn(s, ",");
+		const char *dash = memchr(s, '-', len);
+		int a, b;
+
+		if (dash) {
+			a = day_index(s, (size_t)(dash - s));
+			b = day_index(dash + 1, len - (size_t)(dash - s) - 1);
+		} else {
+			a = b = day_index(s, len);
+		}
+		if (a < 0 || b < 0)
+			return -EINVAL;
+		for (int i = a;; i = (i + 1) % 7) {
+			bits |= (uint8_t)(1u << i);
+			if (i == b)
+				break;
+		}
+		s += len;
+		if (*s == ',' && *++s == '\0')
+			return -EINVAL;
+	}
+	if (!bits)
+		return -EINVAL;
+	*out = bits;
+	return 0;
+}
+
+/* "HH:MM" as minutes after midnight. */
+static int parse_hhmm(const char *s, int *out)
+{
+	int h, m, n = 0;
+
+	if (sscanf(s, "%2d:%2d%n", &h, &m, &n) != 2 || n != 5 || s[5] || h < 0 || h > 23 || m < 0 || m > 59 ||
+	    !isdigit((unsigned char)s[0]) || !isdigit((unsigned char)s[3]))
+		return -EINVAL;
+	*out = h * 60 + m;
+	return 0;
+}
+
+/* Only @allowed members (NULL-terminated) in @obj, else an "unknown key" error naming @where.key. */
+static int only_keys(const json_t *obj, const char *where, const char *const *allowed, char *err, size_t errlen)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach((json_t *)obj, key, v) {
+		bool ok = false;
+		char shown[KEY_PATH_MAX];
+
+		for (size_t i = 0; allowed[i] && !ok; i++)
+			ok = strcmp(key, allowed[i]) == 0;
+		if (!ok) {
+			sanitize(key, shown, sizeof(shown));
+			set_err(err, errlen, "config: %s.%s: unknown key", where, shown);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* A string member copied into @out (size @outlen); absent leaves @out alone. */
+static int member_string(const json_t *obj, const char *where, const char *name, bool secret, char *out,
+			 size_t outlen, char *err, size_t errlen)
+{
+	const json_t *v = json_object_get(obj, name);
+	char got[GOT_MAX];
+
+	if (!v)
+		return 0;
+	if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v) ||
+	    json_string_length(v) == 0 || json_string_length(v) >= outlen) {
+		describe(v, secret, got, sizeof(got));
+		set_err(err, errlen, "config: %s.%s: must be a string of 1 to %zu characters (got %s)", where, name,
+			outlen - 1, got);
+		return -EINVAL;
+	}
+	memcpy(out, json_string_value(v), json_string_length(v) + 1);
+	return 0;
+}
+
+static int member_int(const json_t *obj, const char *where, const char *name, long long lo, long long hi,
+		      int *out, char *err, size_t errlen)
+{
+	const json_t *v = json_object_get(obj, name);
+	char got[GOT_MAX];
+
+	if (!v)
+		return 0;
+	if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi) {
+		describe(v, false, got, sizeof(got));
+		set_err(err, errlen, "config: %s.%s: must be an integer from %lld to %lld (got %s)", where, name, lo,
+			hi, got);
+		return -EINVAL;
+	}
+	*out = (int)json_integer_value(v);
+	return 0;
+}
+
+static int member_bool(const json_t *obj, const char *where, const char *name, bool *out, char *err,
+		       size_t errlen)
+{
+	const json_t *v = json_object_get(obj, name);
+	char got[GOT_MAX];
+
+	if (!v)
+		return 0;
+	if (!json_is_boolean(v)) {
+		describe(v, false, got, sizeof(got));
+		set_err(err, errlen, "config: %s.%s: must be true or false (got %s)", where, name, got);
+		return -EINVAL;
+	}
+	*out = json_is_true(v);
+	return 0;
+}
+
+static int apply_schedule(const json_t *v, struct gw_config *cfg, char *err, size_t errlen)
+{
+	static const char *const keys[] = { "days", "start", "end", "amps", NULL };
+	struct gw_config_policy *p = &cfg->policy;
+	size_t i;
+	json_t *w;
+
+	if (!v)
+		return 0;
+	if (json_array_size(v) > EMS_POLICY_MAX_WINDOWS) {
+		set_err(err, errlen, "config: policy.schedule: at most %d windows (got %zu)", EMS_POLICY_MAX_WINDOWS,
+			json_array_size(v));
+		return -EINVAL;
+	}
+	json_array_foreach(v, i, w) {
+		struct ems_policy_window *win = &p->windows[i];
+		char where[48], text[64] = "daily", got[GOT_MAX];
+		int rc;
+
+		snprintf(where, sizeof(where), "policy.schedule[%zu]", i);
+		if (!json_is_object(w)) {
+			describe(w, false, got, sizeof(got));
+			set_err(err, errlen, "config: %s: must be an object (got %s)", where, got);
+			return -EINVAL;
+		}
+		rc = only_keys(w, where, keys, err, errlen);
+		if (rc)
+			return rc;
+		for (int k = 1; k <= 2; k++) {
+			const char *name = k == 1 ? "start" : "end";
+			char hhmm[8] = "";
+
+			if (!json_object_get(w, name)) {
+				set_err(err, errlen, "config: %s.%s: required key missing", where, name);
+				return -EINVAL;
+			}
+			rc = member_string(w, where, name, false, hhmm, sizeof(hhmm), err, errlen);
+			if (!rc && parse_hhmm(hhmm, k == 1 ? &win->start_min : &win->end_min) != 0) {
+				describe(json_object_get(w, name), false, got, sizeof(got));
+				set_err(err, errlen, "config: %s.%s: must be a time HH:MM from 00:00 to 23:59 (got %s)",
+					where, name, got);
+				rc = -EINVAL;
+			}
+			if (rc)
+				return rc;
+		}
+		rc = member_string(w, where, "days", false, text, sizeof(text), err, errlen);
+		if (!rc && parse_days(text, &win->days) != 0) {
+			describe(json_object_get(w, "days"), false, got, sizeof(got));
+			set_err(err, errlen, "config: %s.days: must be \"daily\" or days and ranges such as "
+				"\"mon-fri\" or \"sat,sun\" (got %s)", where, got);
+			rc = -EINVAL;
+		}
+		if (rc)
+			return rc;
+		if (!json_object_get(w, "amps")) {
+			set_err(err, errlen, "config: %s.amps: required key missing", where);
+			return -EINVAL;
+		}
+		/* The range against the twc limits is checked in check_policy(), once they are known. */
+		rc = member_int(w, where, "amps", 1, 240, &win->amps, err, errlen);
+		if (rc)
+			return rc;
+	}
+	p->n_windows = (int)json_array_size(v);
+	return 0;
+}
+
+/* ---- ems: the energy meters ---- */
+
+/* Same order as enum ems_meter_type. */
+static const char *const meter_types[] = { "fronius", "powerwall", "envoy", "solaredge-modbus", "homeassistant",
+					    "json", "mqtt", NULL };
+
+/* Which keys each type takes besides type, pollSeconds and maxAgeSeconds. */
+static const char *const *meter_keys(enum ems_meter_type t)
+{
+	static const char *const fronius[] = { "url", "caFile", "insecure", NULL };
+	static const char *const powerwall[] = { "url", "email", "password", "caFile", "insecure", NULL };
+	static const char *const envoy[] = { "url", "token", "caFile", "insecure", NULL };
+	static const char *const solaredge[] = { "host", "port", "unitId", "meter", "battery", NULL };
+	static const char *const told[] = { "url", "token", "caFile", "insecure", "values", NULL };
+	static const char *const mqtt[] = { "host", "port", "username", "password", "values", NULL };
+
+	switch (t) {
+	case EMS_METER_FRONIUS:
+		return fronius;
+	case EMS_METER_POWERWALL:
+		return powerwall;
+	case EMS_METER_ENVOY:
+		return envoy;
+	case EMS_METER_SOLAREDGE:
+		return solaredge;
+	case EMS_METER_HASS:
+	case EMS_METER_JSON:
+		return told;
+	case EMS_METER_MQTT:
+		return mqtt;
+	}
+	return told;
+}
+
+/* HA entity ids: "domain.object_id" in lower case, digits and '_'. */
+static bool entity_ok(const char *s)
+{
+	const char *dot = strchr(s, '.');
+
+	if (!dot || dot == s || !dot[1] || strchr(dot + 1, '.'))
+		return false;
+	for (; *s; s++)
+		if (!islower((unsigned char)*s) && !isdigit((unsigned char)*s) && *s != '_' && *s != '.')
+			return false;
+	return true;
+}
+
+/* A host for the gateway's tcp:// connections (solaredge-modbus, mqtt), by host_port_split()'s rules:
+ * a name or IPv4 address (letters, digits, '.', '-', '_') or an IPv6 address without brackets. */
+static bool host_ok(const char *s)
+{
+	bool v6 = strchr(s, ':') != NULL;
+
+	for (; *s; s++)
+		if (v6 ? !isxdigit((unsigned char)*s) && *s != ':' && *s != '.'
+		       : !isalnum((unsigned char)*s) && *s != '.' && *s != '-' && *s != '_')
+			return false;
+	return true;
+}
+
+/* One member of values: a string (entity, pointer or topic) or an object with scale and invert. */
+static int apply_source(const json_t *v, const char *where, enum ems_meter_type type, struct ems_meter_source *src,
+			char *err, size_t errlen)
+{
+	static const char *const hass[] = { "entity", "scale", "invert", NULL };
+	static const char *const json[] = { "pointer", "scale", "invert", NULL };
+	static const char *const mqtt[] = { "topic", "pointer", "scale", "invert", NULL };
+	const char *main_key = type == EMS_METER_HASS ? "entity" : type == EMS_METER_JSON ? "pointer" : "topic";
+	char got[GOT_MAX];
+	int rc;
+
+	src->scale = 1.0;
+	src->set = true;
+	if (json_is_string(v)) {
+		json_t *wrap = json_pack("{sO}", main_key, v);
+
+		rc = wrap ? apply_source(wrap, where, type, src, err, errlen) : -ENOMEM;
+		json_decref(wrap);
+		return rc;
+	}
+	if (!json_is_object(v)) {
+		describe(v, false, got, sizeof(got));
+		set_err(err, errlen, "config: %s: must be a string or an object with \"%s\" (got %s)", where, main_key,
+			got);
+		return -EINVAL;
+	}
+	rc = only_keys(v, where, type == EMS_METER_HASS ? hass : type == EMS_METER_JSON ? json : mqtt, err, errlen);
+	if (rc)
+		return rc;
+	if (!json_object_get(v, main_key)) {
+		set_err(err, errlen, "config: %s.%s: required key missing", where, main_key);
+		return -EINVAL;
+	}
+	rc = member_string(v, where, main_key, false, src->key, sizeof(src->key), err, errlen);
+	if (!rc && type == EMS_METER_MQTT)
+		rc = member_string(v, where, "pointer", false, src->pointer, sizeof(src->pointer), err, errlen);
+	if (!rc)
+		rc = member_bool(v, where, "invert", &src->invert, err, errlen);
+	if (rc)
+		return rc;
+	if (json_object_get(v, "scale")) {
+		const json_t *s = json_object_get(v, "scale");
+
+		if (!json_is_number(s) || json_number_value(s) == 0 || fabs(json_number_value(s)) > 1e6) {
+			describe(s, false, got, sizeof(got));
+			set_err(err, errlen, "config: %s.scale: must be a number other than 0, e.g. 1000 for kW (got %s)",
+				where, got);
+			return -EINVAL;
+		}
+		src->scale = json_number_value(s);
+	}
+	if (type == EMS_METER_HASS && !entity_ok(src->key)) {
+		set_err(err, errlen, "config: %s.entity: must be an entity id such as sensor.grid_power (got \"%.60s\")",
+			where, src->key);
+		return -EINVAL;
+	}
+	if ((type == EMS_METER_JSON && src->key[0] != '/') || (src->pointer[0] && src->pointer[0] != '/')) {
+		set_err(err, errlen, "config: %s.pointer: must be a JSON pointer starting with '/', e.g. /Body/P_Grid",
+			where);
+		return -EINVAL;
+	}
+	if (type == EMS_METER_MQTT && strpbrk(src->key, "+#")) {
+		set_err(err, errlen, "config: %s.topic: must be one topic, without the wildcards + and #", where);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int apply_values(const json_t *v, const char *where, struct gw_config_meter *m, char *err, size_t errlen)
+{
+	const char *name;
+	json_t *member;
+	int n = 0;
+
+	if (!json_is_object(v) || json_object_size(v) == 0) {
+		set_err(err, errlen, "config: %s.values: must be an object naming at least one of grid, pv, load, "
+			"battery, soc, voltage", where);
+		return -EINVAL;
+	}
+	json_object_foreach((json_t *)v, name, member) {
+		char at[96], shown[KEY_PATH_MAX];
+		int idx = ems_value_from_name(name);
+		int rc;
+
+		if (idx < 0) {
+			sanitize(name, shown, sizeof(shown));
+			set_err(err, errlen, "config: %s.values.%s: unknown value (grid, pv, load, battery, soc or voltage)",
+				where, shown);
+			return -EINVAL;
+		}
+		snprintf(at, sizeof(at), "%s.values.%s", where, name);
+		rc = apply_source(member, at, m->type, &m->src[idx], err, errlen);
+		if (rc)
+			return rc;
+		n++;
+	}
+	return n ? 0 : -EINVAL;
+}
+
+static int apply_meter(const json_t *v, const char *where, struct gw_config_meter *m, char *err, size_t errlen)
+{
+	const json_t *type = json_object_get(v, "type");
+	const char *const *keys;
+	const char *need = NULL;
+	char got[GOT_MAX], why[160];
+	int rc, t = -1;
+
+	if (!json_is_object(v)) {
+		describe(v, false, got, sizeof(got));
+		set_err(err, errlen, "config: %s: must be an object (got %s)", where, got);
+		return -EINVAL;
+	}
+	for (int i = 0; json_is_string(type) && meter_types[i]; i++)
+		if (strcmp(json_string_value(type), meter_types[i]) == 0)
+			t = i;
+	if (t < 0) {
+		if (type)
+			describe(type, false, got, sizeof(got));
+		set_err(err, errlen, "config: %s.type: %s fronius, powerwall, envoy, solaredge-modbus, homeassistant, "
+			"json or mqtt%s%s%s", where, type ? "must be one of" : "required key missing: one of",
+			type ? " (got " : "", type ? got : "", type ? ")" : "");
+		return -EINVAL;
+	}
+	memset(m, 0, sizeof(*m));
+	m->type = (enum ems_meter_type)t;
+	m->port = m->type == EMS_METER_MQTT ? 1883 : 1502;
+	m->unit_id = 1;
+	m->se_meter = 1;
+	m->poll_s = 5;
+	m->max_age_s = m->type == EMS_METER_MQTT ? 60 : 30;
+	m->insecure = m->type == EMS_METER_POWERWALL || m->type == EMS_METER_ENVOY;
+	keys = meter_keys(m->type);
+	{
+		const char *all[16];
+		size_t n = 0;
+
+		all[n++] = "type";
+		all[n++] = "maxAgeSeconds";
+		if (m->type != EMS_METER_MQTT)
+			all[n++] = "pollSeconds";
+		for (size_t i = 0; keys[i] && n + 1 < sizeof(all) / sizeof(all[0]); i++)
+			all[n++] = keys[i];
+		all[n] = NULL;
+		rc = only_keys(v, where, all, err, errlen);
+		if (rc) {
+			/* Say why: the key exists, only not for this type. */
+			size_t len = strlen(err);
+			if (len + 40 < errlen)
+				snprintf(err + len, errlen - len, " for type %s", meter_types[t]);
+			return rc;
+		}
+	}
+	rc = member_string(v, where, "url", false, m->url, sizeof(m->url), err, errlen);
+	if (!rc)
+		rc = member_string(v, where, "host", false, m->host, sizeof(m->host), err, errlen);
+	if (!rc)
+		rc = member_int(v, where, "port", 1, 65535, &m->port, err, errlen);
+	if (!rc)
+		rc = member_int(v, where, "unitId", 1, 247, &m->unit_id, err, errlen);
+	if (!rc)
+		rc = member_int(v, where, "meter", 0, 3, &m->se_meter, err, errlen);
+	if (!rc)
+		rc = member_bool(v, where, "battery", &m->se_battery, err, errlen);
+	if (!rc)
+		rc = member_string(v, where, "email", false, m->email, sizeof(m->email), err, errlen);
+	if (!rc)
+		rc = member_string(v, where, "username", false, m->username, sizeof(m->username), err, errlen);
+	if (!rc)
+		rc = member_string(v, where, "password", true, m->password, sizeof(m->password), err, errlen);
+	if (!rc)
+		rc = member_string(v, where, "token", true, m->token, sizeof(m->token), err, errlen);
+	if (!rc)
+		rc = member_int(v, where, "pollSeconds", 1, 3600, &m->poll_s, err, errlen);
+	if (!rc)
+		rc = member_int(v, where, "maxAgeSeconds", 1, 86400, &m->max_age_s, err, errlen);
+	if (!rc)
+		rc = member_bool(v, where, "insecure", &m->insecure, err, errlen);
+	if (!rc && json_object_get(v, "caFile")) {
+		char path[GW_CONFIG_PATH_MAX] = "";
+		struct key_spec ks = { .path = "caFile", .size = sizeof(m->ca_file) };
+
+		rc = member_string(v, where, "caFile", false, path, sizeof(path), err, errlen);
+		if (!rc && parse_ca_file(&ks, path, m->ca_file, why, sizeof(why)) != 0) {
+			set_err(err, errlen, "config: %s.caFile: %s", where, why);
+			rc = -EINVAL;
+		}
+		/* A pinned CA is the stronger choice; it wins over the type's default. */
+		if (!rc && !json_object_get(v, "insecure"))
+			m->insecure = false;
+	}
+	if (!rc && json_object_get(v, "values"))
+		rc = apply_values(json_object_get(v, "values"), where, m, err, errlen);
+	if (rc)
+		return rc;
+
+	if (keys[0] && strcmp(keys[0], "url") == 0 && !m->url[0])
+		need = "url";
+	else if (keys[0] && strcmp(keys[0], "host") == 0 && !m->host[0])
+		need = "host";
+	else if (m->type == EMS_METER_POWERWALL && !m->password[0])
+		need = "password";
+	else if (m->type == EMS_METER_HASS && !m->token[0])
+		need = "token";
+	else if ((m->type == EMS_METER_HASS || m->type == EMS_METER_JSON || m->type == EMS_METER_MQTT) &&
+		 !json_object_get(v, "values"))
+		need = "values";
+	if (!need && m->type == EMS_METER_MQTT && m->password[0] && !m->username[0])
+		need = "username";
+	if (need) {
+		set_err(err, errlen, "config: %s.%s: required key missing for type %s%s", where, need, meter_types[t],
+			strcmp(need, "username") == 0 ? " with a password" : "");
+		return -EINVAL;
+	}
+	if (m->host[0] && !host_ok(m->host)) {
+		char shown[GOT_MAX - 2];
+
+		sanitize(m->host, shown, sizeof(shown));
+		set_err(err, errlen, "config: %s.host: must be a host name or an IP address, without a port or "
+			"brackets (got \"%s\")", where, shown);
+		return -EINVAL;
+	}
+	if (m->url[0]) {
+		struct key_spec ks = { .path = "url", .size = sizeof(m->url) };
+		char copy[GW_CONFIG_URL_MAX];
+
+		/* URLs reach the debug log: a secret belongs in token/password, not in the query. Checked
+		 * first, so a URL with credentials is never echoed by the message below. */
+		if (strchr(m->url, '@')) {
+			set_err(err, errlen, "config: %s.url: must not hold credentials; use token or password", where);
+			return -EINVAL;
+		}
+		if (parse_http_url(&ks, m->url, copy, why, sizeof(why)) != 0) {
+			set_err(err, errlen, "config: %s.url: %s (got \"%.80s\")", where, why, m->url);
+			return -EINVAL;
+		}
+	}
+	if (m->type != EMS_METER_MQTT && m->max_age_s < m->poll_s) {
+		set_err(err, errlen, "config: %s.maxAgeSeconds: must be at least pollSeconds (%d) (got %d)", where,
+			m->poll_s, m->max_age_s);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int apply_ems(const json_t *v, struct gw_config *cfg, char *err, size_t errlen)
+{
+	size_t i;
+	json_t *m;
+
+	if (!v)
+		return 0;
+	if (json_array_size(v) > GW_CONFIG_EMS_MAX) {
+		set_err(err, errlen, "config: ems: at most %d meters (got %zu)", GW_CONFIG_EMS_MAX, json_array_size(v));
+		return -EINVAL;
+	}
+	json_array_foreach(v, i, m) {
+		char where[32];
+		int rc;
+
+		snprintf(where, sizeof(where), "ems[%zu]", i);
+		rc = apply_meter(m, where, &cfg->ems.m[i], err, errlen);
+		if (rc)
+			return rc;
+	}
+	cfg->ems.n = (int)json_array_size(v);
+	return 0;
+}
+
+/* The policy section's rules that involve other keys. */
+static int check_policy(struct gw_config *cfg, const json_t *root, char *err, size_t errlen)
+{
+	struct gw_config_policy *p = &cfg->policy;
+	int lo = cfg->twc.min_amps, hi = cfg->twc.wiring_max_all;
+
+	p->has_until = lookup(root, "policy.until") != NULL;
+	if (lookup(root, "policy.then") && !p->has_until) {
+		set_err(err, errlen, "config: policy.then: needs policy.until (the time the mode ends)");
+		return -EINVAL;
+	}
+	if (p->has_until && p->then == p->mode) {
+		set_err(err, errlen, "config: policy.then: must differ from policy.mode (got \"%s\")",
+			gw_policy_mode_name(p->then));
+		return -EINVAL;
+	}
+	for (int i = 0; i < p->n_windows; i++) {
+		if (p->windows[i].amps < lo || p->windows[i].amps > hi) {
+			set_err(err, errlen,
+				"config: policy.schedule[%d].amps: must be from %d (twc.minAmpsPerTWC) to %d "
+				"(twc.wiringMaxAmpsAllTWCs) (got %d)", i, lo, hi, p->windows[i].amps);
+			return -EINVAL;
+		}
+	}
+	if ((p->mode == GW_POLICY_SCHEDULED || (p->has_until && p->then == GW_POLICY_SCHEDULED)) && !p->n_windows) {
+		set_err(err, errlen, "config: policy.schedule: required key missing for mode \"scheduled\"");
+		return -EINVAL;
+	}
+	if ((p->mode == GW_POLICY_TRACK_GREEN || (p->has_until && p->then == GW_POLICY_TRACK_GREEN)) && !cfg->ems.n) {
+		set_err(err, errlen, "config: ems: required key missing for mode \"track-green\" (a meter to track)");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /* mkdir -p with mode 0750 for each missing level. */
 static int mkdir_p(const char *dir)
 {
@@ -998,6 +1659,9 @@ static int from_json(const json_t *root, struct gw_config *out, char *err, size_
 		case KEY_BOOL:
 			rc = apply_bool(k, v, &cfg, err, errlen);
 			break;
+		case KEY_LIST:
+			rc = k->list(v, &cfg, err, errlen);
+			break;
 		case KEY_OBJECT:
 			rc = 0;
 			break;
@@ -1010,6 +1674,8 @@ static int from_json(const json_t *root, struct gw_config *out, char *err, size_
 		rc = check_ocpp(&cfg, root, err, errlen);
 	if (rc == 0)
 		rc = check_tesla(&cfg, root, err, errlen);
+	if (rc == 0)
+		rc = check_policy(&cfg, root, err, errlen);
 	if (rc)
 		return rc;
 	/* Last, because it may create directories: an otherwise invalid file changes nothing on disk. */
@@ -1023,9 +1689,14 @@ static int from_json(const json_t *root, struct gw_config *out, char *err, size_
 static void syntax_error(const json_error_t *je, const char *source, char *err, size_t errlen)
 {
 	char shown[GOT_MAX];
+	/* jansson quotes the text near the error ("unexpected newline near '"eyJhbGci'"), which may be
+	 * the start of a secret, e.g. a token pasted with a line break: keep the position and what is
+	 * wrong, not the text; except for a duplicate key, where the text is the key's name. */
+	const char *near = strncmp(je->text, "duplicate object key", 20) ? strstr(je->text, " near '") : NULL;
+	int len = near ? (int)(near - je->text) : (int)strlen(je->text);
 
 	sanitize(source, shown, sizeof(shown));
-	set_err(err, errlen, "config: %s:%d:%d: %s", shown, je->line, je->column, je->text);
+	set_err(err, errlen, "config: %s:%d:%d: %.*s", shown, je->line, je->column, len, je->text);
 }
 
 int gw_config_from_json_text(const char *text, const char *source, struct gw_config *out, char *err,

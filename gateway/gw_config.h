@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ems_meter.h"
+#include "ems_policy.h"
 #include "gw_log.h"
 #include "ocpp_cp.h"
 
@@ -26,6 +28,50 @@
 enum gw_policy_mode {
 	GW_POLICY_CHARGE_NOW = 0, /* offer the wiring's current to every car */
 	GW_POLICY_OFF,            /* cap every slave at 0: cars wait */
+	GW_POLICY_SCHEDULED,      /* policy.schedule's windows */
+	GW_POLICY_TRACK_GREEN,    /* solar surplus from the ems meters */
+};
+
+/* The policy section: the standalone policy engine (ems_policy) and its place next to OCPP. */
+struct gw_config_policy {
+	enum gw_policy_mode mode;      /* default charge-now */
+	bool has_until;                /* until given: mode applies until then, then @then */
+	int64_t until_ms;              /* UTC ms since the epoch */
+	enum gw_policy_mode then;      /* default off */
+	struct ems_policy_window windows[EMS_POLICY_MAX_WINDOWS]; /* schedule */
+	int n_windows;
+	int enable_delay;              /* s, default 60 */
+	int disable_delay;             /* s, default 180 */
+	int dwell;                     /* s, default 120 */
+	int margin_w;                  /* W, default 100 */
+	int battery_soc;               /* %, 0 = off */
+	bool load_includes_chargers;   /* default true */
+	bool apply_with_csms;          /* with a central system online, also cap by the policy; default false */
+	int fallback_after;            /* s the central system may be unreachable before the policy caps, default 300 */
+};
+
+#define GW_CONFIG_EMS_MAX 4
+#define GW_CONFIG_EMS_SECRET_MAX 2048 /* ems[].token (Envoy JWTs are long) */
+
+/* One member of the ems list: an energy meter. */
+struct gw_config_meter {
+	enum ems_meter_type type;
+	char url[GW_CONFIG_URL_MAX];       /* http types */
+	char host[128];                    /* solaredge-modbus, mqtt */
+	int port;                          /* default 1502 / 1883 */
+	int unit_id;                       /* solaredge-modbus, default 1 */
+	int se_meter;                      /* solaredge-modbus meter: 0..3, default 1 */
+	bool se_battery;                   /* solaredge-modbus battery, default false */
+	char email[128];                   /* powerwall */
+	char username[128];                /* mqtt */
+	char password[128];                /* powerwall, mqtt: secret */
+	char token[GW_CONFIG_EMS_SECRET_MAX]; /* envoy, homeassistant, json: secret */
+	int poll_s;                        /* default 5 */
+	int max_age_s;                     /* default 30 (mqtt 60) */
+	char ca_file[GW_CONFIG_PATH_MAX];  /* https: the only CA trusted */
+	bool insecure;                     /* https: no certificate check; default true for powerwall and
+					    * envoy (self-signed on the LAN), false otherwise */
+	struct ems_meter_source src[EMS_NVALUES];
 };
 
 struct gw_config_twc {
@@ -87,9 +133,11 @@ struct gw_config_tesla {
 struct gw_config {
 	char data_dir[GW_CONFIG_PATH_MAX]; /* exists (created 0750 if missing) and is writable */
 	struct gw_config_twc twc;
+	struct gw_config_policy policy;
 	struct {
-		enum gw_policy_mode mode; /* default charge-now */
-	} policy;
+		struct gw_config_meter m[GW_CONFIG_EMS_MAX];
+		int n;
+	} ems;
 	struct {
 		enum gw_log_level level;  /* default info */
 		int status_interval;      /* seconds between status lines, 0 = off, default 10 */
@@ -106,7 +154,7 @@ struct gw_config_url {
 	char path[GW_CONFIG_URL_MAX];  /* "" or "/base", no trailing '/' */
 };
 
-/* "charge-now" / "off". */
+/* "charge-now", "off", "scheduled", "track-green". */
 const char *gw_policy_mode_name(enum gw_policy_mode mode);
 
 /**

@@ -1,12 +1,15 @@
 /*
- * gw_demo: the self-contained demonstration. Two raw-file adoptions share one lws loop: the bus side
- * is an ordinary gw_bus over a gw_port of the "already open fd" kind, exactly the code that drives
- * a real RS-485 port; the slave side is the twc_sim core behind a second gw_port, with its own sul
- * for twc_sim_tick(). A third sul plays the script (cars plug in and leave at fixed simulated
- * times) and prints the table. The simulator, not the gateway, is the judge of the current limit:
- * it records the highest sum of limits in force it ever saw. With --demo-ocpp a gw_ocpp sits on the
- * bus as in a real installation; then the central system, not the stand-in policy, lets cars charge,
- * so the verdict no longer asks for all three to charge at once.
+ * gw_demo: the self-contained demonstration: the rig every scenario shares, the three-car "share"
+ * scenario, and the entry point that picks a scenario. The rig puts two raw-file adoptions on one lws
+ * loop: the bus side is an ordinary gw_bus over a gw_port of the "already open fd" kind, exactly the
+ * code that drives a real RS-485 port; the slave side is the twc_sim core behind a second gw_port,
+ * with its own sul for twc_sim_tick(). In the share scenario a third sul plays the script (cars plug
+ * in and leave at fixed simulated times) and prints the table. The simulator, not the gateway, is the
+ * judge of the current limit: it records the highest sum of limits in force it ever saw. Standalone,
+ * the policy engine in charge-now mode offers the bus its 40 A. With --demo-ocpp a gw_ocpp sits on the
+ * bus as in a real installation instead; then the central system lets cars charge, so the verdict no
+ * longer asks for all three to charge at once.
+ * The solar day is in gw_demo_solar.c.
  */
 #include "gw_demo.h"
 
@@ -22,19 +25,197 @@
 #include "gw_bus.h"
 #include "gw_clock.h"
 #include "gw_config.h"
+#include "gw_demo_rig.h"
 #include "gw_log.h"
 #include "gw_loop.h"
 #include "gw_ocpp.h"
+#include "gw_policy.h"
 #include "gw_port.h"
 #include "twc_sim.h"
+
+#define SIM_MAX_SLEEP_MS 1000u
+
+/* ==== the rig ==== */
+
+uint64_t demo_rig_now(const struct demo_rig *r)
+{
+	return gw_clock_now_ms(&r->clock);
+}
+
+uint64_t demo_rig_elapsed(const struct demo_rig *r)
+{
+	return demo_rig_now(r) - r->start_ms;
+}
+
+void demo_rig_schedule(struct demo_rig *r, lws_sorted_usec_list_t *sul, sul_cb_t cb, uint64_t sim_delay_ms)
+{
+	lws_sul_schedule(gw_loop_context(r->loop), 0, sul, cb,
+			 (lws_usec_t)gw_clock_real_delay_us(&r->clock, sim_delay_ms));
+}
+
+static void sim_tick_cb(lws_sorted_usec_list_t *sul)
+{
+	struct demo_rig *r = lws_container_of(sul, struct demo_rig, sul_sim);
+
+	twc_sim_tick(r->sim, demo_rig_now(r));
+	demo_rig_sim_rearm(r);
+}
+
+void demo_rig_sim_rearm(struct demo_rig *r)
+{
+	uint64_t now = demo_rig_now(r);
+	uint64_t deadline = twc_sim_next_deadline(r->sim);
+	uint64_t delta = deadline > now ? deadline - now : 0;
+
+	if (r->finished)
+		return;
+	if (delta > SIM_MAX_SLEEP_MS)
+		delta = SIM_MAX_SLEEP_MS;
+	if (delta < 1)
+		delta = 1;
+	demo_rig_schedule(r, &r->sul_sim, sim_tick_cb, delta);
+}
+
+static void sim_port_rx(void *user, const uint8_t *bytes, size_t len)
+{
+	struct demo_rig *r = user;
+
+	twc_sim_input(r->sim, bytes, len, demo_rig_now(r));
+	demo_rig_sim_rearm(r);
+}
+
+static void sim_port_up(void *user)
+{
+	(void)user;
+}
+
+static int sim_write(void *user, const uint8_t *bytes, size_t len)
+{
+	struct demo_rig *r = user;
+
+	return r->sim_port ? gw_port_write(r->sim_port, bytes, len) : -ENOTCONN;
+}
+
+static void sim_log(void *user, const char *line)
+{
+	(void)user;
+	gw_log_debug("sim: %s", line);
+}
+
+static void rig_interrupted(void *user, int signo)
+{
+	struct demo_rig *r = user;
+
+	(void)signo;
+	r->finished = true;
+	r->interrupted = true;
+	printf("\ndemo interrupted\n");
+}
+
+void demo_rig_config(struct gw_config *cfg, int available, int per_twc)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	/* dataDir stays empty: the bus keeps no state on disk, and the demo must not create any. */
+	snprintf(cfg->twc.port, sizeof(cfg->twc.port), "demo");
+	cfg->twc.wiring_max_all = available;
+	cfg->twc.wiring_max_per_twc = per_twc;
+	cfg->twc.min_amps = 6;
+	cfg->twc.voltage = 230;
+	cfg->twc.phases = 1;
+	cfg->twc.master_id = 0x7777;
+	cfg->policy.mode = GW_POLICY_CHARGE_NOW;
+	cfg->log.level = gw_log_get_level();
+	cfg->log.status_interval = 0; /* the table replaces the status lines */
+}
+
+void demo_rig_sim_config(struct twc_sim_config *sc, int slaves, const uint16_t *ids)
+{
+	memset(sc, 0, sizeof(*sc));
+	sc->slaves = slaves;
+	sc->seed = 1;
+	sc->voltage = 230;
+	sc->phases = 1;
+	for (int i = 0; i < slaves; i++) {
+		sc->slave[i].id = ids[i];
+		sc->slave[i].sign = (uint8_t)(0x11 * (i + 1));
+		sc->slave[i].protocol = 2;
+		sc->slave[i].rated_amps = 32;
+		sc->slave[i].fw453 = true;
+	}
+}
+
+int demo_rig_open(struct demo_rig *r, double speed, const struct twc_sim_config *sc, const struct gw_config *cfg)
+{
+	struct gw_loop_handlers lh = { .user = r, .on_stop = rig_interrupted };
+	struct gw_port_handlers ph = { .user = r, .on_rx = sim_port_rx, .on_up = sim_port_up };
+	struct twc_sim_env env = { .user = r, .write = sim_write, .log = sim_log };
+	int sv[2];
+
+	gw_clock_init(&r->clock, speed);
+	r->start_ms = demo_rig_now(r);
+	r->loop = gw_loop_new(&lh);
+	if (!r->loop)
+		return -1;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+		gw_log_error("demo: socketpair: %s", strerror(errno));
+		return -1;
+	}
+	r->sim_port = gw_port_new_fd(r->loop, sv[1], "sim", &ph);
+	r->sim = twc_sim_new(sc, &env, demo_rig_now(r));
+	r->bus = gw_bus_new_fd(r->loop, &r->clock, cfg, sv[0], "demo");
+	if (!r->sim_port || !r->sim || !r->bus) {
+		gw_log_error("demo: set-up failed");
+		return -1;
+	}
+	return 0;
+}
+
+void demo_rig_start(struct demo_rig *r)
+{
+	gw_port_start(r->sim_port);
+	demo_rig_sim_rearm(r);
+}
+
+int demo_rig_run(struct demo_rig *r)
+{
+	int code = gw_loop_run(r->loop);
+
+	if (code < 0)
+		return 1;
+	return r->interrupted ? 130 : code;
+}
+
+void demo_rig_close(struct demo_rig *r)
+{
+	/* The simulator's timer, then the bus's and the port's, then the context: it closes both socket
+	 * ends' adoptions and calls back into the port, which must still exist. */
+	r->finished = true;
+	lws_sul_cancel(&r->sul_sim);
+	gw_bus_stop(r->bus);
+	gw_port_stop(r->sim_port);
+	gw_loop_free(r->loop);
+	r->loop = NULL;
+}
+
+void demo_rig_free(struct demo_rig *r)
+{
+	gw_bus_free(r->bus);
+	gw_port_free(r->sim_port);
+	twc_sim_free(r->sim);
+	r->bus = NULL;
+	r->sim_port = NULL;
+	r->sim = NULL;
+}
+
+/* ==== the share scenario: three cars, 40 A ==== */
 
 #define DEMO_AVAILABLE_A 40
 #define DEMO_PER_TWC_A 32
 #define DEMO_SLAVES 3
 #define DEMO_END_MS 80000u
+#define DEMO_SPEED 4.0
 #define SCRIPT_STEP_MS 250u     /* simulated ms between script checks */
 #define TABLE_EVERY_MS 5000u    /* a table at least this often (simulated) */
-#define SIM_MAX_SLEEP_MS 1000u
 
 enum step_kind { STEP_PLUG, STEP_UNPLUG };
 
@@ -60,16 +241,11 @@ static const struct demo_step script[] = {
 static const uint16_t slave_ids[DEMO_SLAVES] = { 0x1234, 0x5678, 0x9ABC };
 
 struct demo {
-	struct gw_clock clock;
-	struct gw_loop *loop;
-	struct gw_bus *bus;
+	struct demo_rig rig;
 	struct gw_ocpp *ocpp; /* --demo-ocpp only */
+	struct gw_policy *policy; /* without OCPP: charge-now, so the bus may offer its 40 A */
 	bool ocpp_was_online;
-	struct twc_sim *sim;
-	struct gw_port *sim_port;
-	lws_sorted_usec_list_t sul_sim;
 	lws_sorted_usec_list_t sul_script;
-	uint64_t start_ms;
 	size_t next_step;
 	uint64_t last_table_ms;
 	char last_key[256];
@@ -78,81 +254,24 @@ struct demo {
 	int max_slaves_seen;
 	bool shared;                 /* all three slaves charged at once */
 	int shared_in_force[DEMO_SLAVES];
-	bool finished;
-	bool interrupted;
 };
 
 static uint64_t demo_now(const struct demo *d)
 {
-	return gw_clock_now_ms(&d->clock);
+	return demo_rig_now(&d->rig);
 }
 
 static double demo_t(const struct demo *d)
 {
-	return (double)(demo_now(d) - d->start_ms) / 1000.0;
+	return (double)demo_rig_elapsed(&d->rig) / 1000.0;
 }
-
-/* ---- the simulator side ---- */
-
-static void sim_rearm(struct demo *d);
-
-static void sim_tick_cb(lws_sorted_usec_list_t *sul)
-{
-	struct demo *d = lws_container_of(sul, struct demo, sul_sim);
-
-	twc_sim_tick(d->sim, demo_now(d));
-	sim_rearm(d);
-}
-
-static void sim_rearm(struct demo *d)
-{
-	uint64_t now = demo_now(d);
-	uint64_t deadline = twc_sim_next_deadline(d->sim);
-	uint64_t delta = deadline > now ? deadline - now : 0;
-
-	if (d->finished)
-		return;
-	if (delta > SIM_MAX_SLEEP_MS)
-		delta = SIM_MAX_SLEEP_MS;
-	if (delta < 1)
-		delta = 1;
-	lws_sul_schedule(gw_loop_context(d->loop), 0, &d->sul_sim, sim_tick_cb,
-			 (lws_usec_t)gw_clock_real_delay_us(&d->clock, delta));
-}
-
-static void sim_port_rx(void *user, const uint8_t *bytes, size_t len)
-{
-	struct demo *d = user;
-
-	twc_sim_input(d->sim, bytes, len, demo_now(d));
-	sim_rearm(d);
-}
-
-static void sim_port_up(void *user)
-{
-	(void)user;
-}
-
-static int sim_write(void *user, const uint8_t *bytes, size_t len)
-{
-	struct demo *d = user;
-
-	return d->sim_port ? gw_port_write(d->sim_port, bytes, len) : -ENOTCONN;
-}
-
-static void sim_log(void *user, const char *line)
-{
-	(void)user;
-	gw_log_debug("sim: %s", line);
-}
-
 /* ---- the table ---- */
 
 /* The bus's view of the slave with this ID, if it knows it. */
 static bool bus_slave_by_id(const struct demo *d, uint16_t id, struct twc_slave_info *out)
 {
 	for (int slot = 0; slot < TWC_MAX_SLAVES; slot++)
-		if (twc_bus_slave(gw_bus_core(d->bus), slot, out) == 0 && out->id == id)
+		if (twc_bus_slave(gw_bus_core(d->rig.bus), slot, out) == 0 && out->id == id)
 			return true;
 	return false;
 }
@@ -190,13 +309,13 @@ static void state_key(const struct demo *d, char *key, size_t keylen)
 {
 	size_t used = 0;
 
-	used += (size_t)snprintf(key, keylen, "%d|", twc_bus_slave_count(gw_bus_core(d->bus)));
+	used += (size_t)snprintf(key, keylen, "%d|", twc_bus_slave_count(gw_bus_core(d->rig.bus)));
 	for (int i = 0; i < DEMO_SLAVES && used < keylen; i++) {
 		struct twc_sim_slave_status ss;
 		struct twc_slave_info bi;
 		bool known;
 
-		twc_sim_slave_status(d->sim, i, &ss);
+		twc_sim_slave_status(d->rig.sim, i, &ss);
 		known = bus_slave_by_id(d, ss.id, &bi);
 		used += (size_t)snprintf(key + used, keylen - used, "%d,%d,%d,%d,%d,%d|", ss.plugged, ss.in_force_amps,
 					 known ? (int)bi.status : -1, known ? bi.offered_amps : -1,
@@ -212,7 +331,7 @@ static void print_table(struct demo *d, const char *why)
 	int offered_total = 0, in_force_total = 0;
 	double drawn_total = 0;
 
-	twc_sim_stats(d->sim, &st);
+	twc_sim_stats(d->rig.sim, &st);
 	printf("\n t = %5.1f s  (%s)\n", demo_t(d), why);
 	printf("   slave  car               status     offered  target  in force    drawn\n");
 	for (int i = 0; i < DEMO_SLAVES; i++) {
@@ -220,7 +339,7 @@ static void print_table(struct demo *d, const char *why)
 		struct twc_slave_info bi;
 		char car[40];
 
-		twc_sim_slave_status(d->sim, i, &ss);
+		twc_sim_slave_status(d->rig.sim, i, &ss);
 		bool known = bus_slave_by_id(d, ss.id, &bi);
 		if (d->car_at[i])
 			snprintf(car, sizeof(car), "%s (max %d A)", d->car_at[i], d->car_max[i]);
@@ -257,24 +376,24 @@ static void run_step(struct demo *d, const struct demo_step *s)
 	int rc;
 
 	if (s->kind == STEP_PLUG) {
-		rc = twc_sim_plug(d->sim, s->slave, s->car_max_amps, s->vin, demo_now(d));
+		rc = twc_sim_plug(d->rig.sim, s->slave, s->car_max_amps, s->vin, demo_now(d));
 		d->car_at[s->slave] = s->car;
 		d->car_max[s->slave] = s->car_max_amps;
 		printf("\n t = %5.1f s  >>> %s plugs into slave %04X (the car takes at most %d A)\n", demo_t(d), s->car, id,
 		       s->car_max_amps);
 	} else {
-		rc = twc_sim_unplug(d->sim, s->slave, demo_now(d));
+		rc = twc_sim_unplug(d->rig.sim, s->slave, demo_now(d));
 		d->car_at[s->slave] = NULL;
 		printf("\n t = %5.1f s  <<< %s leaves slave %04X\n", demo_t(d), s->car, id);
 	}
 	if (rc)
 		gw_log_error("demo: the simulator refused a step: %s", strerror(-rc));
-	sim_rearm(d);
+	demo_rig_sim_rearm(&d->rig);
 }
 
 static void observe(struct demo *d)
 {
-	int n = twc_bus_slave_count(gw_bus_core(d->bus));
+	int n = twc_bus_slave_count(gw_bus_core(d->rig.bus));
 	int charging = 0;
 	int in_force[DEMO_SLAVES];
 
@@ -285,7 +404,7 @@ static void observe(struct demo *d)
 	for (int i = 0; i < DEMO_SLAVES; i++) {
 		struct twc_sim_slave_status ss;
 
-		twc_sim_slave_status(d->sim, i, &ss);
+		twc_sim_slave_status(d->rig.sim, i, &ss);
 		in_force[i] = ss.in_force_amps;
 		if (ss.charging && ss.drawn_amps >= 1.0)
 			charging++;
@@ -303,11 +422,11 @@ static int verdict(struct demo *d)
 	char why[256] = "";
 	bool ok = true;
 
-	twc_sim_stats(d->sim, &st);
+	twc_sim_stats(d->rig.sim, &st);
 	for (int i = 0; i < DEMO_SLAVES; i++) {
 		struct twc_sim_slave_status ss;
 
-		twc_sim_slave_status(d->sim, i, &ss);
+		twc_sim_slave_status(d->rig.sim, i, &ss);
 		if (ss.max_gap_ms > max_gap)
 			max_gap = ss.max_gap_ms;
 	}
@@ -350,7 +469,7 @@ static int verdict(struct demo *d)
 static void script_cb(lws_sorted_usec_list_t *sul)
 {
 	struct demo *d = lws_container_of(sul, struct demo, sul_script);
-	uint64_t t = demo_now(d) - d->start_ms;
+	uint64_t t = demo_rig_elapsed(&d->rig);
 	char key[sizeof(d->last_key)];
 	const char *why = NULL;
 
@@ -366,34 +485,19 @@ static void script_cb(lws_sorted_usec_list_t *sul)
 	}
 	if (t >= DEMO_END_MS) {
 		print_table(d, "end");
-		d->finished = true;
-		gw_loop_stop(d->loop, verdict(d));
+		d->rig.finished = true;
+		gw_loop_stop(d->rig.loop, verdict(d));
 		return;
 	}
 	if (why)
 		print_table(d, why);
-	lws_sul_schedule(gw_loop_context(d->loop), 0, &d->sul_script, script_cb,
-			 (lws_usec_t)gw_clock_real_delay_us(&d->clock, SCRIPT_STEP_MS));
+	demo_rig_schedule(&d->rig, &d->sul_script, script_cb, SCRIPT_STEP_MS);
 }
 
 /* ---- set-up and teardown ---- */
 
-static void demo_config(struct gw_config *cfg, const char *ocpp_url)
+static void demo_ocpp_config(struct gw_config *cfg, const char *ocpp_url)
 {
-	memset(cfg, 0, sizeof(*cfg));
-	/* dataDir stays empty: the bus keeps no state on disk, and the demo must not create any. */
-	snprintf(cfg->twc.port, sizeof(cfg->twc.port), "demo");
-	cfg->twc.wiring_max_all = DEMO_AVAILABLE_A;
-	cfg->twc.wiring_max_per_twc = DEMO_PER_TWC_A;
-	cfg->twc.min_amps = 6;
-	cfg->twc.voltage = 230;
-	cfg->twc.phases = 1;
-	cfg->twc.master_id = 0x7777;
-	cfg->policy.mode = GW_POLICY_CHARGE_NOW;
-	cfg->log.level = gw_log_get_level();
-	cfg->log.status_interval = 0; /* the table replaces the status lines */
-	if (!ocpp_url)
-		return;
 	cfg->ocpp.enabled = true;
 	snprintf(cfg->ocpp.url, sizeof(cfg->ocpp.url), "%s", ocpp_url);
 	snprintf(cfg->ocpp.charge_box_id, sizeof(cfg->ocpp.charge_box_id), "twcgw-demo");
@@ -404,107 +508,81 @@ static void demo_config(struct gw_config *cfg, const char *ocpp_url)
 	cfg->ocpp.call_timeout = 30;
 }
 
-static void demo_interrupted(void *user, int signo)
-{
-	struct demo *d = user;
-
-	(void)signo;
-	d->finished = true;
-	d->interrupted = true;
-	printf("\ndemo interrupted\n");
-}
-
-static struct twc_sim *sim_create(struct demo *d)
+static int share_run(double speed, const char *ocpp_url)
 {
 	struct twc_sim_config sc;
-	struct twc_sim_env env;
-
-	memset(&sc, 0, sizeof(sc));
-	sc.slaves = DEMO_SLAVES;
-	sc.seed = 1;
-	sc.voltage = 230;
-	sc.phases = 1;
-	for (int i = 0; i < DEMO_SLAVES; i++) {
-		sc.slave[i].id = slave_ids[i];
-		sc.slave[i].sign = (uint8_t)(0x11 * (i + 1));
-		sc.slave[i].protocol = 2;
-		sc.slave[i].rated_amps = 32;
-		sc.slave[i].fw453 = true;
-	}
-	memset(&env, 0, sizeof(env));
-	env.user = d;
-	env.write = sim_write;
-	env.log = sim_log;
-	return twc_sim_new(&sc, &env, demo_now(d));
-}
-
-int gw_demo_run(double speed, const char *ocpp_url)
-{
-	struct gw_loop_handlers lh = { .on_stop = demo_interrupted };
-	struct gw_port_handlers ph = { .on_rx = sim_port_rx, .on_up = sim_port_up };
 	struct gw_config cfg;
 	struct demo *d;
-	int sv[2];
 	int code = 1;
 
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return 1;
-	gw_clock_init(&d->clock, speed);
-	d->start_ms = demo_now(d);
-	lh.user = d;
-	ph.user = d;
-	d->loop = gw_loop_new(&lh);
-	if (!d->loop)
+	demo_rig_config(&cfg, DEMO_AVAILABLE_A, DEMO_PER_TWC_A);
+	if (ocpp_url)
+		demo_ocpp_config(&cfg, ocpp_url);
+	demo_rig_sim_config(&sc, DEMO_SLAVES, slave_ids);
+	if (demo_rig_open(&d->rig, speed, &sc, &cfg) != 0)
 		goto out;
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
-		gw_log_error("demo: socketpair: %s", strerror(errno));
-		goto out;
-	}
-	d->sim_port = gw_port_new_fd(d->loop, sv[1], "sim", &ph);
-	d->sim = sim_create(d);
-	demo_config(&cfg, ocpp_url);
-	d->bus = gw_bus_new_fd(d->loop, &d->clock, &cfg, sv[0], "demo");
-	if (d->bus && ocpp_url)
-		d->ocpp = gw_ocpp_new(d->loop, &d->clock, &cfg, d->bus);
-	if (!d->sim_port || !d->sim || !d->bus || (ocpp_url && !d->ocpp)) {
+	/* Standalone, the bus offers nothing until a policy decides; under OCPP the central system
+	 * decides alone, as it does in a real installation while it is reachable. */
+	if (ocpp_url)
+		d->ocpp = gw_ocpp_new(d->rig.loop, &d->rig.clock, &cfg, d->rig.bus);
+	else
+		d->policy = gw_policy_new(d->rig.loop, &d->rig.clock, &cfg, d->rig.bus, NULL, NULL);
+	if (ocpp_url ? !d->ocpp : !d->policy) {
 		gw_log_error("demo: set-up failed");
 		goto out;
 	}
-	gw_port_start(d->sim_port);
+	demo_rig_start(&d->rig);
 
 	printf("twcgw demo: 3 simulated TWC slaves (protocol 2, fw 4.5.3, 32 A), wiring %d A total / %d A per TWC,\n"
 	       "policy %s, %d A available; simulated time runs %gx real time, %u s in all.\n",
-	       DEMO_AVAILABLE_A, DEMO_PER_TWC_A, ocpp_url ? "ocpp" : "charge-now", DEMO_AVAILABLE_A, d->clock.speed,
+	       DEMO_AVAILABLE_A, DEMO_PER_TWC_A, ocpp_url ? "ocpp" : "charge-now", DEMO_AVAILABLE_A, d->rig.clock.speed,
 	       DEMO_END_MS / 1000u);
 	if (ocpp_url)
 		printf("OCPP: charge point \"twcgw-demo\" at %s, idTag \"DEMO\" for every car; a car charges once the\n"
 		       "central system accepts its transaction.\n", ocpp_url);
 	fflush(stdout);
-	sim_rearm(d);
-	lws_sul_schedule(gw_loop_context(d->loop), 0, &d->sul_script, script_cb, 1);
+	lws_sul_schedule(gw_loop_context(d->rig.loop), 0, &d->sul_script, script_cb, 1);
 
-	code = gw_loop_run(d->loop);
-	if (code < 0)
-		code = 1;
-	else if (d->interrupted)
-		code = 130;
-	else if (code == GW_LOOP_RESTART)
+	code = demo_rig_run(&d->rig);
+	if (code == GW_LOOP_RESTART)
 		printf("\nthe central system asked for a Reset: restarting the demo\n");
 
 out:
 	/* Timers first, then the context (it closes both socket ends' dups), then our objects. */
-	d->finished = true;
-	lws_sul_cancel(&d->sul_sim);
+	d->rig.finished = true;
 	lws_sul_cancel(&d->sul_script);
+	gw_policy_stop(d->policy);
 	gw_ocpp_stop(d->ocpp);
-	gw_bus_stop(d->bus);
-	gw_port_stop(d->sim_port);
-	gw_loop_free(d->loop);
+	demo_rig_close(&d->rig);
+	gw_policy_free(d->policy);
 	gw_ocpp_free(d->ocpp);
-	gw_bus_free(d->bus);
-	gw_port_free(d->sim_port);
-	twc_sim_free(d->sim);
+	demo_rig_free(&d->rig);
 	free(d);
 	return code;
+}
+
+/* ==== entry ==== */
+
+int gw_demo_scenario_from_name(const char *name)
+{
+	if (strcmp(name, "solar") == 0)
+		return GW_DEMO_SOLAR;
+	if (strcmp(name, "share") == 0)
+		return GW_DEMO_SHARE;
+	return -1;
+}
+
+int gw_demo_run(enum gw_demo_scenario scenario, double speed, const char *ocpp_url)
+{
+	if (scenario == GW_DEMO_SOLAR) {
+		if (ocpp_url) {
+			gw_log_error("demo: the solar day runs without OCPP");
+			return 1;
+		}
+		return demo_solar_run(speed);
+	}
+	return share_run(speed > 0 ? speed : DEMO_SPEED, ocpp_url);
 }

@@ -1,6 +1,7 @@
 /*
  * twcgw: command line, start-up and shutdown of the gateway. It reads and checks the config, builds
- * the loop, the bus and (with an ocpp section) the OCPP charge point, runs the loop until
+ * the loop, the bus, (with an ocpp section) the OCPP charge point, the vehicle API client and the
+ * policy engine with its meters, runs the loop until
  * SIGTERM/SIGINT, reloads on SIGHUP, and tears everything down in order; an OCPP Reset tears down the
  * same way and then re-executes the program with its original arguments. The work itself lives in
  * the gw_* modules and the twc and ocpp cores.
@@ -20,6 +21,7 @@
 #include "gw_log.h"
 #include "gw_loop.h"
 #include "gw_ocpp.h"
+#include "gw_policy.h"
 #include "gw_tesla.h"
 
 #ifndef TWCGW_VERSION
@@ -39,13 +41,14 @@ struct app {
 	struct gw_bus *bus;
 	struct gw_ocpp *ocpp;
 	struct gw_tesla *tesla;
+	struct gw_policy *policy;
 };
 
 static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: twcgw -c FILE [-n] [-v]\n"
-		"       twcgw --demo [--demo-speed N] [--demo-ocpp URL] [-v]\n"
+		"       twcgw --demo [--demo-scenario NAME] [--demo-speed N] [--demo-ocpp URL] [-v]\n"
 		"\n"
 		"Master for Tesla Wall Connector Gen 2 slaves on an RS-485 bus; with an \"ocpp\" section in\n"
 		"the config, an OCPP 1.6J charge point with one connector per Wall Connector.\n"
@@ -54,15 +57,20 @@ static void usage(FILE *out)
 		"  -n, --check           with -c: check the config, print \"config OK\" and exit\n"
 		"                        (exit 2 and the error on stderr if it is not valid)\n"
 		"  -v, --verbose         debug logging (overrides log.level)\n"
-		"      --demo            run the built-in demo: three simulated slaves share 40 A\n"
-		"      --demo-speed N    simulated seconds per real second in the demo (default 4)\n"
-		"      --demo-ocpp URL   also show the demo's cars to the OCPP central system at URL\n"
-		"                        (ws:// or wss://; charge box \"twcgw-demo\", no auth, idTag \"DEMO\")\n"
+		"      --demo            run the built-in demo on simulated Wall Connectors (no hardware)\n"
+		"      --demo-scenario NAME\n"
+		"                        solar (default): a cloudy day in a minute; the track-green policy\n"
+		"                        charges one car from the solar surplus only\n"
+		"                        share: three cars arrive and leave and share 40 A\n"
+		"      --demo-speed N    simulated gateway seconds per real second (default 15 for solar,\n"
+		"                        4 for share)\n"
+		"      --demo-ocpp URL   share scenario (implied): also show the cars to the OCPP central system\n"
+		"                        at URL (ws:// or wss://; charge box \"twcgw-demo\", no auth, idTag \"DEMO\")\n"
 		"      --version         print the version and exit\n"
 		"  -h, --help            print this help and exit\n"
 		"\n"
-		"Signals: SIGTERM/SIGINT stop cleanly, SIGHUP reloads the config (ocpp.* and tesla.* changes need a\n"
-		"restart).\n");
+		"Signals: SIGTERM/SIGINT stop cleanly, SIGHUP reloads the config (ocpp.*, tesla.* and ems changes\n"
+		"need a restart).\n");
 }
 
 static void app_reload(void *user)
@@ -92,6 +100,10 @@ static void app_reload(void *user)
 	if (memcmp(&cfg.tesla, &app->cfg.tesla, sizeof(cfg.tesla)) != 0)
 		gw_log_warn("reload: tesla.* changed; those changes take effect after a restart");
 	cfg.tesla = app->cfg.tesla;
+	if (memcmp(&cfg.ems, &app->cfg.ems, sizeof(cfg.ems)) != 0)
+		gw_log_warn("reload: ems changed; the meters change after a restart");
+	cfg.ems = app->cfg.ems;
+	gw_policy_apply_config(app->policy, &cfg);
 	app->cfg = cfg;
 	gw_log_info("reload: config %s applied", app->config_path);
 }
@@ -110,7 +122,10 @@ static int run(struct app *app)
 		app->ocpp = gw_ocpp_new(app->loop, &app->clock, &app->cfg, app->bus);
 	if (app->bus && app->cfg.tesla.enabled)
 		app->tesla = gw_tesla_new(app->loop, &app->clock, &app->cfg, app->bus);
-	if (!app->bus || (app->cfg.ocpp.enabled && !app->ocpp) || (app->cfg.tesla.enabled && !app->tesla)) {
+	if (app->bus && (!app->cfg.ocpp.enabled || app->ocpp))
+		app->policy = gw_policy_new(app->loop, &app->clock, &app->cfg, app->bus, app->ocpp, NULL);
+	if (!app->bus || (app->cfg.ocpp.enabled && !app->ocpp) || (app->cfg.tesla.enabled && !app->tesla) ||
+	    !app->policy) {
 		code = -EIO;
 		goto out;
 	}
@@ -121,10 +136,12 @@ static int run(struct app *app)
 out:
 	/* Order matters: timers off, then lws closes what it adopted (calling back into the port and
 	 * the websocket, which must still exist), then the objects and the descriptors they still own. */
+	gw_policy_stop(app->policy);
 	gw_tesla_stop(app->tesla);
 	gw_ocpp_stop(app->ocpp);
 	gw_bus_stop(app->bus);
 	gw_loop_free(app->loop);
+	gw_policy_free(app->policy);
 	gw_tesla_free(app->tesla);
 	gw_ocpp_free(app->ocpp);
 	gw_bus_free(app->bus);
@@ -156,7 +173,7 @@ static bool parse_speed(const char *s, double *out)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_DEMO = 256, OPT_DEMO_SPEED, OPT_DEMO_OCPP, OPT_VERSION };
+	enum { OPT_DEMO = 256, OPT_DEMO_SPEED, OPT_DEMO_OCPP, OPT_DEMO_SCENARIO, OPT_VERSION };
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "check", no_argument, NULL, 'n' },
@@ -165,13 +182,15 @@ int main(int argc, char **argv)
 		{ "demo", no_argument, NULL, OPT_DEMO },
 		{ "demo-speed", required_argument, NULL, OPT_DEMO_SPEED },
 		{ "demo-ocpp", required_argument, NULL, OPT_DEMO_OCPP },
+		{ "demo-scenario", required_argument, NULL, OPT_DEMO_SCENARIO },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct app app;
 	bool check = false, demo = false, speed_given = false;
 	const char *demo_url = NULL;
-	double speed = 4.0;
+	int scenario = -1; /* not given */
+	double speed = 0;  /* the scenario's default */
 	char err[ERR_MAX];
 	int c, rc;
 
@@ -209,6 +228,13 @@ int main(int argc, char **argv)
 		case OPT_DEMO_OCPP:
 			demo_url = optarg;
 			break;
+		case OPT_DEMO_SCENARIO:
+			scenario = gw_demo_scenario_from_name(optarg);
+			if (scenario < 0) {
+				fprintf(stderr, "twcgw: --demo-scenario: expected solar or share, got \"%s\"\n", optarg);
+				return EXIT_USAGE;
+			}
+			break;
 		case ':':
 			fprintf(stderr, "twcgw: option %s needs an argument\n", argv[optind - 1]);
 			usage(stderr);
@@ -240,12 +266,21 @@ int main(int argc, char **argv)
 				return EXIT_USAGE;
 			}
 		}
+		/* OCPP belongs to the share scenario; the documented --demo --demo-ocpp URL still means it. */
+		if (demo_url && scenario == GW_DEMO_SOLAR) {
+			fprintf(stderr, "twcgw: --demo-ocpp needs the share scenario, not solar\n");
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+		if (scenario < 0)
+			scenario = demo_url ? GW_DEMO_SHARE : GW_DEMO_SOLAR;
 		gw_log_set_level(app.verbose ? GW_LOG_DEBUG : GW_LOG_WARN);
-		rc = gw_demo_run(speed, demo_url);
+		rc = gw_demo_run((enum gw_demo_scenario)scenario, speed_given ? speed : 0, demo_url);
 		return rc == GW_LOOP_RESTART ? restart(argv) : rc;
 	}
-	if (speed_given || demo_url) {
-		fprintf(stderr, "twcgw: %s needs --demo\n", speed_given ? "--demo-speed" : "--demo-ocpp");
+	if (speed_given || demo_url || scenario >= 0) {
+		fprintf(stderr, "twcgw: %s needs --demo\n",
+			speed_given ? "--demo-speed" : demo_url ? "--demo-ocpp" : "--demo-scenario");
 		usage(stderr);
 		return EXIT_USAGE;
 	}

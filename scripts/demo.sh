@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds twcgw, and runs its demo: three simulated Wall Connectors sharing a
-# fixed current as cars arrive and leave. Extra arguments go to twcgw (e.g. --demo-speed 10).
+# Installs what is missing, builds twcgw, and runs its demo: a sped-up cloudy day (06:00-21:00 in about a
+# minute) in which the track-green policy charges a car on a simulated Wall Connector from the solar
+# surplus of a synthetic house, then a summary (kWh, solar share, starts/stops) and a verdict. Extra
+# arguments go to twcgw, e.g. --demo-speed 60 (faster), or --demo-scenario share for the older demo of
+# three Wall Connectors sharing 40 A as cars arrive and leave.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/deps.sh
