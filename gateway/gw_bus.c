@@ -520,9 +520,16 @@ double gw_bus_drawn_w(const struct gw_bus *bus)
 
 	for (int slot = 0; slot < TWC_MAX_SLAVES; slot++) {
 		struct twc_slave_info info;
+		double a;
 
-		if (twc_bus_slave(bus->core, slot, &info) == 0 && info.measured_amps > 0)
-			amps += info.measured_amps;
+		if (twc_bus_slave(bus->core, slot, &info) != 0)
+			continue;
+		/* The measured amps lag the car by a heartbeat. A car moving towards its new limit draws
+		 * between the two, so the lower one never overstates the draw: the surplus it yields
+		 * may be low for a moment, never high. */
+		a = info.measured_amps < info.offered_amps ? info.measured_amps : info.offered_amps;
+		if (a > 0)
+			amps += a;
 	}
 	return amps * bus->twc.voltage * bus->twc.phases;
 }

@@ -78,7 +78,8 @@ int gw_bus_set_total_cap(struct gw_bus *bus, int amps);
  */
 int gw_bus_set_policy_cap(struct gw_bus *bus, int amps);
 
-/* What the cars draw now, W: the slaves' measured amps x twc.voltage x twc.phases. */
+/* What the cars draw now, W: per slave the lower of its measured amps and its limit in force (so a
+ * car ramping to a new limit is never overstated), x twc.voltage x twc.phases. */
 double gw_bus_drawn_w(const struct gw_bus *bus);
 
 /* Log one line per slave and one for the bus (also done every log.statusInterval seconds). */

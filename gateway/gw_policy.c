@@ -68,6 +68,7 @@ struct gw_policy {
 	bool have_last;
 	bool applied;
 	struct ems_reading reading;
+	double charger_w;          /* the chargers' draw when a meter last answered (see data_arrived) */
 	lws_sorted_usec_list_t sul_tick;
 	lws_sorted_usec_list_t sul_status;
 };
@@ -75,6 +76,28 @@ struct gw_policy {
 static void tick_cb(lws_sorted_usec_list_t *sul);
 static void status_cb(lws_sorted_usec_list_t *sul);
 static void evaluate(struct gw_policy *pol);
+
+/* Answers of @m that gave values so far: a change means fresh data. */
+static unsigned meter_answers(const struct meter *m)
+{
+	struct ems_meter_stats st;
+
+	ems_meter_stats(m->core, &st);
+	return st.ok + st.messages;
+}
+
+/*
+ * A meter's grid figure includes what the cars drew when it measured, so the surplus must add back
+ * the draw of that moment, not of a later evaluation: between two polls a car ramping to its new
+ * limit would otherwise look like more sun and feed back on itself. Called after a meter core was
+ * handed an answer (@before: meter_answers() before that); a failed answer keeps the old pair.
+ */
+static void data_arrived(struct meter *m, unsigned before)
+{
+	if (meter_answers(m) != before)
+		m->pol->charger_w = gw_bus_drawn_w(m->pol->bus);
+	evaluate(m->pol);
+}
 
 static uint64_t now_ms(const struct gw_policy *pol)
 {
@@ -128,12 +151,14 @@ static void http_done(void *user, const struct gw_http_resp *r)
 {
 	struct http_slot *slot = user;
 	struct meter *m = slot->m;
+	unsigned before;
 
 	slot->busy = false;
 	if (m->pol->stopped)
 		return;
+	before = meter_answers(m);
 	ems_meter_http_done(m->core, slot->id, r->status, r->body, r->len, now_ms(m->pol));
-	evaluate(m->pol);
+	data_arrived(m, before);
 }
 
 static int meter_http(void *user, const struct ems_meter_http_req *req)
@@ -189,8 +214,10 @@ static void port_rx(void *user, const uint8_t *bytes, size_t len)
 {
 	struct meter *m = user;
 
+	unsigned before = meter_answers(m);
+
 	ems_meter_modbus_rx(m->core, bytes, len, now_ms(m->pol));
-	evaluate(m->pol);
+	data_arrived(m, before);
 }
 
 static void port_up(void *user)
@@ -224,8 +251,10 @@ static void mqtt_message(void *user, const char *topic, const uint8_t *payload, 
 {
 	struct meter *m = user;
 
+	unsigned before = meter_answers(m);
+
 	ems_meter_mqtt_message(m->core, topic, payload, len, now_ms(m->pol));
-	evaluate(m->pol);
+	data_arrived(m, before);
 }
 
 static void mqtt_link(void *user, bool up)
@@ -325,8 +354,10 @@ static void read_meters(struct gw_policy *pol, uint64_t now, struct ems_reading 
 	unsigned gives[GW_CONFIG_EMS_MAX];
 
 	if (pol->has_source) {
+		/* A fresh reading at every evaluation: its draw is the one of now. */
 		ems_reading_clear(out);
 		pol->source.read(pol->source.user, now, out);
+		pol->charger_w = gw_bus_drawn_w(pol->bus);
 		return;
 	}
 	for (int i = 0; i < pol->n_meters; i++) {
@@ -385,7 +416,7 @@ static void evaluate(struct gw_policy *pol)
 	in.wday = tm.tm_wday;
 	in.minute = tm.tm_hour * 60 + tm.tm_min;
 	read_meters(pol, now, &in.reading);
-	in.charger_w = gw_bus_drawn_w(pol->bus);
+	in.charger_w = pol->charger_w;
 	ems_policy_eval(pol->core, &in, &d);
 	applied = policy_in_force(pol, now);
 	log_decision(pol, &d, applied);

@@ -3,7 +3,10 @@
  * (each must name the key), unknown keys at every depth, JSON syntax errors with their line, the
  * dataDir checks (created with mode 0750 when missing, refused when it is not a directory), and the
  * ocpp section: its keys, the rules between them, ocpp.keys checked against the OCPP key table, and
- * an authorization key that never appears in a message.
+ * an authorization key that never appears in a message; the policy section (defaults, until as an
+ * exact instant, schedule windows and their day bits, the rules between mode, then, schedule and ems)
+ * and the ems list (every meter type, the keys each type takes, values per type, and secrets that
+ * never appear in a message).
  */
 #include <errno.h>
 #include <ftw.h>
@@ -718,6 +721,654 @@ static void test_names(void **state)
 	assert_string_equal(gw_policy_mode_name(GW_POLICY_OFF), "off");
 }
 
+/* ---- policy and ems ---- */
+
+/* Like load_with(), with room for long members (tokens, five meters). */
+static int load_big(const char *rest, struct gw_config *cfg, char *err)
+{
+	static char text[16384];
+
+	snprintf(text, sizeof(text), "{\"dataDir\": \"%s/data\"%s%s}", tmp_root, rest[0] ? ", " : "", rest);
+	err[0] = '\0';
+	return gw_config_from_json_text(text, "<test>", cfg, err, ERR_LEN);
+}
+
+static void test_policy_defaults(void **state)
+{
+	struct gw_config cfg;
+	char err[ERR_LEN];
+
+	(void)state;
+	memset(&cfg, 0xA5, sizeof(cfg));
+	assert_int_equal(load_with("\"twc\": {" TWC_OK "}", &cfg, err), 0);
+	assert_int_equal(cfg.policy.mode, GW_POLICY_CHARGE_NOW);
+	assert_false(cfg.policy.has_until);
+	assert_int_equal(cfg.policy.then, GW_POLICY_OFF);
+	assert_int_equal(cfg.policy.n_windows, 0);
+	assert_int_equal(cfg.policy.enable_delay, 60);
+	assert_int_equal(cfg.policy.disable_delay, 180);
+	assert_int_equal(cfg.policy.dwell, 120);
+	assert_int_equal(cfg.policy.margin_w, 100);
+	assert_int_equal(cfg.policy.battery_soc, 0);
+	assert_true(cfg.policy.load_includes_chargers);
+	assert_false(cfg.policy.apply_with_csms);
+	assert_int_equal(cfg.policy.fallback_after, 300);
+	assert_int_equal(cfg.ems.n, 0);
+	/* An empty policy object and an empty meter list are the same. */
+	assert_int_equal(load_with("\"twc\": {" TWC_OK "}, \"policy\": {}, \"ems\": []", &cfg, err), 0);
+	assert_int_equal(cfg.policy.mode, GW_POLICY_CHARGE_NOW);
+	assert_int_equal(cfg.policy.enable_delay, 60);
+	assert_true(cfg.policy.load_includes_chargers);
+	assert_int_equal(cfg.ems.n, 0);
+	/* The range edges. */
+	assert_int_equal(load_with("\"twc\": {" TWC_OK "}, \"policy\": {\"enableDelay\": 0, \"disableDelay\": 3600, "
+				   "\"dwell\": 0, \"marginW\": 100000, \"batterySoc\": 100, \"fallbackAfter\": 86400}",
+				   &cfg, err),
+			 0);
+	assert_int_equal(cfg.policy.enable_delay, 0);
+	assert_int_equal(cfg.policy.disable_delay, 3600);
+	assert_int_equal(cfg.policy.dwell, 0);
+	assert_int_equal(cfg.policy.margin_w, 100000);
+	assert_int_equal(cfg.policy.battery_soc, 100);
+	assert_int_equal(cfg.policy.fallback_after, 86400);
+}
+
+/* Four meters of the HTTP and Modbus types, every policy key. */
+static void test_ems_full_http_modbus(void **state)
+{
+	struct gw_config cfg;
+	char err[ERR_LEN], ca[128], rest[4096];
+
+	(void)state;
+	snprintf(ca, sizeof(ca), "%s/envoy-ca.pem", tmp_root);
+	write_file(ca, "not checked here\n");
+	snprintf(rest, sizeof(rest),
+		 "\"twc\": {" TWC_OK "},"
+		 " \"policy\": {\"mode\": \"track-green\", \"until\": \"2026-11-22T07:00:00+01:00\", \"then\": \"scheduled\","
+		 "  \"schedule\": [{\"days\": \"mon-fri\", \"start\": \"22:30\", \"end\": \"06:00\", \"amps\": 16}],"
+		 "  \"enableDelay\": 30, \"disableDelay\": 90, \"dwell\": 60, \"marginW\": 250, \"batterySoc\": 80,"
+		 "  \"loadIncludesChargers\": false, \"applyWithCsms\": true, \"fallbackAfter\": 120},"
+		 " \"ems\": ["
+		 "  {\"type\": \"fronius\", \"url\": \"http://192.168.1.20/\", \"pollSeconds\": 2, \"maxAgeSeconds\": 10},"
+		 "  {\"type\": \"powerwall\", \"url\": \"https://192.168.1.30\", \"email\": \"me@example.com\","
+		 "   \"password\": \"PW-SECRET\"},"
+		 "  {\"type\": \"envoy\", \"url\": \"https://envoy.local\", \"token\": \"eyJ-TOKEN\", \"caFile\": \"%s\"},"
+		 "  {\"type\": \"solaredge-modbus\", \"host\": \"192.168.1.40\", \"port\": 502, \"unitId\": 2, \"meter\": 2,"
+		 "   \"battery\": true, \"pollSeconds\": 3, \"maxAgeSeconds\": 3}]",
+		 ca);
+	if (load_big(rest, &cfg, err) != 0)
+		fail_msg("refused: %s", err);
+	/* policy */
+	assert_int_equal(cfg.policy.mode, GW_POLICY_TRACK_GREEN);
+	assert_true(cfg.policy.has_until);
+	assert_int_equal(cfg.policy.until_ms, 1795327200000LL);
+	assert_int_equal(cfg.policy.then, GW_POLICY_SCHEDULED);
+	assert_int_equal(cfg.policy.n_windows, 1);
+	assert_int_equal(cfg.policy.windows[0].days, 0x3E); /* mon..fri: bits 1..5 */
+	assert_int_equal(cfg.policy.windows[0].start_min, 22 * 60 + 30);
+	assert_int_equal(cfg.policy.windows[0].end_min, 6 * 60);
+	assert_int_equal(cfg.policy.windows[0].amps, 16);
+	assert_int_equal(cfg.policy.enable_delay, 30);
+	assert_int_equal(cfg.policy.disable_delay, 90);
+	assert_int_equal(cfg.policy.dwell, 60);
+	assert_int_equal(cfg.policy.margin_w, 250);
+	assert_int_equal(cfg.policy.battery_soc, 80);
+	assert_false(cfg.policy.load_includes_chargers);
+	assert_true(cfg.policy.apply_with_csms);
+	assert_int_equal(cfg.policy.fallback_after, 120);
+	/* meters */
+	assert_int_equal(cfg.ems.n, 4);
+	assert_int_equal(cfg.ems.m[0].type, EMS_METER_FRONIUS);
+	assert_string_equal(cfg.ems.m[0].url, "http://192.168.1.20/");
+	assert_int_equal(cfg.ems.m[0].poll_s, 2);
+	assert_int_equal(cfg.ems.m[0].max_age_s, 10);
+	assert_false(cfg.ems.m[0].insecure);
+	assert_string_equal(cfg.ems.m[0].ca_file, "");
+
+	assert_int_equal(cfg.ems.m[1].type, EMS_METER_POWERWALL);
+	assert_string_equal(cfg.ems.m[1].url, "https://192.168.1.30");
+	assert_string_equal(cfg.ems.m[1].email, "me@example.com");
+	assert_string_equal(cfg.ems.m[1].password, "PW-SECRET");
+	assert_int_equal(cfg.ems.m[1].poll_s, 5);
+	assert_int_equal(cfg.ems.m[1].max_age_s, 30);
+	assert_true(cfg.ems.m[1].insecure); /* self-signed on the LAN */
+
+	assert_int_equal(cfg.ems.m[2].type, EMS_METER_ENVOY);
+	assert_string_equal(cfg.ems.m[2].token, "eyJ-TOKEN");
+	assert_string_equal(cfg.ems.m[2].ca_file, ca);
+	assert_false(cfg.ems.m[2].insecure); /* a pinned CA wins over the type's default */
+
+	assert_int_equal(cfg.ems.m[3].type, EMS_METER_SOLAREDGE);
+	assert_string_equal(cfg.ems.m[3].host, "192.168.1.40");
+	assert_int_equal(cfg.ems.m[3].port, 502);
+	assert_int_equal(cfg.ems.m[3].unit_id, 2);
+	assert_int_equal(cfg.ems.m[3].se_meter, 2);
+	assert_true(cfg.ems.m[3].se_battery);
+	assert_int_equal(cfg.ems.m[3].poll_s, 3);
+	assert_int_equal(cfg.ems.m[3].max_age_s, 3);
+
+	/* The defaults of a bare solaredge-modbus meter, and an envoy without a token (firmware < 7). */
+	assert_int_equal(load_big("\"twc\": {" TWC_OK "}, \"ems\": [{\"type\": \"solaredge-modbus\", \"host\": "
+				  "\"inverter.local\"}, {\"type\": \"envoy\", \"url\": \"https://envoy\", \"insecure\": false}]",
+				  &cfg, err),
+			 0);
+	assert_int_equal(cfg.ems.n, 2);
+	assert_int_equal(cfg.ems.m[0].port, 1502);
+	assert_int_equal(cfg.ems.m[0].unit_id, 1);
+	assert_int_equal(cfg.ems.m[0].se_meter, 1);
+	assert_false(cfg.ems.m[0].se_battery);
+	assert_int_equal(cfg.ems.m[0].poll_s, 5);
+	assert_int_equal(cfg.ems.m[0].max_age_s, 30);
+	assert_string_equal(cfg.ems.m[1].token, "");
+	assert_false(cfg.ems.m[1].insecure);
+}
+
+/* The three types that are told where each value is. */
+static void test_ems_full_told(void **state)
+{
+	struct gw_config cfg;
+	char err[ERR_LEN];
+	const struct ems_meter_source *s;
+
+	(void)state;
+	if (load_big("\"twc\": {" TWC_OK "}, \"policy\": {\"mode\": \"track-green\"}, \"ems\": ["
+		     " {\"type\": \"homeassistant\", \"url\": \"http://ha.local:8123\", \"token\": \"HA-TOKEN\","
+		     "  \"values\": {\"grid\": \"sensor.grid_power\", \"pv\": {\"entity\": \"sensor.pv_power_2\", \"scale\": 1000},"
+		     "   \"soc\": \"sensor.battery_soc\"}},"
+		     " {\"type\": \"json\", \"url\": \"http://10.0.0.5/status.json?x=1\", \"values\": {"
+		     "   \"grid\": {\"pointer\": \"/power/grid_kw\", \"scale\": 1000, \"invert\": true}, \"load\": \"/power/load\"}},"
+		     " {\"type\": \"mqtt\", \"host\": \"broker.local\", \"username\": \"u\", \"password\": \"MQ-SECRET\","
+		     "  \"maxAgeSeconds\": 120, \"values\": {\"battery\": {\"topic\": \"home/batt\", \"pointer\": \"/w\","
+		     "   \"invert\": true}, \"voltage\": \"home/volts\"}}]",
+		     &cfg, err) != 0)
+		fail_msg("refused: %s", err);
+	assert_int_equal(cfg.ems.n, 3);
+
+	assert_int_equal(cfg.ems.m[0].type, EMS_METER_HASS);
+	assert_string_equal(cfg.ems.m[0].url, "http://ha.local:8123");
+	assert_string_equal(cfg.ems.m[0].token, "HA-TOKEN");
+	assert_false(cfg.ems.m[0].insecure);
+	s = cfg.ems.m[0].src;
+	assert_true(s[EMS_GRID].set);
+	assert_string_equal(s[EMS_GRID].key, "sensor.grid_power");
+	assert_true(s[EMS_GRID].scale == 1.0);
+	assert_false(s[EMS_GRID].invert);
+	assert_true(s[EMS_PV].set);
+	assert_string_equal(s[EMS_PV].key, "sensor.pv_power_2");
+	assert_true(s[EMS_PV].scale == 1000.0);
+	assert_true(s[EMS_SOC].set);
+	assert_false(s[EMS_LOAD].set);
+	assert_false(s[EMS_BATTERY].set);
+	assert_false(s[EMS_VOLTAGE].set);
+
+	assert_int_equal(cfg.ems.m[1].type, EMS_METER_JSON);
+	assert_string_equal(cfg.ems.m[1].url, "http://10.0.0.5/status.json?x=1");
+	assert_string_equal(cfg.ems.m[1].token, "");
+	s = cfg.ems.m[1].src;
+	assert_string_equal(s[EMS_GRID].key, "/power/grid_kw");
+	assert_true(s[EMS_GRID].scale == 1000.0);
+	assert_true(s[EMS_GRID].invert);
+	assert_string_equal(s[EMS_LOAD].key, "/power/load");
+	assert_true(s[EMS_LOAD].scale == 1.0);
+	assert_false(s[EMS_PV].set);
+
+	assert_int_equal(cfg.ems.m[2].type, EMS_METER_MQTT);
+	assert_string_equal(cfg.ems.m[2].host, "broker.local");
+	assert_int_equal(cfg.ems.m[2].port, 1883);
+	assert_string_equal(cfg.ems.m[2].username, "u");
+	assert_string_equal(cfg.ems.m[2].password, "MQ-SECRET");
+	assert_int_equal(cfg.ems.m[2].max_age_s, 120);
+	s = cfg.ems.m[2].src;
+	assert_string_equal(s[EMS_BATTERY].key, "home/batt");
+	assert_string_equal(s[EMS_BATTERY].pointer, "/w");
+	assert_true(s[EMS_BATTERY].invert);
+	assert_string_equal(s[EMS_VOLTAGE].key, "home/volts");
+	assert_string_equal(s[EMS_VOLTAGE].pointer, "");
+	assert_false(s[EMS_GRID].set);
+
+	/* mqtt's own default maxAgeSeconds. */
+	assert_int_equal(load_big("\"twc\": {" TWC_OK "}, \"ems\": [{\"type\": \"mqtt\", \"host\": \"::1\", \"values\": "
+				  "{\"grid\": \"p1/power\"}}]", &cfg, err),
+			 0);
+	assert_int_equal(cfg.ems.m[0].max_age_s, 60);
+	assert_int_equal(cfg.ems.m[0].port, 1883);
+}
+
+#define FRONIUS_OK "\"type\": \"fronius\", \"url\": \"http://inverter\""
+
+static const struct bad_case ems_bad_cases[] = {
+	/* the list itself */
+	{ "\"ems\": {}", "ems", "must be an array (got an object)" },
+	{ "\"ems\": [5]", "ems[0]", "must be an object (got 5)" },
+	{ "\"ems\": [{" FRONIUS_OK "}, {" FRONIUS_OK "}, {" FRONIUS_OK "}, {" FRONIUS_OK "}, {" FRONIUS_OK "}]", "ems",
+	  "at most 4 meters (got 5)" },
+	/* type */
+	{ "\"ems\": [{\"url\": \"http://inverter\"}]", "ems[0].type", "required key missing" },
+	{ "\"ems\": [{\"type\": \"sunny\", \"url\": \"http://inverter\"}]", "ems[0].type", "(got \"sunny\")" },
+	{ "\"ems\": [{\"type\": 3}]", "ems[0].type", "(got 3)" },
+	{ "\"ems\": [{\"type\": \"Fronius\", \"url\": \"http://inverter\"}]", "ems[0].type", "fronius, powerwall" },
+	/* keys the type does not take */
+	{ "\"ems\": [{" FRONIUS_OK ", \"foo\": 1}]", "ems[0].foo: unknown key", NULL },
+	{ "\"ems\": [{" FRONIUS_OK ", \"host\": \"inverter\"}]", "ems[0].host: unknown key", "for type fronius" },
+	{ "\"ems\": [{" FRONIUS_OK ", \"values\": {\"grid\": \"/x\"}}]", "ems[0].values: unknown key", "fronius" },
+	{ "\"ems\": [{\"type\": \"solaredge-modbus\", \"host\": \"h\", \"url\": \"http://h\"}]", "ems[0].url: unknown key",
+	  "for type solaredge-modbus" },
+	{ "\"ems\": [{\"type\": \"mqtt\", \"host\": \"h\", \"pollSeconds\": 5, \"values\": {\"grid\": \"a/b\"}}]",
+	  "ems[0].pollSeconds: unknown key", "for type mqtt" },
+	{ "\"ems\": [{\"type\": \"envoy\", \"url\": \"https://e\", \"password\": \"x\"}]", "ems[0].password: unknown key",
+	  "for type envoy" },
+	/* the member names its index */
+	{ "\"ems\": [{" FRONIUS_OK "}, {\"type\": \"fronius\"}]", "ems[1].url", "required key missing for type fronius" },
+	/* required keys per type */
+	{ "\"ems\": [{\"type\": \"fronius\"}]", "ems[0].url", "required key missing for type fronius" },
+	{ "\"ems\": [{\"type\": \"powerwall\", \"password\": \"x\"}]", "ems[0].url", "for type powerwall" },
+	{ "\"ems\": [{\"type\": \"powerwall\", \"url\": \"https://pw\"}]", "ems[0].password",
+	  "required key missing for type powerwall" },
+	{ "\"ems\": [{\"type\": \"envoy\"}]", "ems[0].url", "for type envoy" },
+	{ "\"ems\": [{\"type\": \"solaredge-modbus\"}]", "ems[0].host", "required key missing for type solaredge-modbus" },
+	{ "\"ems\": [{\"type\": \"homeassistant\", \"token\": \"t\", \"values\": {\"grid\": \"sensor.g\"}}]", "ems[0].url",
+	  "for type homeassistant" },
+	{ "\"ems\": [{\"type\": \"homeassistant\", \"url\": \"http://ha\", \"values\": {\"grid\": \"sensor.g\"}}]",
+	  "ems[0].token", "required key missing for type homeassistant" },
+	{ "\"ems\": [{\"type\": \"homeassistant\", \"url\": \"http://ha\", \"token\": \"t\"}]", "ems[0].values",
+	  "required key missing for type homeassistant" },
+	{ "\"ems\": [{\"type\": \"json\", \"values\": {\"grid\": \"/g\"}}]", "ems[0].url", "for type json" },
+	{ "\"ems\": [{\"type\": \"json\", \"url\": \"http://j\"}]", "ems[0].values", "required key missing for type json" },
+	{ "\"ems\": [{\"type\": \"mqtt\", \"values\": {\"grid\": \"a/b\"}}]", "ems[0].host", "for type mqtt" },
+	{ "\"ems\": [{\"type\": \"mqtt\", \"host\": \"broker\"}]", "ems[0].values", "required key missing for type mqtt" },
+	/* values */
+	{ "\"ems\": [{\"type\": \"json\", \"url\": \"http://j\", \"values\": {}}]", "ems[0].values",
+	  "at least one of grid, pv" },
+	{ "\"ems\": [{\"type\": \"json\", \"url\": \"http://j\", \"values\": [\"/g\"]}]", "ems[0].values", NULL },
+	{ "\"ems\": [{\"type\": \"json\", \"url\": \"http://j\", \"values\": {\"sun\": \"/g\"}}]", "ems[0].values.sun",
+	  "unknown value" },
+	{ "\"ems\": [{\"type\": \"json\", \"url\": \"http://j\", \"values\": {\"grid\": 5}}]", "ems[0].values.grid",
+	  "a string or an object with \"pointer\" (got 5)" },
+	{ "\"ems\": [{\"type\": \"json\", \"url\": \"http://j\", \"values\": {\"grid\": \"power/grid\"}}]",
+	  "ems[0].values.grid.pointer", "starting with '/'" },
+	{ "\"ems\": [{\"type\": \"json\", \"url\": \"http://j\", \"values\": {\"grid\": {\"scale\": 2}}}]",
+	  "ems[0].values.grid.pointer", "required key missing" },
+	{ "\"ems\": [{\"type\": \"json\", \"url\": \"http://j\", \"values\": {\"grid\": {\"pointer\": \"/g\", \"topic\": "
+	  "\"t\"}}}]", "ems[0].values.grid.topic: unknown key", NULL },
+	{ "\"ems\": [{\"type\": \"json\", \"url\": \"http://j\", \"values\": {\"grid\": {\"pointer\": \"/g\", \"scale\": "
+	  "0}}}]", "ems[0].values.grid.scale", "other than 0" },
+	{ "\"ems\": [{\"type\": \"json\", \"url\": \"http://j\", \"values\": {\"grid\": {\"pointer\": \"/g\", \"scale\": "
+	  "\"k\"}}}]", "ems[0].values.grid.scale", "(got \"k\")" },
+	{ "\"ems\": [{\"type\": \"json\", \"url\": \"http://j\", \"values\": {\"grid\": {\"pointer\": \"/g\", \"invert\": "
+	  "1}}}]", "ems[0].values.grid.invert", "true or false (got 1)" },
+	{ "\"ems\": [{\"type\": \"homeassistant\", \"url\": \"http://ha\", \"token\": \"t\", \"values\": {\"grid\": "
+	  "\"Sensor.Grid\"}}]", "ems[0].values.grid.entity", "entity id" },
+	{ "\"ems\": [{\"type\": \"homeassistant\", \"url\": \"http://ha\", \"token\": \"t\", \"values\": {\"grid\": "
+	  "\"grid_power\"}}]", "ems[0].values.grid.entity", "entity id" },
+	{ "\"ems\": [{\"type\": \"homeassistant\", \"url\": \"http://ha\", \"token\": \"t\", \"values\": {\"pv\": "
+	  "\"sensor.a.b\"}}]", "ems[0].values.pv.entity", "entity id" },
+	{ "\"ems\": [{\"type\": \"homeassistant\", \"url\": \"http://ha\", \"token\": \"t\", \"values\": {\"pv\": "
+	  "{\"entity\": \"sensor.pv power\"}}}]", "ems[0].values.pv.entity", "entity id" },
+	{ "\"ems\": [{\"type\": \"homeassistant\", \"url\": \"http://ha\", \"token\": \"t\", \"values\": {\"pv\": "
+	  "{\"pointer\": \"/x\"}}}]", "ems[0].values.pv.pointer: unknown key", NULL },
+	{ "\"ems\": [{\"type\": \"mqtt\", \"host\": \"broker\", \"values\": {\"grid\": \"home/#\"}}]",
+	  "ems[0].values.grid.topic", "without the wildcards + and #" },
+	{ "\"ems\": [{\"type\": \"mqtt\", \"host\": \"broker\", \"values\": {\"grid\": \"home/+/power\"}}]",
+	  "ems[0].values.grid.topic", "wildcards" },
+	{ "\"ems\": [{\"type\": \"mqtt\", \"host\": \"broker\", \"values\": {\"grid\": {\"topic\": \"home/p\", "
+	  "\"pointer\": \"w\"}}}]", "ems[0].values.grid.pointer", "starting with '/'" },
+	{ "\"ems\": [{\"type\": \"mqtt\", \"host\": \"broker\", \"values\": {\"grid\": {\"pointer\": \"/w\"}}}]",
+	  "ems[0].values.grid.topic", "required key missing" },
+	/* numbers and flags */
+	{ "\"ems\": [{" FRONIUS_OK ", \"pollSeconds\": 0}]", "ems[0].pollSeconds", "from 1 to 3600 (got 0)" },
+	{ "\"ems\": [{" FRONIUS_OK ", \"pollSeconds\": 3601}]", "ems[0].pollSeconds", "(got 3601)" },
+	{ "\"ems\": [{" FRONIUS_OK ", \"pollSeconds\": 10, \"maxAgeSeconds\": 5}]", "ems[0].maxAgeSeconds",
+	  "at least pollSeconds (10) (got 5)" },
+	{ "\"ems\": [{" FRONIUS_OK ", \"pollSeconds\": 60}]", "ems[0].maxAgeSeconds", "at least pollSeconds (60) (got 30)" },
+	{ "\"ems\": [{" FRONIUS_OK ", \"maxAgeSeconds\": 0}]", "ems[0].maxAgeSeconds", "from 1 to 86400 (got 0)" },
+	{ "\"ems\": [{" FRONIUS_OK ", \"insecure\": \"yes\"}]", "ems[0].insecure", "true or false" },
+	{ "\"ems\": [{\"type\": \"solaredge-modbus\", \"host\": \"h\", \"port\": 0}]", "ems[0].port", "from 1 to 65535" },
+	{ "\"ems\": [{\"type\": \"solaredge-modbus\", \"host\": \"h\", \"unitId\": 248}]", "ems[0].unitId",
+	  "from 1 to 247 (got 248)" },
+	{ "\"ems\": [{\"type\": \"solaredge-modbus\", \"host\": \"h\", \"meter\": 4}]", "ems[0].meter", "from 0 to 3 (got 4)" },
+	{ "\"ems\": [{\"type\": \"solaredge-modbus\", \"host\": \"h\", \"battery\": 1}]", "ems[0].battery", "true or false" },
+	{ "\"ems\": [{\"type\": \"solaredge-modbus\", \"host\": \"\"}]", "ems[0].host", "1 to 127 characters" },
+	{ "\"ems\": [{\"type\": \"solaredge-modbus\", \"host\": \"my inverter\"}]", "ems[0].host", "host name" },
+	{ "\"ems\": [{\"type\": \"mqtt\", \"host\": \"broker:1883\", \"values\": {\"grid\": \"a/b\"}}]", "ems[0].host",
+	  "host name" },
+	/* url */
+	{ "\"ems\": [{\"type\": \"fronius\", \"url\": \"ftp://inverter\"}]", "ems[0].url", "http:// or https://" },
+	{ "\"ems\": [{\"type\": \"fronius\", \"url\": \"http://\"}]", "ems[0].url", "http:// or https://" },
+	{ "\"ems\": [{\"type\": \"fronius\", \"url\": 5}]", "ems[0].url", "(got 5)" },
+	{ "\"ems\": [{\"type\": \"fronius\", \"url\": \"http://u:p@inverter\"}]", "ems[0].url", "credentials" },
+	{ "\"ems\": [{" FRONIUS_OK ", \"caFile\": \"ca.pem\"}]", "ems[0].caFile", "absolute" },
+	{ "\"ems\": [{" FRONIUS_OK ", \"caFile\": \"/nonexistent/ca.pem\"}]", "ems[0].caFile", "readable" },
+	/* policy */
+	{ "\"policy\": {\"mode\": \"green\"}", "policy.mode", "\"track-green\"" },
+	{ "\"policy\": {\"enableDelay\": -1}", "policy.enableDelay", "from 0 to 3600 (got -1)" },
+	{ "\"policy\": {\"enableDelay\": 3601}", "policy.enableDelay", "(got 3601)" },
+	{ "\"policy\": {\"disableDelay\": 3601}", "policy.disableDelay", "from 0 to 3600" },
+	{ "\"policy\": {\"dwell\": \"2m\"}", "policy.dwell", "(got \"2m\")" },
+	{ "\"policy\": {\"marginW\": -1}", "policy.marginW", "from 0 to 100000 (got -1)" },
+	{ "\"policy\": {\"batterySoc\": 101}", "policy.batterySoc", "from 0 to 100 (got 101)" },
+	{ "\"policy\": {\"fallbackAfter\": 86401}", "policy.fallbackAfter", "from 0 to 86400" },
+	{ "\"policy\": {\"loadIncludesChargers\": \"yes\"}", "policy.loadIncludesChargers", "true or false" },
+	{ "\"policy\": {\"applyWithCsms\": 0}", "policy.applyWithCsms", "true or false (got 0)" },
+	{ "\"policy\": {\"track\": true}", "policy.track: unknown key", NULL },
+	{ "\"policy\": {\"mode\": \"track-green\"}", "ems", "required key missing for mode \"track-green\"" },
+	{ "\"policy\": {\"mode\": \"track-green\"}, \"ems\": []", "ems", "track-green" },
+	{ "\"policy\": {\"mode\": \"scheduled\"}", "policy.schedule", "required key missing for mode \"scheduled\"" },
+	{ "\"policy\": {\"mode\": \"scheduled\", \"schedule\": []}", "policy.schedule", "required key missing" },
+	/* until and then */
+	{ "\"policy\": {\"until\": \"2026-11-22T07:00:00\"}", "policy.until", "with its offset" },
+	{ "\"policy\": {\"until\": \"2026-11-22 07:00Z\"}", "policy.until", "(got \"2026-11-22 07:00Z\")" },
+	{ "\"policy\": {\"until\": \"2026-13-01T00:00Z\"}", "policy.until", NULL },
+	{ "\"policy\": {\"until\": \"2026-02-29T00:00Z\"}", "policy.until", NULL }, /* 2026 is no leap year */
+	{ "\"policy\": {\"until\": \"2026-11-22T24:00Z\"}", "policy.until", NULL },
+	{ "\"policy\": {\"until\": \"2026-11-22T07:60Z\"}", "policy.until", NULL },
+	{ "\"policy\": {\"until\": \"2026-11-22T07:00+15:00\"}", "policy.until", NULL },
+	{ "\"policy\": {\"until\": \"2026-11-22T07:00+01:60\"}", "policy.until", NULL },
+	{ "\"policy\": {\"until\": \"2026-11-22T07:00+0100\"}", "policy.until", NULL },
+	{ "\"policy\": {\"until\": \"2026-11-22T07:00:00+01:00x\"}", "policy.until", NULL },
+	{ "\"policy\": {\"until\": \"2026-11-22T7:00Z\"}", "policy.until", NULL },
+	{ "\"policy\": {\"until\": \"2026-11-22T-1:00Z\"}", "policy.until", NULL },
+	{ "\"policy\": {\"until\": \"2026-11-22T07:-1Z\"}", "policy.until", NULL },
+	{ "\"policy\": {\"until\": \"2026-11-22T07:00:-1Z\"}", "policy.until", NULL },
+	{ "\"policy\": {\"until\": \"2026-11-22T07:00+-1:00\"}", "policy.until", NULL },
+	{ "\"policy\": {\"until\": \"2026-+1-22T07:00Z\"}", "policy.until", NULL },
+	{ "\"policy\": {\"until\": \"2026-11- 2T07:00Z\"}", "policy.until", NULL },
+	{ "\"policy\": {\"until\": \"1969-12-31T23:00Z\"}", "policy.until", NULL },
+	{ "\"policy\": {\"until\": 1795327200}", "policy.until", "must be a string (got 1795327200)" },
+	{ "\"policy\": {\"mode\": \"charge-now\", \"then\": \"off\"}", "policy.then", "needs policy.until" },
+	{ "\"policy\": {\"mode\": \"off\", \"until\": \"2026-11-22T06:00Z\", \"then\": \"off\"}", "policy.then",
+	  "must differ from policy.mode (got \"off\")" },
+	/* then defaults to off, so "off until X" alone says nothing */
+	{ "\"policy\": {\"mode\": \"off\", \"until\": \"2026-11-22T06:00Z\"}", "policy.then", "must differ" },
+	{ "\"policy\": {\"mode\": \"charge-now\", \"until\": \"2026-11-22T06:00Z\", \"then\": \"scheduled\"}",
+	  "policy.schedule", "required key missing for mode \"scheduled\"" },
+	{ "\"policy\": {\"mode\": \"charge-now\", \"until\": \"2026-11-22T06:00Z\", \"then\": \"track-green\"}", "ems",
+	  "track-green" },
+	{ "\"policy\": {\"then\": \"sometimes\", \"until\": \"2026-11-22T06:00Z\"}", "policy.then", "must be one of" },
+	/* schedule windows */
+	{ "\"policy\": {\"schedule\": {}}", "policy.schedule", "must be an array (got an object)" },
+	{ "\"policy\": {\"schedule\": [7]}", "policy.schedule[0]", "must be an object (got 7)" },
+	{ "\"policy\": {\"schedule\": [{\"start\": \"22:00\", \"end\": \"06:00\", \"amps\": 16, \"from\": 1}]}",
+	  "policy.schedule[0].from: unknown key", NULL },
+	{ "\"policy\": {\"schedule\": [{\"end\": \"06:00\", \"amps\": 16}]}", "policy.schedule[0].start",
+	  "required key missing" },
+	{ "\"policy\": {\"schedule\": [{\"start\": \"22:00\", \"amps\": 16}]}", "policy.schedule[0].end",
+	  "required key missing" },
+	{ "\"policy\": {\"schedule\": [{\"start\": \"22:00\", \"end\": \"06:00\"}]}", "policy.schedule[0].amps",
+	  "required key missing" },
+	{ "\"policy\": {\"schedule\": [{\"start\": \"24:00\", \"end\": \"06:00\", \"amps\": 16}]}",
+	  "policy.schedule[0].start", "00:00 to 23:59 (got \"24:00\")" },
+	{ "\"policy\": {\"schedule\": [{\"start\": \"22:00\", \"end\": \"6:00\", \"amps\": 16}]}", "policy.schedule[0].end",
+	  "HH:MM" },
+	{ "\"policy\": {\"schedule\": [{\"start\": \"22:60\", \"end\": \"06:00\", \"amps\": 16}]}",
+	  "policy.schedule[0].start", NULL },
+	{ "\"policy\": {\"schedule\": [{\"start\": \"22:00:00\", \"end\": \"06:00\", \"amps\": 16}]}",
+	  "policy.schedule[0].start", NULL },
+	{ "\"policy\": {\"schedule\": [{\"start\": \"-1:00\", \"end\": \"06:00\", \"amps\": 16}]}",
+	  "policy.schedule[0].start", NULL },
+	{ "\"policy\": {\"schedule\": [{\"start\": 2200, \"end\": \"06:00\", \"amps\": 16}]}", "policy.schedule[0].start",
+	  NULL },
+	{ "\"policy\": {\"schedule\": [{\"days\": \"mon-fry\", \"start\": \"22:00\", \"end\": \"06:00\", \"amps\": 16}]}",
+	  "policy.schedule[0].days", "(got \"mon-fry\")" },
+	{ "\"policy\": {\"schedule\": [{\"days\": \"weekdays\", \"start\": \"22:00\", \"end\": \"06:00\", \"amps\": 16}]}",
+	  "policy.schedule[0].days", "\"mon-fri\"" },
+	{ "\"policy\": {\"schedule\": [{\"days\": \"mon,\", \"start\": \"22:00\", \"end\": \"06:00\", \"amps\": 16}]}",
+	  "policy.schedule[0].days", NULL },
+	{ "\"policy\": {\"schedule\": [{\"days\": \",mon\", \"start\": \"22:00\", \"end\": \"06:00\", \"amps\": 16}]}",
+	  "policy.schedule[0].days", NULL },
+	{ "\"policy\": {\"schedule\": [{\"days\": \"mon-\", \"start\": \"22:00\", \"end\": \"06:00\", \"amps\": 16}]}",
+	  "policy.schedule[0].days", NULL },
+	{ "\"policy\": {\"schedule\": [{\"days\": \"mon-tue-wed\", \"start\": \"22:00\", \"end\": \"06:00\", \"amps\": 16}]}",
+	  "policy.schedule[0].days", NULL },
+	{ "\"policy\": {\"schedule\": [{\"days\": \"\", \"start\": \"22:00\", \"end\": \"06:00\", \"amps\": 16}]}",
+	  "policy.schedule[0].days", NULL },
+	{ "\"policy\": {\"schedule\": [{\"days\": \"mon\", \"start\": \"22:00\", \"end\": \"06:00\", \"amps\": 16},"
+	  " {\"days\": \"sun\", \"start\": \"10:00\", \"end\": \"16:00\", \"amps\": 5}]}", "policy.schedule[1].amps",
+	  "from 6 (twc.minAmpsPerTWC) to 40 (twc.wiringMaxAmpsAllTWCs) (got 5)" },
+	{ "\"policy\": {\"schedule\": [{\"start\": \"22:00\", \"end\": \"06:00\", \"amps\": 41}]}", "policy.schedule[0].amps",
+	  "twc.wiringMaxAmpsAllTWCs) (got 41)" },
+	{ "\"policy\": {\"schedule\": [{\"start\": \"22:00\", \"end\": \"06:00\", \"amps\": 0}]}", "policy.schedule[0].amps",
+	  NULL },
+	{ "\"policy\": {\"schedule\": [{\"start\": \"22:00\", \"end\": \"06:00\", \"amps\": 16.5}]}",
+	  "policy.schedule[0].amps", NULL },
+};
+
+static void test_ems_policy_bad_cases(void **state)
+{
+	struct gw_config cfg;
+	char err[ERR_LEN], rest[4096];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(ems_bad_cases) / sizeof(ems_bad_cases[0]); i++) {
+		const struct bad_case *c = &ems_bad_cases[i];
+		int rc;
+
+		snprintf(rest, sizeof(rest), "\"twc\": {" TWC_OK "}, %s", c->rest);
+		rc = load_big(rest, &cfg, err);
+		if (rc == 0)
+			fail_msg("case %zu (%s) accepted", i, c->rest);
+		if (rc != -EINVAL)
+			fail_msg("case %zu: rc %d: %s", i, rc, err);
+		if (strncmp(err, "config: ", 8) != 0)
+			fail_msg("case %zu: message does not start with \"config: \": %s", i, err);
+		if (!strstr(err, c->key))
+			fail_msg("case %zu: message does not name %s: %s", i, c->key, err);
+		if (c->also && !strstr(err, c->also))
+			fail_msg("case %zu: message lacks \"%s\": %s", i, c->also, err);
+		if (strchr(err, '\n'))
+			fail_msg("case %zu: message is not one line: %s", i, err);
+	}
+}
+
+static void test_ems_messages_exact(void **state)
+{
+	struct gw_config cfg;
+	char err[ERR_LEN];
+
+	(void)state;
+	assert_int_equal(load_big("\"twc\": {" TWC_OK "}, \"ems\": [{" FRONIUS_OK ", \"foo\": 1}]", &cfg, err), -EINVAL);
+	assert_string_equal(err, "config: ems[0].foo: unknown key for type fronius");
+	assert_int_equal(load_big("\"twc\": {" TWC_OK "}, \"ems\": [{\"type\": \"fronius\"}]", &cfg, err), -EINVAL);
+	assert_string_equal(err, "config: ems[0].url: required key missing for type fronius");
+	assert_int_equal(load_big("\"twc\": {" TWC_OK "}, \"policy\": {\"mode\": \"track-green\"}", &cfg, err), -EINVAL);
+	assert_string_equal(err, "config: ems: required key missing for mode \"track-green\" (a meter to track)");
+}
+
+static void test_policy_until(void **state)
+{
+	static const struct {
+		const char *text;
+		int64_t ms;
+	} ok[] = {
+		/* 2026-11-22 is day 20779 since 1970-01-01 (56 years with 14 leap days = 20454 days, plus 304
+		 * days Jan..Oct, plus 21); 20779 x 86400 = 1795305600 s; 07:00+01:00 is 06:00Z, + 21600 s. */
+		{ "2026-11-22T07:00:00+01:00", 1795327200000LL },
+		{ "2026-11-22T06:00Z", 1795327200000LL },
+		{ "2026-11-22T06:00:00Z", 1795327200000LL },
+		{ "2026-11-22T01:00-05:00", 1795327200000LL },
+		/* 2026-03-01T23:30:15-05:30 = 2026-03-02T05:00:15Z: day 20454 + 59 + 1 = 20514,
+		 * 20514 x 86400 + 5 x 3600 + 15 = 1772427615 s. */
+		{ "2026-03-01T23:30:15-05:30", 1772427615000LL },
+		{ "1970-01-01T00:00Z", 0 },
+		/* 2028 is a leap year: 2028-02-29T12:00Z = day 21243 (20454 + 365 + 365 + 59), + 43200 s. */
+		{ "2028-02-29T12:00Z", (21243LL * 86400 + 43200) * 1000 },
+	};
+	struct gw_config cfg;
+	char err[ERR_LEN], rest[256];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		snprintf(rest, sizeof(rest), "\"twc\": {" TWC_OK "}, \"policy\": {\"mode\": \"charge-now\", \"until\": "
+			 "\"%s\", \"then\": \"off\"}", ok[i].text);
+		if (load_with(rest, &cfg, err) != 0)
+			fail_msg("case %zu (%s) refused: %s", i, ok[i].text, err);
+		assert_true(cfg.policy.has_until);
+		if (cfg.policy.until_ms != ok[i].ms)
+			fail_msg("case %zu (%s): %lld, expected %lld", i, ok[i].text, (long long)cfg.policy.until_ms,
+				 (long long)ok[i].ms);
+		assert_int_equal(cfg.policy.mode, GW_POLICY_CHARGE_NOW);
+		assert_int_equal(cfg.policy.then, GW_POLICY_OFF);
+	}
+	/* then defaults to off. */
+	assert_int_equal(load_with("\"twc\": {" TWC_OK "}, \"policy\": {\"until\": \"2026-11-22T06:00Z\"}", &cfg, err), 0);
+	assert_true(cfg.policy.has_until);
+	assert_int_equal(cfg.policy.then, GW_POLICY_OFF);
+	/* charge now until the morning, then back to the sun (docs/ems.md). */
+	assert_int_equal(load_with("\"twc\": {" TWC_OK "}, \"policy\": {\"mode\": \"charge-now\", \"until\": "
+				   "\"2026-11-22T07:00:00+01:00\", \"then\": \"track-green\"}, \"ems\": [{" FRONIUS_OK "}]",
+				   &cfg, err),
+			 0);
+	assert_int_equal(cfg.policy.then, GW_POLICY_TRACK_GREEN);
+	assert_int_equal(cfg.ems.n, 1);
+}
+
+static void test_policy_schedule(void **state)
+{
+	struct gw_config cfg;
+	char err[ERR_LEN];
+	const struct ems_policy_window *w;
+
+	(void)state;
+	if (load_big("\"twc\": {" TWC_OK "}, \"policy\": {\"mode\": \"scheduled\", \"schedule\": ["
+		     " {\"days\": \"mon-fri\", \"start\": \"22:00\", \"end\": \"06:00\", \"amps\": 16},"
+		     " {\"days\": \"sat,sun\", \"start\": \"10:00\", \"end\": \"16:00\", \"amps\": 40},"
+		     " {\"days\": \"fri-mon\", \"start\": \"00:00\", \"end\": \"23:59\", \"amps\": 6},"
+		     " {\"days\": \"daily\", \"start\": \"12:00\", \"end\": \"12:00\", \"amps\": 10},"
+		     " {\"start\": \"03:15\", \"end\": \"04:45\", \"amps\": 20},"
+		     " {\"days\": \"Wed\", \"start\": \"01:00\", \"end\": \"02:00\", \"amps\": 7},"
+		     " {\"days\": \"mon-fri,sun\", \"start\": \"01:00\", \"end\": \"02:00\", \"amps\": 8},"
+		     " {\"days\": \"sun-sat\", \"start\": \"01:00\", \"end\": \"02:00\", \"amps\": 9},"
+		     " {\"days\": \"sat-sat\", \"start\": \"01:00\", \"end\": \"02:00\", \"amps\": 9}]}",
+		     &cfg, err) != 0)
+		fail_msg("refused: %s", err);
+	assert_int_equal(cfg.policy.mode, GW_POLICY_SCHEDULED);
+	assert_int_equal(cfg.policy.n_windows, 9);
+	w = cfg.policy.windows;
+	/* Bit 0 is Sunday .. bit 6 Saturday. */
+	assert_int_equal(w[0].days, 0x3E); /* mon..fri = bits 1-5 = 2+4+8+16+32 = 62 */
+	assert_int_equal(w[0].start_min, 1320);
+	assert_int_equal(w[0].end_min, 360);
+	assert_int_equal(w[0].amps, 16);
+	assert_int_equal(w[1].days, 0x41); /* sun (1) + sat (64) = 65 */
+	assert_int_equal(w[1].start_min, 600);
+	assert_int_equal(w[1].end_min, 960);
+	assert_int_equal(w[1].amps, 40);
+	assert_int_equal(w[2].days, 0x63); /* fri (32), sat (64), sun (1), mon (2) = 99: wraps past Saturday */
+	assert_int_equal(w[2].start_min, 0);
+	assert_int_equal(w[2].end_min, 1439);
+	assert_int_equal(w[2].amps, 6);
+	assert_int_equal(w[3].days, 0x7F);
+	assert_int_equal(w[3].start_min, 720);
+	assert_int_equal(w[3].end_min, 720);
+	assert_int_equal(w[4].days, 0x7F); /* days left out: daily */
+	assert_int_equal(w[4].start_min, 195);
+	assert_int_equal(w[4].end_min, 285);
+	assert_int_equal(w[5].days, 0x08); /* wed, case-insensitive */
+	assert_int_equal(w[6].days, 0x3F); /* mon..fri + sun */
+	assert_int_equal(w[7].days, 0x7F);
+	assert_int_equal(w[8].days, 0x40); /* a one-day range */
+
+	/* At most 16 windows. */
+	{
+		char rest[4096] = "\"twc\": {" TWC_OK "}, \"policy\": {\"schedule\": [";
+
+		for (int i = 0; i < 17; i++)
+			strcat(rest, i ? ", {\"start\": \"01:00\", \"end\": \"02:00\", \"amps\": 6}"
+				       : "{\"start\": \"01:00\", \"end\": \"02:00\", \"amps\": 6}");
+		strcat(rest, "]}");
+		assert_int_equal(load_big(rest, &cfg, err), -EINVAL);
+		assert_string_equal(err, "config: policy.schedule: at most 16 windows (got 17)");
+	}
+	/* A schedule is kept in the other modes too (for a later "then"). */
+	assert_int_equal(load_with("\"twc\": {" TWC_OK "}, \"policy\": {\"mode\": \"off\", \"schedule\": [{\"start\": "
+				   "\"01:00\", \"end\": \"02:00\", \"amps\": 6}]}", &cfg, err),
+			 0);
+	assert_int_equal(cfg.policy.n_windows, 1);
+	/* amps are checked against the twc keys actually given. */
+	assert_int_equal(load_with("\"twc\": {\"port\": \"/dev/ttyUSB0\", \"wiringMaxAmpsAllTWCs\": 64, "
+				   "\"wiringMaxAmpsPerTWC\": 32, \"minAmpsPerTWC\": 10}, \"policy\": {\"schedule\": "
+				   "[{\"start\": \"01:00\", \"end\": \"02:00\", \"amps\": 64}]}", &cfg, err),
+			 0);
+	assert_int_equal(load_with("\"twc\": {\"port\": \"/dev/ttyUSB0\", \"wiringMaxAmpsAllTWCs\": 64, "
+				   "\"wiringMaxAmpsPerTWC\": 32, \"minAmpsPerTWC\": 10}, \"policy\": {\"schedule\": "
+				   "[{\"start\": \"01:00\", \"end\": \"02:00\", \"amps\": 9}]}", &cfg, err),
+			 -EINVAL);
+	assert_string_equal(err, "config: policy.schedule[0].amps: must be from 10 (twc.minAmpsPerTWC) to 64 "
+				 "(twc.wiringMaxAmpsAllTWCs) (got 9)");
+}
+
+/* Whatever is wrong, ems[].password and ems[].token never reach a message. */
+static void test_ems_secret_never_echoed(void **state)
+{
+	static char long_secret[3000];
+	static char cases[16][3200];
+	struct gw_config cfg;
+	char err[ERR_LEN], rest[4096];
+	int n = 0;
+
+	(void)state;
+	/* 128 characters: one too many for password. */
+	memset(long_secret, 0, sizeof(long_secret));
+	for (int i = 0; i < 128; i++)
+		long_secret[i] = "SECRET"[i % 6];
+	snprintf(cases[n++], sizeof(cases[0]), "{\"type\": \"powerwall\", \"url\": \"https://pw\", \"password\": \"%s\"}",
+		 long_secret);
+	snprintf(cases[n++], sizeof(cases[0]), "{\"type\": \"mqtt\", \"host\": \"b\", \"password\": \"%s\", "
+		 "\"values\": {\"grid\": \"a\"}}", long_secret);
+	/* 2048 characters: one too many for token. */
+	for (int i = 0; i < 2048; i++)
+		long_secret[i] = "SECRET"[i % 6];
+	snprintf(cases[n++], sizeof(cases[0]), "{\"type\": \"envoy\", \"url\": \"https://e\", \"token\": \"%s\"}",
+		 long_secret);
+	snprintf(cases[n++], sizeof(cases[0]), "{\"type\": \"powerwall\", \"url\": \"https://pw\", \"password\": 12345}");
+	snprintf(cases[n++], sizeof(cases[0]), "{\"type\": \"homeassistant\", \"url\": \"http://ha\", \"token\": 12345, "
+		 "\"values\": {\"grid\": \"sensor.g\"}}");
+	snprintf(cases[n++], sizeof(cases[0]), "{\"type\": \"powerwall\", \"url\": \"https://pw\", \"password\": "
+		 "[\"SECRET\"]}");
+	/* Something else is wrong next to a good secret. */
+	snprintf(cases[n++], sizeof(cases[0]), "{\"type\": \"powerwall\", \"url\": \"ftp://pw\", \"password\": \"SECRET\"}");
+	snprintf(cases[n++], sizeof(cases[0]), "{\"type\": \"homeassistant\", \"url\": \"http://ha\", \"token\": "
+		 "\"SECRET\", \"values\": {\"grid\": \"Sensor.Grid\"}}");
+	snprintf(cases[n++], sizeof(cases[0]), "{\"type\": \"envoy\", \"url\": \"https://e\", \"token\": \"SECRET\", "
+		 "\"pollSeconds\": 9, \"maxAgeSeconds\": 1}");
+	/* A key the type does not take holding a secret. */
+	snprintf(cases[n++], sizeof(cases[0]), "{\"type\": \"fronius\", \"url\": \"http://f\", \"token\": \"SECRET\"}");
+	snprintf(cases[n++], sizeof(cases[0]), "{\"type\": \"envoy\", \"url\": \"https://e\", \"password\": \"SECRET\"}");
+	/* Credentials in the URL, even one that is malformed besides. */
+	snprintf(cases[n++], sizeof(cases[0]), "{\"type\": \"fronius\", \"url\": \"http://admin:SECRET@inverter/\"}");
+	snprintf(cases[n++], sizeof(cases[0]), "{\"type\": \"fronius\", \"url\": \"http://admin:SECRET@inverter/a b\"}");
+
+	for (int i = 0; i < n; i++) {
+		snprintf(rest, sizeof(rest), "\"twc\": {" TWC_OK "}, \"ems\": [%.3200s]", cases[i]);
+		assert_int_equal(load_big(rest, &cfg, err), -EINVAL);
+		if (strncmp(err, "config: ems[0].", 15) != 0)
+			fail_msg("case %d: message does not name the member: %s", i, err);
+		if (strstr(err, "SECRET") || strstr(err, "12345"))
+			fail_msg("case %d echoes a secret: %s", i, err);
+	}
+
+	/* JSON syntax errors inside a secret: the parser's message quotes the text near the error, so the
+	 * loader keeps only the position (a JWT pasted with a line break in it is the likely case). */
+	{
+		static const char *const syntax[] = {
+			"{\"type\": \"envoy\", \"url\": \"https://e\", \"token\": \"eyJSECRET\nSECRET\"}",
+			"{\"type\": \"json\", \"url\": \"http://j\", \"token\": \"SECRET\\u0000SECRET\", \"values\": "
+			"{\"grid\": \"/g\"}}",
+			"{\"type\": \"powerwall\", \"url\": \"https://pw\", \"password\": \"SECRET\\qSECRET\"}",
+			"{\"type\": \"powerwall\", \"url\": \"https://pw\", \"password\": \"SECRET\tSECRET\"}",
+			"{\"type\": \"powerwall\", \"url\": \"https://pw\", \"password\": \"SECRETSECRET",
+		};
+
+		for (size_t i = 0; i < sizeof(syntax) / sizeof(syntax[0]); i++) {
+			snprintf(rest, sizeof(rest), "\"twc\": {" TWC_OK "}, \"ems\": [%s]", syntax[i]);
+			assert_int_equal(load_big(rest, &cfg, err), -EINVAL);
+			if (strncmp(err, "config: <test>:1:", 17) != 0)
+				fail_msg("syntax case %zu: no position: %s", i, err);
+			if (strstr(err, "SECRET"))
+				fail_msg("syntax case %zu echoes a secret: %s", i, err);
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -741,6 +1392,14 @@ int main(void)
 		cmocka_unit_test(test_tesla_errors),
 		cmocka_unit_test(test_url_split),
 		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_policy_defaults),
+		cmocka_unit_test(test_ems_full_http_modbus),
+		cmocka_unit_test(test_ems_full_told),
+		cmocka_unit_test(test_ems_policy_bad_cases),
+		cmocka_unit_test(test_ems_messages_exact),
+		cmocka_unit_test(test_policy_until),
+		cmocka_unit_test(test_policy_schedule),
+		cmocka_unit_test(test_ems_secret_never_echoed),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
