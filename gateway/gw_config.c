@@ -932,8 +932,7 @@ static int check_tesla(struct gw_config *cfg, const json_t *root, char *err, siz
 
 /* ---- policy: until, schedule and the rules between its keys ---- */
 
-/* Whether @s starts with the shape @pat: 'd' a digit, anything else itself. sscanf's %2d alone would
- * also take a sign or a space ("T-1:00"). */
+/* Whether @s starts with the shape @pat: 'd' a digit, anything else itself. */
 static bool shape(const char *s, const char *pat)
 {
 	for (; *pat; s++, pat++)
@@ -942,28 +941,43 @@ static bool shape(const char *s, const char *pat)
 	return true;
 }
 
+/* The @n digits at @s (checked by shape() first). */
+static int digits(const char *s, int n)
+{
+	int v = 0;
+
+	while (n-- > 0)
+		v = v * 10 + (*s++ - '0');
+	return v;
+}
+
 /* "YYYY-MM-DDTHH:MM[:SS](Z|+HH:MM|-HH:MM)": an instant, so the offset is required. */
 static int parse_until(const struct key_spec *k, const char *value, void *field, char *why, size_t whylen)
 {
-	int y, mo, d, h, mi, sec = 0, oh = 0, om = 0, n = 0, n2 = 0;
-	const char *p;
+	int y, mo, d, h, mi, sec = 0, oh = 0, om = 0;
+	const char *p = value + 16;
 	struct tm tm;
 	time_t t;
 
 	(void)k;
-	if (!shape(value, "dddd-dd-ddTdd:dd") ||
-	    sscanf(value, "%4d-%2d-%2dT%2d:%2d%n", &y, &mo, &d, &h, &mi, &n) != 5 || n != 16)
+	if (!shape(value, "dddd-dd-ddTdd:dd"))
 		goto bad;
-	p = value + n;
+	y = digits(value, 4);
+	mo = digits(value + 5, 2);
+	d = digits(value + 8, 2);
+	h = digits(value + 11, 2);
+	mi = digits(value + 14, 2);
 	if (*p == ':') {
-		if (!shape(p, ":dd") || sscanf(p, ":%2d%n", &sec, &n2) != 1 || n2 != 3)
+		if (!shape(p, ":dd"))
 			goto bad;
-		p += n2;
+		sec = digits(p + 1, 2);
+		p += 3;
 	}
 	if (*p == 'Z' && p[1] == '\0') {
 		oh = om = 0;
-	} else if ((*p == '+' || *p == '-') && strlen(p) == 6 && shape(p + 1, "dd:dd") &&
-		   sscanf(p + 1, "%2d:%2d", &oh, &om) == 2) {
+	} else if ((*p == '+' || *p == '-') && strlen(p) == 6 && shape(p + 1, "dd:dd")) {
+		oh = digits(p + 1, 2);
+		om = digits(p + 4, 2);
 		if (oh > 14 || om > 59)
 			goto bad;
 		if (*p == '-') {
@@ -1043,10 +1057,13 @@ static int parse_days(const char *s, uint8_t *out)
 /* "HH:MM" as minutes after midnight. */
 static int parse_hhmm(const char *s, int *out)
 {
-	int h, m, n = 0;
+	int h, m;
 
-	if (sscanf(s, "%2d:%2d%n", &h, &m, &n) != 2 || n != 5 || s[5] || h < 0 || h > 23 || m < 0 || m > 59 ||
-	    !isdigit((unsigned char)s[0]) || !isdigit((unsigned char)s[3]))
+	if (!shape(s, "dd:dd") || s[5])
+		return -EINVAL;
+	h = digits(s, 2);
+	m = digits(s + 3, 2);
+	if (h > 23 || m > 59)
 		return -EINVAL;
 	*out = h * 60 + m;
 	return 0;
