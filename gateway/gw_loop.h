@@ -1,9 +1,10 @@
 /*
  * gw_loop: the gateway's one event loop. It owns the libwebsockets context and its vhosts, whose one
- * protocols table lists every kind of I/O the gateway does ("twc-port" for bus transports, "signals"
- * for the signalfd, "ocpp1.6" for the OCPP websocket client, "curl-sock" for libcurl's sockets), and
- * it turns SIGTERM/SIGINT/SIGHUP into calls on the loop rather than in signal handlers. Everything else registers file descriptors and
- * lws_sul timers on this loop; nothing in the gateway calls poll() or starts a thread.
+ * protocols table lists every kind of I/O the gateway does ("twc-port" for bus transports and
+ * Modbus TCP, "signals" for the signalfd, "ocpp1.6" for the OCPP websocket client, "curl-sock" for
+ * libcurl's sockets, "mqtt-sock" for libmosquitto's), and it turns SIGTERM/SIGINT/SIGHUP into calls
+ * on the loop rather than in signal handlers. Everything else registers file descriptors and lws_sul
+ * timers on this loop; nothing in the gateway calls poll() or starts a thread.
  */
 #ifndef GW_LOOP_H
 #define GW_LOOP_H
