@@ -257,6 +257,25 @@ static int number_text(const char *s, size_t n, bool unit_ok, double *v, const c
 	return 0;
 }
 
+/* Load @body, let @fn read the document into a copy of @out, and keep the copy only on success:
+ * a failed parse leaves the caller's reading as it was. */
+static int parse_doc(const char *body, size_t len, int (*fn)(const json_t *, struct ems_reading *, char *, size_t),
+		     struct ems_reading *out, char *err, size_t errlen)
+{
+	struct ems_reading r = *out;
+	json_t *root;
+	int rc;
+
+	err_clear(err, errlen);
+	if (!(root = load(body, len, true, err, errlen)))
+		return -EINVAL;
+	rc = fn(root, &r, err, errlen);
+	json_decref(root);
+	if (rc == 0)
+		*out = r;
+	return rc;
+}
+
 /* ------------------------------------------------------------------ Fronius */
 
 static int fronius(const json_t *root, struct ems_reading *r, char *err, size_t errlen)
@@ -345,18 +364,7 @@ static int fronius(const json_t *root, struct ems_reading *r, char *err, size_t 
 
 int ems_fronius_parse(const char *body, size_t len, struct ems_reading *out, char *err, size_t errlen)
 {
-	struct ems_reading r = *out;
-	json_t *root;
-	int rc;
-
-	err_clear(err, errlen);
-	if (!(root = load(body, len, true, err, errlen)))
-		return -EINVAL;
-	rc = fronius(root, &r, err, errlen);
-	json_decref(root);
-	if (rc == 0)
-		*out = r;
-	return rc;
+	return parse_doc(body, len, fronius, out, err, errlen);
 }
 
 /* ------------------------------------------------------------------ Powerwall */
@@ -478,18 +486,7 @@ static int aggregates(const json_t *root, struct ems_reading *r, char *err, size
 
 int ems_powerwall_aggregates_parse(const char *body, size_t len, struct ems_reading *out, char *err, size_t errlen)
 {
-	struct ems_reading r = *out;
-	json_t *root;
-	int rc;
-
-	err_clear(err, errlen);
-	if (!(root = load(body, len, true, err, errlen)))
-		return -EINVAL;
-	rc = aggregates(root, &r, err, errlen);
-	json_decref(root);
-	if (rc == 0)
-		*out = r;
-	return rc;
+	return parse_doc(body, len, aggregates, out, err, errlen);
 }
 
 int ems_powerwall_soe_parse(const char *body, size_t len, struct ems_reading *out, char *err, size_t errlen)
@@ -667,18 +664,7 @@ static int envoy(const json_t *root, struct ems_reading *r, char *err, size_t er
 
 int ems_envoy_parse(const char *body, size_t len, struct ems_reading *out, char *err, size_t errlen)
 {
-	struct ems_reading r = *out;
-	json_t *root;
-	int rc;
-
-	err_clear(err, errlen);
-	if (!(root = load(body, len, true, err, errlen)))
-		return -EINVAL;
-	rc = envoy(root, &r, err, errlen);
-	json_decref(root);
-	if (rc == 0)
-		*out = r;
-	return rc;
+	return parse_doc(body, len, envoy, out, err, errlen);
 }
 
 /* ------------------------------------------------------------------ Home Assistant */
