@@ -1264,15 +1264,14 @@ static bool entity_ok(const char *s)
  * a name or IPv4 address (letters, digits, '.', '-', '_') or an IPv6 address without brackets. */
 static bool host_ok(const char *s)
 {
-	bool v6 = strchr(s, ':') != NULL;
+	char spec[160], host[128];
+	int port;
 
-	for (; *s; s++)
-		if (v6 ? !isxdigit((unsigned char)*s) && *s != ':' && *s != '.'
-		       : !isalnum((unsigned char)*s) && *s != '.' && *s != '-' && *s != '_')
-			return false;
-	return true;
+	/* A default port stands in for the one the member gives apart. */
+	if ((size_t)snprintf(spec, sizeof(spec), strchr(s, ':') ? "[%s]" : "%s", s) >= sizeof(spec))
+		return false;
+	return host_port_split(spec, strlen(spec), host, sizeof(host), &port, 1) == 0;
 }
-
 /* One member of values: a string (entity, pointer or topic) or an object with scale and invert. */
 static int apply_source(const json_t *v, const char *where, enum ems_meter_type type, struct ems_meter_source *src,
 			char *err, size_t errlen)

@@ -55,7 +55,6 @@ struct gw_policy {
 	struct gw_policy_source source;
 	bool has_source;
 	struct gw_config_policy cfg;
-	struct gw_config_twc twc;
 	int status_interval;
 	struct ems_policy *core;
 	struct gw_http *http;
@@ -533,7 +532,6 @@ struct gw_policy *gw_policy_new(struct gw_loop *loop, const struct gw_clock *clo
 	pol->bus = bus;
 	pol->ocpp = ocpp;
 	pol->cfg = cfg->policy;
-	pol->twc = cfg->twc;
 	pol->status_interval = cfg->log.status_interval;
 	gw_clock_wall(&ts);
 	pol->wall0_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 - (int64_t)gw_clock_elapsed_ms(clock);
@@ -586,7 +584,6 @@ void gw_policy_apply_config(struct gw_policy *pol, const struct gw_config *cfg)
 		return;
 	}
 	pol->cfg = cfg->policy;
-	pol->twc = cfg->twc;
 	if (pol->status_interval != cfg->log.status_interval) {
 		pol->status_interval = cfg->log.status_interval;
 		lws_sul_cancel(&pol->sul_status);

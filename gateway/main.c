@@ -1,10 +1,9 @@
 /*
  * twcgw: command line, start-up and shutdown of the gateway. It reads and checks the config, builds
  * the loop, the bus, (with an ocpp section) the OCPP charge point, the vehicle API client and the
- * policy engine with its meters, runs the loop until
- * SIGTERM/SIGINT, reloads on SIGHUP, and tears everything down in order; an OCPP Reset tears down the
- * same way and then re-executes the program with its original arguments. The work itself lives in
- * the gw_* modules and the twc and ocpp cores.
+ * policy engine with its meters, runs the loop until SIGTERM/SIGINT, reloads on SIGHUP, and tears
+ * everything down in order; an OCPP Reset tears down the same way and then re-executes the program
+ * with its original arguments. The work itself lives in the gw_* modules and the pure cores.
  */
 #include <errno.h>
 #include <getopt.h>

@@ -9,8 +9,8 @@
  * switches resetting the timers and reloads keeping them; the surplus from the grid meter (no double
  * counting of the chargers, battery discharge is not surplus) and from pv - load with the load
  * including or excluding the chargers (and lagging them); margin; 1 and 3 phases; the enable delay
- * to the millisecond; the disable side holding min_amps while it counts the grid energy the minimum costs (partial
- * surplus stretches it, sun pays it back); the dwell holding an early stop and an
+ * to the millisecond; the disable side holding min_amps while it counts the grid energy the minimum
+ * costs (partial surplus stretches it, sun pays it back); the dwell holding an early stop and an
  * early restart; an hour of clouds; unknown and stale data; battery priority; monotonic time going
  * backwards; stats in every mode; and a seeded property test of 20000 random evaluations.
  */
