@@ -3,8 +3,8 @@
  * security whitepaper keys) and the one validator every write goes through, whether it comes from
  * ChangeConfiguration, the gateway's config file or the persisted changes. Values are kept as
  * normalised text (what GetConfiguration reports) with the number or measurand set beside it.
- * Choices for Tesla Wall Connectors: the cable is fixed and has no lock, so the EV-side-disconnect
- * keys are read-only, and only the measurands a TWC can give are offered.
+ * Choices for Tesla Wall Connectors: the cable is fixed and has no lock, so UnlockConnectorOnEVSideDisconnect
+ * changes nothing, and only the measurands a TWC can give are offered.
  */
 #include "ocpp_config.h"
 
@@ -90,6 +90,9 @@ static const struct key_def keys[OCPP_KEY_COUNT] = {
 	[OCPP_KEY_AUTHORIZATION_KEY] = { { "AuthorizationKey", OCPP_KT_STRING, OCPP_KA_W, NULL, 16, 40, false, "" },
 					 ITEM_NONE, -1 },
 	[OCPP_KEY_SECURITY_PROFILE] = INT("SecurityProfile", RW, NULL, 0, 2, "0"),
+	/* OCPP 1.6 5.18 has a transaction finished before an unlock; with no lock to release the spec
+	 * leaves open whether UnlockConnector still ends it. false: it does not (use RemoteStopTransaction). */
+	[OCPP_KEY_STOP_TRANSACTION_IF_UNLOCK_NOT_SUPPORTED] = BOOL("StopTransactionIfUnlockNotSupported", RW, "false"),
 };
 
 static const char *const profile_names[] = {

@@ -55,6 +55,8 @@ enum ocpp_key {
 	/* Security whitepaper keys used by security profiles 1 and 2. */
 	OCPP_KEY_AUTHORIZATION_KEY,
 	OCPP_KEY_SECURITY_PROFILE,
+	/* Vendor keys (the names other charge points use for the same choice). */
+	OCPP_KEY_STOP_TRANSACTION_IF_UNLOCK_NOT_SUPPORTED,
 	OCPP_KEY_COUNT
 };
 

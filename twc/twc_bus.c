@@ -869,11 +869,17 @@ int twc_bus_slave_count(const struct twc_bus *bus)
 
 int twc_bus_slave(const struct twc_bus *bus, int slot, struct twc_slave_info *out)
 {
+	struct twc_alloc_slave view[TWC_MAX_SLAVES];
+	int target[TWC_MAX_SLAVES];
 	const struct slave *s;
 
 	if (slot < 0 || slot >= TWC_MAX_SLAVES || !bus->slaves[slot].used)
 		return -ENOENT;
 	s = &bus->slaves[slot];
+	/* The share as of now, not as of the last heartbeat: a cap raised since then would otherwise
+	 * read as "allowed current but given none" until the next heartbeat (a false pause). */
+	alloc_view(bus, view);
+	twc_alloc_share(&bus->cfg.limits, bus->available, view, target);
 	memset(out, 0, sizeof(*out));
 	out->id = s->id;
 	out->sign = s->sign;
@@ -884,7 +890,7 @@ int twc_bus_slave(const struct twc_bus *bus, int slot, struct twc_slave_info *ou
 	out->measured_amps = s->measured_ca / 100.0;
 	out->reported_amps = s->limit_ca / 100.0;
 	out->offered_amps = slave_in_force(s);
-	out->target_amps = s->target_amps;
+	out->target_amps = target[slot];
 	out->cap_amps = s->cap_amps;
 	out->last_heard_ms = s->last_heard_ms;
 	out->last_heartbeat_ms = s->last_hb_ms;

@@ -547,6 +547,24 @@ static void test_data_transfer_and_unlock(void **state)
 	fk_no_call(f);
 	assert_int_equal(ocpp_cp_transaction_id(f->cp, 1), 77);
 	assert_int_equal(lim_now(f, 1), -1);
+
+	/* StopTransactionIfUnlockNotSupported true: the transaction is finished first (5.18), the
+	 * answer is still NotSupported, and an unlock of another connector stops nothing. */
+	expect_result(f, "ChangeConfiguration", "{\"key\":\"StopTransactionIfUnlockNotSupported\",\"value\":\"True\"}",
+		      "{\"status\":\"Accepted\"}");
+	expect_result(f, "UnlockConnector", "{\"connectorId\":5}", "{\"status\":\"NotSupported\"}");
+	fk_no_call(f);
+	expect_result(f, "UnlockConnector", "{\"connectorId\":1}", "{\"status\":\"NotSupported\"}");
+	{
+		json_t *stop = fk_expect_after_status(f, "StopTransaction");
+
+		assert_string_equal(jstr(stop, "reason"), "UnlockCommand");
+		assert_int_equal(jint(stop, "transactionId"), 77);
+	}
+	fk_ack(f, "{}");
+	fk_settle(f);
+	assert_int_equal(ocpp_cp_transaction_id(f->cp, 1), 0);
+	assert_int_equal(ocpp_cp_connector_status(f->cp, 1), OCPP_ST_FINISHING);
 }
 
 static void test_clear_cache(void **state)

@@ -76,6 +76,8 @@ static const struct expect expected[OCPP_KEY_COUNT] = {
 	{ OCPP_KEY_MAX_CHARGING_PROFILES_INSTALLED, "MaxChargingProfilesInstalled", OCPP_KT_INT, OCPP_KA_R, "32" },
 	{ OCPP_KEY_AUTHORIZATION_KEY, "AuthorizationKey", OCPP_KT_STRING, OCPP_KA_W, "" },
 	{ OCPP_KEY_SECURITY_PROFILE, "SecurityProfile", OCPP_KT_INT, OCPP_KA_RW, "0" },
+	{ OCPP_KEY_STOP_TRANSACTION_IF_UNLOCK_NOT_SUPPORTED, "StopTransactionIfUnlockNotSupported", OCPP_KT_BOOL,
+	  OCPP_KA_RW, "false" },
 };
 
 static int setup(void **state)
@@ -117,7 +119,7 @@ static void change(struct ocpp_config *c, const char *key, const char *value, en
 static void test_table(void **state)
 {
 	(void)state;
-	assert_int_equal(OCPP_KEY_COUNT, 37);
+	assert_int_equal(OCPP_KEY_COUNT, 38);
 	for (int k = 0; k < OCPP_KEY_COUNT; k++) {
 		const struct ocpp_key_info *i = ocpp_config_info((enum ocpp_key)k);
 		char lower[OCPP_CONFIG_KEY_MAX + 1];

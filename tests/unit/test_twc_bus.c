@@ -430,6 +430,14 @@ static int last_cmd_to(uint16_t id, struct twc_msg *out)
 	return -1;
 }
 
+static struct twc_slave_info slave_info(int slot)
+{
+	struct twc_slave_info info;
+
+	assert_int_equal(twc_bus_slave(W.bus, slot, &info), 0);
+	return info;
+}
+
 static void test_new_car_waits_without_cap(void **state)
 {
 	struct twc_msg m;
@@ -448,6 +456,9 @@ static void test_new_car_waits_without_cap(void **state)
 	/* Now the layer above allows 16 A: the next heartbeat carries 09 with 16.00 A. */
 	assert_int_equal(twc_bus_set_cap(W.bus, 0x1111, 16), 0);
 	assert_int_equal(twc_bus_set_cap(W.bus, 0x9999, 16), -ENOENT);
+	/* The share reported is the one of now, before any heartbeat: a raised cap never reads as
+	 * "allowed but given nothing" (the gateway would report a false SuspendedEVSE). */
+	assert_int_equal(slave_info(0).target_amps, 16);
 	run_until(W.now + 1100);
 	assert_int_equal(last_cmd_to(0x1111, &m), 0);
 	assert_int_equal(m.u.mhb.cmd, TWC_CMD_SET_V2);
@@ -656,14 +667,6 @@ static int find_sent(int from, enum twc_msg_type type, uint16_t dst)
 		if (W.log[i].m.type == type && W.log[i].m.dst == dst)
 			return i;
 	return -1;
-}
-
-static struct twc_slave_info slave_info(int slot)
-{
-	struct twc_slave_info info;
-
-	assert_int_equal(twc_bus_slave(W.bus, slot, &info), 0);
-	return info;
 }
 
 /* A 4.5.3 slave 1111 whose car charges at 32 A, identity read; stop commands as asked. */
