@@ -70,7 +70,7 @@ static const struct key_def keys[OCPP_KEY_COUNT] = {
 	[OCPP_KEY_STOP_TXN_SAMPLED_DATA] = CSL("StopTxnSampledData", RW, OCPP_MS_COUNT, "", ITEM_MEASURAND,
 					       OCPP_KEY_STOP_TXN_SAMPLED_DATA_MAX_LENGTH),
 	[OCPP_KEY_STOP_TXN_SAMPLED_DATA_MAX_LENGTH] = INT("StopTxnSampledDataMaxLength", R, NULL, 0, OCPP_MS_COUNT, "5"),
-	[OCPP_KEY_SUPPORTED_FEATURE_PROFILES] = CSL("SupportedFeatureProfiles", R, 6, "Core,SmartCharging", ITEM_PROFILE,
+	[OCPP_KEY_SUPPORTED_FEATURE_PROFILES] = CSL("SupportedFeatureProfiles", R, 6, "Core,SmartCharging,RemoteTrigger", ITEM_PROFILE,
 						    OCPP_KEY_SUPPORTED_FEATURE_PROFILES_MAX_LENGTH),
 	[OCPP_KEY_SUPPORTED_FEATURE_PROFILES_MAX_LENGTH] = INT("SupportedFeatureProfilesMaxLength", R, NULL, 1, 6, "6"),
 	[OCPP_KEY_TRANSACTION_MESSAGE_ATTEMPTS] = INT("TransactionMessageAttempts", RW, NULL, 1, 100, "3"),

@@ -26,18 +26,19 @@
 #define AUTH_RETRY_MS 30000u          /* a local idTag that could not be checked is tried again */
 
 static const char *const out_names[OCPP_OUT_COUNT] = {
-	"Authorize", "BootNotification", "DataTransfer", "Heartbeat",
-	"MeterValues", "StartTransaction", "StatusNotification", "StopTransaction",
+	"Authorize", "BootNotification", "DataTransfer", "DiagnosticsStatusNotification", "FirmwareStatusNotification",
+	"Heartbeat", "MeterValues", "StartTransaction", "StatusNotification", "StopTransaction",
 };
 
 typedef int (*conf_fn)(struct ocpp_cp *cp, struct ocpp_msg *m, const json_t *conf, struct ocpp_perr *e);
 static const conf_fn conf_handlers[OCPP_OUT_COUNT] = {
-	ocpp_authorize_conf, ocpp_boot_notification_conf, ocpp_data_transfer_conf, ocpp_heartbeat_conf,
+	ocpp_authorize_conf, ocpp_boot_notification_conf, ocpp_data_transfer_conf,
+	ocpp_diagnostics_status_notification_conf, ocpp_firmware_status_notification_conf, ocpp_heartbeat_conf,
 	ocpp_meter_values_conf, ocpp_start_transaction_conf, ocpp_status_notification_conf,
 	ocpp_stop_transaction_conf,
 };
 
-/* The central system's CALLs of the Core and Smart Charging profiles. */
+/* The central system's CALLs of the Core, Smart Charging and Remote Trigger profiles. */
 static const struct {
 	const char *name;
 	ocpp_handler_fn fn;
@@ -53,12 +54,13 @@ static const struct {
 	{ "RemoteStopTransaction", ocpp_handle_remote_stop_transaction },
 	{ "Reset", ocpp_handle_reset },
 	{ "SetChargingProfile", ocpp_handle_set_charging_profile },
+	{ "TriggerMessage", ocpp_handle_trigger_message },
 	{ "UnlockConnector", ocpp_handle_unlock_connector },
 };
 
 /* OCPP 1.6 actions of the other profiles (and the security whitepaper): known, not supported. */
 static const char *const not_supported[] = {
-	"CancelReservation", "GetDiagnostics", "GetLocalListVersion", "ReserveNow", "SendLocalList", "TriggerMessage",
+	"CancelReservation", "GetDiagnostics", "GetLocalListVersion", "ReserveNow", "SendLocalList",
 	"UpdateFirmware", "CertificateSigned", "DeleteCertificate", "ExtendedTriggerMessage",
 	"GetInstalledCertificateIds", "GetLog", "InstallCertificate", "SignedUpdateFirmware",
 };
@@ -702,6 +704,22 @@ static void queue_status(struct ocpp_cp *cp, int c, enum ocpp_cp_status st, enum
 		      ocpp_status_notification_req(c, st, err, info[0] ? info : NULL, vendor[0] ? vendor : NULL,
 						   cp->now_wall),
 		      c, 0, false);
+}
+
+void ocpp_cp_status_now(struct ocpp_cp *cp, int c)
+{
+	enum ocpp_cp_error err = OCPP_CE_NO_ERROR;
+	enum ocpp_cp_status st;
+
+	if (c == 0) {
+		st = cp->cp_inoperative ? OCPP_ST_UNAVAILABLE : OCPP_ST_AVAILABLE;
+		cp->reported0 = (int)st;
+	} else {
+		st = conn_status(cp, c, &err);
+		cp->conn[c].reported = (int)st;
+		cp->conn[c].reported_err = (int)err;
+	}
+	queue_status(cp, c, st, err);
 }
 
 static void tx_start(struct ocpp_cp *cp, int c);

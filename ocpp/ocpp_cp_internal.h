@@ -25,6 +25,8 @@ enum ocpp_out_action {
 	OCPP_OUT_AUTHORIZE = 0,
 	OCPP_OUT_BOOT_NOTIFICATION,
 	OCPP_OUT_DATA_TRANSFER,
+	OCPP_OUT_DIAGNOSTICS_STATUS_NOTIFICATION,
+	OCPP_OUT_FIRMWARE_STATUS_NOTIFICATION,
 	OCPP_OUT_HEARTBEAT,
 	OCPP_OUT_METER_VALUES,
 	OCPP_OUT_START_TRANSACTION,
@@ -162,6 +164,8 @@ void ocpp_cp_save_profiles(struct ocpp_cp *cp);
 /* What ocpp_sc needs to evaluate connector @c (0: the charge point). */
 void ocpp_cp_sc_ctx(const struct ocpp_cp *cp, int c, struct ocpp_sc_ctx *ctx);
 int ocpp_cp_tx_stop(struct ocpp_cp *cp, int c, enum ocpp_stop_reason reason);
+/* Queue connector @c's status as it is now (0: the charge point), even if it was sent before. */
+void ocpp_cp_status_now(struct ocpp_cp *cp, int c);
 /* Authorisation arrived for connector @c (remote start or Authorize.conf). */
 void ocpp_cp_authorized(struct ocpp_cp *cp, int c, const char *tag, const char *parent, bool remote);
 void ocpp_cp_set_availability(struct ocpp_cp *cp, int c, bool inoperative);
@@ -197,6 +201,7 @@ json_t *ocpp_handle_get_configuration(struct ocpp_cp *cp, const json_t *req, str
 json_t *ocpp_handle_remote_start_transaction(struct ocpp_cp *cp, const json_t *req, struct ocpp_perr *e);
 json_t *ocpp_handle_remote_stop_transaction(struct ocpp_cp *cp, const json_t *req, struct ocpp_perr *e);
 json_t *ocpp_handle_reset(struct ocpp_cp *cp, const json_t *req, struct ocpp_perr *e);
+json_t *ocpp_handle_trigger_message(struct ocpp_cp *cp, const json_t *req, struct ocpp_perr *e);
 json_t *ocpp_handle_unlock_connector(struct ocpp_cp *cp, const json_t *req, struct ocpp_perr *e);
 
 /* ---- actions the charge point sends: build the request, and take the CALLRESULT ----
@@ -208,6 +213,12 @@ json_t *ocpp_boot_notification_req(const struct ocpp_cp *cp);
 int ocpp_boot_notification_conf(struct ocpp_cp *cp, struct ocpp_msg *m, const json_t *conf, struct ocpp_perr *e);
 json_t *ocpp_data_transfer_req(const char *vendor_id, const char *message_id, const char *data);
 int ocpp_data_transfer_conf(struct ocpp_cp *cp, struct ocpp_msg *m, const json_t *conf, struct ocpp_perr *e);
+json_t *ocpp_diagnostics_status_notification_req(const char *status);
+int ocpp_diagnostics_status_notification_conf(struct ocpp_cp *cp, struct ocpp_msg *m, const json_t *conf,
+					      struct ocpp_perr *e);
+json_t *ocpp_firmware_status_notification_req(const char *status);
+int ocpp_firmware_status_notification_conf(struct ocpp_cp *cp, struct ocpp_msg *m, const json_t *conf,
+					   struct ocpp_perr *e);
 json_t *ocpp_heartbeat_req(void);
 int ocpp_heartbeat_conf(struct ocpp_cp *cp, struct ocpp_msg *m, const json_t *conf, struct ocpp_perr *e);
 json_t *ocpp_meter_values_req(int connector, int tx_id, json_t *meter_value);

@@ -36,5 +36,5 @@ const char *const ocpp_measurand_names[OCPP_MS_COUNT] = {
 const char *const ocpp_measurand_units[OCPP_MS_COUNT] = { "Wh", "A", "A", "V", "W" };
 
 const char *const ocpp_context_names[OCPP_CTX_COUNT] = {
-	"Sample.Periodic", "Sample.Clock", "Transaction.Begin", "Transaction.End",
+	"Sample.Periodic", "Sample.Clock", "Transaction.Begin", "Transaction.End", "Trigger",
 };

@@ -94,6 +94,7 @@ enum ocpp_context {
 	OCPP_CTX_SAMPLE_CLOCK,
 	OCPP_CTX_TRANSACTION_BEGIN,
 	OCPP_CTX_TRANSACTION_END,
+	OCPP_CTX_TRIGGER,
 	OCPP_CTX_COUNT
 };
 extern const char *const ocpp_context_names[OCPP_CTX_COUNT];

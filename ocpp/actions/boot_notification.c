@@ -44,6 +44,8 @@ int ocpp_boot_notification_conf(struct ocpp_cp *cp, struct ocpp_msg *m, const js
 			    ocpp_config_int(cp->cfg, OCPP_KEY_HEARTBEAT_INTERVAL));
 		return 0;
 	}
+	/* Also after a BootNotification that TriggerMessage asked for while registered. */
+	cp->registered = false;
 	cp->boot_due_ms = cp->now_ms + (interval > 0 ? (uint64_t)interval * 1000u : 60000u);
 	ocpp_cp_log(cp, 1, "BootNotification %s: next try in %lld s", ocpp_registration_names[cp->reg],
 		    (long long)(interval > 0 ? interval : 60));

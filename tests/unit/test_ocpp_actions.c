@@ -247,6 +247,12 @@ static void test_bad_requests(void **state)
 		{ "Reset", "{\"type\":\"Warm\"}", PRP },
 		{ "Reset", "{\"type\":\"soft\"}", PRP },
 		{ "Reset", "{\"type\":\"Soft\",\"x\":1}", PRP },
+		{ "TriggerMessage", "{}", OCC },
+		{ "TriggerMessage", "{\"requestedMessage\":\"Foo\"}", PRP },
+		{ "TriggerMessage", "{\"requestedMessage\":1}", TYP },
+		{ "TriggerMessage", "{\"requestedMessage\":\"Heartbeat\",\"connectorId\":\"1\"}", TYP },
+		{ "TriggerMessage", "{\"requestedMessage\":\"Heartbeat\",\"connectorId\":-1}", PRP },
+		{ "TriggerMessage", "{\"requestedMessage\":\"Heartbeat\",\"x\":1}", PRP },
 		{ "UnlockConnector", "{}", OCC },
 		{ "UnlockConnector", "{\"connectorId\":\"1\"}", TYP },
 		{ "UnlockConnector", "{\"connectorId\":1,\"x\":0}", PRP },
@@ -289,7 +295,7 @@ static void test_unknown_and_unsupported_actions(void **state)
 {
 	struct fake *f = *state;
 	static const char *const not_supported[] = {
-		"ReserveNow", "CancelReservation", "GetDiagnostics", "GetLocalListVersion", "SendLocalList", "TriggerMessage", "UpdateFirmware",
+		"ReserveNow", "CancelReservation", "GetDiagnostics", "GetLocalListVersion", "SendLocalList", "UpdateFirmware",
 	};
 
 	fk_online_quiet(f);
@@ -565,6 +571,103 @@ static void test_data_transfer_and_unlock(void **state)
 	fk_settle(f);
 	assert_int_equal(ocpp_cp_transaction_id(f->cp, 1), 0);
 	assert_int_equal(ocpp_cp_connector_status(f->cp, 1), OCPP_ST_FINISHING);
+}
+
+/* TriggerMessage: the answer, and only then the message asked for (5.17). */
+static const char *trigger(struct fake *f, const char *payload)
+{
+	size_t before = f->n_fr, res = 0;
+	json_t *r = fk_cs(f, "TriggerMessage", payload);
+
+	assert_int_equal(json_integer_value(json_array_get(r, 0)), 3);
+	for (size_t i = before; i < f->n_fr; i++)
+		if (f->fr[i].j == r)
+			res = i;
+	for (size_t i = before; i < res; i++)
+		assert_int_not_equal(f->fr[i].type, 2);
+	return json_string_value(json_object_get(json_array_get(r, 2), "status"));
+}
+
+static void test_trigger_message(void **state)
+{
+	struct fake *f = *state;
+	json_t *p;
+
+	fk_online(f, 2);
+	fk_no_call(f);
+	/* StatusNotification for one connector, for the charge point, and for all of them */
+	assert_string_equal(trigger(f, "{\"requestedMessage\":\"StatusNotification\",\"connectorId\":2}"), "Accepted");
+	p = fk_expect(f, "StatusNotification");
+	assert_int_equal(jint(p, "connectorId"), 2);
+	assert_string_equal(jstr(p, "status"), "Available");
+	fk_ack(f, "{}");
+	fk_no_call(f);
+	assert_string_equal(trigger(f, "{\"requestedMessage\":\"StatusNotification\",\"connectorId\":0}"), "Accepted");
+	assert_int_equal(jint(fk_expect(f, "StatusNotification"), "connectorId"), 0);
+	fk_ack(f, "{}");
+	fk_no_call(f);
+	assert_string_equal(trigger(f, "{\"requestedMessage\":\"StatusNotification\"}"), "Accepted");
+	for (int c = 0; c <= 2; c++) {
+		assert_int_equal(jint(fk_expect(f, "StatusNotification"), "connectorId"), c);
+		fk_ack(f, "{}");
+	}
+	fk_no_call(f);
+	/* a connector that does not exist */
+	assert_string_equal(trigger(f, "{\"requestedMessage\":\"StatusNotification\",\"connectorId\":3}"), "Rejected");
+	assert_string_equal(trigger(f, "{\"requestedMessage\":\"MeterValues\",\"connectorId\":9}"), "Rejected");
+	assert_string_equal(trigger(f, "{\"requestedMessage\":\"MeterValues\",\"connectorId\":0}"), "Rejected");
+	fk_no_call(f);
+	/* Heartbeat, and the two firmware-profile notifications, which say Idle */
+	assert_string_equal(trigger(f, "{\"requestedMessage\":\"Heartbeat\"}"), "Accepted");
+	fk_expect(f, "Heartbeat");
+	fk_ack_time(f);
+	assert_string_equal(trigger(f, "{\"requestedMessage\":\"DiagnosticsStatusNotification\"}"), "Accepted");
+	assert_string_equal(jstr(fk_expect(f, "DiagnosticsStatusNotification"), "status"), "Idle");
+	fk_ack(f, "{}");
+	assert_string_equal(trigger(f, "{\"requestedMessage\":\"FirmwareStatusNotification\",\"connectorId\":1}"),
+			    "Accepted");
+	assert_string_equal(jstr(fk_expect(f, "FirmwareStatusNotification"), "status"), "Idle");
+	fk_ack(f, "{}");
+	fk_no_call(f);
+	/* MeterValues: context Trigger, with the running transaction's id; every connector without one */
+	fk_remote_tx(f, 1, 41);
+	fk_no_call(f);
+	assert_string_equal(trigger(f, "{\"requestedMessage\":\"MeterValues\",\"connectorId\":1}"), "Accepted");
+	p = fk_expect(f, "MeterValues");
+	assert_int_equal(jint(p, "transactionId"), 41);
+	assert_string_equal(jstr(sampled(p, 0), "context"), "Trigger");
+	assert_string_equal(jstr(sampled(p, 0), "measurand"), "Energy.Active.Import.Register");
+	fk_ack(f, "{}");
+	assert_string_equal(trigger(f, "{\"requestedMessage\":\"MeterValues\"}"), "Accepted");
+	assert_int_equal(jint(fk_expect(f, "MeterValues"), "transactionId"), 41);
+	fk_ack(f, "{}");
+	p = fk_expect(f, "MeterValues");
+	assert_int_equal(jint(p, "connectorId"), 2);
+	assert_null(json_object_get(p, "transactionId"));
+	fk_ack(f, "{}");
+	fk_no_call(f);
+	/* BootNotification while registered: its interval becomes the heartbeat's */
+	assert_string_equal(trigger(f, "{\"requestedMessage\":\"BootNotification\"}"), "Accepted");
+	fk_expect(f, "BootNotification");
+	fk_ack_boot(f, "Accepted", 77);
+	assert_true(ocpp_cp_registered(f->cp));
+	assert_int_equal(ocpp_config_int(ocpp_cp_config(f->cp), OCPP_KEY_HEARTBEAT_INTERVAL), 77);
+	fk_no_call(f);
+	/* ... and answered Pending: registered no more, only BootNotification may be asked for now,
+	 * and then it goes out at once instead of after the interval */
+	assert_string_equal(trigger(f, "{\"requestedMessage\":\"BootNotification\"}"), "Accepted");
+	fk_expect(f, "BootNotification");
+	fk_ack_boot(f, "Pending", 300);
+	assert_false(ocpp_cp_registered(f->cp));
+	fk_no_call(f);
+	assert_string_equal(trigger(f, "{\"requestedMessage\":\"Heartbeat\"}"), "Rejected");
+	assert_string_equal(trigger(f, "{\"requestedMessage\":\"StatusNotification\"}"), "Rejected");
+	fk_no_call(f);
+	assert_string_equal(trigger(f, "{\"requestedMessage\":\"BootNotification\"}"), "Accepted");
+	fk_expect(f, "BootNotification");
+	fk_ack_boot(f, "Accepted", 60);
+	assert_true(ocpp_cp_registered(f->cp));
+	assert_int_equal(ocpp_cp_stats(f->cp)->rx_bad, 0);
 }
 
 static void test_clear_cache(void **state)
@@ -964,6 +1067,7 @@ int main(void)
 		T(test_security_profile_and_key),
 		T(test_security_profile_never_lowered),
 		T(test_data_transfer_and_unlock),
+		T(test_trigger_message),
 		T(test_clear_cache),
 		T(test_request_encoding),
 		T(test_boot_notification_encoding),
