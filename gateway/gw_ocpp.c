@@ -420,7 +420,9 @@ static int journal_replay(struct gw_ocpp *o)
 	return 0;
 }
 
-static struct ocpp_cp *core_new(struct gw_ocpp *o, const struct gw_config *cfg, char *files[4])
+#define STATE_FILES 5
+
+static struct ocpp_cp *core_new(struct gw_ocpp *o, const struct gw_config *cfg, char *files[STATE_FILES])
 {
 	const struct gw_config_ocpp *c = &cfg->ocpp;
 	struct ocpp_key_override keys[GW_CONFIG_OCPP_KEYS_MAX + 2];
@@ -457,6 +459,7 @@ static struct ocpp_cp *core_new(struct gw_ocpp *o, const struct gw_config *cfg, 
 	p.connectors_json = files[1] = state_read(o, OCPP_FILE_CONNECTORS);
 	p.auth_json = files[2] = state_read(o, OCPP_FILE_AUTH);
 	p.profiles_json = files[3] = state_read(o, OCPP_FILE_PROFILES);
+	p.local_list_json = files[4] = state_read(o, OCPP_FILE_LOCAL_LIST);
 
 	memset(&env, 0, sizeof(env));
 	env.user = o;
@@ -480,7 +483,7 @@ struct gw_ocpp *gw_ocpp_new(struct gw_loop *loop, const struct gw_clock *clock, 
 	struct gw_ws_config wc;
 	struct gw_config_url u;
 	struct gw_ocpp *o;
-	char *files[4] = { NULL, NULL, NULL, NULL };
+	char *files[STATE_FILES] = { NULL };
 
 	if (!cfg->ocpp.enabled || gw_config_url_split(cfg->ocpp.url, &u) != 0)
 		return NULL;
@@ -495,7 +498,7 @@ struct gw_ocpp *gw_ocpp_new(struct gw_loop *loop, const struct gw_clock *clock, 
 	snprintf(o->data_dir, sizeof(o->data_dir), "%s", cfg->data_dir);
 
 	o->cp = core_new(o, cfg, files);
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < STATE_FILES; i++)
 		free(files[i]);
 	if (!o->cp) {
 		gw_log_error("ocpp: the charge point core refused its settings");

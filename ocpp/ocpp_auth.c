@@ -31,13 +31,13 @@ void ocpp_auth_cache_free(struct ocpp_auth_cache *a)
 }
 
 /* idTags are CiString20: a usable one is 1 to 20 bytes. */
-static bool id_tag_ok(const char *s)
+bool ocpp_auth_tag_ok(const char *s)
 {
 	return s && s[0] && strnlen(s, OCPP_IDTAG_MAX + 1) <= OCPP_IDTAG_MAX;
 }
 
 /* ASCII-only folding: locale-free, and a tag differing in a non-ASCII byte is a different tag. */
-static bool id_tag_equal(const char *a, const char *b)
+bool ocpp_auth_tag_equal(const char *a, const char *b)
 {
 	for (;; a++, b++) {
 		char x = *a >= 'A' && *a <= 'Z' ? (char)(*a - 'A' + 'a') : *a;
@@ -53,7 +53,7 @@ static bool id_tag_equal(const char *a, const char *b)
 static int find(const struct ocpp_auth_cache *a, const char *id_tag)
 {
 	for (int i = 0; i < a->n; i++)
-		if (id_tag_equal(a->e[i].id_tag, id_tag))
+		if (ocpp_auth_tag_equal(a->e[i].id_tag, id_tag))
 			return i;
 	return -1;
 }
@@ -74,7 +74,7 @@ bool ocpp_auth_cache_lookup(struct ocpp_auth_cache *a, const char *id_tag, int64
 	struct auth_entry *en;
 	int i;
 
-	if (!a || !id_tag_ok(id_tag) || (i = find(a, id_tag)) < 0)
+	if (!a || !ocpp_auth_tag_ok(id_tag) || (i = find(a, id_tag)) < 0)
 		return false;
 	en = &a->e[touch(a, i)];
 	/* Section 3.5.1: an entry whose validity has passed is Expired from then on. */
@@ -90,7 +90,7 @@ void ocpp_auth_cache_update(struct ocpp_auth_cache *a, const char *id_tag, const
 	struct auth_entry *en;
 	int i;
 
-	if (!a || !id_tag_ok(id_tag) || !info || (unsigned)info->status >= OCPP_AUTH_COUNT)
+	if (!a || !ocpp_auth_tag_ok(id_tag) || !info || (unsigned)info->status >= OCPP_AUTH_COUNT)
 		return;
 	i = find(a, id_tag);
 	if (i < 0) {
@@ -125,10 +125,7 @@ json_t *ocpp_auth_cache_to_json(const struct ocpp_auth_cache *a)
 	json_t *arr = json_array();
 
 	for (int i = 0; arr && a && i < a->n; i++) {
-		const struct auth_entry *en = &a->e[i];
-		json_t *o = json_pack("{s:s, s:s, s:I, s:s}", "idTag", en->id_tag, "status",
-				      ocpp_auth_status_names[en->info.status], "expiry", (json_int_t)en->info.expiry_ms,
-				      "parent", en->info.parent);
+		json_t *o = ocpp_auth_entry_to_json(a->e[i].id_tag, &a->e[i].info);
 
 		if (!o)
 			continue; /* an idTag that is not UTF-8 cannot be written; it is only a cache */
@@ -140,14 +137,19 @@ json_t *ocpp_auth_cache_to_json(const struct ocpp_auth_cache *a)
 	return arr;
 }
 
-/* One persisted entry into @info and its idTag; false when anything about it is wrong. */
-static bool entry_from_json(const json_t *o, const char **id_tag, struct ocpp_id_tag_info *info)
+json_t *ocpp_auth_entry_to_json(const char *id_tag, const struct ocpp_id_tag_info *info)
+{
+	return json_pack("{s:s, s:s, s:I, s:s}", "idTag", id_tag, "status", ocpp_auth_status_names[info->status],
+			 "expiry", (json_int_t)info->expiry_ms, "parent", info->parent);
+}
+
+bool ocpp_auth_entry_from_json(const json_t *o, const char **id_tag, struct ocpp_id_tag_info *info)
 {
 	const json_t *jt = json_object_get(o, "idTag"), *js = json_object_get(o, "status");
 	const json_t *jx = json_object_get(o, "expiry"), *jp = json_object_get(o, "parent");
 	int st;
 
-	if (!json_is_object(o) || !json_is_string(jt) || !id_tag_ok(json_string_value(jt)) ||
+	if (!json_is_object(o) || !json_is_string(jt) || !ocpp_auth_tag_ok(json_string_value(jt)) ||
 	    json_string_length(jt) > OCPP_IDTAG_MAX || !json_is_string(js))
 		return false;
 	for (st = 0; st < OCPP_AUTH_COUNT; st++)
@@ -179,7 +181,7 @@ int ocpp_auth_cache_load_json(struct ocpp_auth_cache *a, const json_t *arr)
 		struct ocpp_id_tag_info info;
 		const char *id_tag;
 
-		if (entry_from_json(o, &id_tag, &info))
+		if (ocpp_auth_entry_from_json(o, &id_tag, &info))
 			ocpp_auth_cache_update(a, id_tag, &info);
 		else
 			skipped++;

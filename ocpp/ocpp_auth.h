@@ -35,6 +35,14 @@ void ocpp_auth_cache_update(struct ocpp_auth_cache *a, const char *id_tag, const
 void ocpp_auth_cache_clear(struct ocpp_auth_cache *a);
 int ocpp_auth_cache_count(const struct ocpp_auth_cache *a);
 
+/* idTags are CiString20 (1 to 20 bytes) and compare case-insensitively, ASCII only. */
+bool ocpp_auth_tag_ok(const char *s);
+bool ocpp_auth_tag_equal(const char *a, const char *b);
+/* One persisted entry {"idTag","status","expiry","parent"} (NULL if the idTag is not UTF-8), and
+ * back; false when anything about it is wrong. */
+json_t *ocpp_auth_entry_to_json(const char *id_tag, const struct ocpp_id_tag_info *info);
+bool ocpp_auth_entry_from_json(const json_t *o, const char **id_tag, struct ocpp_id_tag_info *info);
+
 /* Persistence: [{"idTag":..,"status":..,"expiry":ms,"parent":..}, ...] in recency order. */
 json_t *ocpp_auth_cache_to_json(const struct ocpp_auth_cache *a);
 /* Bad entries are skipped. Return the number skipped. */

@@ -70,7 +70,7 @@ static const struct key_def keys[OCPP_KEY_COUNT] = {
 	[OCPP_KEY_STOP_TXN_SAMPLED_DATA] = CSL("StopTxnSampledData", RW, OCPP_MS_COUNT, "", ITEM_MEASURAND,
 					       OCPP_KEY_STOP_TXN_SAMPLED_DATA_MAX_LENGTH),
 	[OCPP_KEY_STOP_TXN_SAMPLED_DATA_MAX_LENGTH] = INT("StopTxnSampledDataMaxLength", R, NULL, 0, OCPP_MS_COUNT, "5"),
-	[OCPP_KEY_SUPPORTED_FEATURE_PROFILES] = CSL("SupportedFeatureProfiles", R, 6, "Core,SmartCharging,RemoteTrigger", ITEM_PROFILE,
+	[OCPP_KEY_SUPPORTED_FEATURE_PROFILES] = CSL("SupportedFeatureProfiles", R, 6, "Core,LocalAuthListManagement,SmartCharging,RemoteTrigger", ITEM_PROFILE,
 						    OCPP_KEY_SUPPORTED_FEATURE_PROFILES_MAX_LENGTH),
 	[OCPP_KEY_SUPPORTED_FEATURE_PROFILES_MAX_LENGTH] = INT("SupportedFeatureProfilesMaxLength", R, NULL, 1, 6, "6"),
 	[OCPP_KEY_TRANSACTION_MESSAGE_ATTEMPTS] = INT("TransactionMessageAttempts", RW, NULL, 1, 100, "3"),
@@ -86,6 +86,10 @@ static const struct key_def keys[OCPP_KEY_COUNT] = {
 	[OCPP_KEY_CHARGING_SCHEDULE_MAX_PERIODS] = INT("ChargingScheduleMaxPeriods", R, NULL, 1, 1000, "48"),
 	[OCPP_KEY_CONNECTOR_SWITCH_3TO1_PHASE_SUPPORTED] = BOOL("ConnectorSwitch3to1PhaseSupported", R, "false"),
 	[OCPP_KEY_MAX_CHARGING_PROFILES_INSTALLED] = INT("MaxChargingProfilesInstalled", R, NULL, 1, 1000, "32"),
+	/* The list's capacities (ocpp_local_list.h). */
+	[OCPP_KEY_LOCAL_AUTH_LIST_ENABLED] = BOOL("LocalAuthListEnabled", RW, "true"),
+	[OCPP_KEY_LOCAL_AUTH_LIST_MAX_LENGTH] = INT("LocalAuthListMaxLength", R, NULL, 0, 1000, "1000"),
+	[OCPP_KEY_SEND_LOCAL_LIST_MAX_LENGTH] = INT("SendLocalListMaxLength", R, NULL, 0, 250, "250"),
 	/* Basic-auth password (whitepaper: 16 to 40 characters); never reported back. */
 	[OCPP_KEY_AUTHORIZATION_KEY] = { { "AuthorizationKey", OCPP_KT_STRING, OCPP_KA_W, NULL, 16, 40, false, "" },
 					 ITEM_NONE, -1 },

@@ -38,7 +38,7 @@ static const conf_fn conf_handlers[OCPP_OUT_COUNT] = {
 	ocpp_stop_transaction_conf,
 };
 
-/* The central system's CALLs of the Core, Smart Charging and Remote Trigger profiles. */
+/* The central system's CALLs of the Core, Local Auth List, Smart Charging and Remote Trigger profiles. */
 static const struct {
 	const char *name;
 	ocpp_handler_fn fn;
@@ -50,9 +50,11 @@ static const struct {
 	{ "DataTransfer", ocpp_handle_data_transfer },
 	{ "GetCompositeSchedule", ocpp_handle_get_composite_schedule },
 	{ "GetConfiguration", ocpp_handle_get_configuration },
+	{ "GetLocalListVersion", ocpp_handle_get_local_list_version },
 	{ "RemoteStartTransaction", ocpp_handle_remote_start_transaction },
 	{ "RemoteStopTransaction", ocpp_handle_remote_stop_transaction },
 	{ "Reset", ocpp_handle_reset },
+	{ "SendLocalList", ocpp_handle_send_local_list },
 	{ "SetChargingProfile", ocpp_handle_set_charging_profile },
 	{ "TriggerMessage", ocpp_handle_trigger_message },
 	{ "UnlockConnector", ocpp_handle_unlock_connector },
@@ -60,7 +62,7 @@ static const struct {
 
 /* OCPP 1.6 actions of the other profiles (and the security whitepaper): known, not supported. */
 static const char *const not_supported[] = {
-	"CancelReservation", "GetDiagnostics", "GetLocalListVersion", "ReserveNow", "SendLocalList",
+	"CancelReservation", "GetDiagnostics", "ReserveNow",
 	"UpdateFirmware", "CertificateSigned", "DeleteCertificate", "ExtendedTriggerMessage",
 	"GetInstalledCertificateIds", "GetLog", "InstallCertificate", "SignedUpdateFirmware",
 };
@@ -139,23 +141,38 @@ int ocpp_idtaginfo_parse(const json_t *obj, struct ocpp_id_tag_info *out, struct
 
 /* ---------------------------------------------------------------- persistence */
 
-static void store_json(struct ocpp_cp *cp, const char *name, json_t *j, bool secret)
+static int store_json(struct ocpp_cp *cp, const char *name, json_t *j, bool secret)
 {
 	char *text;
+	int r = 0;
 
 	if (!j)
-		return;
+		return -ENOMEM;
 	text = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
 	if (!text)
-		return;
+		return -ENOMEM;
 	if (cp->env.store) {
-		int r = cp->env.store(cp->env.user, name, text, secret);
-
+		r = cp->env.store(cp->env.user, name, text, secret);
 		if (r < 0)
 			ocpp_cp_log(cp, 0, "saving %s failed: %s", name, strerror(-r));
 	}
 	free(text);
+	return r;
+}
+
+int ocpp_cp_store_local_list(struct ocpp_cp *cp, const struct ocpp_local_list *l)
+{
+	return store_json(cp, OCPP_FILE_LOCAL_LIST, ocpp_local_list_to_json(l), false);
+}
+
+bool ocpp_cp_local_auth(struct ocpp_cp *cp, const char *tag, struct ocpp_id_tag_info *info)
+{
+	if (ocpp_config_bool(cp->cfg, OCPP_KEY_LOCAL_AUTH_LIST_ENABLED) &&
+	    ocpp_local_list_lookup(cp->local_list, tag, cp->now_wall, info))
+		return true;
+	return ocpp_config_bool(cp->cfg, OCPP_KEY_AUTHORIZATION_CACHE_ENABLED) &&
+	       ocpp_auth_cache_lookup(cp->auth, tag, cp->now_wall, info);
 }
 
 void ocpp_cp_save_config(struct ocpp_cp *cp)
@@ -553,8 +570,7 @@ static void call_failed(struct ocpp_cp *cp, const char *why)
 			if (ocpp_cp_valid_connector(cp, c) && cp->conn[c].auth == OCPP_AS_PENDING) {
 				struct ocpp_conn *k = &cp->conn[c];
 				struct ocpp_id_tag_info info;
-				bool cached = ocpp_config_bool(cp->cfg, OCPP_KEY_AUTHORIZATION_CACHE_ENABLED) &&
-					      ocpp_auth_cache_lookup(cp->auth, k->auth_tag, cp->now_wall, &info);
+				bool cached = ocpp_cp_local_auth(cp, k->auth_tag, &info);
 
 				if ((cached && info.status == OCPP_AUTH_ACCEPTED &&
 				     ocpp_config_bool(cp->cfg, OCPP_KEY_LOCAL_AUTHORIZE_OFFLINE)) ||
@@ -918,8 +934,7 @@ static void begin_auth(struct ocpp_cp *cp, int c, const char *tag)
 	struct ocpp_conn *k = &cp->conn[c];
 	struct ocpp_id_tag_info info;
 	bool online = cp->connected && cp->registered;
-	bool cached = ocpp_config_bool(cp->cfg, OCPP_KEY_AUTHORIZATION_CACHE_ENABLED) &&
-		      ocpp_auth_cache_lookup(cp->auth, tag, cp->now_wall, &info);
+	bool cached = ocpp_cp_local_auth(cp, tag, &info);
 	bool cached_ok = cached && info.status == OCPP_AUTH_ACCEPTED;
 
 	copy_str(k->auth_tag, sizeof(k->auth_tag), tag);
@@ -1543,8 +1558,9 @@ struct ocpp_cp *ocpp_cp_new(const struct ocpp_cp_params *p, const struct ocpp_cp
 	cp->env = *env;
 	cp->cfg = ocpp_config_new();
 	cp->auth = ocpp_auth_cache_new();
+	cp->local_list = ocpp_local_list_new();
 	cp->sc = ocpp_sc_new(OCPP_SC_MAX_PROFILES);
-	if (!cp->cfg || !cp->auth || !cp->sc) {
+	if (!cp->cfg || !cp->auth || !cp->local_list || !cp->sc) {
 		ocpp_cp_free(cp);
 		return NULL;
 	}
@@ -1585,6 +1601,14 @@ struct ocpp_cp *ocpp_cp_new(const struct ocpp_cp_params *p, const struct ocpp_cp
 			ocpp_cp_log(cp, 1, "%s: some cache entries were not understood", OCPP_FILE_AUTH);
 		json_decref(j);
 	}
+	if (p->local_list_json) {
+		json_t *j = json_loads(p->local_list_json, 0, NULL);
+
+		if (ocpp_local_list_load_json(cp->local_list, j) < 0)
+			ocpp_cp_log(cp, 0, "%s: not understood, starting with no Local Authorization List",
+				    OCPP_FILE_LOCAL_LIST);
+		json_decref(j);
+	}
 	for (int c = 0; c <= OCPP_MAX_CONNECTORS; c++) {
 		cp->conn[c].reported = -1;
 		cp->conn[c].scheduled = -1;
@@ -1617,6 +1641,7 @@ void ocpp_cp_free(struct ocpp_cp *cp)
 	}
 	ocpp_config_free(cp->cfg);
 	ocpp_auth_cache_free(cp->auth);
+	ocpp_local_list_free(cp->local_list);
 	ocpp_sc_free(cp->sc);
 	free(cp);
 }

@@ -27,6 +27,7 @@
 #define OCPP_FILE_CONNECTORS "ocpp-connectors.json" /* TWC ID map, availability, energy registers */
 #define OCPP_FILE_AUTH "ocpp-auth-cache.json"
 #define OCPP_FILE_PROFILES "ocpp-profiles.json"     /* installed charging profiles */
+#define OCPP_FILE_LOCAL_LIST "ocpp-local-list.json" /* the Local Authorization List */
 
 /* Both clocks: monotonic for timers, wall (Unix ms, UTC) for OCPP timestamps. */
 struct ocpp_now {
@@ -86,6 +87,7 @@ struct ocpp_cp_params {
 	const char *connectors_json;
 	const char *auth_json;
 	const char *profiles_json;
+	const char *local_list_json;
 };
 
 struct ocpp_cp_env {

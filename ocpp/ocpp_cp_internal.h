@@ -18,6 +18,7 @@
 #include "ocpp_cp.h"
 #include "ocpp_frame.h"
 #include "ocpp_json.h"
+#include "ocpp_local_list.h"
 #include "ocpp_sc.h"
 
 /* Actions the charge point sends. */
@@ -98,6 +99,7 @@ struct ocpp_cp {
 	struct ocpp_cp_env env;
 	struct ocpp_config *cfg;
 	struct ocpp_auth_cache *auth;
+	struct ocpp_local_list *local_list;
 	struct ocpp_cp_stats stats;
 
 	char vendor[21], model[21], serial[26], firmware[51];
@@ -161,6 +163,11 @@ void ocpp_cp_save_connectors(struct ocpp_cp *cp);
 void ocpp_cp_save_config(struct ocpp_cp *cp);
 void ocpp_cp_save_auth(struct ocpp_cp *cp);
 void ocpp_cp_save_profiles(struct ocpp_cp *cp);
+/* Store @l as the Local Authorization List file; 0 or -errno (the caller keeps the old list then). */
+int ocpp_cp_store_local_list(struct ocpp_cp *cp, const struct ocpp_local_list *l);
+/* What the charge point knows of @tag without asking: the Local Authorization List when enabled,
+ * else the cache when enabled (section 3.5: the list goes first). False when neither has it. */
+bool ocpp_cp_local_auth(struct ocpp_cp *cp, const char *tag, struct ocpp_id_tag_info *info);
 /* What ocpp_sc needs to evaluate connector @c (0: the charge point). */
 void ocpp_cp_sc_ctx(const struct ocpp_cp *cp, int c, struct ocpp_sc_ctx *ctx);
 int ocpp_cp_tx_stop(struct ocpp_cp *cp, int c, enum ocpp_stop_reason reason);
@@ -198,9 +205,11 @@ json_t *ocpp_handle_get_composite_schedule(struct ocpp_cp *cp, const json_t *req
 json_t *ocpp_handle_set_charging_profile(struct ocpp_cp *cp, const json_t *req, struct ocpp_perr *e);
 json_t *ocpp_handle_data_transfer(struct ocpp_cp *cp, const json_t *req, struct ocpp_perr *e);
 json_t *ocpp_handle_get_configuration(struct ocpp_cp *cp, const json_t *req, struct ocpp_perr *e);
+json_t *ocpp_handle_get_local_list_version(struct ocpp_cp *cp, const json_t *req, struct ocpp_perr *e);
 json_t *ocpp_handle_remote_start_transaction(struct ocpp_cp *cp, const json_t *req, struct ocpp_perr *e);
 json_t *ocpp_handle_remote_stop_transaction(struct ocpp_cp *cp, const json_t *req, struct ocpp_perr *e);
 json_t *ocpp_handle_reset(struct ocpp_cp *cp, const json_t *req, struct ocpp_perr *e);
+json_t *ocpp_handle_send_local_list(struct ocpp_cp *cp, const json_t *req, struct ocpp_perr *e);
 json_t *ocpp_handle_trigger_message(struct ocpp_cp *cp, const json_t *req, struct ocpp_perr *e);
 json_t *ocpp_handle_unlock_connector(struct ocpp_cp *cp, const json_t *req, struct ocpp_perr *e);
 

@@ -22,9 +22,8 @@ static bool cached_ok(struct ocpp_cp *cp, const char *tag)
 {
 	struct ocpp_id_tag_info info;
 
-	return ocpp_config_bool(cp->cfg, OCPP_KEY_LOCAL_PRE_AUTHORIZE) &&
-	       ocpp_config_bool(cp->cfg, OCPP_KEY_AUTHORIZATION_CACHE_ENABLED) &&
-	       ocpp_auth_cache_lookup(cp->auth, tag, cp->now_wall, &info) && info.status == OCPP_AUTH_ACCEPTED;
+	return ocpp_config_bool(cp->cfg, OCPP_KEY_LOCAL_PRE_AUTHORIZE) && ocpp_cp_local_auth(cp, tag, &info) &&
+	       info.status == OCPP_AUTH_ACCEPTED;
 }
 
 json_t *ocpp_handle_remote_start_transaction(struct ocpp_cp *cp, const json_t *req, struct ocpp_perr *e)

@@ -71,7 +71,8 @@ struct fake {
 	struct jrec *snap;
 	size_t n_snap;
 
-	struct sfile files[4];
+	struct sfile files[5];
+	bool store_fail;      /* store() answers -EIO */
 
 	int lim_c[512], lim_a[512];
 	int n_lim;
@@ -200,7 +201,7 @@ static inline int env_jdel(void *user, uint64_t seq)
 
 static inline struct sfile *file_slot(struct fake *f, const char *name)
 {
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < 5; i++)
 		if (!strcmp(f->files[i].name, name))
 			return &f->files[i];
 	fail_msg("store() of an unknown file %s", name);
@@ -212,6 +213,8 @@ static inline int env_store(void *user, const char *name, const char *text, bool
 	struct fake *f = user;
 	struct sfile *s = file_slot(f, name);
 
+	if (f->store_fail)
+		return -EIO;
 	free(s->text);
 	s->text = strdup(text);
 	s->secret = secret;
@@ -290,6 +293,7 @@ static inline int setup(void **state)
 	f->files[1].name = OCPP_FILE_CONNECTORS;
 	f->files[2].name = OCPP_FILE_AUTH;
 	f->files[3].name = OCPP_FILE_PROFILES;
+	f->files[4].name = OCPP_FILE_LOCAL_LIST;
 	f->next_txid = 100;
 	f->boot_interval = 3600;
 	f->auth_status = "Accepted";
@@ -307,7 +311,7 @@ static inline int teardown(void **state)
 	free(f->fr);
 	jr_free(f->jr, f->n_jr);
 	jr_free(f->snap, f->n_snap);
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < 5; i++)
 		free(f->files[i].text);
 	free(f);
 	return 0;
@@ -333,6 +337,7 @@ static inline void fk_new(struct fake *f)
 	f->p.connectors_json = f->files[1].text;
 	f->p.auth_json = f->files[2].text;
 	f->p.profiles_json = f->files[3].text;
+	f->p.local_list_json = f->files[4].text;
 	f->cp = ocpp_cp_new(&f->p, &env);
 	assert_non_null(f->cp);
 }

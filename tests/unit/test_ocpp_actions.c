@@ -295,7 +295,7 @@ static void test_unknown_and_unsupported_actions(void **state)
 {
 	struct fake *f = *state;
 	static const char *const not_supported[] = {
-		"ReserveNow", "CancelReservation", "GetDiagnostics", "GetLocalListVersion", "SendLocalList", "UpdateFirmware",
+		"ReserveNow", "CancelReservation", "GetDiagnostics", "UpdateFirmware",
 	};
 
 	fk_online_quiet(f);
@@ -723,6 +723,131 @@ static void test_clear_cache(void **state)
 	fk_expect(f, "StartTransaction");
 }
 
+/* Local Auth List Management: versions, updates, what a list entry authorises, persistence. */
+static void test_local_auth_list(void **state)
+{
+	struct fake *f = *state;
+	char *big;
+	size_t len = 0;
+
+	fk_key(f, "LocalPreAuthorize", "true");
+	fk_key(f, "AuthorizationCacheEnabled", "false");
+	f->p.id_tag_source = OCPP_IDTAG_FIXED;
+	f->p.fixed_id_tag = "FLEET01";
+	fk_online_quiet(f);
+	expect_result(f, "GetLocalListVersion", "{}", "{\"listVersion\":0}");
+	/* a differential update must move the version on; a full one may set any */
+	expect_result(f, "SendLocalList", "{\"listVersion\":0,\"updateType\":\"Differential\"}",
+		      "{\"status\":\"VersionMismatch\"}");
+	expect_result(f, "SendLocalList",
+		      "{\"listVersion\":2,\"updateType\":\"Full\",\"localAuthorizationList\":["
+		      "{\"idTag\":\"fleet01\",\"idTagInfo\":{\"status\":\"Accepted\"}},"
+		      "{\"idTag\":\"GONE\",\"idTagInfo\":{\"status\":\"Accepted\"}},{\"idTag\":\"NOINFO\"}]}",
+		      "{\"status\":\"Accepted\"}");
+	expect_result(f, "GetLocalListVersion", "{}", "{\"listVersion\":2}");
+	assert_non_null(strstr(f->files[4].text, "\"version\":2"));
+	assert_null(strstr(f->files[4].text, "NOINFO")); /* a full list keeps only entries with info */
+	expect_result(f, "SendLocalList", "{\"listVersion\":2,\"updateType\":\"Differential\"}",
+		      "{\"status\":\"VersionMismatch\"}");
+	expect_result(f, "SendLocalList",
+		      "{\"listVersion\":5,\"updateType\":\"Differential\",\"localAuthorizationList\":["
+		      "{\"idTag\":\"GONE\"},{\"idTag\":\"BLOCKED1\",\"idTagInfo\":{\"status\":\"Blocked\"}}]}",
+		      "{\"status\":\"Accepted\"}");
+	expect_result(f, "GetLocalListVersion", "{}", "{\"listVersion\":5}");
+	assert_null(strstr(f->files[4].text, "GONE"));
+	assert_non_null(strstr(f->files[4].text, "BLOCKED1"));
+	/* a list that cannot be saved is Failed, and the one in force stays */
+	f->store_fail = true;
+	expect_result(f, "SendLocalList", "{\"listVersion\":9,\"updateType\":\"Full\"}", "{\"status\":\"Failed\"}");
+	f->store_fail = false;
+	expect_result(f, "GetLocalListVersion", "{}", "{\"listVersion\":5}");
+	/* more entries than SendLocalListMaxLength: Failed */
+	big = malloc(300 * 64 + 128);
+	assert_non_null(big);
+	len += (size_t)snprintf(big, 128, "{\"listVersion\":6,\"updateType\":\"Differential\",\"localAuthorizationList\":[");
+	for (int i = 0; i < 251; i++)
+		len += (size_t)snprintf(big + len, 64, "%s{\"idTag\":\"T%d\",\"idTagInfo\":{\"status\":\"Accepted\"}}",
+					i ? "," : "", i);
+	snprintf(big + len, 8, "]}");
+	{
+		char *frame = malloc(strlen(big) + 64);
+
+		assert_non_null(frame);
+		snprintf(frame, strlen(big) + 64, "[2,\"big-1\",\"SendLocalList\",%s]", big);
+		assert_string_equal(json_string_value(json_object_get(
+					    json_array_get(fk_answer_to(f, frame, "big-1"), 2), "status")),
+				    "Failed");
+		free(frame);
+	}
+	free(big);
+	expect_result(f, "GetLocalListVersion", "{}", "{\"listVersion\":5}");
+	fk_no_call(f);
+
+	/* In the list and LocalPreAuthorize: the plug-in starts at once, no Authorize (TC_008_1), with
+	 * the cache off, so only the list can have said so. */
+	fk_ev(f, 1, true, 0);
+	fk_settle(f);
+	fk_expect(f, "StartTransaction");
+	fk_ack(f, "{\"transactionId\":1,\"idTagInfo\":{\"status\":\"Accepted\"}}");
+	fk_settle(f);
+	fk_ev(f, 1, false, 0);
+	fk_expect(f, "StopTransaction");
+	fk_ack(f, "{}");
+	fk_settle(f);
+	/* LocalAuthListEnabled false: the list is not consulted and updates are NotSupported */
+	expect_result(f, "ChangeConfiguration", "{\"key\":\"LocalAuthListEnabled\",\"value\":\"false\"}",
+		      "{\"status\":\"Accepted\"}");
+	expect_result(f, "SendLocalList", "{\"listVersion\":7,\"updateType\":\"Full\"}", "{\"status\":\"NotSupported\"}");
+	fk_ev(f, 1, true, 0);
+	fk_settle(f);
+	fk_expect(f, "Authorize");
+	fk_ack(f, "{\"idTagInfo\":{\"status\":\"Accepted\"}}");
+	fk_settle(f);
+	fk_expect(f, "StartTransaction");
+	fk_ack(f, "{\"transactionId\":2,\"idTagInfo\":{\"status\":\"Accepted\"}}");
+	fk_settle(f);
+	fk_ev(f, 1, false, 0);
+	fk_expect(f, "StopTransaction");
+	fk_ack(f, "{}");
+	fk_settle(f);
+	expect_result(f, "ChangeConfiguration", "{\"key\":\"LocalAuthListEnabled\",\"value\":\"true\"}",
+		      "{\"status\":\"Accepted\"}");
+	/* a restarted charge point has the list from its file: version and entries */
+	fk_restart(f, NULL, 0);
+	fk_ev(f, 1, false, 0);
+	fk_boot(f);
+	expect_result(f, "GetLocalListVersion", "{}", "{\"listVersion\":5}");
+	/* offline, LocalAuthorizeOffline: the list authorises; a Blocked entry never does, not even with
+	 * AllowOfflineTxForUnknownId (it is known) */
+	expect_result(f, "ChangeConfiguration", "{\"key\":\"AllowOfflineTxForUnknownId\",\"value\":\"true\"}",
+		      "{\"status\":\"Accepted\"}");
+	ocpp_cp_disconnected(f->cp, f->now);
+	f->connected = false;
+	fk_ev(f, 1, true, 0);
+	assert_true(ocpp_cp_transaction_id(f->cp, 1) < 0); /* provisional: started offline */
+	assert_int_equal(ocpp_cp_stats(f->cp)->rx_bad, 0);
+}
+
+static void test_local_auth_list_blocked_offline(void **state)
+{
+	struct fake *f = *state;
+
+	f->p.id_tag_source = OCPP_IDTAG_FIXED;
+	f->p.fixed_id_tag = "BLOCKED1";
+	fk_key(f, "AllowOfflineTxForUnknownId", "true");
+	fk_online_quiet(f);
+	expect_result(f, "SendLocalList",
+		      "{\"listVersion\":1,\"updateType\":\"Full\",\"localAuthorizationList\":["
+		      "{\"idTag\":\"BLOCKED1\",\"idTagInfo\":{\"status\":\"Blocked\"}}]}",
+		      "{\"status\":\"Accepted\"}");
+	ocpp_cp_disconnected(f->cp, f->now);
+	f->connected = false;
+	fk_ev(f, 1, true, 0);
+	fk_advance(f, 5000);
+	assert_int_equal(ocpp_cp_transaction_id(f->cp, 1), 0);
+	assert_int_equal(ocpp_cp_connector_status(f->cp, 1), OCPP_ST_PREPARING);
+}
+
 /* ------------------------------------------------------------------ CP -> CS: encoding */
 
 static void expect_json(json_t *got, const char *want_text)
@@ -1068,6 +1193,8 @@ int main(void)
 		T(test_security_profile_never_lowered),
 		T(test_data_transfer_and_unlock),
 		T(test_trigger_message),
+		T(test_local_auth_list),
+		T(test_local_auth_list_blocked_offline),
 		T(test_clear_cache),
 		T(test_request_encoding),
 		T(test_boot_notification_encoding),

@@ -1,7 +1,8 @@
 /*
  * Tests of the authorization cache: case-insensitive idTags, replacement, least-recently-used
  * eviction (lookups count as use), expiry, refusal of unusable idTags, and the JSON round trip that
- * keeps recency order and skips bad entries.
+ * keeps recency order and skips bad entries. Also the Local Authorization List: full and
+ * differential updates, the size limit that leaves the list as it was, expiry, and its file.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -15,6 +16,7 @@
 #include <cmocka.h>
 
 #include "ocpp_auth.h"
+#include "ocpp_local_list.h"
 
 static int setup(void **state)
 {
@@ -313,6 +315,125 @@ static void test_non_utf8_tag_not_persisted(void **state)
 	json_decref(j);
 }
 
+static struct ocpp_local_entry entry(const char *tag, bool has_info, enum ocpp_auth_status st, int64_t expiry)
+{
+	struct ocpp_local_entry e = { .has_info = has_info };
+
+	snprintf(e.id_tag, sizeof(e.id_tag), "%s", tag);
+	e.info = info(st, expiry, "");
+	return e;
+}
+
+static void test_local_list_updates(void **state)
+{
+	struct ocpp_local_list *l = ocpp_local_list_new();
+	struct ocpp_local_entry e[4];
+	struct ocpp_id_tag_info out;
+
+	(void)state;
+	assert_non_null(l);
+	assert_int_equal(ocpp_local_list_version(l), 0);
+	assert_false(ocpp_local_list_lookup(l, "A", 0, &out));
+	/* full: entries without info are left out; a later duplicate wins; tags are CiStrings */
+	e[0] = entry("A", true, OCPP_AUTH_ACCEPTED, 0);
+	e[1] = entry("b", true, OCPP_AUTH_ACCEPTED, 1000);
+	e[2] = entry("C", false, OCPP_AUTH_ACCEPTED, 0);
+	e[3] = entry("a", true, OCPP_AUTH_BLOCKED, 0);
+	assert_int_equal(ocpp_local_list_apply(l, 3, true, e, 4), 0);
+	assert_int_equal(ocpp_local_list_version(l), 3);
+	assert_int_equal(ocpp_local_list_count(l), 2);
+	assert_true(ocpp_local_list_lookup(l, "A", 0, &out));
+	assert_int_equal(out.status, OCPP_AUTH_BLOCKED);
+	assert_false(ocpp_local_list_lookup(l, "C", 0, NULL));
+	/* expiry: Expired from then on */
+	assert_true(ocpp_local_list_lookup(l, "B", 999, &out));
+	assert_int_equal(out.status, OCPP_AUTH_ACCEPTED);
+	assert_true(ocpp_local_list_lookup(l, "B", 1000, &out));
+	assert_int_equal(out.status, OCPP_AUTH_EXPIRED);
+	/* differential: without info removes, with info adds or replaces */
+	e[0] = entry("A", false, OCPP_AUTH_ACCEPTED, 0);
+	e[1] = entry("D", true, OCPP_AUTH_ACCEPTED, 0);
+	assert_int_equal(ocpp_local_list_apply(l, 4, false, e, 2), 0);
+	assert_false(ocpp_local_list_lookup(l, "a", 0, NULL));
+	assert_true(ocpp_local_list_lookup(l, "d", 0, NULL));
+	assert_true(ocpp_local_list_lookup(l, "b", 0, NULL));
+	assert_int_equal(ocpp_local_list_version(l), 4);
+	/* bad input changes nothing */
+	e[0] = entry("", true, OCPP_AUTH_ACCEPTED, 0);
+	assert_int_equal(ocpp_local_list_apply(l, 5, true, e, 1), -EINVAL);
+	assert_int_equal(ocpp_local_list_apply(l, -1, true, NULL, 0), -EINVAL);
+	assert_int_equal(ocpp_local_list_version(l), 4);
+	assert_int_equal(ocpp_local_list_count(l), 2);
+	/* a full update with nothing empties it */
+	assert_int_equal(ocpp_local_list_apply(l, 6, true, NULL, 0), 0);
+	assert_int_equal(ocpp_local_list_count(l), 0);
+	ocpp_local_list_free(l);
+}
+
+static void test_local_list_limit(void **state)
+{
+	struct ocpp_local_list *l = ocpp_local_list_new();
+	struct ocpp_local_entry *e = calloc(OCPP_LOCAL_LIST_MAX + 1, sizeof(*e));
+
+	(void)state;
+	assert_non_null(l);
+	assert_non_null(e);
+	for (int i = 0; i <= OCPP_LOCAL_LIST_MAX; i++) {
+		char tag[16];
+
+		snprintf(tag, sizeof(tag), "T%d", i);
+		e[i] = entry(tag, true, OCPP_AUTH_ACCEPTED, 0);
+	}
+	assert_int_equal(ocpp_local_list_apply(l, 1, true, e, OCPP_LOCAL_LIST_MAX), 0);
+	assert_int_equal(ocpp_local_list_count(l), OCPP_LOCAL_LIST_MAX);
+	/* one more: refused, and the list is what it was */
+	assert_int_equal(ocpp_local_list_apply(l, 2, false, &e[OCPP_LOCAL_LIST_MAX], 1), -EOVERFLOW);
+	assert_int_equal(ocpp_local_list_version(l), 1);
+	assert_int_equal(ocpp_local_list_count(l), OCPP_LOCAL_LIST_MAX);
+	assert_int_equal(ocpp_local_list_apply(l, 3, true, e, OCPP_LOCAL_LIST_MAX + 1), -EOVERFLOW);
+	assert_int_equal(ocpp_local_list_version(l), 1);
+	/* replacing one that is there still fits */
+	e[0].info.status = OCPP_AUTH_BLOCKED;
+	assert_int_equal(ocpp_local_list_apply(l, 4, false, e, 1), 0);
+	free(e);
+	ocpp_local_list_free(l);
+}
+
+static void test_local_list_json(void **state)
+{
+	struct ocpp_local_list *l = ocpp_local_list_new(), *m = ocpp_local_list_new();
+	struct ocpp_local_entry e[2] = { entry("X1", true, OCPP_AUTH_ACCEPTED, 1767225600000LL),
+					 entry("Y2", true, OCPP_AUTH_INVALID, 0) };
+	struct ocpp_id_tag_info out;
+	json_t *j, *bad;
+
+	(void)state;
+	snprintf(e[0].info.parent, sizeof(e[0].info.parent), "PARENT");
+	assert_int_equal(ocpp_local_list_apply(l, 7, true, e, 2), 0);
+	j = ocpp_local_list_to_json(l);
+	assert_non_null(j);
+	assert_int_equal(ocpp_local_list_load_json(m, j), 0);
+	assert_int_equal(ocpp_local_list_version(m), 7);
+	assert_true(ocpp_local_list_lookup(m, "x1", 0, &out));
+	assert_int_equal(out.expiry_ms, 1767225600000LL);
+	assert_string_equal(out.parent, "PARENT");
+	assert_true(ocpp_local_list_lookup(m, "Y2", 0, &out));
+	assert_int_equal(out.status, OCPP_AUTH_INVALID);
+	/* anything wrong: refused whole, the list unchanged */
+	bad = json_pack("{s:i,s:[{s:s,s:s}]}", "version", 9, "list", "idTag", "Z", "status", "Nope");
+	assert_int_equal(ocpp_local_list_load_json(m, bad), -EINVAL);
+	json_decref(bad);
+	bad = json_pack("{s:i,s:[]}", "version", -2, "list");
+	assert_int_equal(ocpp_local_list_load_json(m, bad), -EINVAL);
+	json_decref(bad);
+	assert_int_equal(ocpp_local_list_load_json(m, NULL), -EINVAL);
+	assert_int_equal(ocpp_local_list_version(m), 7);
+	assert_int_equal(ocpp_local_list_count(m), 2);
+	json_decref(j);
+	ocpp_local_list_free(l);
+	ocpp_local_list_free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -325,6 +446,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_load_bad_entries, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_load_more_than_fits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_non_utf8_tag_not_persisted, setup, teardown),
+		cmocka_unit_test(test_local_list_updates),
+		cmocka_unit_test(test_local_list_limit),
+		cmocka_unit_test(test_local_list_json),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

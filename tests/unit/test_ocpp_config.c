@@ -59,7 +59,7 @@ static const struct expect expected[OCPP_KEY_COUNT] = {
 	{ OCPP_KEY_STOP_TXN_SAMPLED_DATA, "StopTxnSampledData", OCPP_KT_CSL, OCPP_KA_RW, "" },
 	{ OCPP_KEY_STOP_TXN_SAMPLED_DATA_MAX_LENGTH, "StopTxnSampledDataMaxLength", OCPP_KT_INT, OCPP_KA_R, "5" },
 	{ OCPP_KEY_SUPPORTED_FEATURE_PROFILES, "SupportedFeatureProfiles", OCPP_KT_CSL, OCPP_KA_R,
-	  "Core,SmartCharging,RemoteTrigger" },
+	  "Core,LocalAuthListManagement,SmartCharging,RemoteTrigger" },
 	{ OCPP_KEY_SUPPORTED_FEATURE_PROFILES_MAX_LENGTH, "SupportedFeatureProfilesMaxLength", OCPP_KT_INT,
 	  OCPP_KA_R, "6" },
 	{ OCPP_KEY_TRANSACTION_MESSAGE_ATTEMPTS, "TransactionMessageAttempts", OCPP_KT_INT, OCPP_KA_RW, "3" },
@@ -75,6 +75,9 @@ static const struct expect expected[OCPP_KEY_COUNT] = {
 	{ OCPP_KEY_CONNECTOR_SWITCH_3TO1_PHASE_SUPPORTED, "ConnectorSwitch3to1PhaseSupported", OCPP_KT_BOOL, OCPP_KA_R,
 	  "false" },
 	{ OCPP_KEY_MAX_CHARGING_PROFILES_INSTALLED, "MaxChargingProfilesInstalled", OCPP_KT_INT, OCPP_KA_R, "32" },
+	{ OCPP_KEY_LOCAL_AUTH_LIST_ENABLED, "LocalAuthListEnabled", OCPP_KT_BOOL, OCPP_KA_RW, "true" },
+	{ OCPP_KEY_LOCAL_AUTH_LIST_MAX_LENGTH, "LocalAuthListMaxLength", OCPP_KT_INT, OCPP_KA_R, "1000" },
+	{ OCPP_KEY_SEND_LOCAL_LIST_MAX_LENGTH, "SendLocalListMaxLength", OCPP_KT_INT, OCPP_KA_R, "250" },
 	{ OCPP_KEY_AUTHORIZATION_KEY, "AuthorizationKey", OCPP_KT_STRING, OCPP_KA_W, "" },
 	{ OCPP_KEY_SECURITY_PROFILE, "SecurityProfile", OCPP_KT_INT, OCPP_KA_RW, "0" },
 	{ OCPP_KEY_STOP_TRANSACTION_IF_UNLOCK_NOT_SUPPORTED, "StopTransactionIfUnlockNotSupported", OCPP_KT_BOOL,
@@ -120,7 +123,7 @@ static void change(struct ocpp_config *c, const char *key, const char *value, en
 static void test_table(void **state)
 {
 	(void)state;
-	assert_int_equal(OCPP_KEY_COUNT, 38);
+	assert_int_equal(OCPP_KEY_COUNT, 41);
 	for (int k = 0; k < OCPP_KEY_COUNT; k++) {
 		const struct ocpp_key_info *i = ocpp_config_info((enum ocpp_key)k);
 		char lower[OCPP_CONFIG_KEY_MAX + 1];
