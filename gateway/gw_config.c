@@ -955,13 +955,14 @@ static int digits(const char *s, int n)
 static int parse_until(const struct key_spec *k, const char *value, void *field, char *why, size_t whylen)
 {
 	int y, mo, d, h, mi, sec = 0, oh = 0, om = 0;
-	const char *p = value + 16;
+	const char *p;
 	struct tm tm;
 	time_t t;
 
 	(void)k;
 	if (!shape(value, "dddd-dd-ddTdd:dd"))
 		goto bad;
+	p = value + 16; /* only now known to be inside the string */
 	y = digits(value, 4);
 	mo = digits(value + 5, 2);
 	d = digits(value + 8, 2);
@@ -1324,8 +1325,12 @@ static int apply_source(const json_t *v, const char *where, enum ems_meter_type 
 		src->scale = json_number_value(s);
 	}
 	if (type == EMS_METER_HASS && !entity_ok(src->key)) {
-		set_err(err, errlen, "config: %s.entity: must be an entity id such as sensor.grid_power (got \"%.60s\")",
-			where, src->key);
+		char shown[61];
+
+		/* Sanitized: a "\n" in the value would otherwise split the one-line message. */
+		sanitize(src->key, shown, sizeof(shown));
+		set_err(err, errlen, "config: %s.entity: must be an entity id such as sensor.grid_power (got \"%s\")",
+			where, shown);
 		return -EINVAL;
 	}
 	if ((type == EMS_METER_JSON && src->key[0] != '/') || (src->pointer[0] && src->pointer[0] != '/')) {
@@ -1417,9 +1422,10 @@ static int apply_meter(const json_t *v, const char *where, struct gw_config_mete
 		all[n] = NULL;
 		rc = only_keys(v, where, all, err, errlen);
 		if (rc) {
-			/* Say why: the key exists, only not for this type. */
-			size_t len = strlen(err);
-			if (len + 40 < errlen)
+			/* Say why: the key exists, only not for this type. No buffer (err NULL or errlen 0,
+			 * which set_err() allows) holds no message to extend. */
+			size_t len = err && errlen ? strlen(err) : 0;
+			if (err && len + 40 < errlen)
 				snprintf(err + len, errlen - len, " for type %s", meter_types[t]);
 			return rc;
 		}
@@ -1485,6 +1491,14 @@ static int apply_meter(const json_t *v, const char *where, struct gw_config_mete
 			strcmp(need, "username") == 0 ? " with a password" : "");
 		return -EINVAL;
 	}
+	/* The meter core sends the token as it is in an Authorization header and refuses one it could
+	 * not: refused here, so -n does not call a config OK that stops the gateway at start. */
+	for (const char *c = m->token; *c; c++) {
+		if ((unsigned char)*c <= 0x20 || (unsigned char)*c >= 0x7f) {
+			set_err(err, errlen, "config: %s.token: must be printable ASCII without spaces", where);
+			return -EINVAL;
+		}
+	}
 	if (m->host[0] && !host_ok(m->host)) {
 		char shown[GOT_MAX - 2];
 
@@ -1504,7 +1518,11 @@ static int apply_meter(const json_t *v, const char *where, struct gw_config_mete
 			return -EINVAL;
 		}
 		if (parse_http_url(&ks, m->url, copy, why, sizeof(why)) != 0) {
-			set_err(err, errlen, "config: %s.url: %s (got \"%.80s\")", where, why, m->url);
+			char shown[81];
+
+			/* Sanitized: what parse_http_url() refuses includes control characters. */
+			sanitize(m->url, shown, sizeof(shown));
+			set_err(err, errlen, "config: %s.url: %s (got \"%s\")", where, why, shown);
 			return -EINVAL;
 		}
 	}

@@ -1269,12 +1269,13 @@ static void test_policy_schedule(void **state)
 
 	/* At most 16 windows. */
 	{
-		char rest[4096] = "\"twc\": {" TWC_OK "}, \"policy\": {\"schedule\": [";
+		char rest[4096];
+		size_t len = (size_t)snprintf(rest, sizeof(rest), "\"twc\": {" TWC_OK "}, \"policy\": {\"schedule\": [");
 
 		for (int i = 0; i < 17; i++)
-			strcat(rest, i ? ", {\"start\": \"01:00\", \"end\": \"02:00\", \"amps\": 6}"
-				       : "{\"start\": \"01:00\", \"end\": \"02:00\", \"amps\": 6}");
-		strcat(rest, "]}");
+			len += (size_t)snprintf(rest + len, sizeof(rest) - len,
+						"%s{\"start\": \"01:00\", \"end\": \"02:00\", \"amps\": 6}", i ? ", " : "");
+		snprintf(rest + len, sizeof(rest) - len, "]}");
 		assert_int_equal(load_big(rest, &cfg, err), -EINVAL);
 		assert_string_equal(err, "config: policy.schedule: at most 16 windows (got 17)");
 	}
@@ -1369,6 +1370,50 @@ static void test_ems_secret_never_echoed(void **state)
 	}
 }
 
+/* Found by tests/fuzz/fuzz_gw_config.c. */
+static void test_fuzz_regressions(void **state)
+{
+	struct gw_config cfg;
+	char err[ERR_LEN], text[1024];
+
+	(void)state;
+	/* No message buffer (set_err() takes NULL and 0) with a key the meter type does not take: the
+	 * " for type ..." suffix called strlen(NULL). */
+	snprintf(text, sizeof(text),
+		 "{\"dataDir\": \"%s/data\", \"twc\": {" TWC_OK "}, \"ems\": [{\"type\": \"solaredge-modbus\", "
+		 "\"host\": \"h\", \"url\": \"http://h\"}]}",
+		 tmp_root);
+	assert_int_equal(gw_config_from_json_text(text, "<test>", &cfg, NULL, 0), -EINVAL);
+	memset(err, 'x', sizeof(err));
+	assert_int_equal(gw_config_from_json_text(text, "<test>", &cfg, err, 0), -EINVAL);
+	assert_int_equal(err[0], 'x');
+
+	/* A token the meter core refuses for its Authorization header: -n said "config OK", then the
+	 * gateway failed to start ("the meter core refused its settings"). Not echoed: a secret. */
+	assert_int_equal(load_big("\"twc\": {" TWC_OK "}, \"ems\": [{\"type\": \"envoy\", \"url\": \"https://envoy.local\", "
+				  "\"token\": \"eyJ SECRET\"}]",
+				  &cfg, err),
+			 -EINVAL);
+	assert_string_equal(err, "config: ems[0].token: must be printable ASCII without spaces");
+	assert_int_equal(load_big("\"twc\": {" TWC_OK "}, \"ems\": [{\"type\": \"homeassistant\", \"url\": \"http://ha\", "
+				  "\"token\": \"SECRET\\tSECRET\", \"values\": {\"grid\": \"sensor.g\"}}]",
+				  &cfg, err),
+			 -EINVAL);
+	assert_string_equal(err, "config: ems[0].token: must be printable ASCII without spaces");
+
+	/* A refused entity or URL holding a control character: the message stays one line. */
+	assert_int_equal(load_big("\"twc\": {" TWC_OK "}, \"ems\": [{\"type\": \"homeassistant\", \"url\": \"http://ha\", "
+				  "\"token\": \"t\", \"values\": {\"grid\": \"s\\nsor.grid\"}}]",
+				  &cfg, err),
+			 -EINVAL);
+	assert_string_equal(err, "config: ems[0].values.grid.entity: must be an entity id such as sensor.grid_power "
+				 "(got \"s?sor.grid\")");
+	assert_int_equal(load_big("\"twc\": {" TWC_OK "}, \"ems\": [{\"type\": \"fronius\", \"url\": \"http://inverter/\\n\"}]",
+				  &cfg, err),
+			 -EINVAL);
+	assert_string_equal(err, "config: ems[0].url: must be an http:// or https:// URL (got \"http://inverter/?\")");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1400,6 +1445,7 @@ int main(void)
 		cmocka_unit_test(test_policy_until),
 		cmocka_unit_test(test_policy_schedule),
 		cmocka_unit_test(test_ems_secret_never_echoed),
+		cmocka_unit_test(test_fuzz_regressions),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
