@@ -33,6 +33,7 @@ struct ems_policy {
 	int64_t deficit_rate_w;   /* since the last eval: > 0 growing, < 0 refilling */
 	uint64_t deficit_ms;      /* when deficit_wms was brought up to date */
 	bool stopped;             /* ever: the first start has no dwell */
+	bool battery_seen;        /* the meters have reported a battery: its absence is unknown now */
 	uint64_t last_start, last_stop;
 	struct ems_policy_stats stats;
 	/* where the last eval stood, for the deadline */
@@ -294,9 +295,15 @@ static void track_green(struct ems_policy *pol, const struct ems_policy_input *i
 {
 	const struct ems_policy_params *p = &pol->p;
 	double plain, prio;
-	bool known = base_surplus(p, in, &plain, &prio);
+	bool known;
 	int target = NO_TARGET;
 	const char *none = "meter unknown";
+
+	/* A battery the meters stopped reporting may be discharging into what looks like export: no
+	 * figure then, rather than "battery 0". A site that never had one reports none from the start. */
+	if (isfinite(in->reading.v[EMS_BATTERY]))
+		pol->battery_seen = true;
+	known = base_surplus(p, in, &plain, &prio) && !(pol->battery_seen && !isfinite(in->reading.v[EMS_BATTERY]));
 
 	if (known) {
 		out->surplus_w = prio - p->margin_w;

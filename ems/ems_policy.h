@@ -9,7 +9,8 @@
  * Track-green works like this:
  *   base surplus  = pv - house load, where house load = load - chargers when the meter's load
  *                   includes the chargers (it is counted once), or from the grid meter:
- *                   -grid + chargers - battery (battery unknown = 0);
+ *                   -grid + chargers - battery (0 for a site whose meters never reported a
+ *                   battery; once reported, a battery gone unknown makes the surplus unknown);
  *                   the grid form is used whenever grid is known, pv - load otherwise;
  *   battery first = while the home battery's SoC is below batterySoc (or unknown with batterySoc
  *                   set), power the battery is charging with is not surplus;

@@ -66,7 +66,7 @@ struct gw_port {
 
 	lws_sorted_usec_list_t sul;
 	uint32_t backoff_ms;
-	bool quiet;      /* a failure was logged; repeats go to debug until the port is up again */
+	bool quiet;      /* a failure was logged; repeats go to debug until bytes arrive again */
 	char reason[128];/* why the transport is failing, for the log line */
 	char desc[GW_PORT_SPEC_MAX + 64]; /* what was opened, for the "up" log line */
 
@@ -165,10 +165,11 @@ static void attempt_failed(struct gw_port *port, const char *what)
 static void set_up(struct gw_port *port)
 {
 	port->state = ST_UP;
-	port->quiet = false;
 	port->tx_len = 0;
 	port->reason[0] = '\0';
-	gw_log_info("port %s: %s", port->spec, port->desc);
+	/* Not "working" yet: a peer that accepts and hangs up at once must not make every retry a
+	 * warning. Bytes received end the quiet (on_readable). */
+	gw_log(port->quiet ? GW_LOG_DEBUG : GW_LOG_INFO, "port %s: %s", port->spec, port->desc);
 	if (port->h.on_up)
 		port->h.on_up(port->h.user);
 }
@@ -542,8 +543,10 @@ static int on_rx(struct gw_port *port)
 		return 0;
 	n = read(port->io_fd, buf, sizeof(buf));
 	if (n > 0) {
-		/* Bytes prove the link works: the next loss starts the backoff from the bottom. */
+		/* Bytes prove the link works: the next loss starts the backoff from the bottom and is
+		 * worth a warning again. */
 		port->backoff_ms = BACKOFF_MIN_MS;
+		port->quiet = false;
 		port->h.on_rx(port->h.user, buf, (size_t)n);
 		return 0;
 	}
@@ -611,8 +614,9 @@ static void on_close(struct gw_port *port)
 			gw_log_warn("port %s: closed (%s)", port->spec, port->reason);
 			port->state = ST_DEAD;
 		} else {
-			gw_log_warn("port %s: lost (%s); reopening in %u s, then backing off up to %u s", port->spec,
-				    port->reason, port->backoff_ms / 1000u, BACKOFF_MAX_MS / 1000u);
+			gw_log(port->quiet ? GW_LOG_DEBUG : GW_LOG_WARN,
+			       "port %s: lost (%s); reopening in %u s, then backing off up to %u s", port->spec,
+			       port->reason, port->backoff_ms / 1000u, BACKOFF_MAX_MS / 1000u);
 			port->quiet = true;
 			schedule_retry(port);
 		}

@@ -625,9 +625,12 @@ static void test_grid_no_double_counting(void **state)
 	assert_int_equal(D.amps, 7);
 	ev(S(25), rd(0, NAN, NAN, -1000, NAN), 2300); /* no priority: the battery's charging is surplus */
 	assert_int_equal(D.amps, 14);
-	ev(S(30), rd(-1000, 99999, 0, NAN, NAN), 2300); /* grid wins over pv - load */
+	ev(S(30), rd(-1000, 99999, 0, 0, NAN), 2300); /* grid wins over pv - load */
 	assert_int_equal(D.amps, 14);
-	ev(S(35), grid(-1e6), 2300);
+	ev(S(32), rd(-1000, NAN, NAN, NAN, NAN), 14 * 230); /* the battery reported before, not now */
+	assert_int_equal(D.amps, 6);
+	assert_reason("meter unknown");
+	ev(S(35), rd(-1e6, NAN, NAN, 0, NAN), 6 * 230);
 	assert_int_equal(D.amps, 32);
 	assert_stats(1, 0);
 }
@@ -960,8 +963,13 @@ static void test_battery_priority(void **state)
 	ev(S(5), rd(0, NAN, NAN, -2000, 60), 0);
 	assert_int_equal(D.amps, 0);
 	assert_reason("battery first");
-	/* Battery unknown: nothing to take away. */
+	/* A battery reported before and unknown now may be discharging into the export: the surplus
+	 * is unknown, nothing starts. */
 	ev(S(6), rd(-3000, NAN, NAN, NAN, 10), 0);
+	assert_int_equal(D.amps, 0);
+	assert_reason("meter unknown");
+	/* Known again and charging nothing: the export is surplus. */
+	ev(S(6) + 500, rd(-3000, NAN, NAN, 0, 10), 0);
 	assert_int_equal(D.amps, 12);
 	/* A discharging battery is never surplus, priority or not. */
 	ev(S(7), rd(-3000, NAN, NAN, 1000, 10), 12 * 230);
@@ -1054,6 +1062,7 @@ static void test_property_random(void **state)
 	struct ems_policy_input prev = { 0 };
 	unsigned starts = 0, stops = 0;
 	uint64_t t = 0;
+	bool batt_seen = false;
 
 	(void)state;
 	rng_state = 0x9e3779b97f4a7c15ull;
@@ -1071,6 +1080,7 @@ static void test_property_random(void **state)
 			memset(&D, 0, sizeof(D));
 			before = 0;
 			starts = stops = 0;
+			batt_seen = false;
 		}
 		dl = deadline();
 		/* Now and then the same input again before the deadline: the amps may not change. */
@@ -1105,7 +1115,10 @@ static void test_property_random(void **state)
 			if (isnan(chg) && rnd() % 2)
 				chg = 0;
 		}
-		unknown_in = isnan(chg) || (isnan(r.v[EMS_GRID]) && (isnan(r.v[EMS_PV]) || isnan(r.v[EMS_LOAD])));
+		/* A battery once reported and unknown now makes the surplus unknown too. */
+		batt_seen = batt_seen || !isnan(r.v[EMS_BATTERY]);
+		unknown_in = isnan(chg) || (isnan(r.v[EMS_GRID]) && (isnan(r.v[EMS_PV]) || isnan(r.v[EMS_LOAD]))) ||
+			     (batt_seen && isnan(r.v[EMS_BATTERY]));
 
 		ev(t, r, chg);
 		assert_int_equal(D.mode, EMS_POLICY_TRACK_GREEN);
