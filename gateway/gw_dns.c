@@ -21,7 +21,58 @@ struct gw_dns {
 	bool async;
 	char host[256];
 	char service[8];
+	struct gw_dns *next; /* on the parked list */
 };
+
+/* Requests glibc would not cancel yet. Its worker sets the result before it takes the request off
+ * its own list, so a finished request can still be "running" for a moment: such a request waits
+ * here and is freed at the next release (one loop, so no lock), or at teardown. */
+static struct gw_dns *parked;
+
+/* Free @d if glibc is done with it; false if its thread may still write into it. */
+static bool try_free(struct gw_dns *d, bool wait)
+{
+	int rc;
+
+	if (d->async) {
+		rc = gai_cancel(&d->cb);
+		/* Teardown: wait for the lookup, then for glibc to let go of it, in 10 ms steps. */
+		for (int i = 0; rc == EAI_NOTCANCELED && wait && i < RELEASE_WAIT_S * 100; i++) {
+			const struct gaicb *list[1] = { &d->cb };
+			struct timespec ts = { 0, 10 * 1000 * 1000 };
+
+			if (gai_suspend(list, 1, &ts) == 0) /* done: only glibc's bookkeeping is left */
+				nanosleep(&ts, NULL);
+			rc = gai_cancel(&d->cb);
+		}
+		if (rc == EAI_NOTCANCELED)
+			return false;
+		if (d->cb.ar_result)
+			freeaddrinfo(d->cb.ar_result);
+	}
+	if (d->numeric)
+		freeaddrinfo(d->numeric);
+	free(d);
+	return true;
+}
+
+static void reap(bool wait)
+{
+	struct gw_dns **pp = &parked;
+
+	while (*pp) {
+		struct gw_dns *d = *pp;
+
+		*pp = d->next;
+		if (!try_free(d, wait)) {
+			if (wait)
+				gw_log_debug("dns: request for %s still running at teardown; left to finish", d->host);
+			d->next = *pp;
+			*pp = d;
+			pp = &d->next;
+		}
+	}
+}
 
 struct gw_dns *gw_dns_start(const char *host, const char *service, int *gai)
 {
@@ -85,27 +136,10 @@ int gw_dns_result(struct gw_dns *d, struct addrinfo **out)
 
 void gw_dns_release(struct gw_dns *d, bool wait)
 {
-	int rc;
-
-	if (!d)
-		return;
-	if (d->async) {
-		rc = gai_cancel(&d->cb);
-		if (rc == EAI_NOTCANCELED && wait) {
-			const struct gaicb *list[1] = { &d->cb };
-			struct timespec ts = { RELEASE_WAIT_S, 0 };
-
-			gai_suspend(list, 1, &ts);
-			rc = gai_error(&d->cb) == EAI_INPROGRESS ? EAI_NOTCANCELED : EAI_ALLDONE;
-		}
-		if (rc == EAI_NOTCANCELED) {
-			gw_log_debug("dns: request for %s still running; left to finish", d->host);
-			return;
-		}
-		if (d->cb.ar_result)
-			freeaddrinfo(d->cb.ar_result);
+	if (d && !try_free(d, wait)) {
+		gw_log_debug("dns: request for %s still running; freed once it is done", d->host);
+		d->next = parked;
+		parked = d;
 	}
-	if (d->numeric)
-		freeaddrinfo(d->numeric);
-	free(d);
+	reap(wait);
 }

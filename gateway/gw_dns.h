@@ -31,9 +31,10 @@ struct gw_dns *gw_dns_start(const char *host, const char *service, int *gai);
 int gw_dns_result(struct gw_dns *d, struct addrinfo **out);
 
 /**
- * gw_dns_release() - give up a request (done or not) and free it. NULL is a no-op.
- * @wait: block up to 2 s for a request glibc cannot cancel (teardown only); one that still runs
- * is left allocated, since the resolver thread writes into it.
+ * gw_dns_release() - give up a request (done or not) and free it, now or, while glibc's thread
+ * may still write into it, at a later release. NULL releases nothing new.
+ * @wait: block up to 2 s for requests glibc cannot cancel yet (teardown only); one that runs
+ * longer than that is left allocated.
  */
 void gw_dns_release(struct gw_dns *d, bool wait);
 
