@@ -5,11 +5,10 @@
 // the simulator, so what the gateway decides changes what the meter shows.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import path from 'node:path';
-import { tempDir, cleanup, start, stop, status, waitFor, writeConfig, TWCGW, TWCSIM } from './lib.mjs';
+import { tempDir, cleanup, start, stop, status, waitFor, TWCGW } from './lib.mjs';
 import {
   startModbusServer, solarEdgeBank, readBank, MB_ILLEGAL_ADDRESS, MB_GATEWAY_NO_RESPONSE,
-  haveMosquitto, startMosquitto, mqttConnect, startSampler, timeline, transitions,
+  haveMosquitto, startMosquitto, mqttConnect, startSampler, timeline, transitions, startSim, gatewayConfig, logLines,
 } from './meter_mocks.mjs';
 
 const VOLTAGE = 230;
@@ -27,19 +26,6 @@ async function carW(ctl) {
   return (await status(ctl)).slaves.reduce((a, x) => a + x.drawnAmps, 0) * VOLTAGE;
 }
 
-async function startSim(dir) {
-  const ctl = path.join(dir, 'sim.sock');
-  const sim = await start(TWCSIM, ['--tcp', '0', '--control', ctl, '--seed', '11', '--slaves', '1', '--plug', '0'],
-    { readyRe: /^ready tcp (\S+)/m });
-  return { sim, ctl, port: `tcp://${sim.ready[1]}` };
-}
-
-function gatewayConfig(dir, port, extra) {
-  return writeConfig(dir, { port, wiringMaxAmpsAllTWCs: 32, wiringMaxAmpsPerTWC: 32, minAmpsPerTWC: 6, voltage: 230, phases: 1 },
-    { log: { statusInterval: 1 }, ...extra });
-}
-
-const logLines = (gw, re) => gw.stderr.split('\n').filter((l) => re.test(l));
 const since = (gw, mark) => gw.stderr.slice(mark);
 
 function explain(err, gw, sampler, t0, extra = '') {

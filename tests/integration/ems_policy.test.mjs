@@ -8,8 +8,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
-import path from 'node:path';
-import { tempDir, cleanup, start, stop, status, waitFor, writeConfig, TWCGW, TWCSIM } from './lib.mjs';
+import { tempDir, cleanup, start, stop, status, waitFor, TWCGW } from './lib.mjs';
+import { startSampler, timeline, transitions, startSim, gatewayConfig, logLines } from './meter_mocks.mjs';
 
 const VOLTAGE = 230;
 const MARGIN_W = 100;
@@ -94,73 +94,6 @@ async function startMeterMock(ctl) {
 
 // ---- twc-sim status, sampled ----
 
-// Samples slave 0 every ~200 ms: { at, told, inForce, drawn }. told -1 = never told.
-function startSampler(ctl) {
-  const s = { samples: [], running: true };
-  s.done = (async () => {
-    while (s.running) {
-      try {
-        const x = (await status(ctl)).slaves[0];
-        if (x) s.samples.push({ at: Date.now(), told: x.toldAmps, inForce: x.inForceAmps, drawn: x.drawnAmps });
-      } catch { /* the simulator is going away */ }
-      await sleep(200);
-    }
-  })();
-  s.last = () => s.samples[s.samples.length - 1];
-  s.between = (a, b = Infinity) => s.samples.filter((x) => x.at >= a && x.at <= b);
-  s.stop = async () => { s.running = false; await s.done; };
-  // Wait until every sample of the last holdMs (all taken after `after`) satisfies pred: the closed
-  // loop has settled there.
-  s.waitSettled = (what, pred, holdMs, timeoutMs, after = Date.now()) => waitFor(what, async () => {
-    const l = s.last();
-    if (!l || l.at - holdMs < after) return null;
-    const win = s.between(l.at - holdMs);
-    return win.length >= holdMs / 400 && win.every(pred) ? l : null;
-  }, timeoutMs, 50);
-  // Wait for a sample taken after `after` that satisfies pred.
-  s.waitFor = (what, pred, timeoutMs, after = Date.now()) => waitFor(what, async () => {
-    const l = s.last();
-    return l && l.at >= after && pred(l) ? l : null;
-  }, timeoutMs, 50);
-  return s;
-}
-
-// The told amps over time as "t+12.3s 12A" at every change, for failure messages.
-function timeline(samples, t0) {
-  const out = [];
-  let prev;
-  for (const x of samples) {
-    if (x.told !== prev) out.push(`t+${((x.at - t0) / 1000).toFixed(1)}s ${x.told}A (draw ${x.drawn})`);
-    prev = x.told;
-  }
-  return out.join(', ');
-}
-
-// Starts (told 0 or never -> > 0) and stops (> 0 -> 0) in a run of samples.
-function transitions(samples) {
-  let starts = 0, stops = 0, prev = 0;
-  for (const x of samples) {
-    const on = x.told > 0;
-    if (on && !(prev > 0)) starts++;
-    if (!on && prev > 0) stops++;
-    prev = x.told;
-  }
-  return { starts, stops };
-}
-
-async function startSim(dir) {
-  const ctl = path.join(dir, 'sim.sock');
-  const sim = await start(TWCSIM, ['--tcp', '0', '--control', ctl, '--seed', '11', '--slaves', '1', '--plug', '0'],
-    { readyRe: /^ready tcp (\S+)/m });
-  return { sim, ctl, port: `tcp://${sim.ready[1]}` };
-}
-
-function gatewayConfig(dir, port, extra) {
-  return writeConfig(dir, { port, wiringMaxAmpsAllTWCs: 32, wiringMaxAmpsPerTWC: 32, minAmpsPerTWC: 6, voltage: 230, phases: 1 },
-    { log: { statusInterval: 1 }, ...extra });
-}
-
-const logLines = (gw, re) => gw.stderr.split('\n').filter((l) => re.test(l));
 
 // A message with what the gateway said and what the slave was told, for any failure below.
 function explain(err, gw, sampler, t0) {

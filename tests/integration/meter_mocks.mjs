@@ -5,7 +5,7 @@
 import { existsSync, writeFileSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { start, status, waitFor } from './lib.mjs';
+import { start, status, waitFor, writeConfig, TWCSIM } from './lib.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -400,3 +400,19 @@ export function transitions(samples) {
   }
   return { starts, stops };
 }
+
+// The twc-sim and twcgw set-up the meter tests share: one simulated slave on TCP, and a 32 A
+// single-phase 230 V installation with a status line every second.
+export async function startSim(dir) {
+  const ctl = path.join(dir, 'sim.sock');
+  const sim = await start(TWCSIM, ['--tcp', '0', '--control', ctl, '--seed', '11', '--slaves', '1', '--plug', '0'],
+    { readyRe: /^ready tcp (\S+)/m });
+  return { sim, ctl, port: `tcp://${sim.ready[1]}` };
+}
+
+export function gatewayConfig(dir, port, extra) {
+  return writeConfig(dir, { port, wiringMaxAmpsAllTWCs: 32, wiringMaxAmpsPerTWC: 32, minAmpsPerTWC: 6, voltage: 230, phases: 1 },
+    { log: { statusInterval: 1 }, ...extra });
+}
+
+export const logLines = (gw, re) => gw.stderr.split('\n').filter((l) => re.test(l));
