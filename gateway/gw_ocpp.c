@@ -16,6 +16,7 @@
 
 #include <libwebsockets.h>
 
+#include "gw_core_params.h"
 #include "gw_journal.h"
 #include "gw_log.h"
 #include "gw_store.h"
@@ -424,42 +425,16 @@ static int journal_replay(struct gw_ocpp *o)
 
 static struct ocpp_cp *core_new(struct gw_ocpp *o, const struct gw_config *cfg, char *files[STATE_FILES])
 {
-	const struct gw_config_ocpp *c = &cfg->ocpp;
-	struct ocpp_key_override keys[GW_CONFIG_OCPP_KEYS_MAX + 2];
-	char profile[4];
-	struct ocpp_cp_params p;
+	struct gw_ocpp_core_params cp;
+	struct ocpp_cp_params *p = &cp.p;
 	struct ocpp_cp_env env;
-	int n = 0;
 
-	/* The file's profile and key are initial values like ocpp.keys: what the central system
-	 * changed since (persisted by the core) wins. */
-	snprintf(profile, sizeof(profile), "%d", c->security_profile);
-	keys[n++] = (struct ocpp_key_override){ "SecurityProfile", profile };
-	if (c->authorization_key[0])
-		keys[n++] = (struct ocpp_key_override){ "AuthorizationKey", c->authorization_key };
-	for (int i = 0; i < c->n_keys; i++)
-		keys[n++] = (struct ocpp_key_override){ c->keys[i].name, c->keys[i].value };
-
-	memset(&p, 0, sizeof(p));
-	p.vendor = c->vendor;
-	p.model = c->model;
-	p.firmware = TWCGW_VERSION;
-	p.id_tag_source = c->id_tag_source;
-	p.fixed_id_tag = c->id_tag_fixed;
-	p.voltage = cfg->twc.voltage;
-	p.phases = cfg->twc.phases;
-	p.max_amps_per_connector = cfg->twc.wiring_max_per_twc;
-	p.max_amps_total = cfg->twc.wiring_max_all;
-	p.min_amps = cfg->twc.min_amps;
-	p.call_timeout_s = c->call_timeout;
-	p.max_security_profile = o->tls ? 2 : 1;
-	p.keys = keys;
-	p.n_keys = n;
-	p.config_json = files[0] = state_read(o, OCPP_FILE_CONFIG);
-	p.connectors_json = files[1] = state_read(o, OCPP_FILE_CONNECTORS);
-	p.auth_json = files[2] = state_read(o, OCPP_FILE_AUTH);
-	p.profiles_json = files[3] = state_read(o, OCPP_FILE_PROFILES);
-	p.local_list_json = files[4] = state_read(o, OCPP_FILE_LOCAL_LIST);
+	gw_core_params_ocpp(cfg, o->tls, &cp);
+	p->config_json = files[0] = state_read(o, OCPP_FILE_CONFIG);
+	p->connectors_json = files[1] = state_read(o, OCPP_FILE_CONNECTORS);
+	p->auth_json = files[2] = state_read(o, OCPP_FILE_AUTH);
+	p->profiles_json = files[3] = state_read(o, OCPP_FILE_PROFILES);
+	p->local_list_json = files[4] = state_read(o, OCPP_FILE_LOCAL_LIST);
 
 	memset(&env, 0, sizeof(env));
 	env.user = o;
@@ -472,7 +447,7 @@ static struct ocpp_cp *core_new(struct gw_ocpp *o, const struct gw_config *cfg, 
 	env.reset = env_reset;
 	env.config_changed = env_config_changed;
 	env.log = env_log;
-	return ocpp_cp_new(&p, &env);
+	return ocpp_cp_new(p, &env);
 }
 
 struct gw_ocpp *gw_ocpp_new(struct gw_loop *loop, const struct gw_clock *clock, const struct gw_config *cfg,

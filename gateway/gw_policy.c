@@ -18,6 +18,7 @@
 
 #include "ems_meter.h"
 #include "ems_policy.h"
+#include "gw_core_params.h"
 #include "gw_http.h"
 #include "gw_log.h"
 #include "gw_mqtt.h"
@@ -101,39 +102,6 @@ static void data_arrived(struct meter *m, unsigned before)
 static uint64_t now_ms(const struct gw_policy *pol)
 {
 	return gw_clock_now_ms(pol->clock);
-}
-
-static enum ems_policy_mode core_mode(enum gw_policy_mode m)
-{
-	switch (m) {
-	case GW_POLICY_CHARGE_NOW:
-		return EMS_POLICY_CHARGE_NOW;
-	case GW_POLICY_OFF:
-		return EMS_POLICY_OFF;
-	case GW_POLICY_SCHEDULED:
-		return EMS_POLICY_SCHEDULED;
-	case GW_POLICY_TRACK_GREEN:
-		return EMS_POLICY_TRACK_GREEN;
-	}
-	return EMS_POLICY_OFF;
-}
-
-static void params_from(const struct gw_config_policy *c, const struct gw_config_twc *twc,
-			struct ems_policy_params *p)
-{
-	ems_policy_params_default(p, twc->wiring_max_all, twc->min_amps, twc->voltage, twc->phases);
-	p->mode = core_mode(c->mode);
-	p->has_until = c->has_until;
-	p->until_wall_ms = c->until_ms;
-	p->then = core_mode(c->then);
-	memcpy(p->windows, c->windows, sizeof(p->windows));
-	p->n_windows = c->n_windows;
-	p->enable_delay_s = c->enable_delay;
-	p->disable_delay_s = c->disable_delay;
-	p->dwell_s = c->dwell;
-	p->margin_w = c->margin_w;
-	p->battery_soc = c->battery_soc;
-	p->load_includes_chargers = c->load_includes_chargers;
 }
 
 /* ---- meter transports ---- */
@@ -293,39 +261,20 @@ static int mqtt_open(struct meter *m)
 
 static int meter_start(struct gw_policy *pol, struct meter *m, const struct gw_config_meter *c, int index)
 {
-	struct ems_meter_params p;
+	struct gw_meter_core_params mp;
 	struct ems_meter_env env;
-	char url[GW_CONFIG_URL_MAX];
-	size_t n;
 
 	m->pol = pol;
 	m->cfg = *c;
-	snprintf(m->name, sizeof(m->name), "ems[%d] %s", index, ems_meter_type_name(c->type));
-	snprintf(url, sizeof(url), "%s", c->url);
-	n = strlen(url);
-	while (n > 0 && url[n - 1] == '/' && c->type != EMS_METER_JSON)
-		url[--n] = '\0';
-
-	memset(&p, 0, sizeof(p));
-	p.type = c->type;
-	p.name = m->name;
-	p.url = url;
-	p.email = c->email;
-	p.password = c->password;
-	p.token = c->token[0] ? c->token : NULL;
-	p.unit_id = (uint8_t)c->unit_id;
-	p.se_meter = c->se_meter;
-	p.se_battery = c->se_battery;
-	p.poll_ms = (uint32_t)c->poll_s * 1000u;
-	p.max_age_ms = (uint32_t)c->max_age_s * 1000u;
-	memcpy(p.src, c->src, sizeof(p.src));
+	gw_core_params_meter(c, index, &mp);
+	snprintf(m->name, sizeof(m->name), "%s", mp.name);
 	memset(&env, 0, sizeof(env));
 	env.user = m;
 	env.http = meter_http;
 	env.modbus_write = meter_modbus_write;
 	env.modbus_reset = meter_modbus_reset;
 	env.log = meter_log;
-	m->core = ems_meter_new(&p, &env, now_ms(pol));
+	m->core = ems_meter_new(&mp.p, &env, now_ms(pol));
 	if (!m->core) {
 		gw_log_error("%s: the meter core refused its settings", m->name);
 		return -EINVAL;
@@ -539,7 +488,7 @@ struct gw_policy *gw_policy_new(struct gw_loop *loop, const struct gw_clock *clo
 		pol->source = *source;
 		pol->has_source = true;
 	}
-	params_from(&cfg->policy, &cfg->twc, &p);
+	gw_core_params_policy(&cfg->policy, &cfg->twc, &p);
 	if (ems_policy_params_check(&p, err, sizeof(err)) != 0) {
 		gw_log_error("policy: %s", err);
 		free(pol);
@@ -578,7 +527,7 @@ void gw_policy_apply_config(struct gw_policy *pol, const struct gw_config *cfg)
 {
 	struct ems_policy_params p;
 
-	params_from(&cfg->policy, &cfg->twc, &p);
+	gw_core_params_policy(&cfg->policy, &cfg->twc, &p);
 	if (ems_policy_set_params(pol->core, &p) != 0) {
 		gw_log_error("reload: the policy refused the new settings; keeping the running ones");
 		return;

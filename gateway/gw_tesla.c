@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "gw_core_params.h"
 #include "gw_http.h"
 #include "gw_log.h"
 #include "gw_store.h"
@@ -193,10 +194,11 @@ struct gw_tesla *gw_tesla_new(struct gw_loop *loop, const struct gw_clock *clock
 			      struct gw_bus *bus)
 {
 	const struct gw_config_tesla *c = &cfg->tesla;
-	struct tesla_params p;
+	struct gw_tesla_core_params tp;
+	struct tesla_params *p = &tp.p;
+	const char *base = tp.base;
 	struct tesla_env env;
 	struct gw_tesla *t;
-	char base[GW_CONFIG_URL_MAX];
 	char *tokens, *state;
 	size_t n;
 
@@ -216,35 +218,17 @@ struct gw_tesla *gw_tesla_new(struct gw_loop *loop, const struct gw_clock *clock
 		free(t);
 		return NULL;
 	}
-	snprintf(base, sizeof(base), "%s", c->base_url);
-	n = strlen(base);
-	while (n > 0 && base[n - 1] == '/')
-		base[--n] = '\0';
-
-	memset(&p, 0, sizeof(p));
-	p.base_url = base;
-	p.token_url = c->token_url;
-	p.client_id = c->client_id;
-	p.access_token = c->access_token;
-	p.refresh_token = c->refresh_token;
-	p.daily_budget = c->daily_budget;
-	p.car_amps = c->car_amps;
-	p.has_home = c->has_home;
-	p.home_lat = c->home_lat;
-	p.home_lon = c->home_lon;
-	p.home_radius_m = c->home_radius;
-	p.dwell_s = c->dwell;
-	p.start_grace_s = c->start_grace;
+	gw_core_params_tesla(c, &tp);
 	n = origin_len(base);
 	t->token_pinned = n && origin_len(c->token_url) == n && !strncmp(base, c->token_url, n);
-	p.tokens_json = tokens = state_read(t, TESLA_FILE_TOKENS);
-	p.state_json = state = state_read(t, TESLA_FILE_STATE);
+	p->tokens_json = tokens = state_read(t, TESLA_FILE_TOKENS);
+	p->state_json = state = state_read(t, TESLA_FILE_STATE);
 	memset(&env, 0, sizeof(env));
 	env.user = t;
 	env.http = env_http;
 	env.store = env_store;
 	env.log = env_log;
-	t->core = tesla_new(&p, &env, wall_ms());
+	t->core = tesla_new(p, &env, wall_ms());
 	free(tokens);
 	free(state);
 	if (!t->core) {

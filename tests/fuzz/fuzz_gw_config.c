@@ -5,8 +5,8 @@
  * failure the output untouched and the message one NUL-terminated line starting with "config: ", the
  * same again (cut short, never overrun) into an 8-byte buffer and with no buffer at all; on success
  * every range and rule the loader promises, and then what twcgw does next with a config: it builds
- * the charge point, vehicle API, policy and meter cores from it (as gw_ocpp.c, gw_tesla.c and
- * gw_policy.c do), and none of them may refuse a config `twcgw -n` called OK. (-n itself only prints
+ * the charge point, vehicle API, policy and meter cores from it with the params gw_core_params.c
+ * gives the gateway, and none of them may refuse a config `twcgw -n` called OK. (-n itself only prints
  * "config OK": the loader has no dump or free function; the struct is plain.)
  *
  * A missing dataDir is created by the loader; here mkdir fails as on a read-only file system, so
@@ -29,6 +29,7 @@
 #include "ems_meter.h"
 #include "ems_policy.h"
 #include "gw_config.h"
+#include "gw_core_params.h"
 #include "ocpp_cp.h"
 #include "tesla_api.h"
 
@@ -243,39 +244,14 @@ static void ocpp_log(void *user, int level, const char *msg)
 
 static void start_ocpp(const struct gw_config *cfg)
 {
-	const struct gw_config_ocpp *c = &cfg->ocpp;
-	struct ocpp_key_override keys[GW_CONFIG_OCPP_KEYS_MAX + 2];
+	struct gw_ocpp_core_params cp;
 	struct gw_config_url u;
-	struct ocpp_cp_params p;
 	struct ocpp_cp_env env;
-	struct ocpp_cp *cp;
-	char profile[4];
-	int n = 0;
+	struct ocpp_cp *cp_core;
 
-	/* As gateway/gw_ocpp.c core_new(). */
-	if (gw_config_url_split(c->url, &u) != 0)
+	if (gw_config_url_split(cfg->ocpp.url, &u) != 0)
 		abort();
-	snprintf(profile, sizeof(profile), "%d", c->security_profile);
-	keys[n++] = (struct ocpp_key_override){ "SecurityProfile", profile };
-	if (c->authorization_key[0])
-		keys[n++] = (struct ocpp_key_override){ "AuthorizationKey", c->authorization_key };
-	for (int i = 0; i < c->n_keys; i++)
-		keys[n++] = (struct ocpp_key_override){ c->keys[i].name, c->keys[i].value };
-	memset(&p, 0, sizeof(p));
-	p.vendor = c->vendor;
-	p.model = c->model;
-	p.firmware = TWCGW_VERSION;
-	p.id_tag_source = c->id_tag_source;
-	p.fixed_id_tag = c->id_tag_fixed;
-	p.voltage = cfg->twc.voltage;
-	p.phases = cfg->twc.phases;
-	p.max_amps_per_connector = cfg->twc.wiring_max_per_twc;
-	p.max_amps_total = cfg->twc.wiring_max_all;
-	p.min_amps = cfg->twc.min_amps;
-	p.call_timeout_s = c->call_timeout;
-	p.max_security_profile = u.tls ? 2 : 1;
-	p.keys = keys;
-	p.n_keys = n;
+	gw_core_params_ocpp(cfg, u.tls, &cp);
 	memset(&env, 0, sizeof(env));
 	env.send = stub_send;
 	env.journal_put = stub_journal_put;
@@ -284,10 +260,10 @@ static void start_ocpp(const struct gw_config *cfg)
 	env.set_limit = stub_set_limit;
 	env.reset = stub_reset;
 	env.log = ocpp_log;
-	cp = ocpp_cp_new(&p, &env);
-	if (!cp)
+	cp_core = ocpp_cp_new(&cp.p, &env);
+	if (!cp_core)
 		abort();
-	ocpp_cp_free(cp);
+	ocpp_cp_free(cp_core);
 }
 
 static int stub_tesla_http(void *user, const struct tesla_http_req *r)
@@ -306,51 +282,15 @@ static void stub_log(void *user, int level, const char *msg)
 
 static void start_tesla(const struct gw_config *cfg)
 {
-	const struct gw_config_tesla *c = &cfg->tesla;
 	struct tesla_env env = { .http = stub_tesla_http, .store = stub_store, .log = stub_log };
-	struct tesla_params p;
-	char base[GW_CONFIG_URL_MAX];
+	struct gw_tesla_core_params tp;
 	struct tesla *t;
-	size_t n;
 
-	/* As gateway/gw_tesla.c gw_tesla_new(). */
-	snprintf(base, sizeof(base), "%s", c->base_url);
-	n = strlen(base);
-	while (n > 0 && base[n - 1] == '/')
-		base[--n] = '\0';
-	memset(&p, 0, sizeof(p));
-	p.base_url = base;
-	p.token_url = c->token_url;
-	p.client_id = c->client_id;
-	p.access_token = c->access_token;
-	p.refresh_token = c->refresh_token;
-	p.daily_budget = c->daily_budget;
-	p.car_amps = c->car_amps;
-	p.has_home = c->has_home;
-	p.home_lat = c->home_lat;
-	p.home_lon = c->home_lon;
-	p.home_radius_m = c->home_radius;
-	p.dwell_s = c->dwell;
-	p.start_grace_s = c->start_grace;
-	t = tesla_new(&p, &env, WALL0);
+	gw_core_params_tesla(&cfg->tesla, &tp);
+	t = tesla_new(&tp.p, &env, WALL0);
 	if (!t)
 		abort();
 	tesla_free(t);
-}
-
-static enum ems_policy_mode core_mode(enum gw_policy_mode m)
-{
-	switch (m) {
-	case GW_POLICY_CHARGE_NOW:
-		return EMS_POLICY_CHARGE_NOW;
-	case GW_POLICY_OFF:
-		return EMS_POLICY_OFF;
-	case GW_POLICY_SCHEDULED:
-		return EMS_POLICY_SCHEDULED;
-	case GW_POLICY_TRACK_GREEN:
-		return EMS_POLICY_TRACK_GREEN;
-	}
-	abort();
 }
 
 static int stub_meter_http(void *user, const struct ems_meter_http_req *r)
@@ -377,26 +317,12 @@ static void stub_meter_log(void *user, enum ems_log_level level, const char *msg
 
 static void start_policy(const struct gw_config *cfg)
 {
-	const struct gw_config_policy *c = &cfg->policy;
 	struct ems_meter_env env = { .http = stub_meter_http, .modbus_write = stub_modbus_write, .log = stub_meter_log };
 	struct ems_policy_params p;
 	struct ems_policy *pol;
 	char err[160];
 
-	/* As gateway/gw_policy.c params_from() and gw_policy_new(). */
-	ems_policy_params_default(&p, cfg->twc.wiring_max_all, cfg->twc.min_amps, cfg->twc.voltage, cfg->twc.phases);
-	p.mode = core_mode(c->mode);
-	p.has_until = c->has_until;
-	p.until_wall_ms = c->until_ms;
-	p.then = core_mode(c->then);
-	memcpy(p.windows, c->windows, sizeof(p.windows));
-	p.n_windows = c->n_windows;
-	p.enable_delay_s = c->enable_delay;
-	p.disable_delay_s = c->disable_delay;
-	p.dwell_s = c->dwell;
-	p.margin_w = c->margin_w;
-	p.battery_soc = c->battery_soc;
-	p.load_includes_chargers = c->load_includes_chargers;
+	gw_core_params_policy(&cfg->policy, &cfg->twc, &p);
 	if (ems_policy_params_check(&p, err, sizeof(err)) != 0)
 		abort();
 	pol = ems_policy_new(&p);
@@ -404,33 +330,12 @@ static void start_policy(const struct gw_config *cfg)
 		abort();
 	ems_policy_free(pol);
 
-	/* As gateway/gw_policy.c meter_start(). */
 	for (int i = 0; i < cfg->ems.n; i++) {
-		const struct gw_config_meter *m = &cfg->ems.m[i];
-		struct ems_meter_params mp;
+		struct gw_meter_core_params mp;
 		struct ems_meter *core;
-		char name[32], url[GW_CONFIG_URL_MAX];
-		size_t n;
 
-		snprintf(name, sizeof(name), "ems[%d] %s", i, ems_meter_type_name(m->type));
-		snprintf(url, sizeof(url), "%s", m->url);
-		n = strlen(url);
-		while (n > 0 && url[n - 1] == '/' && m->type != EMS_METER_JSON)
-			url[--n] = '\0';
-		memset(&mp, 0, sizeof(mp));
-		mp.type = m->type;
-		mp.name = name;
-		mp.url = url;
-		mp.email = m->email;
-		mp.password = m->password;
-		mp.token = m->token[0] ? m->token : NULL;
-		mp.unit_id = (uint8_t)m->unit_id;
-		mp.se_meter = m->se_meter;
-		mp.se_battery = m->se_battery;
-		mp.poll_ms = (uint32_t)m->poll_s * 1000u;
-		mp.max_age_ms = (uint32_t)m->max_age_s * 1000u;
-		memcpy(mp.src, m->src, sizeof(mp.src));
-		core = ems_meter_new(&mp, &env, 1000);
+		gw_core_params_meter(&cfg->ems.m[i], i, &mp);
+		core = ems_meter_new(&mp.p, &env, 1000);
 		if (!core)
 			abort();
 		ems_meter_free(core);
