@@ -17,6 +17,7 @@
 
 #include <libwebsockets.h>
 
+#include "gw_held.h"
 #include "gw_log.h"
 #include "gw_port.h"
 
@@ -41,6 +42,8 @@ struct gw_bus {
 	int policy_cap;              /* the policy engine's total, -1 = none; 0 until it first decides */
 	struct gw_bus_observer obs;
 	int status_interval;
+	char data_dir[GW_CONFIG_PATH_MAX]; /* "" = nothing kept (the demo) */
+	bool persist_failing;              /* logged once until a store succeeds again */
 
 	lws_sorted_usec_list_t sul_tick;
 	lws_sorted_usec_list_t sul_status;
@@ -172,6 +175,21 @@ static int core_write(void *user, const uint8_t *bytes, size_t len)
 	return rc;
 }
 
+/* The core's table of what the slaves may hold changed: store it before the core raises anyone. */
+static int core_persist(void *user, const struct twc_held *held, int n)
+{
+	struct gw_bus *bus = user;
+	int rc = gw_held_save(bus->data_dir, held, n);
+
+	if (rc < 0 && !bus->persist_failing)
+		gw_log_error("bus %s: cannot store %s/%s: %s; no Wall Connector is raised until it can be stored",
+			     gw_port_name(bus->port), bus->data_dir, GW_HELD_FILE, strerror(-rc));
+	else if (rc == 0 && bus->persist_failing)
+		gw_log_info("bus %s: %s/%s stored again", gw_port_name(bus->port), bus->data_dir, GW_HELD_FILE);
+	bus->persist_failing = rc < 0;
+	return rc;
+}
+
 /* ---- events to log lines ---- */
 
 static void log_added(struct gw_bus *bus, const struct twc_event *ev)
@@ -276,6 +294,14 @@ static void core_event(void *user, const struct twc_event *ev)
 	case TWC_EV_START_SENT:
 		gw_log_info("bus %s: slave %04X may charge again (%d A): sent FC B1 (start)", name, ev->id, ev->amps);
 		break;
+	case TWC_EV_HOLD_RESERVED:
+		gw_log_info("bus %s: slave %04X may still hold %d A: kept reserved until it reports or for %u s",
+			    name, ev->id, ev->amps, TWC_HOLD_RELEASE_MS / 1000u);
+		break;
+	case TWC_EV_HOLD_RELEASED:
+		gw_log_info("bus %s: slave %04X has had no heartbeat long enough to have stopped: its %d A are free",
+			    name, ev->id, ev->amps);
+		break;
 	}
 	if (bus->obs.on_event)
 		bus->obs.on_event(bus->obs.user, ev);
@@ -318,9 +344,10 @@ void gw_bus_log_status(struct gw_bus *bus)
 		if (twc_bus_slave(bus->core, slot, &info) == 0)
 			log_slave(bus, &info);
 	}
-	gw_log_info("bus %s: %d slaves, %d/%d A in force, rx %u frames %u bad, tx %u%s", gw_port_name(bus->port),
-		    twc_bus_slave_count(bus->core), twc_bus_in_force_total(bus->core), bus->twc.wiring_max_all,
-		    rx->frames, bad, st->tx_frames, gw_port_is_up(bus->port) ? "" : " (link down)");
+	gw_log_info("bus %s: %d slaves, %d/%d A held (%d reserved), rx %u frames %u bad, tx %u%s",
+		    gw_port_name(bus->port), twc_bus_slave_count(bus->core), twc_bus_held_total(bus->core),
+		    bus->twc.wiring_max_all, twc_bus_reserved(bus->core), rx->frames, bad, st->tx_frames,
+		    gw_port_is_up(bus->port) ? "" : " (link down)");
 	if (bus->obs.on_status)
 		bus->obs.on_status(bus->obs.user);
 }
@@ -381,12 +408,26 @@ static struct gw_bus *bus_new(struct gw_loop *loop, const struct gw_clock *clock
 	bus->twc = cfg->twc;
 	bus->ocpp = cfg->ocpp.enabled;
 	bus->status_interval = cfg->log.status_interval;
+	snprintf(bus->data_dir, sizeof(bus->data_dir), "%s", cfg->data_dir);
 
+	struct twc_held held[TWC_MAX_KNOWN];
+	char err[512];
+	int n_held = bus->data_dir[0] ? gw_held_load(bus->data_dir, held, TWC_MAX_KNOWN, err, sizeof(err)) : 0;
+
+	if (n_held < 0) {
+		gw_log_error("bus %s: %s", name, err);
+		if (fd >= 0)
+			close(fd);
+		free(bus);
+		return NULL;
+	}
 	bus_config_from(cfg, bus->ocpp, &bc);
 	memset(&env, 0, sizeof(env));
 	env.user = bus;
 	env.write = core_write;
 	env.event = core_event;
+	if (bus->data_dir[0])
+		env.persist = core_persist;
 	bus->core = twc_bus_new(&bc, &env, gw_clock_now_ms(clock));
 	if (!bus->core) {
 		gw_log_error("bus %s: the TWC core refused the config", name);
@@ -395,6 +436,8 @@ static struct gw_bus *bus_new(struct gw_loop *loop, const struct gw_clock *clock
 		free(bus);
 		return NULL;
 	}
+	/* What the slaves may still hold from before this start counts until each reports. */
+	twc_bus_restore(bus->core, held, n_held, gw_clock_now_ms(clock));
 	bus->total_cap = -1;
 	/* Standalone, nothing may charge until the policy engine has decided (at once, at start). */
 	bus->policy_cap = bus->ocpp ? -1 : 0;
@@ -431,6 +474,14 @@ int gw_bus_apply_config(struct gw_bus *bus, const struct gw_config *cfg)
 
 	bus_config_from(cfg, bus->ocpp, &bc);
 	rc = twc_bus_set_config(bus->core, &bc);
+	if (rc == -ERANGE) {
+		struct twc_need need;
+		char err[512];
+
+		twc_bus_need(bus->core, &need);
+		gw_held_check(&need, bc.limits.wiring_max_all, bc.limits.wiring_max_per_twc, err, sizeof(err));
+		gw_log_error("reload: %s", err);
+	}
 	if (rc)
 		return rc;
 	bool port_changed = strcmp(cfg->twc.port, bus->twc.port) != 0;

@@ -17,6 +17,7 @@
 #include "gw_clock.h"
 #include "gw_config.h"
 #include "gw_demo.h"
+#include "gw_held.h"
 #include "gw_log.h"
 #include "gw_loop.h"
 #include "gw_ocpp.h"
@@ -72,6 +73,19 @@ static void usage(FILE *out)
 		"need a restart).\n");
 }
 
+/* The wiring against what the slaves in dataDir/twc-held.json can be brought down to. */
+static int held_check(const struct gw_config *cfg, char *err, size_t errlen)
+{
+	struct twc_held held[TWC_MAX_KNOWN];
+	struct twc_need need;
+	int n = gw_held_load(cfg->data_dir, held, TWC_MAX_KNOWN, err, errlen);
+
+	if (n < 0)
+		return n;
+	twc_need_of(held, n, &need);
+	return gw_held_check(&need, cfg->twc.wiring_max_all, cfg->twc.wiring_max_per_twc, err, errlen);
+}
+
 static void app_reload(void *user)
 {
 	struct app *app = user;
@@ -86,7 +100,8 @@ static void app_reload(void *user)
 	}
 	rc = gw_bus_apply_config(app->bus, &cfg);
 	if (rc) {
-		gw_log_error("reload: the bus refused the new limits (%s); keeping the running config", strerror(-rc));
+		gw_log_error("reload: the bus refused the new limits%s%s%s; keeping the running config",
+			     rc == -ERANGE ? "" : " (", rc == -ERANGE ? "" : strerror(-rc), rc == -ERANGE ? "" : ")");
 		return;
 	}
 	if (!app->verbose)
@@ -292,6 +307,15 @@ int main(int argc, char **argv)
 	rc = gw_config_load(app.config_path, &app.cfg, err, sizeof(err));
 	if (rc) {
 		/* -n is a person at a terminal; otherwise it is a daemon start, so a proper log line. */
+		if (check)
+			fprintf(stderr, "%s\n", err);
+		else
+			gw_log_error("%s", err);
+		return EXIT_USAGE;
+	}
+	/* Limits the Wall Connectors known from dataDir could not be brought within are an error too. */
+	rc = held_check(&app.cfg, err, sizeof(err));
+	if (rc) {
 		if (check)
 			fprintf(stderr, "%s\n", err);
 		else

@@ -2,9 +2,10 @@
  * twc_alloc: decides every amp value that goes on the bus. Two steps, both pure functions:
  * twc_alloc_share() computes fair targets for all slaves from what the layer above allows, and
  * twc_alloc_clamp() turns one slave's target into what it may be told at the moment its heartbeat
- * goes out, counting the other slaves' limits as they are in force right now. Because the clamp
- * only ever uses room the others have already given up, "lower one slave before raising another"
- * holds by construction, whatever order heartbeats go out in.
+ * goes out, counting what the other slaves may be holding right now. Because the clamp only ever
+ * uses room the others have been seen to give up (a lowering counts once the slave reports it and its
+ * car has come down), "lower one slave before raising another" holds by construction, whatever order
+ * heartbeats go out in and whichever frames are lost.
  */
 #include "twc_alloc.h"
 
@@ -46,13 +47,32 @@ int twc_alloc_in_force(bool told, int told_amps, uint8_t protocol, int reported_
 	return imax(0, told_amps);
 }
 
-/* What a slave keeps in force even when we want it off: a protocol 2 slave that holds any limit
- * cannot be brought below 6 A over the bus. */
-static int floor_in_force(const struct twc_alloc_slave *s)
+static int ceil_amps(int ca)
 {
-	if (!s->present || s->protocol == 1 || s->in_force_amps <= 0)
+	return ca <= 0 ? 0 : (ca + 99) / 100;
+}
+
+int twc_alloc_held(bool told, int told_amps, uint8_t protocol, int reported_ca, int measured_ca)
+{
+	int held = told ? twc_alloc_in_force(true, told_amps, protocol, 0) : 0;
+
+	held = imax(held, ceil_amps(reported_ca));
+	if (measured_ca > held * 100 + TWC_DRAW_TOLERANCE_CA)
+		held = ceil_amps(measured_ca);
+	return held;
+}
+
+int twc_alloc_floor(uint8_t protocol, int held_amps)
+{
+	if (protocol == 1 || held_amps <= 0)
 		return 0;
 	return twc_alloc_protocol_min(2);
+}
+
+/* What a slave keeps even when we want it off. */
+static int floor_held(const struct twc_alloc_slave *s)
+{
+	return s->present ? twc_alloc_floor(s->protocol, s->held_amps) : 0;
 }
 
 /* Lower and upper bound of a candidate's target; hi < lo means it cannot charge now. */
@@ -62,14 +82,14 @@ static void bounds(const struct twc_limits *lim, const struct twc_alloc_slave *s
 	*hi = imin(twc_alloc_max_offer(lim, s->rated_amps), s->cap_amps);
 }
 
-void twc_alloc_share(const struct twc_limits *lim, int available, const struct twc_alloc_slave *s,
+void twc_alloc_share(const struct twc_limits *lim, int available, int reserved, const struct twc_alloc_slave *s,
 		     int *target)
 {
 	int order[TWC_MAX_SLAVES], lo[TWC_MAX_SLAVES], hi[TWC_MAX_SLAVES];
 	bool selected[TWC_MAX_SLAVES] = {false};
 	int n = 0, budget;
 
-	budget = imax(0, imin(available, lim->wiring_max_all));
+	budget = imax(0, imin(available, lim->wiring_max_all)) - imax(0, reserved);
 	for (int i = 0; i < TWC_MAX_SLAVES; i++) {
 		target[i] = 0;
 		if (!s[i].present)
@@ -78,7 +98,7 @@ void twc_alloc_share(const struct twc_limits *lim, int available, const struct t
 		if (s[i].wants && hi[i] >= lo[i] && lo[i] > 0)
 			selected[i] = true;
 		else
-			budget -= floor_in_force(&s[i]);
+			budget -= floor_held(&s[i]);
 	}
 	/* Candidates in priority order: cars already charging first, then by slot. */
 	for (int pass = 0; pass < 2; pass++)
@@ -97,7 +117,7 @@ void twc_alloc_share(const struct twc_limits *lim, int available, const struct t
 			break;
 		n--;
 		selected[order[n]] = false;
-		budget -= floor_in_force(&s[order[n]]);
+		budget -= floor_held(&s[order[n]]);
 	}
 	if (budget < 0 || n == 0)
 		return;
@@ -129,31 +149,36 @@ void twc_alloc_share(const struct twc_limits *lim, int available, const struct t
 	}
 }
 
-struct twc_grant twc_alloc_clamp(const struct twc_limits *lim, const struct twc_alloc_slave *s, int idx,
-				 int target)
+struct twc_grant twc_alloc_clamp(const struct twc_limits *lim, int reserved, const struct twc_alloc_slave *s,
+				 int idx, int target)
 {
 	const struct twc_alloc_slave *me = &s[idx];
 	struct twc_grant g = {false, 0};
-	int others = 0, room, want, after;
+	int others = imax(0, reserved), room, want, after;
 
+	/* Every other slot counts what it holds, present or not: a slot is never holding without us
+	 * knowing, and a held limit does not vanish with the registry entry. */
 	for (int j = 0; j < TWC_MAX_SLAVES; j++)
-		if (j != idx && s[j].present)
-			others += imax(0, s[j].in_force_amps);
+		if (j != idx)
+			others += imax(0, s[j].held_amps);
 	room = lim->wiring_max_all - others;
 
 	want = imin(imax(target, 0), twc_alloc_max_offer(lim, me->rated_amps));
 	want = imin(want, room);
+	/* Settling after a start or reconnect: nobody goes above what it was told before. */
+	if (me->hold)
+		want = imin(want, me->told ? me->told_amps : 0);
 	if (want < twc_alloc_min_offer(lim, me->protocol))
 		want = 0;
 
 	/* A slave we never told anything and that holds nothing is left waiting (command 00). */
-	if (want == 0 && !me->told && me->in_force_amps <= 0)
+	if (want == 0 && !me->told && me->held_amps <= 0)
 		return g;
 
 	/* Telling a protocol 2 slave 0 still puts 6 A in force: only do it if that is not a raise
 	 * beyond the room left. */
 	after = twc_alloc_in_force(true, want, me->protocol, 0);
-	if (after > imax(me->in_force_amps, 0) && after > room)
+	if (after > imax(me->held_amps, 0) && after > room)
 		return g;
 
 	g.command = true;

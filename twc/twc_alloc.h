@@ -4,8 +4,11 @@
  * moment a heartbeat is sent, what one slave may be told without the sum of the limits in force ever
  * exceeding the wiring. No other code computes an amp value that reaches the bus.
  *
- * "Limit in force" of a slave: what it was last told (a protocol 2 slave told anything below 6 A still
- * takes 6 A); before we have told it anything, the limit it reports itself.
+ * What a slave is counted for is the limit it may be *holding* (twc_alloc_held()): not what we meant
+ * to send, but the larger of what it was last told (a protocol 2 slave told anything below 6 A still
+ * takes 6 A) and what it last reported, and the current its car still draws above that. Slaves that
+ * left the registry but may still hold a limit (silent, or known from before a restart) are counted
+ * as @reserved amps.
  */
 #ifndef TWC_ALLOC_H
 #define TWC_ALLOC_H
@@ -31,8 +34,10 @@ struct twc_alloc_slave {
 	int cap_amps;      /* most the layer above allows for this slave now (0 = may not charge) */
 	bool wants;        /* a car is plugged in or charging */
 	bool charging;     /* currently drawing current (priority when short) */
-	bool told;         /* we have sent it a limit since it appeared */
-	int in_force_amps; /* limit in force now, see twc_alloc_in_force() */
+	bool told;         /* we have sent it a limit (or it is known to hold one from before a restart) */
+	int told_amps;     /* that limit, valid when told */
+	int held_amps;     /* the most it may be allowing now, see twc_alloc_held() */
+	bool hold;         /* may not be raised now (the bus is settling after a start or reconnect) */
 };
 
 /* Smallest limit a slave of @protocol obeys (5 A for protocol 1, 6 A for protocol 2). */
@@ -53,21 +58,43 @@ int twc_alloc_max_offer(const struct twc_limits *lim, int rated_amps);
  */
 int twc_alloc_in_force(bool told, int told_amps, uint8_t protocol, int reported_amps);
 
+/* A car may draw a little over its limit; more than this over what a slave holds means the car has
+ * not yet come down to a lowered limit, and then the draw itself counts. */
+#define TWC_DRAW_TOLERANCE_CA 50
+
+/**
+ * twc_alloc_held() - the most a slave may be allowing now, in whole amps.
+ * @told, @told_amps: the last limit written to it (or restored after a restart).
+ * @protocol:    1 or 2.
+ * @reported_ca: the limit it last reported (0.01 A), -1 before it has reported.
+ * @measured_ca: what its car last drew (0.01 A), -1 before it has reported.
+ *
+ * The larger of the told limit in force and the reported limit (rounded up): a lowering counts once
+ * the slave reports it, a raise as soon as it may have arrived. A draw more than
+ * TWC_DRAW_TOLERANCE_CA over that (a car still coming down) counts, rounded up.
+ */
+int twc_alloc_held(bool told, int told_amps, uint8_t protocol, int reported_ca, int measured_ca);
+
+/* The least a slave holding @held_amps can be brought down to over the bus: a protocol 2 slave that
+ * holds anything never goes below 6 A; a protocol 1 slave stops at 0. */
+int twc_alloc_floor(uint8_t protocol, int held_amps);
+
 /**
  * twc_alloc_share() - fair targets for every slave.
  * @lim:       wiring limits.
  * @available: total amps the layer above makes available to the bus (clipped to the wiring).
+ * @reserved:  amps held by slaves not in @s (silent ones, or known from before a restart).
  * @s:         TWC_MAX_SLAVES slaves (borrowed).
  * @target:    out, TWC_MAX_SLAVES whole-amp targets; 0 means "do not charge".
  *
  * Slaves that want current and whose cap reaches their minimum are candidates. Each gets at least
  * its minimum offer or nothing: when the total is short, slaves that are charging keep their place
  * and the others are paused (target 0), never starved below the minimum. What is left is shared
- * equally (water-filling), each capped by its cap, the wiring per TWC and its rating. The amps that
- * paused protocol 2 slaves still take (6 A once told anything) are reserved first.
+ * equally (water-filling), each capped by its cap, the wiring per TWC and its rating. @reserved and
+ * the amps that paused protocol 2 slaves still take (6 A once they hold anything) come off first.
  * Pure and total: any input gives targets whose sum with those reservations is <= the wiring.
  */
-void twc_alloc_share(const struct twc_limits *lim, int available, const struct twc_alloc_slave *s,
+void twc_alloc_share(const struct twc_limits *lim, int available, int reserved, const struct twc_alloc_slave *s,
 		     int *target);
 
 /* What a heartbeat to one slave carries. */
@@ -79,17 +106,19 @@ struct twc_grant {
 /**
  * twc_alloc_clamp() - what slave @idx may be told right now.
  * @lim:    wiring limits.
- * @s:      TWC_MAX_SLAVES slaves with their limits in force (borrowed).
+ * @reserved: amps held by slaves not in @s.
+ * @s:      TWC_MAX_SLAVES slaves with what they hold (borrowed).
  * @idx:    the slave about to be heartbeated.
  * @target: the amps we would like it to have (from twc_alloc_share()).
  *
- * The result never makes sum(in force) exceed lim->wiring_max_all, given the other slaves' limits in
- * force as they are now: a slave is raised only into room that others have already given up. It never
- * exceeds the per-TWC wiring or the slave's rating, and is never a positive value below the slave's
- * minimum (such a value becomes 0 for protocol 1, and "no command" when telling would raise).
- * A slave that has never been told anything and should not charge gets "no command", so a new car waits.
+ * The result never makes the sum of what the slaves hold exceed lim->wiring_max_all, given what the
+ * others hold now (@reserved included): a slave is raised only into room that others have already
+ * been seen to give up. It never exceeds the per-TWC wiring or the slave's rating, is never above the
+ * limit it was told while @hold is set, and is never a positive value below the slave's minimum (such
+ * a value becomes 0 for protocol 1, and "no command" when telling would raise). A slave that has never
+ * been told anything and should not charge gets "no command", so a new car waits.
  */
-struct twc_grant twc_alloc_clamp(const struct twc_limits *lim, const struct twc_alloc_slave *s, int idx,
-				 int target);
+struct twc_grant twc_alloc_clamp(const struct twc_limits *lim, int reserved, const struct twc_alloc_slave *s,
+				 int idx, int target);
 
 #endif

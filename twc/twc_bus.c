@@ -5,8 +5,11 @@
  * and fits firmware 4.5.3 queries (meter, VIN, serial, firmware) into the quiet time between
  * heartbeats so they can never delay one. With stop_commands, the FC B2 / FC B1 start/stop commands
  * go out in that same quiet time, to a paused 4.5.3 slave whose car still draws and again when it
- * may charge. The amps in every heartbeat come from twc_alloc.
- * Time is always the caller's now_ms; the only output is env->write and env->event.
+ * may charge. The amps in every heartbeat come from twc_alloc, fed with what each slave may really
+ * be holding: a limit counts as told only once its frame was written, a lowering only once the slave
+ * reports it and its car has come down, and a slave that falls silent, or that a restart knows of
+ * only from the persisted table, keeps its amps reserved until it must have stopped.
+ * Time is always the caller's now_ms; the only output is env->write, env->event and env->persist.
  */
 #include "twc_bus.h"
 
@@ -43,8 +46,10 @@ struct slave {
 	uint16_t measured_ca;
 	uint64_t last_draw_ms;      /* last time it drew >= 1 A */
 	enum twc_slave_status status;
-	bool told;
+	bool told;                  /* a limit was written to it (or restored from before a restart) */
 	int told_amps;
+	bool confirmed;             /* it answered since the last limit we sent, with that limit or an ack */
+	bool reported_since_up;     /* it answered a heartbeat since the link (re)started */
 	int cap_amps;
 	int target_amps;
 	bool stop_sent;             /* FC B2 went out for this pause: FC B1 is owed once it may charge */
@@ -73,6 +78,16 @@ struct twc_bus {
 	struct twc_bus_env env;
 	struct twc_rx rx;
 	struct slave slaves[TWC_MAX_SLAVES];
+	/* Slaves out of the registry that may still hold a limit; id 0 is several merged (amps 0: free). */
+	struct {
+		uint16_t id;
+		uint8_t protocol;
+		int amps;
+		uint64_t release_ms;
+	} reserved[TWC_MAX_KNOWN];
+	struct twc_held saved[TWC_MAX_KNOWN]; /* the table env->persist last stored */
+	int n_saved;
+	uint64_t up_ms;             /* the link last came up */
 	struct twc_bus_stats stats;
 	int available;
 	int linkready_left;
@@ -106,7 +121,8 @@ static void emit(struct twc_bus *bus, enum twc_event_type type, int slot, uint16
 		bus->env.event(bus->env.user, &ev);
 }
 
-static void send_msg(struct twc_bus *bus, const struct twc_msg *m)
+/* Return 0 once the frame was handed to the port, else <0 (counted). */
+static int send_msg(struct twc_bus *bus, const struct twc_msg *m)
 {
 	uint8_t wire[TWC_WIRE_MAX];
 	int n = twc_msg_to_wire(m, wire, sizeof(wire));
@@ -114,9 +130,10 @@ static void send_msg(struct twc_bus *bus, const struct twc_msg *m)
 	bus->last_tx_ms = bus->now_ms;
 	if (n < 0 || bus->env.write(bus->env.user, wire, (size_t)n) < 0) {
 		bus->stats.tx_errors++;
-		return;
+		return n < 0 ? n : -EIO;
 	}
 	bus->stats.tx_frames++;
+	return 0;
 }
 
 static bool limits_valid(const struct twc_limits *l)
@@ -159,17 +176,28 @@ void twc_bus_link_up(struct twc_bus *bus, uint64_t now_ms)
 	bus->linkready_left = LINKREADY_BURST;
 	bus->next_linkready_ms = now_ms;
 	bus->q.kind = Q_NONE;
-	/* The link was down, not the slaves: don't time them out for it. */
+	bus->up_ms = now_ms;
+	/* The link was down, not the slaves: don't time them out for it, but raise nobody until each
+	 * has said what it holds now. */
 	for (int i = 0; i < TWC_MAX_SLAVES; i++)
-		if (bus->slaves[i].used)
+		if (bus->slaves[i].used) {
 			bus->slaves[i].last_heard_ms = now_ms;
+			bus->slaves[i].reported_since_up = false;
+		}
 }
 
 int twc_bus_set_config(struct twc_bus *bus, const struct twc_bus_config *cfg)
 {
+	struct twc_need need;
+
 	if (!limits_valid(&cfg->limits) || cfg->master_id == 0 || cfg->master_id == 0xFFFF ||
 	    cfg->default_cap_amps < 0)
 		return -EINVAL;
+	/* A protocol 2 slave that holds any limit keeps 6 A whatever it is told: a wiring below what
+	 * the slaves can be brought down to would be overrun for as long as they hold it. */
+	twc_bus_need(bus, &need);
+	if (cfg->limits.wiring_max_all < need.all || cfg->limits.wiring_max_per_twc < need.per_twc)
+		return -ERANGE;
 	if (cfg->master_id != bus->cfg.master_id) {
 		bus->linkready_left = LINKREADY_BURST;
 		bus->next_linkready_ms = bus->now_ms;
@@ -208,6 +236,166 @@ static int slave_in_force(const struct slave *s)
 	return twc_alloc_in_force(s->told, s->told_amps, s->protocol, s->have_shb ? s->limit_ca / 100 : 0);
 }
 
+/* What the slave may be allowing now; with @draw, the current its car still draws above that. */
+static int slave_held(const struct slave *s, bool draw)
+{
+	return twc_alloc_held(s->told, s->told_amps, s->protocol, s->have_shb ? s->limit_ca : -1,
+			      s->have_shb && draw ? s->measured_ca : -1);
+}
+
+int twc_bus_reserved(const struct twc_bus *bus)
+{
+	int sum = 0;
+
+	for (int k = 0; k < TWC_MAX_KNOWN; k++)
+		sum += bus->reserved[k].amps;
+	return sum;
+}
+
+/* Settling: after a start or reconnect nobody is raised until every registered slave has reported
+ * what it holds, or a slave timeout has passed (a slave that never answers must not block for ever;
+ * it still counts what it held). */
+static bool settling(const struct twc_bus *bus)
+{
+	if (bus->now_ms - bus->up_ms >= TWC_SLAVE_TIMEOUT_MS)
+		return false;
+	for (int i = 0; i < TWC_MAX_SLAVES; i++)
+		if (bus->slaves[i].used && !bus->slaves[i].reported_since_up)
+			return true;
+	return false;
+}
+
+static void reserve(struct twc_bus *bus, uint16_t id, uint8_t protocol, int amps, uint64_t release_ms)
+{
+	int k, free_k = -1, late = 0;
+
+	if (amps <= 0)
+		return;
+	for (k = 0; k < TWC_MAX_KNOWN; k++) {
+		if (bus->reserved[k].amps > 0 && id != 0 && bus->reserved[k].id == id)
+			break;
+		if (bus->reserved[k].amps <= 0 && free_k < 0)
+			free_k = k;
+		if (bus->reserved[k].release_ms > bus->reserved[late].release_ms)
+			late = k;
+	}
+	if (k < TWC_MAX_KNOWN) {
+		/* The same slave again: keep the larger claim for the longer time. */
+		if (amps > bus->reserved[k].amps)
+			bus->reserved[k].amps = amps;
+		if (release_ms > bus->reserved[k].release_ms)
+			bus->reserved[k].release_ms = release_ms;
+		return;
+	}
+	if (free_k >= 0) {
+		bus->reserved[free_k].id = id;
+		bus->reserved[free_k].protocol = protocol;
+		bus->reserved[free_k].amps = amps;
+		bus->reserved[free_k].release_ms = release_ms;
+		return;
+	}
+	/* Full: never drop a claim; fold this one into the longest-lasting one (anonymous from now on). */
+	bus->reserved[late].id = 0;
+	if (protocol > bus->reserved[late].protocol)
+		bus->reserved[late].protocol = protocol;
+	bus->reserved[late].amps += amps;
+	if (release_ms > bus->reserved[late].release_ms)
+		bus->reserved[late].release_ms = release_ms;
+}
+
+int twc_bus_held_table(const struct twc_bus *bus, struct twc_held *out, int cap)
+{
+	int n = 0;
+
+	for (int i = 0; i < TWC_MAX_SLAVES && n < cap; i++) {
+		const struct slave *s = &bus->slaves[i];
+		int amps = s->used ? slave_held(s, false) : 0;
+
+		if (amps > 0)
+			out[n++] = (struct twc_held){s->id, s->protocol, amps};
+	}
+	for (int k = 0; k < TWC_MAX_KNOWN && n < cap; k++)
+		if (bus->reserved[k].amps > 0)
+			out[n++] = (struct twc_held){bus->reserved[k].id, bus->reserved[k].protocol,
+						     bus->reserved[k].amps};
+	return n;
+}
+
+void twc_need_of(const struct twc_held *held, int n, struct twc_need *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (int k = 0; k < n; k++) {
+		/* Not knowing the protocol, assume the one that cannot be stopped. */
+		int f = twc_alloc_floor(held[k].protocol == 1 ? 1 : 2, held[k].amps);
+
+		if (f > 0) {
+			out->all += f;
+			out->per_twc = f > out->per_twc ? f : out->per_twc;
+			out->floored++;
+		}
+	}
+}
+
+void twc_bus_need(const struct twc_bus *bus, struct twc_need *out)
+{
+	struct twc_held t[TWC_MAX_SLAVES + TWC_MAX_KNOWN];
+
+	twc_need_of(t, twc_bus_held_table(bus, t, TWC_MAX_SLAVES + TWC_MAX_KNOWN), out);
+}
+
+/* Store the held table if it changed. Return 0, or the env's error (the old table stays saved, so a
+ * later call tries again; what is stored then is never below what a slave may hold, since raises
+ * wait for a successful store). */
+static int held_sync(struct twc_bus *bus)
+{
+	struct twc_held t[TWC_MAX_KNOWN];
+	int n, rc;
+
+	if (!bus->env.persist)
+		return 0;
+	n = twc_bus_held_table(bus, t, TWC_MAX_KNOWN);
+	if (n == bus->n_saved && memcmp(t, bus->saved, sizeof(t[0]) * (size_t)n) == 0)
+		return 0;
+	rc = bus->env.persist(bus->env.user, t, n);
+	if (rc < 0) {
+		bus->stats.persist_errors++;
+		return rc;
+	}
+	memcpy(bus->saved, t, sizeof(t[0]) * (size_t)n);
+	bus->n_saved = n;
+	return 0;
+}
+
+int twc_bus_restore(struct twc_bus *bus, const struct twc_held *held, int n, uint64_t now_ms)
+{
+	int rc = 0;
+
+	bus->now_ms = now_ms;
+	for (int k = 0; k < n; k++) {
+		if (held[k].amps <= 0 || held[k].amps > 655 || held[k].protocol > 2) {
+			rc = -EINVAL;
+			continue;
+		}
+		reserve(bus, held[k].id, held[k].protocol, held[k].amps, now_ms + TWC_HOLD_RELEASE_MS);
+		emit(bus, TWC_EV_HOLD_RESERVED, -1, held[k].id, held[k].amps, NULL);
+	}
+	/* What was read back is what is stored: no write until something changes. */
+	bus->n_saved = twc_bus_held_table(bus, bus->saved, TWC_MAX_KNOWN);
+	return rc;
+}
+
+/* Reservations whose time is up: the slave heard no heartbeat for long enough to have stopped. */
+static void release_expired(struct twc_bus *bus)
+{
+	for (int k = 0; k < TWC_MAX_KNOWN; k++) {
+		if (bus->reserved[k].amps <= 0 || bus->now_ms < bus->reserved[k].release_ms)
+			continue;
+		int amps = bus->reserved[k].amps;
+
+		bus->reserved[k].amps = 0;
+		emit(bus, TWC_EV_HOLD_RELEASED, -1, bus->reserved[k].id, amps, NULL);
+	}
+}
 static void alloc_view(const struct twc_bus *bus, struct twc_alloc_slave *v)
 {
 	for (int i = 0; i < TWC_MAX_SLAVES; i++) {
@@ -223,28 +411,40 @@ static void alloc_view(const struct twc_bus *bus, struct twc_alloc_slave *v)
 		v[i].wants = s->status == TWC_SLAVE_PLUGGED || s->status == TWC_SLAVE_CHARGING;
 		v[i].charging = s->status == TWC_SLAVE_CHARGING;
 		v[i].told = s->told;
-		v[i].in_force_amps = slave_in_force(s);
+		v[i].told_amps = s->told_amps;
+		v[i].held_amps = slave_held(s, true);
+		v[i].hold = settling(bus);
 	}
 }
 
-int twc_bus_in_force_total(const struct twc_bus *bus)
+int twc_bus_held_total(const struct twc_bus *bus)
 {
-	int sum = 0;
+	int sum = twc_bus_reserved(bus);
 
 	for (int i = 0; i < TWC_MAX_SLAVES; i++)
 		if (bus->slaves[i].used)
-			sum += slave_in_force(&bus->slaves[i]);
+			sum += slave_held(&bus->slaves[i], true);
 	return sum;
 }
 
+/* A slave silent for TWC_SLAVE_TIMEOUT_MS leaves the registry at once (the layers above see it go),
+ * but what it holds stays reserved: a slave whose replies are lost still hears us and charges, and
+ * one that hears nothing charges on for a while after our last heartbeat. */
 static void remove_slave(struct twc_bus *bus, int i, enum twc_event_type why)
 {
-	uint16_t id = bus->slaves[i].id;
+	struct slave *s = &bus->slaves[i];
+	uint16_t id = s->id;
+	int held = slave_held(s, true);
 
 	if (bus->q.kind != Q_NONE && bus->q.slot == i)
 		bus->q.kind = Q_NONE;
-	memset(&bus->slaves[i], 0, sizeof(bus->slaves[i]));
+	if (held > 0) {
+		reserve(bus, id, s->protocol, held, (s->last_hb_ms ? s->last_hb_ms : bus->now_ms) + TWC_HOLD_RELEASE_MS);
+	}
+	memset(s, 0, sizeof(*s));
 	emit(bus, why, i, id, 0, NULL);
+	if (held > 0)
+		emit(bus, TWC_EV_HOLD_RESERVED, i, id, held, NULL);
 }
 
 static void reset_vin(struct slave *s)
@@ -296,6 +496,16 @@ static void on_slave_linkready(struct twc_bus *bus, const struct twc_msg *m)
 	s->cap_amps = bus->cfg.default_cap_amps;
 	s->next_meter_ms = bus->now_ms;
 	reset_vin(s);
+	/* A slave we reserved amps for is back: it counts as told that limit until it reports (and is
+	 * told something else), so the reservation moves into the registry without a gap. */
+	for (int k = 0; k < TWC_MAX_KNOWN; k++) {
+		if (bus->reserved[k].amps <= 0 || bus->reserved[k].id != s->id)
+			continue;
+		s->told = true;
+		s->told_amps = bus->reserved[k].amps;
+		bus->reserved[k].amps = 0;
+		break;
+	}
 	emit(bus, TWC_EV_SLAVE_ADDED, i, s->id, s->rated_amps, NULL);
 }
 
@@ -349,9 +559,18 @@ static void on_slave_heartbeat(struct twc_bus *bus, const struct twc_msg *m)
 	struct slave *s = &bus->slaves[i];
 	s->last_heard_ms = bus->now_ms;
 	s->have_shb = true;
+	s->reported_since_up = true;
 	s->state_code = m->u.shb.state;
 	s->limit_ca = m->u.shb.limit_ca;
 	s->measured_ca = m->u.shb.measured_ca;
+	if (s->told) {
+		int ca = twc_alloc_in_force(true, s->told_amps, s->protocol, 0) * 100;
+
+		/* It has the limit we sent: it reports it, or (protocol 2, no car to report it for) it
+		 * acknowledges with state 09. */
+		if (s->limit_ca == ca || (s->protocol == 2 && s->state_code == TWC_ST_ACK_LIMIT && s->limit_ca == 0))
+			s->confirmed = true;
+	}
 	st = normalise(s, bus->now_ms);
 	if (st != s->status) {
 		bool car_before = s->status == TWC_SLAVE_PLUGGED || s->status == TWC_SLAVE_CHARGING;
@@ -492,6 +711,7 @@ void twc_bus_input(struct twc_bus *bus, const uint8_t *data, size_t len, uint64_
 	bus->now_ms = now_ms;
 	twc_rx_feed(&bus->rx, data, len, now_ms, on_frame, bus);
 	bus->stats.rx = bus->rx.stats;
+	held_sync(bus); /* a lowering the slaves reported: store it (a failure is retried later) */
 }
 
 /* ---- sending ---- */
@@ -530,42 +750,90 @@ static int next_slot(const struct twc_bus *bus)
 	return -1;
 }
 
+/* A car is plugged in and asks for a limit: state 04 or 08 with limit 00 00. */
+static bool asking(const struct slave *s)
+{
+	return s->have_shb && s->limit_ca == 0 &&
+	       (s->state_code == TWC_ST_PLUGGED_READY || s->state_code == TWC_ST_STARTING);
+}
+
+/*
+ * Whether a heartbeat that may tell slave @s @amps carries the command (05/09) or 00. A new value
+ * always goes out, and is repeated until the slave confirms it. After that 00, as a real master
+ * does: a protocol 2 slave answers state 09 for as long as the master repeats 09, which hides an
+ * unplug and the next car (twc-protocol.md section 4.4, TWCManager #644). Exceptions: a protocol 1
+ * slave told 0 keeps getting 05 00 00, since with 00 it toggles its relay between 01 and 03 every
+ * second (cdragon, section 5.2); a car that asks for a limit it may have gets it again; and a slave
+ * that reports some other limit is told ours again.
+ */
+static bool command_needed(const struct slave *s, int amps)
+{
+	int ca = twc_alloc_in_force(true, amps, s->protocol, 0) * 100;
+
+	if (!s->told || s->told_amps != amps || !s->confirmed)
+		return true;
+	if (s->protocol == 1 && amps == 0)
+		return true;
+	if (amps > 0 && asking(s))
+		return true;
+	return s->have_shb && s->limit_ca != 0 && s->limit_ca != ca && s->state_code != TWC_ST_ACK_LIMIT;
+}
+
 static void send_heartbeat(struct twc_bus *bus, int i)
 {
 	struct twc_alloc_slave view[TWC_MAX_SLAVES];
 	int target[TWC_MAX_SLAVES];
 	struct slave *s = &bus->slaves[i];
+	struct slave before = *s;
 	struct twc_grant g;
 	struct twc_msg m = {0};
+	bool cmd;
 
 	alloc_view(bus, view);
-	twc_alloc_share(&bus->cfg.limits, bus->available, view, target);
+	twc_alloc_share(&bus->cfg.limits, bus->available, twc_bus_reserved(bus), view, target);
 	for (int k = 0; k < TWC_MAX_SLAVES; k++)
 		bus->slaves[k].target_amps = target[k];
-	g = twc_alloc_clamp(&bus->cfg.limits, view, i, target[i]);
+	g = twc_alloc_clamp(&bus->cfg.limits, twc_bus_reserved(bus), view, i, target[i]);
+	cmd = g.command && command_needed(s, g.amps);
 
 	m.type = TWC_MSG_MASTER_HEARTBEAT;
 	m.protocol = s->protocol;
 	m.src = bus->cfg.master_id;
 	m.dst = s->id;
 	m.u.mhb.cmd = TWC_CMD_NONE;
-	/* Repeat a limit the slave already reports only when it is 0: TWCManager found that a
-	 * constant "0" keeps a stopped slave from toggling its relay, while a steady non-zero
-	 * limit is better left alone with 00, as a real master does. */
-	if (g.command && !(g.amps > 0 && s->told && s->told_amps == g.amps && s->have_shb &&
-			   s->limit_ca == (uint16_t)(g.amps * 100))) {
-		m.u.mhb.cmd = s->protocol == 1 ? TWC_CMD_SET_V1 : TWC_CMD_SET_V2;
-		m.u.mhb.ca = (uint16_t)(g.amps * 100);
-		if (!s->told || s->told_amps != g.amps)
-			emit(bus, TWC_EV_GRANT, i, s->id, g.amps, NULL);
-		if (g.amps == 0 && (!s->told || s->told_amps != 0))
-			s->zero_told_ms = bus->now_ms;
+	if (cmd) {
+		int held = slave_held(s, false);
+
 		s->told = true;
 		s->told_amps = g.amps;
+		s->confirmed = false;
+		/* A raise is stored before it goes out, so a restart never assumes less. */
+		if (slave_held(s, false) > held && held_sync(bus) < 0) {
+			*s = before;
+			cmd = false;
+		}
 	}
-	send_msg(bus, &m);
-	bus->stats.heartbeats++;
+	if (cmd) {
+		m.u.mhb.cmd = s->protocol == 1 ? TWC_CMD_SET_V1 : TWC_CMD_SET_V2;
+		m.u.mhb.ca = (uint16_t)(g.amps * 100);
+	}
 	s->last_hb_ms = bus->now_ms;
+	bus->stats.heartbeats++;
+	if (send_msg(bus, &m) < 0) {
+		/* Not written, not told: it still holds what it held. */
+		if (cmd) {
+			s->told = before.told;
+			s->told_amps = before.told_amps;
+			s->confirmed = before.confirmed;
+		}
+		return;
+	}
+	if (!cmd)
+		return;
+	if (!before.told || before.told_amps != g.amps)
+		emit(bus, TWC_EV_GRANT, i, s->id, g.amps, NULL);
+	if (g.amps == 0 && (!before.told || before.told_amps != 0))
+		s->zero_told_ms = bus->now_ms;
 }
 
 static bool has_car(const struct slave *s)
@@ -765,6 +1033,8 @@ void twc_bus_tick(struct twc_bus *bus, uint64_t now_ms)
 	for (int i = 0; i < TWC_MAX_SLAVES; i++)
 		if (bus->slaves[i].used && now_ms - bus->slaves[i].last_heard_ms > TWC_SLAVE_TIMEOUT_MS)
 			remove_slave(bus, i, TWC_EV_SLAVE_REMOVED);
+	release_expired(bus);
+	held_sync(bus);
 
 	bool busy = twc_rx_busy(&bus->rx);
 	int i = next_slot(bus);
@@ -835,6 +1105,12 @@ uint64_t twc_bus_next_deadline(const struct twc_bus *bus)
 	}
 	if (bus->linkready_left > 0)
 		t = min64(t, linkready_time(bus));
+	for (int k = 0; k < TWC_MAX_KNOWN; k++)
+		if (bus->reserved[k].amps > 0)
+			t = min64(t, bus->reserved[k].release_ms);
+	/* Settling ends by itself after a slave timeout. */
+	if (settling(bus))
+		t = min64(t, bus->up_ms + TWC_SLAVE_TIMEOUT_MS);
 	if (twc_rx_busy(&bus->rx))
 		t = min64(t, bus->rx.last_byte_ms + TWC_RX_PARTIAL_TIMEOUT_MS);
 	if (bus->q.kind != Q_NONE) {
@@ -879,7 +1155,7 @@ int twc_bus_slave(const struct twc_bus *bus, int slot, struct twc_slave_info *ou
 	/* The share as of now, not as of the last heartbeat: a cap raised since then would otherwise
 	 * read as "allowed current but given none" until the next heartbeat (a false pause). */
 	alloc_view(bus, view);
-	twc_alloc_share(&bus->cfg.limits, bus->available, view, target);
+	twc_alloc_share(&bus->cfg.limits, bus->available, twc_bus_reserved(bus), view, target);
 	memset(out, 0, sizeof(*out));
 	out->id = s->id;
 	out->sign = s->sign;
@@ -890,6 +1166,7 @@ int twc_bus_slave(const struct twc_bus *bus, int slot, struct twc_slave_info *ou
 	out->measured_amps = s->measured_ca / 100.0;
 	out->reported_amps = s->limit_ca / 100.0;
 	out->offered_amps = slave_in_force(s);
+	out->held_amps = slave_held(s, true);
 	out->target_amps = target[slot];
 	out->cap_amps = s->cap_amps;
 	out->last_heard_ms = s->last_heard_ms;

@@ -27,6 +27,11 @@
 #define TWC_METER_INTERVAL_MS 60000u
 #define TWC_BUSY_DEFER_MS 30u         /* wait while a frame is coming in, ... */
 #define TWC_BUSY_DEFER_MAX_MS 120u    /* ... but never delay a heartbeat by more than this */
+/* A slave that hears no heartbeat lets its car charge on for about 30 s (twc-protocol.md section 4.2;
+ * cdragon says 10 s): what a silent slave, or one known from before a restart, may hold stays reserved
+ * until twice that long after the master last heartbeated it (or after the start). */
+#define TWC_HOLD_RELEASE_MS 60000u
+#define TWC_MAX_KNOWN 8                /* slaves whose held limit is remembered (registry + reserved) */
 
 /* Normalised slave status for the layers above. */
 enum twc_slave_status {
@@ -49,7 +54,8 @@ struct twc_slave_info {
 	uint8_t state_code;     /* raw FD E0 state byte */
 	double measured_amps;   /* what the car draws, from FD E0 */
 	double reported_amps;   /* the limit the slave says is in force */
-	int offered_amps;       /* limit in force as we count it (twc_alloc_in_force) */
+	int offered_amps;       /* what we last told it, in force (twc_alloc_in_force) */
+	int held_amps;          /* the most it may be allowing now (twc_alloc_held): what the clamp counts */
 	int target_amps;        /* what the allocator wants it to have */
 	int cap_amps;           /* cap set by the layer above */
 	uint64_t last_heard_ms;
@@ -77,6 +83,8 @@ enum twc_event_type {
 	TWC_EV_UNKNOWN_FRAME,   /* a verified frame we do not understand (text = hex) */
 	TWC_EV_STOP_SENT,       /* FC B2 sent to a paused slave whose car drew (amps = what it drew) */
 	TWC_EV_START_SENT,      /* FC B1 sent: that slave may charge again (amps = its limit) */
+	TWC_EV_HOLD_RESERVED,   /* a removed or not yet heard slave keeps amps reserved (id, amps) */
+	TWC_EV_HOLD_RELEASED,   /* ... until now: it must have stopped (id, amps) */
 };
 
 struct twc_event {
@@ -87,12 +95,24 @@ struct twc_event {
 	const char *text;
 };
 
+/* What one slave may hold, as remembered across restarts (protocol 0: not known). */
+struct twc_held {
+	uint16_t id;
+	uint8_t protocol;
+	int amps;
+};
+
 struct twc_bus_env {
 	void *user;
-	/* Write these wire bytes now (borrowed). Return 0 or -errno; an error is counted, not retried. */
+	/* Write these wire bytes now (borrowed). Return 0 or -errno. A frame that was not written was
+	 * not told: the slave keeps counting what it held before. */
 	int (*write)(void *user, const uint8_t *bytes, size_t len);
 	/* Optional. */
 	void (*event)(void *user, const struct twc_event *ev);
+	/* Optional: store this table of what every known slave may hold (borrowed, @n entries, amps > 0)
+	 * durably before returning 0. Called whenever it changes; a raise goes on the bus only after the
+	 * table with the raised value was stored, so a restart never assumes less than a slave holds. */
+	int (*persist)(void *user, const struct twc_held *held, int n);
 };
 
 struct twc_bus_config {
@@ -119,6 +139,7 @@ struct twc_bus_stats {
 	uint32_t collisions;
 	uint32_t stop_cmds;     /* FC B2 sent */
 	uint32_t start_cmds;    /* FC B1 sent */
+	uint32_t persist_errors;/* env->persist failures (a raise held back each time) */
 	struct twc_rx_stats rx;
 };
 
@@ -136,11 +157,32 @@ void twc_bus_tick(struct twc_bus *bus, uint64_t now_ms);
 uint64_t twc_bus_next_deadline(const struct twc_bus *bus);
 
 /* The port (re)connected: forget partial input, restart linkready, and do not time slaves out for
- * the time the link was down. */
+ * the time the link was down. Nobody is raised until every registered slave has reported again (or
+ * TWC_SLAVE_TIMEOUT_MS passed). */
 void twc_bus_link_up(struct twc_bus *bus, uint64_t now_ms);
 
-/* New wiring limits or default cap (SIGHUP). Return 0 or -EINVAL. Lowering takes effect through the
- * clamp at each slave's next heartbeat. */
+/**
+ * twc_bus_restore() - what slaves may hold from before a restart (the table env->persist stored).
+ * Each entry is reserved until that slave registers (then it counts as told that limit until it
+ * reports) or TWC_HOLD_RELEASE_MS after @now_ms. Call once, right after twc_bus_new().
+ * Return: 0, or -EINVAL for a bad entry (the valid ones are taken).
+ */
+int twc_bus_restore(struct twc_bus *bus, const struct twc_held *held, int n, uint64_t now_ms);
+
+/* The least wiring a set of slaves can be brought down to over the bus (twc_alloc_floor() each). */
+struct twc_need {
+	int all;        /* for twc.wiringMaxAmpsAllTWCs */
+	int per_twc;    /* for twc.wiringMaxAmpsPerTWC: 6 when a protocol 2 slave holds anything, else 0 */
+	int floored;    /* how many slaves hold a floor */
+};
+void twc_need_of(const struct twc_held *held, int n, struct twc_need *out);
+/* The same for the slaves this bus knows now (registered and reserved). */
+void twc_bus_need(const struct twc_bus *bus, struct twc_need *out);
+
+/* New wiring limits or default cap (SIGHUP). Return 0, -EINVAL, or -ERANGE when the slaves that hold
+ * a limit cannot be brought within the new wiring (twc_bus_need() says how much they need): nothing
+ * is changed then. A lowering that can be met takes effect through the clamp at each slave's next
+ * heartbeat; the held sum comes down as the slaves report their new limits. */
 int twc_bus_set_config(struct twc_bus *bus, const struct twc_bus_config *cfg);
 
 /* Total amps the layer above makes available to this bus (clipped to the wiring). */
@@ -151,8 +193,12 @@ int twc_bus_set_cap(struct twc_bus *bus, uint16_t id, int amps);
 /* Slaves are kept in slots 0..TWC_MAX_SLAVES-1. Return: 0 and a copy, or -ENOENT for an empty slot. */
 int twc_bus_slave(const struct twc_bus *bus, int slot, struct twc_slave_info *out);
 int twc_bus_slave_count(const struct twc_bus *bus);
-/* Sum of the limits in force as the bus counts them. */
-int twc_bus_in_force_total(const struct twc_bus *bus);
+/* Sum of what the slaves may hold, reserved amps included: what the clamp keeps within the wiring. */
+int twc_bus_held_total(const struct twc_bus *bus);
+/* Amps reserved for slaves not in the registry (silent, or known from before a restart). */
+int twc_bus_reserved(const struct twc_bus *bus);
+/* The table env->persist would store now; returns the number of entries (at most @cap). */
+int twc_bus_held_table(const struct twc_bus *bus, struct twc_held *out, int cap);
 const struct twc_bus_stats *twc_bus_stats(const struct twc_bus *bus);
 
 #endif

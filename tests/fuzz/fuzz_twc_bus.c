@@ -53,7 +53,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct twc_bus *bus = NULL;
 	struct twc_bus_config cfg = {0x7777, 0x77, {40, PER_TWC, 6}, 0, true, true};
-	struct twc_bus_env env = {&bus, sink, on_event};
+	struct twc_bus_env env = {&bus, sink, on_event, NULL};
 	uint64_t now = 1000;
 	size_t i = 0;
 

@@ -36,7 +36,7 @@ static void test_single_car_gets_per_twc_limit(void **state)
 	int t[3];
 
 	(void)state;
-	twc_alloc_share(&lim40, 100, s, t);
+	twc_alloc_share(&lim40, 100, 0, s, t);
 	assert_int_equal(t[0], 32);
 	assert_int_equal(t[1], 0);
 	assert_int_equal(t[2], 0);
@@ -48,11 +48,11 @@ static void test_fair_share_two_and_three(void **state)
 	int t[3];
 
 	(void)state;
-	twc_alloc_share(&lim40, 40, s, t);
+	twc_alloc_share(&lim40, 40, 0, s, t);
 	assert_int_equal(t[0], 20);
 	assert_int_equal(t[1], 20);
 	s[2] = car(2, 32, false);
-	twc_alloc_share(&lim40, 40, s, t);
+	twc_alloc_share(&lim40, 40, 0, s, t);
 	assert_int_equal(t[0] + t[1] + t[2], 40);
 	assert_in_range(t[0], 13, 14);
 	assert_in_range(t[1], 13, 14);
@@ -65,7 +65,7 @@ static void test_capped_car_leaves_room_for_others(void **state)
 	int t[3];
 
 	(void)state;
-	twc_alloc_share(&lim40, 40, s, t);
+	twc_alloc_share(&lim40, 40, 0, s, t);
 	assert_int_equal(t[1], 10);
 	assert_int_equal(t[0], 15);
 	assert_int_equal(t[2], 15);
@@ -77,9 +77,9 @@ static void test_available_clipped_to_wiring(void **state)
 	int t[3];
 
 	(void)state;
-	twc_alloc_share(&lim40, 500, s, t);
+	twc_alloc_share(&lim40, 500, 0, s, t);
 	assert_int_equal(t[0] + t[1] + t[2], 40);
-	twc_alloc_share(&lim40, -5, s, t);
+	twc_alloc_share(&lim40, -5, 0, s, t);
 	assert_int_equal(t[0] + t[1] + t[2], 0);
 }
 
@@ -90,15 +90,15 @@ static void test_short_pauses_newcomer_not_below_minimum(void **state)
 
 	(void)state;
 	/* 10 A cannot give two cars 6 A each: the charging one keeps it, the other waits. */
-	twc_alloc_share(&lim40, 10, s, t);
+	twc_alloc_share(&lim40, 10, 0, s, t);
 	assert_int_equal(t[1], 10);
 	assert_int_equal(t[0], 0);
 	/* 12 A: both get exactly the minimum. */
-	twc_alloc_share(&lim40, 12, s, t);
+	twc_alloc_share(&lim40, 12, 0, s, t);
 	assert_int_equal(t[0], 6);
 	assert_int_equal(t[1], 6);
 	/* 5 A: nobody. */
-	twc_alloc_share(&lim40, 5, s, t);
+	twc_alloc_share(&lim40, 5, 0, s, t);
 	assert_int_equal(t[0] + t[1], 0);
 }
 
@@ -109,7 +109,7 @@ static void test_min_amps_config_respected(void **state)
 	int t[3];
 
 	(void)state;
-	twc_alloc_share(&lim, 30, s, t);
+	twc_alloc_share(&lim, 30, 0, s, t);
 	/* 30 A, minimum 12: only two cars fit; they get 15 each. */
 	assert_int_equal(t[0], 15);
 	assert_int_equal(t[1], 15);
@@ -127,8 +127,8 @@ static void test_protocol2_floor_reserved(void **state)
 	s[2].protocol = 2;
 	s[2].rated_amps = 32;
 	s[2].told = true;
-	s[2].in_force_amps = 6;
-	twc_alloc_share(&lim40, 40, s, t);
+	s[2].held_amps = 6;
+	twc_alloc_share(&lim40, 40, 0, s, t);
 	assert_int_equal(t[0] + t[1], 34);
 	assert_int_equal(t[2], 0);
 }
@@ -139,7 +139,7 @@ static void test_cap_below_minimum_means_no_charge(void **state)
 	int t[3];
 
 	(void)state;
-	twc_alloc_share(&lim40, 40, s, t);
+	twc_alloc_share(&lim40, 40, 0, s, t);
 	assert_int_equal(t[0], 0);
 	assert_int_equal(t[1], 0);
 }
@@ -151,11 +151,11 @@ static void test_rating_limits_offer(void **state)
 
 	(void)state;
 	s[0].rated_amps = 16;
-	twc_alloc_share(&lim40, 40, s, t);
+	twc_alloc_share(&lim40, 40, 0, s, t);
 	assert_int_equal(t[0], 16);
 	/* A nonsense rating (below any TWC minimum) gets nothing. */
 	s[0].rated_amps = 2;
-	twc_alloc_share(&lim40, 40, s, t);
+	twc_alloc_share(&lim40, 40, 0, s, t);
 	assert_int_equal(t[0], 0);
 }
 
@@ -179,16 +179,16 @@ static void test_clamp_lower_before_raise(void **state)
 	(void)state;
 	/* Slave 0 holds 32 A; slave 1 should get 20 but only 8 A are free: not enough for 6+? it is. */
 	s[0].told = true;
-	s[0].in_force_amps = 32;
-	g = twc_alloc_clamp(&lim40, s, 1, 20);
+	s[0].held_amps = 32;
+	g = twc_alloc_clamp(&lim40, 0, s, 1, 20);
 	assert_true(g.command);
 	assert_int_equal(g.amps, 8);
 	/* With 36 A held there is no room for a minimum: slave 1 keeps waiting (command 00). */
-	s[0].in_force_amps = 36;
-	g = twc_alloc_clamp(&lim40, s, 1, 20);
+	s[0].held_amps = 36;
+	g = twc_alloc_clamp(&lim40, 0, s, 1, 20);
 	assert_false(g.command);
 	/* Slave 0 is lowered to its target at once. */
-	g = twc_alloc_clamp(&lim40, s, 0, 20);
+	g = twc_alloc_clamp(&lim40, 0, s, 0, 20);
 	assert_true(g.command);
 	assert_int_equal(g.amps, 20);
 }
@@ -199,12 +199,12 @@ static void test_clamp_new_car_waits(void **state)
 	struct twc_grant g;
 
 	(void)state;
-	g = twc_alloc_clamp(&lim40, s, 0, 0);
+	g = twc_alloc_clamp(&lim40, 0, s, 0, 0);
 	assert_false(g.command);
 	/* Once told, a stop is repeated as an explicit 0. */
 	s[0].told = true;
-	s[0].in_force_amps = 6;
-	g = twc_alloc_clamp(&lim40, s, 0, 0);
+	s[0].held_amps = 6;
+	g = twc_alloc_clamp(&lim40, 0, s, 0, 0);
 	assert_true(g.command);
 	assert_int_equal(g.amps, 0);
 }
@@ -218,9 +218,9 @@ static void test_clamp_v2_zero_is_not_a_hidden_raise(void **state)
 	(void)state;
 	/* Slave 0 holds 8 A; slave 1 reports 2 A in force (never told). Telling it 0 would make 6 A. */
 	s[0].told = true;
-	s[0].in_force_amps = 8;
-	s[1].in_force_amps = 2;
-	g = twc_alloc_clamp(&lim, s, 1, 0);
+	s[0].held_amps = 8;
+	s[1].held_amps = 2;
+	g = twc_alloc_clamp(&lim, 0, s, 1, 0);
 	assert_false(g.command);
 }
 
@@ -232,8 +232,8 @@ static void test_clamp_restart_over_limit_lowers(void **state)
 	(void)state;
 	/* After a restart the slaves report 32 A each (96 > 40): any grant lowers. */
 	for (int i = 0; i < 3; i++)
-		s[i].in_force_amps = 32;
-	g = twc_alloc_clamp(&lim40, s, 0, 14);
+		s[i].held_amps = 32;
+	g = twc_alloc_clamp(&lim40, 0, s, 0, 14);
 	assert_true(g.command);
 	assert_true(g.amps <= 14);
 }
@@ -277,7 +277,7 @@ static void random_slave(struct twc_alloc_slave *s)
 	s->wants = rnd(3) != 0;
 	s->charging = rnd(2);
 	s->told = rnd(2);
-	s->in_force_amps = s->told ? twc_alloc_in_force(true, (int)rnd(60), s->protocol, 0) : (int)rnd(4) * (int)rnd(20);
+	s->held_amps = s->told ? twc_alloc_in_force(true, (int)rnd(60), s->protocol, 0) : (int)rnd(4) * (int)rnd(20);
 }
 
 static int total(const struct twc_alloc_slave *s)
@@ -286,7 +286,7 @@ static int total(const struct twc_alloc_slave *s)
 
 	for (int i = 0; i < TWC_MAX_SLAVES; i++)
 		if (s[i].present)
-			sum += s[i].in_force_amps;
+			sum += s[i].held_amps;
 	return sum;
 }
 
@@ -294,11 +294,11 @@ static void check_share(const struct twc_limits *l, int avail, const struct twc_
 {
 	int t[TWC_MAX_SLAVES], sum = 0, granted = 0;
 
-	twc_alloc_share(l, avail, s, t);
+	twc_alloc_share(l, avail, 0, s, t);
 	for (int i = 0; i < TWC_MAX_SLAVES; i++) {
 		if (t[i] == 0) {
 			/* A paused protocol 2 slave that holds a limit still takes 6 A. */
-			if (s[i].present && s[i].protocol == 2 && s[i].in_force_amps > 0)
+			if (s[i].present && s[i].protocol == 2 && s[i].held_amps > 0)
 				sum += 6;
 			continue;
 		}
@@ -320,8 +320,8 @@ static void check_share(const struct twc_limits *l, int avail, const struct twc_
 /* Apply a clamp result to slave i and check it against every limit. */
 static void apply_and_check(const struct twc_limits *l, struct twc_alloc_slave *s, int i, int target)
 {
-	int before_total = total(s), before_me = s[i].in_force_amps;
-	struct twc_grant g = twc_alloc_clamp(l, s, i, target);
+	int before_total = total(s), before_me = s[i].held_amps;
+	struct twc_grant g = twc_alloc_clamp(l, 0, s, i, target);
 
 	if (!g.command)
 		return;
@@ -330,11 +330,11 @@ static void apply_and_check(const struct twc_limits *l, struct twc_alloc_slave *
 	assert_true(g.amps <= (s[i].rated_amps > 0 ? s[i].rated_amps : 0));
 	assert_true(g.amps == 0 || g.amps >= twc_alloc_min_offer(l, s[i].protocol));
 	s[i].told = true;
-	s[i].in_force_amps = twc_alloc_in_force(true, g.amps, s[i].protocol, 0);
+	s[i].held_amps = twc_alloc_in_force(true, g.amps, s[i].protocol, 0);
 	if (before_total <= l->wiring_max_all)
 		assert_true(total(s) <= l->wiring_max_all);
 	else
-		assert_true(s[i].in_force_amps <= before_me); /* over the limit already: only ever lower */
+		assert_true(s[i].held_amps <= before_me); /* over the limit already: only ever lower */
 }
 
 static void test_property_random_inputs(void **state)
@@ -391,10 +391,10 @@ static void test_property_sequences(void **state)
 			default:
 				break;
 			}
-			s[i].charging = s[i].wants && s[i].in_force_amps > 0;
+			s[i].charging = s[i].wants && s[i].held_amps > 0;
 			if (!s[i].present)
 				continue;
-			twc_alloc_share(&l, avail, s, t);
+			twc_alloc_share(&l, avail, 0, s, t);
 			apply_and_check(&l, s, i, t[i]);
 		}
 	}

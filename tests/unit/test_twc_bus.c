@@ -55,7 +55,7 @@ struct world {
 	uint64_t pending_t[16];
 	int npending;
 	int events[16];
-	int max_in_force_total;
+	int max_held_total;
 	bool echo;
 	int cap_on_add;
 	struct twc_bus_config cfg;
@@ -181,7 +181,7 @@ static void on_event(void *user, const struct twc_event *ev)
 static void setup_world(uint8_t proto_unused, int all, int per, int min, int default_cap)
 {
 	struct twc_bus_config cfg = {0};
-	struct twc_bus_env env = {&W, on_write, on_event};
+	struct twc_bus_env env = {&W, on_write, on_event, NULL};
 
 	(void)proto_unused;
 	memset(&W, 0, sizeof(W));
@@ -262,9 +262,9 @@ static void run_until(uint64_t until)
 			/* After a tick the bus must not ask to be ticked again at once (no busy loop). */
 			assert_true(twc_bus_next_deadline(W.bus) > W.now);
 		}
-		int tot = twc_bus_in_force_total(W.bus);
-		if (tot > W.max_in_force_total)
-			W.max_in_force_total = tot;
+		int tot = twc_bus_held_total(W.bus);
+		if (tot > W.max_held_total)
+			W.max_held_total = tot;
 	}
 }
 
@@ -438,6 +438,8 @@ static struct twc_slave_info slave_info(int slot)
 	return info;
 }
 
+static uint64_t told_at(int from, uint16_t dst, int ca);
+
 static void test_new_car_waits_without_cap(void **state)
 {
 	struct twc_msg m;
@@ -467,12 +469,19 @@ static void test_new_car_waits_without_cap(void **state)
 	run_until(W.now + 1100);
 	assert_int_equal(last_cmd_to(0x1111, &m), 0);
 	assert_int_equal(m.u.mhb.cmd, TWC_CMD_NONE);
-	/* Cap to 0: protocol 2 gets an explicit 09 00 00, repeated. */
+	/* Cap to 0: protocol 2 gets an explicit 09 00 00 until it reports the 6 A that means, then 00
+	 * (a slave keeps answering state 09 while 09 is repeated, hiding an unplug). */
+	int mark = W.nlog;
 	twc_bus_set_cap(W.bus, 0x1111, 0);
-	run_until(W.now + 2200);
+	run_until(W.now + 1100);
 	assert_int_equal(last_cmd_to(0x1111, &m), 0);
 	assert_int_equal(m.u.mhb.cmd, TWC_CMD_SET_V2);
 	assert_int_equal(m.u.mhb.ca, 0);
+	(void)told_at(mark, 0x1111, 0);
+	run_until(W.now + 2200);
+	assert_int_equal(last_cmd_to(0x1111, &m), 0);
+	assert_int_equal(m.u.mhb.cmd, TWC_CMD_NONE);
+	assert_int_equal(slave_info(0).held_amps, 6);
 	teardown_world();
 }
 
@@ -519,14 +528,14 @@ static void test_sharing_and_invariant(void **state)
 	/* Less available: everyone goes down, never exceeding the wiring on the way. */
 	twc_bus_set_available(W.bus, 20);
 	run_until(70000);
-	assert_true(twc_bus_in_force_total(W.bus) <= 20);
+	assert_true(twc_bus_held_total(W.bus) <= 20);
 	/* A lower wiring limit by reload. */
 	struct twc_bus_config cfg = {0x7777, 0x77, {24, 16, 6}, 32, true, false};
 	assert_int_equal(twc_bus_set_config(W.bus, &cfg), 0);
 	twc_bus_set_available(W.bus, 100);
 	run_until(90000);
-	assert_true(twc_bus_in_force_total(W.bus) <= 24);
-	assert_true(W.max_in_force_total <= 40);
+	assert_true(twc_bus_held_total(W.bus) <= 24);
+	assert_true(W.max_held_total <= 40);
 	cfg.limits.min_amps = 20; /* above per TWC */
 	assert_int_equal(twc_bus_set_config(W.bus, &cfg), -EINVAL);
 	teardown_world();
@@ -627,7 +636,7 @@ static void test_garbage_counted_not_fatal(void **state)
 static void test_bad_config_refused(void **state)
 {
 	struct twc_bus_config cfg = {0x7777, 0x77, {40, 48, 6}, 0, false, false};
-	struct twc_bus_env env = {&W, on_write, NULL};
+	struct twc_bus_env env = {&W, on_write, NULL, NULL};
 
 	(void)state;
 	assert_null(twc_bus_new(&cfg, &env, 0)); /* per TWC above all */
@@ -703,8 +712,6 @@ static void test_stop_commands_off_by_default(void **state)
 	teardown_world();
 }
 
-static uint64_t told_at(int from, uint16_t dst, int ca);
-
 static void test_stop_once_per_pause_then_start_once(void **state)
 {
 	/* FC B2 / FC B1 + master 7777 + slave 1111 + 9 x 00 + checksum (twc-protocol.md 2.12, 1.9) */
@@ -738,10 +745,10 @@ static void test_stop_once_per_pause_then_start_once(void **state)
 	assert_true(slave_info(0).measured_amps < 1.0);
 	assert_int_equal(slave_info(0).status, TWC_SLAVE_PLUGGED);
 	assert_int_equal(count_sent(mark, TWC_MSG_START, 0), 0);
-	/* The amps stay the allocator's: still 09 00 00. */
+	/* The amps stay the allocator's: told 0 (then 00 once it reported the 6 A that means). */
 	assert_int_equal(last_cmd_to(0x1111, &m), 0);
-	assert_int_equal(m.u.mhb.cmd, TWC_CMD_SET_V2);
-	assert_int_equal(m.u.mhb.ca, 0);
+	assert_int_equal(m.u.mhb.cmd, TWC_CMD_NONE);
+	assert_int_equal(slave_info(0).offered_amps, 6);
 	assert_int_equal(slave_info(0).target_amps, 0);
 
 	mark = W.nlog;
@@ -986,7 +993,7 @@ static void test_heartbeats_keep_spacing_with_stop_start(void **state)
 			assert_true(W.log[i].t - last_to[k] <= 3500);
 		last_to[k] = W.log[i].t;
 	}
-	assert_true(W.max_in_force_total <= 40);
+	assert_true(W.max_held_total <= 40);
 	teardown_world();
 }
 
