@@ -794,7 +794,9 @@ static void send_heartbeat(struct twc_bus *bus, int i)
 	for (int k = 0; k < TWC_MAX_SLAVES; k++)
 		bus->slaves[k].target_amps = target[k];
 	g = twc_alloc_clamp(&bus->cfg.limits, twc_bus_reserved(bus), view, i, target[i]);
-	cmd = g.command && command_needed(s, g.amps);
+	/* The first heartbeat to a slave we have not heard from yet is 00, as a real master's: until it
+	 * reports, we do not know whether a car is charging on the limit it holds. */
+	cmd = g.command && s->have_shb && command_needed(s, g.amps);
 
 	m.type = TWC_MSG_MASTER_HEARTBEAT;
 	m.protocol = s->protocol;

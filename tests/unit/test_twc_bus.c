@@ -2,8 +2,10 @@
  * Tests of the bus master state machine in injected time: the linkready burst, discovery and
  * protocol detection, heartbeat spacing and round-robin, the 26 s timeout, echo and collision
  * handling, commands 00/05/09, the wiring invariant while limits change, queries that fit
- * between heartbeats, and the optional FC B2 / FC B1 stop/start commands. A small scripted responder
- * plays the slaves; every frame the bus writes is decoded and checked.
+ * between heartbeats, the optional FC B2 / FC B1 stop/start commands, and what counts as held: lost
+ * and unwritten frames, silent slaves, restarts, reloads below the floors, cars slow to come down.
+ * A small scripted responder plays the slaves; every frame the bus writes is decoded and checked, and
+ * the sum of what the scripted slaves really hold and draw is tracked against the wiring.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -40,6 +42,10 @@ struct fake_slave {
 	int lag_ms;        /* the car takes this long to follow a lower limit ... */
 	int follow_ca;     /* ... drawing for this limit until ... */
 	uint64_t follow_until;
+	bool mute;         /* hears and obeys, its replies are lost */
+	bool ack09;        /* protocol 2: answers state 09 until 12 s after the last 09 it heard */
+	uint64_t ack_until;
+	uint64_t last_hb;  /* last heartbeat it heard; 30 s without one and it stops (holds 0) */
 };
 
 struct world {
@@ -59,6 +65,13 @@ struct world {
 	bool echo;
 	int cap_on_add;
 	struct twc_bus_config cfg;
+	uint16_t fail_id;  /* writes of frames to this slave fail ... */
+	int fail_count;    /* ... this many times */
+	int max_fake_held; /* most the scripted slaves really held together, A */
+	int max_fake_drawn_ca;
+	struct twc_held saved[TWC_MAX_KNOWN]; /* what env->persist stored */
+	int nsaved, persist_calls;
+	bool persist_fail;
 };
 
 static struct world W;
@@ -89,6 +102,19 @@ static int on_write(void *user, const uint8_t *bytes, size_t len)
 	twc_rx_feed(&rx, bytes, len, w->now, grab_frame, &got);
 	assert_int_equal(rx.stats.frames, 1);
 	assert_int_equal(twc_msg_decode(got.b, got.n, &m), 0);
+	if (w->fail_count > 0 && m.dst == w->fail_id) {
+		w->fail_count--;
+		return -ENOTCONN; /* the TCP bridge is reconnecting */
+	}
+	/* A raise goes out only once the table that says so is stored. */
+	if (m.type == TWC_MSG_MASTER_HEARTBEAT && m.u.mhb.cmd != TWC_CMD_NONE && w->persist_calls) {
+		int stored = 0;
+
+		for (int k = 0; k < w->nsaved; k++)
+			if (w->saved[k].id == m.dst)
+				stored = w->saved[k].amps;
+		assert_true(stored >= twc_alloc_in_force(true, m.u.mhb.ca / 100, m.protocol == 1 ? 1 : 2, 0));
+	}
 	if (w->nlog < MAX_LOG) {
 		w->log[w->nlog].t = w->now;
 		w->log[w->nlog].m = m;
@@ -111,6 +137,11 @@ static int on_write(void *user, const uint8_t *bytes, size_t len)
 		r.src = f->id;
 		r.protocol = f->protocol;
 		if (m.type == TWC_MSG_MASTER_HEARTBEAT) {
+			if (f->last_hb && w->now - f->last_hb > 30000)
+				f->told = false; /* it had stopped for want of a master: waits for a new limit */
+			f->last_hb = w->now;
+			if (m.u.mhb.cmd == TWC_CMD_SET_V2 && f->protocol == 2)
+				f->ack_until = w->now + 12000;
 			if (m.u.mhb.cmd == TWC_CMD_SET_V1 || m.u.mhb.cmd == TWC_CMD_SET_V2) {
 				if (f->lag_ms && m.u.mhb.ca < f->limit_ca && w->now >= f->follow_until) {
 					f->follow_ca = f->limit_ca;
@@ -132,6 +163,8 @@ static int on_write(void *user, const uint8_t *bytes, size_t len)
 				r.u.shb.state = TWC_ST_PLUGGED_NO_CHARGE;
 			else
 				r.u.shb.state = draws ? TWC_ST_CHARGING : TWC_ST_PLUGGED_READY;
+			if (f->ack09 && w->now < f->ack_until)
+				r.u.shb.state = TWC_ST_ACK_LIMIT; /* hides the car's real state */
 			r.u.shb.limit_ca = (uint16_t)(f->car ? f->limit_ca : 0);
 			r.u.shb.measured_ca = (uint16_t)(!draws ? 0 : ca >= 500 ? ca - 30 : 800);
 		} else if (f->vin && (m.type == TWC_MSG_STOP || m.type == TWC_MSG_START)) {
@@ -158,6 +191,8 @@ static int on_write(void *user, const uint8_t *bytes, size_t len)
 		} else {
 			continue;
 		}
+		if (f->mute)
+			continue;
 		if (w->npending < 16) {
 			int n = twc_msg_to_wire(&r, w->pending[w->npending], TWC_WIRE_MAX);
 
@@ -167,6 +202,36 @@ static int on_write(void *user, const uint8_t *bytes, size_t len)
 		}
 	}
 	return 0;
+}
+
+static int on_persist(void *user, const struct twc_held *held, int n)
+{
+	struct world *w = user;
+
+	assert_true(n >= 0 && n <= TWC_MAX_KNOWN);
+	w->persist_calls++;
+	if (w->persist_fail)
+		return -ENOSPC;
+	memcpy(w->saved, held, sizeof(held[0]) * (size_t)n);
+	w->nsaved = n;
+	return 0;
+}
+
+/* What a scripted slave really holds and draws now (0 once 30 s without a heartbeat stopped it). */
+static int fake_held(const struct fake_slave *f)
+{
+	if (!f->told || (f->last_hb && W.now - f->last_hb > 30000))
+		return 0;
+	return f->limit_ca / 100;
+}
+
+static int fake_drawn_ca(const struct fake_slave *f)
+{
+	int ca = W.now < f->follow_until ? f->follow_ca : f->limit_ca;
+
+	if (!fake_held(f) || !f->car || f->stopped || f->full || ca < 500)
+		return 0;
+	return ca - 30;
 }
 
 static void on_event(void *user, const struct twc_event *ev)
@@ -181,7 +246,7 @@ static void on_event(void *user, const struct twc_event *ev)
 static void setup_world(uint8_t proto_unused, int all, int per, int min, int default_cap)
 {
 	struct twc_bus_config cfg = {0};
-	struct twc_bus_env env = {&W, on_write, on_event, NULL};
+	struct twc_bus_env env = {&W, on_write, on_event, on_persist};
 
 	(void)proto_unused;
 	memset(&W, 0, sizeof(W));
@@ -262,9 +327,17 @@ static void run_until(uint64_t until)
 			/* After a tick the bus must not ask to be ticked again at once (no busy loop). */
 			assert_true(twc_bus_next_deadline(W.bus) > W.now);
 		}
-		int tot = twc_bus_held_total(W.bus);
+		int tot = twc_bus_held_total(W.bus), held = 0, drawn = 0;
 		if (tot > W.max_held_total)
 			W.max_held_total = tot;
+		for (int i = 0; i < W.nfs; i++) {
+			held += fake_held(&W.fs[i]);
+			drawn += fake_drawn_ca(&W.fs[i]);
+		}
+		if (held > W.max_fake_held)
+			W.max_fake_held = held;
+		if (drawn > W.max_fake_drawn_ca)
+			W.max_fake_drawn_ca = drawn;
 	}
 }
 
@@ -997,6 +1070,323 @@ static void test_heartbeats_keep_spacing_with_stop_start(void **state)
 	teardown_world();
 }
 
+
+/* ---- bus truth: what counts as held (issue "bus truth", cases 1-6) ---- */
+
+static int sent_with(int from, uint16_t dst, int cmd, int ca)
+{
+	int n = 0;
+
+	for (int i = from; i < W.nlog; i++)
+		if (W.log[i].m.type == TWC_MSG_MASTER_HEARTBEAT && W.log[i].m.dst == dst && W.log[i].m.u.mhb.cmd == cmd &&
+		    (ca < 0 || W.log[i].m.u.mhb.ca == ca))
+			n++;
+	return n;
+}
+
+/* Run until slave @slot has status @st; return how long that took. */
+static uint64_t run_until_status(int slot, enum twc_slave_status st, uint64_t limit_ms)
+{
+	uint64_t t0 = W.now;
+
+	while (slave_info(slot).status != st) {
+		assert_true(W.now - t0 < limit_ms);
+		run_until(W.now + 100);
+	}
+	return W.now - t0;
+}
+
+/* Two protocol 2 slaves on 32 A wiring, each with a car charging and a cap of 32. */
+static void two_charging(bool second_car)
+{
+	setup_world(2, 32, 32, 6, 0);
+	W.cap_on_add = 32;
+	run_until(3000);
+	add_fake(0x1111, 2, NULL);
+	add_fake(0x2222, 2, NULL);
+	W.fs[0].car = true;
+	W.fs[1].car = second_car;
+	run_until(20000);
+}
+
+/* Case 1: after a stop the slave is told 0 until it reports the 6 A that means, then 00, so that
+ * the ack state 09 ends and an unplug and the next car show within about 15 s. */
+static void test_truth_stop_then_unplug_and_next_car(void **state)
+{
+	struct twc_msg m;
+	int mark;
+	uint64_t took;
+
+	(void)state;
+	setup_world(2, 32, 32, 6, 0);
+	run_until(3000);
+	add_fake(0x1111, 2, NULL);
+	W.fs[0].ack09 = true;
+	W.fs[0].car = true;
+	twc_bus_set_cap(W.bus, 0x1111, 16);
+	run_until(30000);
+	assert_int_equal(slave_info(0).status, TWC_SLAVE_CHARGING);
+
+	mark = W.nlog;
+	twc_bus_set_cap(W.bus, 0x1111, 0); /* RemoteStop */
+	run_until(W.now + 20000);
+	assert_int_equal(sent_with(mark, 0x1111, TWC_CMD_SET_V2, 0), 1); /* told once, confirmed */
+	assert_int_equal(last_cmd_to(0x1111, &m), 0);
+	assert_int_equal(m.u.mhb.cmd, TWC_CMD_NONE);
+	assert_int_equal(slave_info(0).held_amps, 6);
+
+	W.fs[0].car = false; /* unplugged */
+	took = run_until_status(0, TWC_SLAVE_IDLE, 15000);
+	assert_true(took <= 15000);
+	mark = W.nlog;
+	run_until(W.now + 5000);
+	W.fs[0].car = true; /* the next car: it may take the 6 A the slave still holds at once */
+	took = 0;
+	while (slave_info(0).status == TWC_SLAVE_IDLE) {
+		run_until(W.now + 100);
+		took += 100;
+	}
+	assert_true(took <= 15000);
+	/* A new car that may not charge yet is told nothing new: 00, no 09 to hide it again. */
+	assert_int_equal(sent_with(mark, 0x1111, TWC_CMD_SET_V2, -1), 0);
+	twc_bus_set_cap(W.bus, 0x1111, 16); /* the second transaction */
+	run_until(W.now + 4000);
+	assert_int_equal(W.fs[0].limit_ca, 1600);
+	assert_int_equal(slave_info(0).status, TWC_SLAVE_CHARGING);
+	assert_true(W.max_fake_held <= 32);
+	teardown_world();
+}
+
+/* Case 2a: a lowering whose frame could not be written is not told, so the other car waits. */
+static void test_truth_unwritten_lowering_not_counted(void **state)
+{
+	int mark;
+
+	(void)state;
+	two_charging(false);
+	assert_int_equal(W.fs[0].limit_ca, 3200);
+	mark = W.nlog;
+	W.fail_id = 0x1111;
+	W.fail_count = 4; /* its next four frames are lost to a reconnecting bridge */
+	W.fs[1].car = true;
+	run_until(W.now + 8000);
+	assert_int_equal(W.fs[0].limit_ca, 3200);
+	assert_true(twc_bus_stats(W.bus)->tx_errors >= 4);
+	assert_int_equal(sent_with(mark, 0x2222, TWC_CMD_SET_V2, 1600), 0); /* B waited */
+	assert_int_equal(slave_info(0).held_amps, 32);
+	run_until(W.now + 15000);
+	assert_int_equal(W.fs[0].limit_ca, 1600);
+	assert_int_equal(W.fs[1].limit_ca, 1600);
+	assert_true(told_at(mark, 0x2222, 1600) > told_at(mark, 0x1111, 1600));
+	assert_true(W.max_fake_held <= 32);
+	assert_true(W.max_held_total <= 32);
+	teardown_world();
+}
+
+/* Case 2b: a lowering written but lost on the wire (the slave deaf for 8 s while a second car
+ * arrives) counts only once the slave reports it. */
+static void test_truth_lost_lowering_waits_for_report(void **state)
+{
+	int mark;
+	uint64_t back;
+
+	(void)state;
+	two_charging(false);
+	mark = W.nlog;
+	W.fs[0].silent = true; /* hears nothing, says nothing */
+	W.fs[1].car = true;
+	run_until(W.now + 8000);
+	back = W.now;
+	W.fs[0].silent = false;
+	assert_int_equal(W.fs[0].limit_ca, 3200);
+	assert_int_equal(sent_with(mark, 0x2222, TWC_CMD_SET_V2, -1) - sent_with(mark, 0x2222, TWC_CMD_SET_V2, 0), 0);
+	run_until(W.now + 15000);
+	assert_int_equal(W.fs[1].limit_ca, 1600);
+	assert_true(told_at(mark, 0x2222, 1600) > back);
+	assert_true(W.max_fake_held <= 32);
+	teardown_world();
+}
+
+/* Case 3: a slave whose replies are lost keeps its room after it leaves the registry, until it is
+ * back or must have stopped (TWC_HOLD_RELEASE_MS after its last heartbeat). */
+static void test_truth_silent_slave_keeps_room(void **state)
+{
+	uint64_t muted;
+
+	(void)state;
+	two_charging(true);
+	assert_int_equal(W.fs[0].limit_ca, 1600);
+	assert_int_equal(W.fs[1].limit_ca, 1600);
+	W.fs[1].mute = true;
+	muted = W.now;
+	run_until(muted + 45000);
+	assert_int_equal(W.events[TWC_EV_SLAVE_REMOVED], 1);  /* unavailable to the layers above ... */
+	assert_int_equal(twc_bus_slave_count(W.bus), 1);
+	assert_int_equal(twc_bus_reserved(W.bus), 16);      /* ... but its 16 A stay reserved */
+	assert_int_equal(W.fs[0].limit_ca, 1600);            /* so A is not raised */
+	assert_true(W.max_fake_held <= 32);
+	/* It comes back: counted as holding 16 A at once, nothing freed in between. */
+	W.fs[1].mute = false;
+	announce(0x2222, 2, 32);
+	assert_int_equal(twc_bus_reserved(W.bus), 0);
+	assert_int_equal(slave_info(1).held_amps, 16);
+	run_until(W.now + 10000);
+	assert_int_equal(W.fs[0].limit_ca, 1600);
+	assert_true(W.max_fake_held <= 32);
+	assert_true(W.max_held_total <= 32);
+
+	/* Gone for good: released once it must have stopped, then A may have it all. */
+	W.fs[1].mute = true;
+	W.fs[1].silent = true;
+	run_until(W.now + 30000);
+	assert_int_equal(twc_bus_reserved(W.bus), 16);
+	assert_int_equal(W.fs[0].limit_ca, 1600);
+	run_until(W.now + TWC_HOLD_RELEASE_MS);
+	assert_int_equal(twc_bus_reserved(W.bus), 0);
+	assert_int_equal(W.events[TWC_EV_HOLD_RELEASED], 1);
+	assert_int_equal(W.fs[0].limit_ca, 3200);
+	assert_true(W.max_fake_held <= 32);
+	teardown_world();
+}
+
+/* Case 4: after a restart the table from before counts; nobody is raised until the known slaves
+ * have reported; a raise is stored before it goes out; a store that fails holds raises back. */
+static void test_truth_restart_knows_what_slaves_hold(void **state)
+{
+	const struct twc_held before[] = {{0x1111, 2, 32}};
+	int mark;
+
+	(void)state;
+	setup_world(2, 32, 32, 6, 0);
+	W.cap_on_add = 32;
+	assert_int_equal(twc_bus_restore(W.bus, before, 1, W.now), 0);
+	assert_int_equal(twc_bus_held_total(W.bus), 32);
+	/* A still charges at 32 A from before the restart. */
+	add_fake(0x1111, 2, NULL);
+	W.fs[0].told = true;
+	W.fs[0].limit_ca = 3200;
+	W.fs[0].car = true;
+	W.nfs++;
+	W.fs[1] = (struct fake_slave){.id = 0x2222, .protocol = 2, .car = true};
+	mark = W.nlog;
+	announce(0x2222, 2, 32); /* B announces first and wants current */
+	run_until(W.now + 700);
+	assert_int_equal(twc_bus_held_total(W.bus), 32);
+	run_until(W.now + 30000);
+	assert_int_equal(W.fs[0].limit_ca, 1600);
+	assert_int_equal(W.fs[1].limit_ca, 1600);
+	assert_true(told_at(mark, 0x2222, 1600) > told_at(mark, 0x1111, 1600));
+	assert_true(W.max_fake_held <= 32);
+	/* The table stored says what each holds now. */
+	assert_int_equal(W.nsaved, 2);
+	assert_int_equal(W.saved[0].amps + W.saved[1].amps, 32);
+	teardown_world();
+
+	/* A slave known from before that never comes back keeps its amps until it must have stopped. */
+	setup_world(2, 32, 32, 6, 0);
+	W.cap_on_add = 32;
+	const struct twc_held gone[] = {{0x3333, 2, 20}};
+	twc_bus_restore(W.bus, gone, 1, W.now);
+	add_fake(0x1111, 2, NULL);
+	W.fs[0].car = true;
+	run_until(W.now + 30000);
+	assert_int_equal(W.fs[0].limit_ca, 1200);
+	run_until(1000 + TWC_HOLD_RELEASE_MS + 5000);
+	assert_int_equal(W.fs[0].limit_ca, 3200);
+	teardown_world();
+
+	/* The store fails: nobody is raised. */
+	setup_world(2, 32, 32, 6, 0);
+	W.cap_on_add = 32;
+	W.persist_fail = true;
+	add_fake(0x1111, 2, NULL);
+	W.fs[0].car = true;
+	run_until(W.now + 20000);
+	assert_false(W.fs[0].told);
+	assert_true(twc_bus_stats(W.bus)->persist_errors > 0);
+	W.persist_fail = false;
+	run_until(W.now + 10000);
+	assert_int_equal(W.fs[0].limit_ca, 3200);
+	teardown_world();
+}
+
+/* Case 4b: after the link comes back nobody is raised until every slave has reported again. */
+static void test_truth_reconnect_settles(void **state)
+{
+	int mark;
+
+	(void)state;
+	two_charging(false);
+	W.fs[1].silent = true;
+	twc_bus_link_up(W.bus, W.now);
+	mark = W.nlog;
+	W.fs[1].car = true;
+	run_until(W.now + 10000);
+	/* B has not reported since the link came up: A keeps 32 ... no, A is not raised, B gets nothing. */
+	assert_int_equal(sent_with(mark, 0x2222, TWC_CMD_SET_V2, -1) - sent_with(mark, 0x2222, TWC_CMD_SET_V2, 0), 0);
+	W.fs[1].silent = false;
+	run_until(W.now + 15000);
+	assert_int_equal(W.fs[1].limit_ca, 1600);
+	assert_true(W.max_fake_held <= 32);
+	teardown_world();
+}
+
+/* Case 5: a reload below what the slaves can be brought down to is refused, naming the figure. */
+static void test_truth_reload_below_floors_refused(void **state)
+{
+	struct twc_bus_config cfg;
+	struct twc_need need;
+
+	(void)state;
+	setup_world(2, 40, 32, 6, 0);
+	W.cap_on_add = 32;
+	run_until(3000);
+	add_fake(0x1111, 2, NULL);
+	add_fake(0x2222, 2, NULL);
+	add_fake(0x3333, 2, NULL);
+	for (int i = 0; i < 3; i++)
+		W.fs[i].car = true;
+	run_until(30000);
+	cfg = W.cfg;
+	cfg.limits.wiring_max_all = 12;
+	cfg.limits.wiring_max_per_twc = 12;
+	assert_int_equal(twc_bus_set_config(W.bus, &cfg), -ERANGE);
+	twc_bus_need(W.bus, &need);
+	assert_int_equal(need.all, 18);
+	assert_int_equal(need.per_twc, 6);
+	assert_int_equal(need.floored, 3);
+	run_until(W.now + 10000);
+	assert_int_equal(twc_bus_held_total(W.bus), 40); /* the running limits stay */
+	assert_true(W.fs[0].limit_ca >= 1300 && W.fs[1].limit_ca >= 1300 && W.fs[2].limit_ca >= 1300);
+	cfg.limits.wiring_max_all = 18;
+	cfg.limits.wiring_max_per_twc = 5;
+	cfg.limits.min_amps = 5;
+	assert_int_equal(twc_bus_set_config(W.bus, &cfg), -ERANGE);
+	cfg.limits.wiring_max_per_twc = 6;
+	cfg.limits.min_amps = 6;
+	assert_int_equal(twc_bus_set_config(W.bus, &cfg), 0);
+	run_until(W.now + 20000);
+	assert_int_equal(twc_bus_held_total(W.bus), 18);
+	teardown_world();
+}
+
+/* Case 6: the room a lowering frees is handed out only once the car has come down to it. */
+static void test_truth_freed_current_waits_for_the_car(void **state)
+{
+	int mark;
+
+	(void)state;
+	two_charging(false);
+	W.fs[0].lag_ms = 6000; /* the car takes 6 s to follow a lower limit */
+	mark = W.nlog;
+	W.fs[1].car = true;
+	run_until(W.now + 20000);
+	assert_int_equal(W.fs[1].limit_ca, 1600);
+	assert_true(told_at(mark, 0x2222, 1600) >= told_at(mark, 0x1111, 1600) + 6000);
+	assert_true(W.max_fake_drawn_ca <= 3200);
+	teardown_world();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1023,6 +1413,14 @@ int main(void)
 		cmocka_unit_test(test_no_stop_to_protocol1_or_older_firmware),
 		cmocka_unit_test(test_start_owed_after_reload_turns_off),
 		cmocka_unit_test(test_heartbeats_keep_spacing_with_stop_start),
+		cmocka_unit_test(test_truth_stop_then_unplug_and_next_car),
+		cmocka_unit_test(test_truth_unwritten_lowering_not_counted),
+		cmocka_unit_test(test_truth_lost_lowering_waits_for_report),
+		cmocka_unit_test(test_truth_silent_slave_keeps_room),
+		cmocka_unit_test(test_truth_restart_knows_what_slaves_hold),
+		cmocka_unit_test(test_truth_reconnect_settles),
+		cmocka_unit_test(test_truth_reload_below_floors_refused),
+		cmocka_unit_test(test_truth_freed_current_waits_for_the_car),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
