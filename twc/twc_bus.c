@@ -1105,8 +1105,14 @@ uint64_t twc_bus_next_deadline(const struct twc_bus *bus)
 			hb = bus->now_ms + TWC_BUSY_DEFER_MS;
 		t = min64(t, hb);
 	}
-	if (bus->linkready_left > 0)
-		t = min64(t, linkready_time(bus));
+	if (bus->linkready_left > 0) {
+		uint64_t lr = linkready_time(bus);
+
+		/* A linkready waits for a frame that is coming in: look again shortly, not at once. */
+		if (twc_rx_busy(&bus->rx) && bus->now_ms >= lr)
+			lr = bus->now_ms + TWC_BUSY_DEFER_MS;
+		t = min64(t, lr);
+	}
 	for (int k = 0; k < TWC_MAX_KNOWN; k++)
 		if (bus->reserved[k].amps > 0)
 			t = min64(t, bus->reserved[k].release_ms);

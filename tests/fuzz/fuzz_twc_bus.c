@@ -107,6 +107,7 @@ static void enqueue(struct queue *q, const uint8_t *b, size_t n, uint8_t drop, u
 
 static int bus_write(void *user, const uint8_t *bytes, size_t len)
 {
+
 	struct twc_rx rx;
 	int frames = 0;
 
@@ -210,7 +211,7 @@ static void check(void)
 			W.clean_since[i] = W.now;
 			continue;
 		}
-		if (W.now - W.clean_since[i] > HB_GAP_MAX_MS && W.now - ss.last_heartbeat_ms > HB_GAP_MAX_MS)
+		if (W.now - W.clean_since[i] > HB_GAP_MAX_MS && W.now - ss.last_heartbeat_ms > HB_GAP_MAX_MS) 
 			abort();
 	}
 }
@@ -230,10 +231,15 @@ static void deliver(struct queue *q, bool to_sim)
 	}
 }
 
-/* Run both ends to @until, one event at a time. */
+/* Run both ends to @until, one event at a time. Many steps without time moving on mean a core that
+ * keeps asking to be called "now" without doing anything: a busy loop in the gateway. */
 static void run(uint64_t until)
 {
-	for (int guard = 0; guard < STEP_MAX && W.now < until; guard++) {
+	int still = 0;
+
+	while (W.now < until) {
+		uint64_t before = W.now;
+
 		uint64_t t = twc_bus_next_deadline(W.bus), s = twc_sim_next_deadline(W.sim);
 
 		if (s < t)
@@ -251,9 +257,10 @@ static void run(uint64_t until)
 		twc_sim_tick(W.sim, W.now);
 		twc_bus_tick(W.bus, W.now);
 		check();
+		still = W.now == before ? still + 1 : 0;
+		if (still > STEP_MAX)
+			abort();
 	}
-	if (W.now < until)
-		W.now = until;
 }
 
 static void fault(int i, enum twc_sim_fault f, int v)

@@ -688,6 +688,21 @@ static void test_link_up_spares_slaves(void **state)
 	teardown_world();
 }
 
+/* A frame still coming in when a linkready of the start-up burst is due defers it a little, without
+ * the bus asking to be ticked again at once (found by fuzz_twc_bus: a 1 ms busy loop for up to 2 s). */
+static void test_linkready_waits_for_incoming_frame(void **state)
+{
+	const uint8_t partial[] = {0xC0, 0xFD, 0xE2, 0x12};
+
+	(void)state;
+	setup_world(2, 40, 32, 6, 0);
+	run_until(1200);
+	twc_bus_input(W.bus, partial, sizeof(partial), W.now);
+	run_until(4500); /* asserts no immediate re-tick after every tick */
+	assert_int_equal(W.nlog, 10);
+	teardown_world();
+}
+
 static void test_garbage_counted_not_fatal(void **state)
 {
 	uint8_t junk[256];
@@ -1403,6 +1418,7 @@ int main(void)
 		cmocka_unit_test(test_queries_never_delay_heartbeats),
 		cmocka_unit_test(test_unanswered_queries_back_off),
 		cmocka_unit_test(test_link_up_spares_slaves),
+		cmocka_unit_test(test_linkready_waits_for_incoming_frame),
 		cmocka_unit_test(test_garbage_counted_not_fatal),
 		cmocka_unit_test(test_bad_config_refused),
 		cmocka_unit_test(test_stop_commands_off_by_default),
