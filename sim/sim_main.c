@@ -345,23 +345,27 @@ static json_t *status_json(const struct app *a, uint64_t now)
 			continue;
 		snprintf(id, sizeof(id), "%04X", (unsigned)s.id);
 		snprintf(mid, sizeof(mid), "%04X", (unsigned)s.master_id);
-		o = json_pack("{s:i, s:s, s:i, s:i, s:b, s:b, s:b, s:s, s:i, s:i, s:f, s:f, s:I, s:I, s:s}", "index",
-			      i, "id", id, "protocol", (int)s.protocol, "state", (int)s.state_code, "plugged",
-			      (int)s.plugged, "charging", (int)s.charging, "heardMaster", (int)s.heard_master,
-			      "masterId", mid, "toldAmps", s.told_amps, "inForceAmps", s.in_force_amps, "drawnAmps",
-			      round2(s.drawn_amps), "energyWh", round2(s.energy_wh), "heartbeats",
-			      (json_int_t)s.heartbeats, "maxGapMs", (json_int_t)s.max_gap_ms, "vin", s.vin);
+		o = json_pack("{s:i, s:s, s:i, s:i, s:b, s:b, s:b, s:s, s:i, s:i, s:i, s:f, s:f, s:I, s:I, s:s, "
+			      "s:b, s:b}",
+			      "index", i, "id", id, "protocol", (int)s.protocol, "state", (int)s.state_code,
+			      "plugged", (int)s.plugged, "charging", (int)s.charging, "heardMaster",
+			      (int)s.heard_master, "masterId", mid, "toldAmps", s.told_amps, "inForceAmps",
+			      s.in_force_amps, "heldAmps", s.held_amps, "drawnAmps", round2(s.drawn_amps),
+			      "energyWh", round2(s.energy_wh), "heartbeats", (json_int_t)s.heartbeats, "maxGapMs",
+			      (json_int_t)s.max_gap_ms, "vin", s.vin, "muted", (int)s.muted, "deaf", (int)s.deaf);
 		if (!o || json_array_append_new(slaves, o) < 0) {
 			json_decref(slaves);
 			return NULL;
 		}
 	}
 	twc_sim_stats(a->sim, &st);
-	return json_pack("{s:b, s:I, s:o, s:{s:I, s:I, s:I, s:I, s:I, s:i, s:i}}", "ok", 1, "nowMs",
-			 (json_int_t)now, "slaves", slaves, "stats", "rxFrames", (json_int_t)st.rx_frames, "rxBad",
-			 (json_int_t)st.rx_bad, "linkready1", (json_int_t)st.linkready1, "linkready2",
+	return json_pack("{s:b, s:I, s:o, s:{s:I, s:I, s:I, s:I, s:I, s:i, s:i, s:i, s:i, s:f, s:f}}", "ok", 1,
+			 "nowMs", (json_int_t)now, "slaves", slaves, "stats", "rxFrames", (json_int_t)st.rx_frames,
+			 "rxBad", (json_int_t)st.rx_bad, "linkready1", (json_int_t)st.linkready1, "linkready2",
 			 (json_int_t)st.linkready2, "forbidden", (json_int_t)st.forbidden, "maxInForceTotal",
-			 st.max_in_force_total, "inForceTotal", st.in_force_total);
+			 st.max_in_force_total, "inForceTotal", st.in_force_total, "heldTotal", st.held_total,
+			 "maxHeldTotal", st.max_held_total, "drawnTotal", round2(st.drawn_total), "maxDrawnTotal",
+			 round2(st.max_drawn_total));
 }
 
 static int parse_onoff(const char *w)
@@ -385,34 +389,68 @@ static int parse_slave(const struct app *a, const char *w, bool allow_all)
 	return (int)v;
 }
 
+#define FAULT_USAGE                                                                                        \
+	"usage: fault echo|noise on|off, fault badcrc|mute|silent|deaf N|all on|off, fault drop N|all SECONDS"
+
+/* The per-slave on/off faults by control word; "silent" is the older name of "mute". */
+static bool fault_by_name(const char *w, enum twc_sim_fault *f)
+{
+	static const struct {
+		const char *name;
+		enum twc_sim_fault f;
+	} map[] = {
+		{"badcrc", TWC_SIM_FAULT_BAD_CHECKSUM},
+		{"mute", TWC_SIM_FAULT_MUTE},
+		{"silent", TWC_SIM_FAULT_SILENT},
+		{"deaf", TWC_SIM_FAULT_DEAF},
+	};
+
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+		if (strcmp(w, map[i].name) == 0) {
+			*f = map[i].f;
+			return true;
+		}
+	}
+	return false;
+}
+
 static void ctl_fault(struct app *a, struct ctl_client *c, char **w, int n)
 {
-	int slave = -1, on;
+	int slave = -1, value;
 	enum twc_sim_fault f;
 
 	if (n == 3 && strcmp(w[1], "echo") == 0) {
 		f = TWC_SIM_FAULT_ECHO;
-		on = parse_onoff(w[2]);
+		value = parse_onoff(w[2]);
 	} else if (n == 3 && strcmp(w[1], "noise") == 0) {
 		f = TWC_SIM_FAULT_NOISE;
-		on = parse_onoff(w[2]);
-	} else if (n == 4 && (strcmp(w[1], "badcrc") == 0 || strcmp(w[1], "silent") == 0)) {
-		f = w[1][0] == 'b' ? TWC_SIM_FAULT_BAD_CHECKSUM : TWC_SIM_FAULT_SILENT;
+		value = parse_onoff(w[2]);
+	} else if (n == 4 && fault_by_name(w[1], &f)) {
 		slave = parse_slave(a, w[2], true);
-		on = parse_onoff(w[3]);
-		if (slave == -2) {
-			ctl_reply_error(c, "bad slave index");
+		value = parse_onoff(w[3]);
+	} else if (n == 4 && strcmp(w[1], "drop") == 0) {
+		long secs = 0;
+
+		f = TWC_SIM_FAULT_DROP;
+		slave = parse_slave(a, w[2], true);
+		if (slave != -2 && parse_long(w[3], 10, 0, 3600, &secs) < 0) {
+			ctl_reply_error(c, "expected SECONDS 0..3600");
 			return;
 		}
+		value = (int)secs;
 	} else {
-		ctl_reply_error(c, "usage: fault echo|noise on|off, fault badcrc|silent N|all on|off");
+		ctl_reply_error(c, FAULT_USAGE);
 		return;
 	}
-	if (on < 0) {
+	if (slave == -2) {
+		ctl_reply_error(c, "bad slave index");
+		return;
+	}
+	if (value < 0) {
 		ctl_reply_error(c, "expected on or off");
 		return;
 	}
-	if (twc_sim_fault(a->sim, slave, f, on) < 0)
+	if (twc_sim_fault(a->sim, slave, f, value) < 0)
 		ctl_reply_error(c, "fault refused");
 	else
 		ctl_reply_ok(c);
@@ -594,7 +632,11 @@ static void usage(FILE *f)
 	fputs("usage: twc-sim (--pty LINK | --tcp PORT) [options]\n"
 	      "  --pty LINK        pseudo-terminal, LINK becomes a symlink to its /dev/pts/N\n"
 	      "  --tcp PORT        listen on 127.0.0.1:PORT (0: any free port), one client at a time\n"
-	      "  --control PATH    unix socket for line commands (status, plug, unplug, fault, reset-stats, quit)\n"
+	      "  --control PATH    unix socket for line commands, one JSON reply each:\n"
+	      "                      status | plug N [AMPS [VIN]] | unplug N | reset-stats | quit\n"
+	      "                      fault echo|noise on|off\n"
+	      "                      fault badcrc|mute|deaf N|all on|off   (silent = mute)\n"
+	      "                      fault drop N|all SECONDS   deaf for SECONDS (0..3600, 0 ends it)\n"
 	      "  --slaves N        1-3 (3)\n"
 	      "  --protocol 1|2    (2)\n"
 	      "  --fw453 | --no-fw453  answer firmware 4.5.3 queries (on)\n"

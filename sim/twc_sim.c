@@ -2,9 +2,10 @@
  * twc_sim: up to three simulated TWC Gen 2 slaves sharing one bus, as a pure state machine. Master
  * bytes and the time come in; the slaves' frames (each followed by the junk byte real units send)
  * go out through env->write. Each slave announces itself, answers heartbeats and firmware 4.5.3
- * queries, and models a car that ramps its draw to the limit in force. The simulator also keeps the
- * figures a test checks the master against: heartbeat gaps, forbidden frames, and the highest sum of
- * limits in force the bus ever carried. Behaviour follows twc-protocol.md sections 2-4 and 11.
+ * queries, and models a car that ramps its draw to the limit it holds. The simulator also keeps the
+ * figures a test checks the master against: heartbeat gaps, forbidden frames, and the highest sums of
+ * held limits and of real draw the bus ever carried. Behaviour follows twc-protocol.md sections 2-4
+ * and 11.
  */
 #include "twc_sim.h"
 
@@ -24,7 +25,10 @@
 #define SIM_BURST_SPACING_MS 200u
 #define SIM_RAMP_MS 2000u
 #define SIM_RAMP_STEP_MS 100u        /* refresh of the drawn figure while ramping */
-#define SIM_ACK_MS 5000u             /* protocol 2 reports state 09 this long after a new limit */
+/* A protocol 2 slave answers state 09 for as long as the master keeps sending command 09, even the
+ * same limit over and over, and shows its real state again about 12 s after the last one (TWCManager
+ * #644). A master that never goes back to command 00 therefore never sees the real state. */
+#define SIM_ACK_MS 12000u
 #define SIM_SILENCE_MS 30000u        /* no heartbeat this long: the car stops */
 #define SIM_DRAW_BELOW_LIMIT 0.3     /* a car draws a little under its limit */
 #define SIM_NOISE_MAX 4
@@ -40,7 +44,9 @@ struct sim_slave {
 	bool fw453;
 	char serial[TWC_SERIAL_LEN + 1];
 
-	bool silent;
+	bool muted;                  /* sends nothing, still hears */
+	bool deaf;                   /* hears nothing from the master */
+	uint64_t drop_until_ms;      /* also hears nothing before this (a drop period) */
 	bool bad_checksum;
 
 	/* The master as this slave hears it. */
@@ -164,6 +170,18 @@ static int in_force(const struct sim_slave *s)
 	return s->told_amps;
 }
 
+/* What the slave may let a car draw now: a slave stopped by master silence holds nothing until it is
+ * told a limit again, whatever it was told before. */
+static int held(const struct sim_slave *s)
+{
+	return s->halted ? 0 : in_force(s);
+}
+
+static bool slave_hears(const struct twc_sim *sim, const struct sim_slave *s)
+{
+	return !s->deaf && sim->now_ms >= s->drop_until_ms;
+}
+
 static double draw_target(const struct sim_slave *s)
 {
 	int lim = in_force(s);
@@ -218,19 +236,23 @@ static void slave_stop(struct sim_slave *s)
 
 static uint8_t slave_state(const struct sim_slave *s)
 {
+	/* The acknowledgement hides everything else, car or no car: the trap a master avoids by going
+	 * back to command 00 once the limit is mirrored. */
+	if (s->ack_until_ms)
+		return TWC_ST_ACK_LIMIT;
 	if (!s->plugged)
 		return TWC_ST_READY;
 	if (s->contactor_open)
 		return TWC_ST_PLUGGED_NO_CHARGE;
+	if (s->halted)
+		return TWC_ST_STARTING; /* with limit 00 00: back from master silence, asking for a limit */
 	if (!s->active) {
-		if (!s->halted && s->protocol == 1 && s->told_amps == 0)
+		if (s->protocol == 1 && s->told_amps == 0)
 			return TWC_ST_PLUGGED_NO_CHARGE;
 		return TWC_ST_PLUGGED_READY; /* with limit 00 00: asking for one */
 	}
 	if (s->starting)
 		return TWC_ST_STARTING;
-	if (s->ack_until_ms)
-		return TWC_ST_ACK_LIMIT;
 	return TWC_ST_CHARGING;
 }
 
@@ -295,15 +317,62 @@ static void slave_retarget(struct sim_slave *s, uint64_t now)
 	s->state = slave_state(s);
 }
 
-static void sim_total_update(struct twc_sim *sim)
+/* Call with every slave brought up to sim->now_ms, after anything that may change a held limit or
+ * a draw. */
+static void sim_totals_update(struct twc_sim *sim)
 {
 	int total = 0;
+	double drawn = 0;
 
-	for (int i = 0; i < sim->count; i++)
-		total += in_force(&sim->slave[i]);
+	for (int i = 0; i < sim->count; i++) {
+		total += held(&sim->slave[i]);
+		drawn += sim->slave[i].drawn;
+	}
+	sim->stats.held_total = total;
 	sim->stats.in_force_total = total;
-	if (total > sim->stats.max_in_force_total)
-		sim->stats.max_in_force_total = total;
+	if (total > sim->stats.max_held_total)
+		sim->stats.max_held_total = total;
+	sim->stats.max_in_force_total = sim->stats.max_held_total;
+	sim->stats.drawn_total = drawn;
+	if (drawn > sim->stats.max_drawn_total)
+		sim->stats.max_drawn_total = drawn;
+}
+
+/* The earliest moment after which some slave's draw stops following its current straight line: a
+ * ramp end or a silence timeout. UINT64_MAX if none. */
+static uint64_t sim_next_break(const struct twc_sim *sim)
+{
+	uint64_t t = UINT64_MAX;
+
+	for (int i = 0; i < sim->count; i++) {
+		const struct sim_slave *s = &sim->slave[i];
+
+		if (s->ramping && s->ramp_start_ms + SIM_RAMP_MS < t)
+			t = s->ramp_start_ms + SIM_RAMP_MS;
+		if (s->heard_master && !s->timed_out && s->last_heartbeat_ms + SIM_SILENCE_MS < t)
+			t = s->last_heartbeat_ms + SIM_SILENCE_MS;
+	}
+	return t;
+}
+
+/* Bring every slave up to @now. The summed draw is piecewise linear between breaks and only ever
+ * jumps down, so its highest value is reached just before a break or at @now: sampling the draws
+ * at each break before acting on it makes max_drawn_total exact however seldom we are ticked. */
+static void sim_advance(struct twc_sim *sim, uint64_t now)
+{
+	for (uint64_t t = sim_next_break(sim); t <= now; t = sim_next_break(sim)) {
+		double drawn = 0;
+
+		for (int i = 0; i < sim->count; i++)
+			drawn += draw_at(&sim->slave[i], t);
+		if (drawn > sim->stats.max_drawn_total)
+			sim->stats.max_drawn_total = drawn;
+		for (int i = 0; i < sim->count; i++)
+			slave_update(sim, &sim->slave[i], t);
+	}
+	for (int i = 0; i < sim->count; i++)
+		slave_update(sim, &sim->slave[i], now);
+	sim_totals_update(sim);
 }
 
 /* Garbage that never breaks a real frame: either only non-delimiter bytes (a DB outside a frame is
@@ -360,6 +429,8 @@ static void slave_send(struct twc_sim *sim, const struct sim_slave *s, const str
 	size_t n = 0;
 	int w;
 
+	if (s->muted)
+		return; /* lost on the way, whatever it was */
 	if (sim->noise)
 		n = noise_fill(sim, buf);
 	if (reply && s->bad_checksum)
@@ -429,19 +500,18 @@ static void slave_heartbeat(struct twc_sim *sim, struct sim_slave *s, const stru
 	s->timed_out = false;
 
 	if (hb->u.mhb.cmd == TWC_CMD_SET_V1 || hb->u.mhb.cmd == TWC_CMD_SET_V2) {
-		int before = in_force(s);
 		int told = hb->u.mhb.ca / 100;
 
 		if (told != s->told_amps || s->halted)
 			sim_log(sim, "slave %04X told %d A", s->id, told);
 		s->told_amps = told;
 		s->halted = false;
-		if (hb->u.mhb.cmd == TWC_CMD_SET_V2 && s->protocol == 2 && in_force(s) != before)
+		/* Every 09 renews it, a changed limit or not; 05 is never acknowledged with 09. */
+		if (hb->u.mhb.cmd == TWC_CMD_SET_V2 && s->protocol == 2)
 			s->ack_until_ms = now + SIM_ACK_MS;
-		sim_total_update(sim);
 		slave_retarget(s, now);
 	}
-	if (!s->silent)
+	if (!s->muted)
 		slave_send_heartbeat(sim, s);
 }
 
@@ -463,13 +533,15 @@ static void sim_on_linkready(struct twc_sim *sim, const struct twc_msg *m, uint6
 	for (int i = 0; i < sim->count; i++) {
 		struct sim_slave *s = &sim->slave[i];
 
+		if (!slave_hears(sim, s))
+			continue;
 		if (m->src == s->id)
 			slave_collision(sim, s, m->src, now);
 		if (m->type != TWC_MSG_MASTER_LINKREADY2)
 			continue;
 		/* Real slaves ignore the first linkready2 and answer the second with five linkreadies. */
 		s->linkready2_heard++;
-		if (s->linkready2_heard % 2 == 0 && !s->silent) {
+		if (s->linkready2_heard % 2 == 0 && !s->muted) {
 			s->burst_left = SIM_BURST_COUNT;
 			s->burst_due_ms = now + SIM_LINKREADY_FIRST_MS + (uint64_t)s->index * SIM_STAGGER_MS;
 		}
@@ -540,7 +612,7 @@ static void slave_contactor(struct twc_sim *sim, struct sim_slave *s, bool open,
 		sim_log(sim, "slave %04X contactor %s", s->id, open ? "opened (FC B2)" : "closed (FC B1)");
 	s->contactor_open = open;
 	slave_retarget(s, now);
-	if (!s->silent)
+	if (!s->muted)
 		slave_send_reply(sim, s, open ? TWC_MSG_STOP_ACK : TWC_MSG_START_ACK, 0);
 }
 
@@ -558,7 +630,7 @@ static void slave_query(struct twc_sim *sim, struct sim_slave *s, const struct t
 	default:
 		break;
 	}
-	if (s->silent)
+	if (s->muted)
 		return;
 	slave_update(sim, s, now);
 	switch (m->type) {
@@ -645,7 +717,7 @@ static void sim_on_frame(void *user, const uint8_t *body, size_t len)
 		break;
 	case TWC_MSG_MASTER_HEARTBEAT:
 		s = slave_by_id(sim, m.dst);
-		if (s)
+		if (s && slave_hears(sim, s))
 			slave_heartbeat(sim, s, &m, now);
 		break;
 	case TWC_MSG_METER_REQ:
@@ -655,12 +727,13 @@ static void sim_on_frame(void *user, const uint8_t *body, size_t len)
 	case TWC_MSG_START:
 	case TWC_MSG_STOP:
 		s = slave_by_id(sim, m.dst);
-		if (s)
+		if (s && slave_hears(sim, s))
 			slave_query(sim, s, &m, now);
 		break;
 	default:
 		break; /* other slaves' frames */
 	}
+	sim_totals_update(sim);
 }
 
 static bool config_valid(const struct twc_sim_config *cfg)
@@ -738,13 +811,13 @@ void twc_sim_tick(struct twc_sim *sim, uint64_t now_ms)
 		now_ms = sim->now_ms;
 	sim->now_ms = now_ms;
 	twc_rx_expire(&sim->rx, now_ms);
+	sim_advance(sim, now_ms);
 
 	for (int i = 0; i < sim->count; i++) {
 		struct sim_slave *s = &sim->slave[i];
 		uint64_t due;
 
-		slave_update(sim, s, now_ms);
-		if (s->silent)
+		if (s->muted)
 			continue;
 		due = s->linkready_due_ms > s->linkready_hold_ms ? s->linkready_due_ms : s->linkready_hold_ms;
 		if (now_ms >= due) {
@@ -783,7 +856,7 @@ uint64_t twc_sim_next_deadline(const struct twc_sim *sim)
 	for (int i = 0; i < sim->count; i++) {
 		const struct sim_slave *s = &sim->slave[i];
 
-		if (!s->silent) {
+		if (!s->muted) {
 			deadline_min(&d, s->linkready_due_ms > s->linkready_hold_ms ? s->linkready_due_ms
 										    : s->linkready_hold_ms);
 			if (s->burst_left > 0)
@@ -830,6 +903,7 @@ int twc_sim_plug(struct twc_sim *sim, int slave, int car_max_amps, const char *v
 	s->car_max_amps = car_max_amps;
 	snprintf(s->vin, sizeof(s->vin), "%s", vin ? vin : "");
 	slave_retarget(s, sim->now_ms);
+	sim_totals_update(sim);
 	sim_log(sim, "car plugged on slave %d (%04X), max %d A%s%s", slave, s->id, car_max_amps,
 		s->vin[0] ? ", VIN " : "", s->vin);
 	return 0;
@@ -850,6 +924,7 @@ int twc_sim_unplug(struct twc_sim *sim, int slave, uint64_t now_ms)
 	/* A stop by FC B2 lasts for the plug-in session. */
 	s->contactor_open = false;
 	slave_retarget(s, sim->now_ms);
+	sim_totals_update(sim);
 	return 0;
 }
 
@@ -862,10 +937,39 @@ static const char *fault_name(enum twc_sim_fault f)
 		return "noise";
 	case TWC_SIM_FAULT_BAD_CHECKSUM:
 		return "bad checksum";
-	case TWC_SIM_FAULT_SILENT:
-		return "silent";
+	case TWC_SIM_FAULT_MUTE:
+		return "mute";
+	case TWC_SIM_FAULT_DEAF:
+		return "deaf";
+	case TWC_SIM_FAULT_DROP:
+		return "drop";
 	}
 	return "?";
+}
+
+static void slave_fault(struct twc_sim *sim, struct sim_slave *s, enum twc_sim_fault f, int value)
+{
+	bool on = value != 0;
+
+	switch (f) {
+	case TWC_SIM_FAULT_BAD_CHECKSUM:
+		s->bad_checksum = on;
+		break;
+	case TWC_SIM_FAULT_MUTE:
+		s->muted = on;
+		if (on)
+			s->burst_left = 0;
+		break;
+	case TWC_SIM_FAULT_DEAF:
+		s->deaf = on;
+		break;
+	case TWC_SIM_FAULT_DROP:
+		/* Ends by itself: slave_hears() compares each frame's time with this, so no deadline. */
+		s->drop_until_ms = on ? sim->now_ms + (uint64_t)value * 1000u : 0;
+		break;
+	default:
+		break;
+	}
 }
 
 int twc_sim_fault(struct twc_sim *sim, int slave, enum twc_sim_fault f, int value)
@@ -881,26 +985,25 @@ int twc_sim_fault(struct twc_sim *sim, int slave, enum twc_sim_fault f, int valu
 	case TWC_SIM_FAULT_NOISE:
 		sim->noise = on;
 		break;
+	case TWC_SIM_FAULT_DROP:
+		if (value < 0)
+			return -EINVAL;
+		/* fall through */
 	case TWC_SIM_FAULT_BAD_CHECKSUM:
-	case TWC_SIM_FAULT_SILENT:
-		for (int i = 0; i < sim->count; i++) {
-			struct sim_slave *s = &sim->slave[i];
-
-			if (slave != -1 && slave != i)
-				continue;
-			if (f == TWC_SIM_FAULT_BAD_CHECKSUM) {
-				s->bad_checksum = on;
-			} else {
-				s->silent = on;
-				if (on)
-					s->burst_left = 0;
-			}
-		}
+	case TWC_SIM_FAULT_MUTE:
+	case TWC_SIM_FAULT_DEAF:
+		for (int i = 0; i < sim->count; i++)
+			if (slave == -1 || slave == i)
+				slave_fault(sim, &sim->slave[i], f, value);
 		break;
 	default:
 		return -EINVAL;
 	}
-	if (slave >= 0)
+	if (f == TWC_SIM_FAULT_DROP && on && slave >= 0)
+		sim_log(sim, "fault drop on slave %d for %d s", slave, value);
+	else if (f == TWC_SIM_FAULT_DROP && on)
+		sim_log(sim, "fault drop for %d s", value);
+	else if (slave >= 0)
 		sim_log(sim, "fault %s on slave %d %s", fault_name(f), slave, on ? "on" : "off");
 	else
 		sim_log(sim, "fault %s %s", fault_name(f), on ? "on" : "off");
@@ -929,13 +1032,16 @@ int twc_sim_slave_status(const struct twc_sim *sim, int slave, struct twc_sim_sl
 	out->heard_master = s->heard_master;
 	out->master_id = s->master_id;
 	out->told_amps = s->told_amps;
-	out->in_force_amps = in_force(s);
+	out->held_amps = held(s);
+	out->in_force_amps = out->held_amps;
 	out->drawn_amps = s->drawn;
 	out->energy_wh = s->energy_wh;
 	out->heartbeats = s->heartbeats;
 	out->max_gap_ms = s->max_gap_ms;
 	out->last_heartbeat_ms = s->last_heartbeat_ms;
 	out->contactor_open = s->contactor_open;
+	out->muted = s->muted;
+	out->deaf = !slave_hears(sim, s);
 	snprintf(out->vin, sizeof(out->vin), "%s", s->vin);
 	return 0;
 }
@@ -960,8 +1066,10 @@ void twc_sim_reset_stats(struct twc_sim *sim, uint64_t now_ms)
 	sim->stats.linkready1 = 0;
 	sim->stats.linkready2 = 0;
 	sim->stats.forbidden = 0;
-	sim_total_update(sim);
-	sim->stats.max_in_force_total = sim->stats.in_force_total;
+	sim_totals_update(sim);
+	sim->stats.max_held_total = sim->stats.held_total;
+	sim->stats.max_in_force_total = sim->stats.held_total;
+	sim->stats.max_drawn_total = sim->stats.drawn_total;
 	for (int i = 0; i < sim->count; i++) {
 		struct sim_slave *s = &sim->slave[i];
 

@@ -2,8 +2,9 @@
  * twc_sim: a pure model of up to three TWC Gen 2 slaves on one bus, each with an optional car. It
  * answers a master the way real slaves do (linkready, heartbeats, fw 4.5.3 queries), lets a test
  * plug and unplug cars and inject faults, and keeps the figures a test checks: the gap between
- * heartbeats each slave hears and the highest sum of limits in force it ever saw. No I/O, no clock:
- * the twc-sim binary and the gateway demo feed it bytes and time.
+ * heartbeats each slave hears, the highest sum of limits the slaves held and the highest sum of
+ * current the cars really drew. No I/O, no clock: the twc-sim binary and the gateway demo feed it
+ * bytes and time.
  */
 #ifndef TWC_SIM_H
 #define TWC_SIM_H
@@ -43,7 +44,16 @@ enum twc_sim_fault {
 	TWC_SIM_FAULT_ECHO,        /* bus-wide: echo every master frame back (an adapter that hears itself) */
 	TWC_SIM_FAULT_NOISE,       /* bus-wide: garbage bytes between frames */
 	TWC_SIM_FAULT_BAD_CHECKSUM,/* slave (or -1 all): corrupt the checksum of replies */
-	TWC_SIM_FAULT_SILENT,      /* slave: stop answering (value = 1 on, 0 off) */
+	/* slave (or -1 all), value 1 on / 0 off: everything it sends is lost (linkready, replies, acks),
+	 * but it still hears and obeys the master, so it keeps charging while heartbeated. */
+	TWC_SIM_FAULT_MUTE,
+	TWC_SIM_FAULT_SILENT = TWC_SIM_FAULT_MUTE, /* the older name of the same fault */
+	/* slave (or -1 all), value 1 on / 0 off: it hears nothing the master sends it or broadcasts, so
+	 * it announces itself every 10 s and, after 30 s without a heartbeat, stops the car. */
+	TWC_SIM_FAULT_DEAF,
+	/* slave (or -1 all), value N > 0: deaf for N seconds from the sim's now, ending by itself (the
+	 * first frame at or after the end is heard); 0 ends it early. */
+	TWC_SIM_FAULT_DROP,
 };
 
 /* What a test can read back. */
@@ -56,7 +66,9 @@ struct twc_sim_slave_status {
 	bool heard_master;       /* has had a heartbeat from the master */
 	uint16_t master_id;      /* the master it last heard */
 	int told_amps;           /* last limit the master told it (-1 never) */
-	int in_force_amps;       /* limit in force (protocol 2: told below 6 A means 6 A) */
+	int in_force_amps;       /* same as held_amps (kept for older callers) */
+	int held_amps;           /* what it may let the car draw now: 0 never told or halted by master
+				  * silence, else the limit in force (protocol 2: told below 6 A means 6 A) */
 	double drawn_amps;       /* what the car draws now */
 	double energy_wh;        /* lifetime energy */
 	uint32_t heartbeats;     /* heartbeats addressed to it */
@@ -65,6 +77,8 @@ struct twc_sim_slave_status {
 	char vin[18];
 	uint8_t sign;            /* changes with the ID on a collision */
 	bool contactor_open;     /* opened by FC B2, until FC B1 or unplug */
+	bool muted;              /* TWC_SIM_FAULT_MUTE (or SILENT) */
+	bool deaf;               /* TWC_SIM_FAULT_DEAF, or within a TWC_SIM_FAULT_DROP period */
 };
 
 struct twc_sim_stats {
@@ -72,8 +86,12 @@ struct twc_sim_stats {
 	uint32_t rx_bad;          /* frames from the master that failed the checks (must stay 0) */
 	uint32_t linkready1, linkready2;
 	uint32_t forbidden;       /* error command 02 or other frames a master must never send */
-	int max_in_force_total;   /* highest sum over slaves of limits in force, ever */
-	int in_force_total;       /* sum now */
+	int max_in_force_total;   /* same as max_held_total (kept for older callers) */
+	int in_force_total;       /* same as held_total */
+	int held_total;           /* sum over slaves of held_amps now */
+	int max_held_total;       /* highest held_total since the last reset */
+	double drawn_total;       /* sum over slaves of what the cars draw now */
+	double max_drawn_total;   /* highest drawn_total since the last reset, ramps included */
 };
 
 struct twc_sim;

@@ -1,9 +1,9 @@
 /*
  * Tests of the TWC slave simulator core with injected time: every byte it writes is parsed back with
  * the project's own receiver and decoder, so the tests see exactly what a master on the bus would.
- * Covers linkready cadence and bursts, heartbeat replies for both protocols, limit handling, the
- * in-force totals, the car model and energy, firmware 4.5.3 queries and FC B2 / FC B1, ID collisions,
- * every fault and the 30 s silence rule.
+ * Covers linkready cadence and bursts, heartbeat replies for both protocols, limit handling and the
+ * 09 acknowledgement, the held and drawn totals, the car model and energy, firmware 4.5.3 queries and
+ * FC B2 / FC B1, ID collisions, every fault and the 30 s silence rule.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -418,50 +418,63 @@ static void test_limit_mirroring_v2(void **state)
 	assert_int_equal(m.u.shb.state, TWC_ST_PLUGGED_READY);
 	assert_int_equal(m.u.shb.limit_ca, 0); /* requesting a limit */
 
+	/* 09 is acknowledged with state 09 (hiding the 08 of the start) for 12 s after the last 09 */
 	send_hb(sim, 0x1111, TWC_CMD_SET_V2, 16, 1000);
 	m = last_msg(0, 0xFD, 0xE0, NULL);
-	assert_int_equal(m.u.shb.state, TWC_ST_STARTING);
+	assert_int_equal(m.u.shb.state, TWC_ST_ACK_LIMIT);
 	assert_int_equal(m.u.shb.limit_ca, 1600);
 	assert_int_equal(m.u.shb.measured_ca, 0);
 	assert_int_equal(status(sim, 0).told_amps, 16);
 	assert_int_equal(status(sim, 0).in_force_amps, 16);
+	assert_int_equal(status(sim, 0).held_amps, 16);
 	assert_true(status(sim, 0).charging);
 	assert_true(logged("told 16 A"));
 
 	send_hb(sim, 0x1111, TWC_CMD_NONE, 0, 2000);
 	m = last_msg(0, 0xFD, 0xE0, NULL);
-	assert_int_equal(m.u.shb.state, TWC_ST_STARTING);
+	assert_int_equal(m.u.shb.state, TWC_ST_ACK_LIMIT);
 	assert_int_equal(m.u.shb.measured_ca, 785); /* half way up the ramp to 15.7 A */
 
 	send_hb(sim, 0x1111, TWC_CMD_NONE, 0, 3000);
 	m = last_msg(0, 0xFD, 0xE0, NULL);
-	assert_int_equal(m.u.shb.state, TWC_ST_ACK_LIMIT); /* 09 acknowledged for 5 s */
+	assert_int_equal(m.u.shb.state, TWC_ST_ACK_LIMIT);
 	assert_int_equal(m.u.shb.measured_ca, 1570);
 
-	send_hb(sim, 0x1111, TWC_CMD_NONE, 0, 5999);
+	send_hb(sim, 0x1111, TWC_CMD_NONE, 0, 12999);
 	m = last_msg(0, 0xFD, 0xE0, NULL);
 	assert_int_equal(m.u.shb.state, TWC_ST_ACK_LIMIT);
-	send_hb(sim, 0x1111, TWC_CMD_NONE, 0, 6000);
+	send_hb(sim, 0x1111, TWC_CMD_NONE, 0, 13000);
 	m = last_msg(0, 0xFD, 0xE0, NULL);
 	assert_int_equal(m.u.shb.state, TWC_ST_CHARGING);
 	assert_int_equal(m.u.shb.limit_ca, 1600);
 
-	send_hb(sim, 0x1111, TWC_CMD_SET_V2, 20, 7000);
+	send_hb(sim, 0x1111, TWC_CMD_SET_V2, 20, 14000);
 	m = last_msg(0, 0xFD, 0xE0, NULL);
 	assert_int_equal(m.u.shb.state, TWC_ST_ACK_LIMIT);
 	assert_int_equal(m.u.shb.limit_ca, 2000);
 	assert_int_equal(m.u.shb.measured_ca, 1570);
-	send_hb(sim, 0x1111, TWC_CMD_NONE, 0, 9000);
+	send_hb(sim, 0x1111, TWC_CMD_NONE, 0, 16000);
 	m = last_msg(0, 0xFD, 0xE0, NULL);
 	assert_int_equal(m.u.shb.measured_ca, 1970);
-	/* the same limit again is no change: no new acknowledgement */
-	send_hb(sim, 0x1111, TWC_CMD_SET_V2, 20, 12000);
+	send_hb(sim, 0x1111, TWC_CMD_NONE, 0, 26000);
 	m = last_msg(0, 0xFD, 0xE0, NULL);
 	assert_int_equal(m.u.shb.state, TWC_ST_CHARGING);
+	/* the same limit again renews the acknowledgement too */
+	send_hb(sim, 0x1111, TWC_CMD_SET_V2, 20, 27000);
+	m = last_msg(0, 0xFD, 0xE0, NULL);
+	assert_int_equal(m.u.shb.state, TWC_ST_ACK_LIMIT);
+	send_hb(sim, 0x1111, TWC_CMD_NONE, 0, 38999);
+	assert_int_equal(last_msg(0, 0xFD, 0xE0, NULL).u.shb.state, TWC_ST_ACK_LIMIT);
+	send_hb(sim, 0x1111, TWC_CMD_NONE, 0, 39000);
+	assert_int_equal(last_msg(0, 0xFD, 0xE0, NULL).u.shb.state, TWC_ST_CHARGING);
+	/* 05 sets the limit on a protocol 2 slave but is not acknowledged with 09: the start shows 08 */
+	twc_sim_plug(sim, 0, 32, NULL, 39500);
+	send_hb(sim, 0x1111, TWC_CMD_SET_V1, 20, 39600);
+	assert_int_equal(last_msg(0, 0xFD, 0xE0, NULL).u.shb.state, TWC_ST_STARTING);
 
 	/* the car limits the draw */
-	send_hb(sim, 0x1111, TWC_CMD_SET_V2, 40, 13000);
-	send_hb(sim, 0x1111, TWC_CMD_NONE, 0, 16000);
+	send_hb(sim, 0x1111, TWC_CMD_SET_V2, 40, 40000);
+	send_hb(sim, 0x1111, TWC_CMD_NONE, 0, 43000);
 	m = last_msg(0, 0xFD, 0xE0, NULL);
 	assert_int_equal(m.u.shb.limit_ca, 4000);
 	assert_int_equal(m.u.shb.measured_ca, 3170);
@@ -514,7 +527,7 @@ static void test_v2_zero_means_six(void **state)
 	assert_int_equal(status(sim, 0).in_force_amps, 6);
 	assert_int_equal(stats(sim).in_force_total, 6);
 	m = last_msg(0, 0xFD, 0xE0, NULL);
-	assert_int_equal(m.u.shb.state, TWC_ST_STARTING);
+	assert_int_equal(m.u.shb.state, TWC_ST_ACK_LIMIT);
 	assert_int_equal(m.u.shb.limit_ca, 600);
 	send_hb(sim, 0x1111, TWC_CMD_NONE, 0, 4000);
 	m = last_msg(0, 0xFD, 0xE0, NULL);
@@ -605,13 +618,15 @@ static void test_car_ramp_and_energy(void **state)
 	assert_near(status(sim, 0).drawn_amps, 15.7 / 4, 1e-9);
 	run_until(sim, 2000);
 	assert_near(status(sim, 0).drawn_amps, 15.7 / 2, 1e-9);
-	assert_int_equal(status(sim, 0).state_code, TWC_ST_STARTING);
+	assert_int_equal(status(sim, 0).state_code, TWC_ST_ACK_LIMIT);
 	run_until(sim, 3000);
 	assert_near(status(sim, 0).drawn_amps, 15.7, 1e-9);
 	assert_int_equal(status(sim, 0).state_code, TWC_ST_ACK_LIMIT);
-	run_until(sim, 6000);
+	run_until(sim, 12999);
+	assert_int_equal(status(sim, 0).state_code, TWC_ST_ACK_LIMIT);
+	run_until(sim, 13000);
 	assert_int_equal(status(sim, 0).state_code, TWC_ST_CHARGING);
-	for (t = 4000; t <= 61000; t += 3000)
+	for (t = 16000; t <= 61000; t += 3000)
 		send_hb(sim, 0x1111, TWC_CMD_NONE, 0, t);
 	amp_ms = 15.7 * 2000 / 2 + 15.7 * (61000 - 3000);
 	assert_near(status(sim, 0).energy_wh, amp_ms * 230 / 3600000.0, 1e-9);
@@ -625,9 +640,11 @@ static void test_car_ramp_and_energy(void **state)
 	amp_ms += (15.7 + 9.7) / 2 * 2000;
 	assert_near(status(sim, 0).energy_wh, amp_ms * 230 / 3600000.0, 1e-9);
 
-	/* unplug: ready, nothing drawn, no limit reported, and no more energy */
+	/* unplug: nothing drawn, no limit reported, and no more energy; ready once the 09 ack is over */
 	twc_sim_unplug(sim, 0, 63000);
 	send_hb(sim, 0x1111, TWC_CMD_NONE, 0, 64000);
+	assert_int_equal(last_msg(0, 0xFD, 0xE0, NULL).u.shb.state, TWC_ST_ACK_LIMIT);
+	send_hb(sim, 0x1111, TWC_CMD_NONE, 0, 73000);
 	{
 		struct twc_msg m = last_msg(0, 0xFD, 0xE0, NULL);
 
@@ -783,9 +800,13 @@ static void test_stop_holds_until_start(void **state)
 	assert_int_equal(count(mark, 0xFD, 0xB2), 1);
 	send_hb(sim, 0x1111, TWC_CMD_NONE, 0, 16000);
 	assert_near(status(sim, 0).drawn_amps, 0, 1e-9);
-	/* A new limit does not close the contactor. */
+	/* A new limit does not close the contactor (its 09 ack hides the 03 for 12 s). */
 	send_hb(sim, 0x1111, TWC_CMD_SET_V2, 16, 19000);
 	send_hb(sim, 0x1111, TWC_CMD_NONE, 0, 22000);
+	m = last_msg(mark, 0xFD, 0xE0, NULL);
+	assert_int_equal(m.u.shb.state, TWC_ST_ACK_LIMIT);
+	assert_int_equal(m.u.shb.measured_ca, 0);
+	send_hb(sim, 0x1111, TWC_CMD_NONE, 0, 31000);
 	m = last_msg(mark, 0xFD, 0xE0, NULL);
 	assert_int_equal(m.u.shb.state, TWC_ST_PLUGGED_NO_CHARGE);
 	assert_int_equal(m.u.shb.measured_ca, 0);
@@ -793,23 +814,23 @@ static void test_stop_holds_until_start(void **state)
 	assert_false(status(sim, 0).charging);
 
 	/* FC B1: the car takes the limit in force again. */
-	send_req(sim, TWC_MSG_START, 0x1111, 0, 22250);
+	send_req(sim, TWC_MSG_START, 0x1111, 0, 31250);
 	assert_int_equal(count(mark, 0xFD, 0xB1), 1);
 	assert_false(status(sim, 0).contactor_open);
-	send_hb(sim, 0x1111, TWC_CMD_NONE, 0, 25000);
+	send_hb(sim, 0x1111, TWC_CMD_NONE, 0, 34000);
 	m = last_msg(mark, 0xFD, 0xE0, NULL);
 	assert_int_equal(m.u.shb.state, TWC_ST_CHARGING);
 	assert_int_equal(m.u.shb.measured_ca, 1570);
 	assert_true(status(sim, 0).charging);
 
 	/* Stopped again, then unplugged: the next car is not held by the old stop. */
-	send_req(sim, TWC_MSG_STOP, 0x1111, 0, 25250);
+	send_req(sim, TWC_MSG_STOP, 0x1111, 0, 34250);
 	assert_true(status(sim, 0).contactor_open);
-	twc_sim_unplug(sim, 0, 26000);
+	twc_sim_unplug(sim, 0, 35000);
 	assert_false(status(sim, 0).contactor_open);
-	twc_sim_plug(sim, 0, 32, NULL, 27000);
-	send_hb(sim, 0x1111, TWC_CMD_NONE, 0, 28000);
-	send_hb(sim, 0x1111, TWC_CMD_NONE, 0, 31000);
+	twc_sim_plug(sim, 0, 32, NULL, 36000);
+	send_hb(sim, 0x1111, TWC_CMD_NONE, 0, 37000);
+	send_hb(sim, 0x1111, TWC_CMD_NONE, 0, 40000);
 	assert_near(status(sim, 0).drawn_amps, 15.7, 1e-9);
 	assert_int_equal(stats(sim).rx_bad, 0);
 	twc_sim_free(sim);
@@ -1043,25 +1064,426 @@ static void test_silence_timeout(void **state)
 	run_until(sim, 31000);
 	assert_false(status(sim, 0).charging);
 	assert_near(status(sim, 0).drawn_amps, 0, 1e-9);
-	assert_int_equal(status(sim, 0).state_code, TWC_ST_PLUGGED_READY);
-	assert_int_equal(status(sim, 0).told_amps, 16); /* still counted: conservative */
-	assert_int_equal(stats(sim).in_force_total, 16);
+	assert_int_equal(status(sim, 0).state_code, TWC_ST_STARTING); /* 08, asking for a limit */
+	assert_int_equal(status(sim, 0).told_amps, 16);
+	assert_int_equal(status(sim, 0).held_amps, 0); /* halted: holds nothing until told again */
+	assert_int_equal(stats(sim).in_force_total, 0);
+	assert_int_equal(stats(sim).held_total, 0);
+	assert_int_equal(stats(sim).max_held_total, 16);
 	assert_near(status(sim, 0).energy_wh, (15.7 * 1000 + 15.7 * 28000) * 230 / 3600000.0, 1e-9);
 	assert_true(logged("no heartbeat for 30 s"));
 
 	/* the master returns: keep-alives do not restart the car, a new limit does */
 	send_hb(sim, 0x1111, TWC_CMD_NONE, 0, 32000);
 	m = last_msg(mark, 0xFD, 0xE0, NULL);
-	assert_int_equal(m.u.shb.state, TWC_ST_PLUGGED_READY);
+	assert_int_equal(m.u.shb.state, TWC_ST_STARTING);
 	assert_int_equal(m.u.shb.limit_ca, 0);
 	assert_int_equal(m.u.shb.measured_ca, 0);
 	assert_int_equal(status(sim, 0).max_gap_ms, 31000);
 	send_hb(sim, 0x1111, TWC_CMD_SET_V2, 16, 33000);
 	m = last_msg(mark, 0xFD, 0xE0, NULL);
-	assert_int_equal(m.u.shb.state, TWC_ST_STARTING);
+	assert_int_equal(m.u.shb.state, TWC_ST_ACK_LIMIT);
 	assert_int_equal(m.u.shb.limit_ca, 1600);
+	assert_int_equal(stats(sim).held_total, 16);
 	run_until(sim, 35000);
 	assert_near(status(sim, 0).drawn_amps, 15.7, 1e-9);
+	twc_sim_free(sim);
+}
+
+/* The state of every FD E0 from @id since frame index @from, and when each was written. */
+static size_t replies(size_t from, uint16_t id, uint8_t *st, uint64_t *t, size_t cap)
+{
+	size_t n = 0;
+
+	for (size_t i = from; i < R.n && n < cap; i++) {
+		struct twc_msg m;
+
+		if (!is(&R.f[i], 0xFD, 0xE0))
+			continue;
+		assert_int_equal(twc_msg_decode(R.f[i].body, R.f[i].len, &m), 0);
+		if (m.src != id)
+			continue;
+		st[n] = m.u.shb.state;
+		t[n++] = R.f[i].t;
+	}
+	return n;
+}
+
+/* #644: a protocol 2 slave keeps answering 09 while it is sent 09, even the same 09 00 00 of a 0 A
+ * offer, and the ack hides an unplug; its real state shows again 12 s after the last 09. */
+static void test_ack_09_hides_unplug(void **state)
+{
+	struct twc_sim_config cfg = config(1, 2);
+	struct twc_sim *sim = sim_make(&cfg, 0);
+	uint8_t st[64];
+	uint64_t t[64], last09 = 0, first_ready = 0;
+	size_t n;
+
+	(void)state;
+	twc_sim_plug(sim, 0, 32, NULL, 0);
+	for (uint64_t at = 1000; at <= 19000; at += 3000) {
+		if (at == 10000)
+			twc_sim_unplug(sim, 0, at - 500);
+		send_hb(sim, 0x1111, TWC_CMD_SET_V2, 0, at);
+		last09 = at;
+	}
+	assert_false(status(sim, 0).plugged);
+	n = replies(0, 0x1111, st, t, 64);
+	assert_int_equal(n, 7);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(st[i], TWC_ST_ACK_LIMIT);
+	/* unplugged: the limit bytes are 00 00 and nothing is drawn, yet the state is still 09 */
+	assert_int_equal(last_msg(0, 0xFD, 0xE0, NULL).u.shb.limit_ca, 0);
+	assert_int_equal(last_msg(0, 0xFD, 0xE0, NULL).u.shb.measured_ca, 0);
+
+	for (uint64_t at = 22000; at <= 40000; at += 3000)
+		send_hb(sim, 0x1111, TWC_CMD_NONE, 0, at);
+	n = replies(0, 0x1111, st, t, 64);
+	for (size_t i = 0; i < n; i++) {
+		if (t[i] < last09 + 12000)
+			assert_int_equal(st[i], TWC_ST_ACK_LIMIT);
+		else
+			assert_int_equal(st[i], TWC_ST_READY);
+		if (!first_ready && st[i] == TWC_ST_READY)
+			first_ready = t[i];
+	}
+	assert_true(first_ready >= last09 + 12000 && first_ready <= last09 + 15000);
+	/* the ack ends by itself, with a deadline of its own */
+	assert_int_equal(status(sim, 0).state_code, TWC_ST_READY);
+	twc_sim_free(sim);
+}
+
+static void test_ack_09_while_charging(void **state)
+{
+	struct twc_sim_config cfg = config(1, 2);
+	struct twc_sim *sim = sim_make(&cfg, 0);
+	uint8_t st[64];
+	uint64_t t[64];
+	size_t n;
+
+	(void)state;
+	twc_sim_plug(sim, 0, 32, NULL, 0);
+	for (uint64_t at = 1000; at <= 25000; at += 3000)
+		send_hb(sim, 0x1111, TWC_CMD_SET_V2, 16, at);
+	assert_int_equal(last_msg(0, 0xFD, 0xE0, NULL).u.shb.limit_ca, 1600);
+	assert_int_equal(last_msg(0, 0xFD, 0xE0, NULL).u.shb.measured_ca, 1570);
+	n = replies(0, 0x1111, st, t, 64);
+	assert_int_equal(n, 9);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(st[i], TWC_ST_ACK_LIMIT);
+	assert_true(status(sim, 0).charging);
+
+	/* back to command 00: still 09 until 12 s after the last 09 (25000) */
+	for (uint64_t at = 28000; at <= 34000; at += 3000) {
+		send_hb(sim, 0x1111, TWC_CMD_NONE, 0, at);
+		assert_int_equal(last_msg(0, 0xFD, 0xE0, NULL).u.shb.state, TWC_ST_ACK_LIMIT);
+	}
+	run_until(sim, 36999);
+	assert_int_equal(status(sim, 0).state_code, TWC_ST_ACK_LIMIT);
+	run_until(sim, 37000);
+	assert_int_equal(status(sim, 0).state_code, TWC_ST_CHARGING);
+	send_hb(sim, 0x1111, TWC_CMD_NONE, 0, 37000);
+	assert_int_equal(last_msg(0, 0xFD, 0xE0, NULL).u.shb.state, TWC_ST_CHARGING);
+	assert_int_equal(last_msg(0, 0xFD, 0xE0, NULL).u.shb.limit_ca, 1600);
+	assert_int_equal(last_msg(0, 0xFD, 0xE0, NULL).u.shb.measured_ca, 1570);
+	twc_sim_free(sim);
+}
+
+static void test_ack_never_on_protocol_1(void **state)
+{
+	struct twc_sim_config cfg = config(1, 1);
+	struct twc_sim *sim = sim_make(&cfg, 0);
+	uint8_t st[64];
+	uint64_t t[64];
+	size_t n;
+
+	(void)state;
+	twc_sim_plug(sim, 0, 32, NULL, 0);
+	for (uint64_t at = 1000; at <= 16000; at += 3000)
+		send_hb(sim, 0x1111, TWC_CMD_SET_V1, 16, at);
+	/* even a 09 (meant for protocol 2) sets the limit but is not acknowledged */
+	send_hb(sim, 0x1111, TWC_CMD_SET_V2, 20, 19000);
+	send_hb(sim, 0x1111, TWC_CMD_SET_V2, 20, 22000);
+	twc_sim_unplug(sim, 0, 24000);
+	send_hb(sim, 0x1111, TWC_CMD_SET_V1, 20, 25000);
+	n = replies(0, 0x1111, st, t, 64);
+	assert_int_equal(n, 9);
+	for (size_t i = 0; i < n; i++)
+		assert_true(st[i] != TWC_ST_ACK_LIMIT);
+	assert_int_equal(st[n - 3], TWC_ST_CHARGING);
+	assert_int_equal(st[n - 1], TWC_ST_READY);
+	assert_int_equal(status(sim, 0).told_amps, 20);
+	twc_sim_free(sim);
+}
+
+static void test_fault_mute(void **state)
+{
+	struct twc_sim_config cfg = config(1, 2);
+	struct twc_sim *sim = sim_make(&cfg, 0);
+	size_t raw;
+	int writes;
+
+	(void)state;
+	assert_int_equal(TWC_SIM_FAULT_SILENT, TWC_SIM_FAULT_MUTE); /* the old name stays an alias */
+	twc_sim_plug(sim, 0, 32, "5YJ3E7EA1KF000001", 0);
+	send_hb(sim, 0x1111, TWC_CMD_SET_V2, 16, 1000);
+	run_until(sim, 4000);
+	assert_int_equal(twc_sim_fault(sim, 0, TWC_SIM_FAULT_MUTE, 1), 0);
+	assert_true(logged("fault mute on slave 0 on"));
+	assert_true(status(sim, 0).muted);
+	assert_false(status(sim, 0).deaf);
+	assert_int_equal(twc_sim_fault(sim, -1, TWC_SIM_FAULT_NOISE, 1), 0);
+	raw = R.raw_len;
+	writes = R.writes;
+
+	/* heartbeats, a new limit, every query, stop and start, linkready2 twice: not one byte out */
+	for (uint64_t at = 5000; at <= 59000; at += 3000)
+		send_hb(sim, 0x1111, at == 20000 ? TWC_CMD_SET_V2 : TWC_CMD_NONE, at == 20000 ? 10 : 0, at);
+	send_req(sim, TWC_MSG_METER_REQ, 0x1111, 0, 59100);
+	send_req(sim, TWC_MSG_FIRMWARE_REQ, 0x1111, 0, 59200);
+	send_req(sim, TWC_MSG_SERIAL_REQ, 0x1111, 0, 59300);
+	send_req(sim, TWC_MSG_VIN_REQ, 0x1111, 0, 59400);
+	send_linkready(sim, TWC_MSG_MASTER_LINKREADY2, MASTER, 59500);
+	send_linkready(sim, TWC_MSG_MASTER_LINKREADY2, MASTER, 59600);
+	assert_near(status(sim, 0).drawn_amps, 9.7, 1e-9); /* it obeyed the new limit */
+	assert_int_equal(status(sim, 0).told_amps, 10);
+	assert_int_equal(status(sim, 0).held_amps, 10);
+	send_req(sim, TWC_MSG_STOP, 0x1111, 0, 60000);
+	assert_true(status(sim, 0).contactor_open);
+	send_hb(sim, 0x1111, TWC_CMD_NONE, 0, 62000);
+	assert_near(status(sim, 0).drawn_amps, 0, 1e-9);
+	send_req(sim, TWC_MSG_START, 0x1111, 0, 62500);
+	send_hb(sim, 0x1111, TWC_CMD_NONE, 0, 65000);
+	assert_near(status(sim, 0).drawn_amps, 9.7, 1e-9);
+	run_until(sim, 120000); /* no heartbeat for 55 s: periodic linkready would be due, and is lost */
+	assert_int_equal(R.raw_len, raw);
+	assert_int_equal(R.writes, writes);
+	assert_int_equal(status(sim, 0).heartbeats, 22);
+
+	assert_int_equal(twc_sim_fault(sim, -1, TWC_SIM_FAULT_MUTE, 0), 0);
+	assert_false(status(sim, 0).muted);
+	send_hb(sim, 0x1111, TWC_CMD_NONE, 0, 121000);
+	assert_true(R.writes > writes);
+	twc_sim_free(sim);
+}
+
+static void test_fault_deaf(void **state)
+{
+	struct twc_sim_config cfg = config(2, 2);
+	struct twc_sim *sim = sim_make(&cfg, 0);
+	struct twc_msg m;
+	size_t mark, lr = 0;
+	uint64_t at;
+
+	(void)state;
+	twc_sim_plug(sim, 0, 32, NULL, 0);
+	twc_sim_plug(sim, 1, 32, NULL, 0);
+	send_hb(sim, 0x1111, TWC_CMD_SET_V2, 16, 1000);
+	send_hb(sim, 0x2222, TWC_CMD_SET_V2, 10, 1500);
+	for (at = 4000; at <= 10000; at += 3000) {
+		send_hb(sim, 0x1111, TWC_CMD_NONE, 0, at);
+		send_hb(sim, 0x2222, TWC_CMD_NONE, 0, at + 500);
+	}
+	assert_int_equal(twc_sim_fault(sim, 0, TWC_SIM_FAULT_DEAF, 1), 0);
+	assert_true(logged("fault deaf on slave 0 on"));
+	assert_true(status(sim, 0).deaf);
+	assert_false(status(sim, 1).deaf);
+	mark = R.n;
+
+	/* a new limit, queries, stop, linkready with its own ID: none of it heard */
+	for (at = 13000; at <= 37000; at += 3000) {
+		send_hb(sim, 0x1111, TWC_CMD_SET_V2, 6, at);
+		send_hb(sim, 0x2222, TWC_CMD_NONE, 0, at + 500);
+	}
+	send_req(sim, TWC_MSG_STOP, 0x1111, 0, 13200);
+	send_req(sim, TWC_MSG_FIRMWARE_REQ, 0x1111, 0, 13300);
+	send_linkready(sim, TWC_MSG_MASTER_LINKREADY1, 0x1111, 13400);
+	assert_int_equal(status(sim, 0).id, 0x1111);
+	assert_false(status(sim, 0).contactor_open);
+	assert_int_equal(status(sim, 0).told_amps, 16);
+	assert_int_equal(status(sim, 0).heartbeats, 4);
+	assert_int_equal(status(sim, 1).heartbeats, 13); /* the other slave hears everything */
+	for (size_t i = mark; i < R.n; i++) {
+		if (R.f[i].body[2] != 0x11)
+			continue;
+		/* from slave 0 only linkready, every 10 s once the last heartbeat it heard is 10 s old */
+		assert_true(is(&R.f[i], 0xFD, 0xE2));
+		assert_int_equal(R.f[i].t, 20000 + 10000 * lr++);
+	}
+	assert_int_equal(lr, 2);
+
+	/* 30 s after the last heartbeat it heard (10000) the car stops, and the slave holds nothing */
+	assert_true(status(sim, 0).charging);
+	assert_near(status(sim, 0).drawn_amps, 15.7, 1e-9);
+	assert_near(stats(sim).drawn_total, 15.7 + 9.7, 1e-9);
+	run_until(sim, 39999);
+	assert_true(status(sim, 0).charging);
+	run_until(sim, 40000);
+	assert_false(status(sim, 0).charging);
+	assert_near(status(sim, 0).drawn_amps, 0, 1e-9);
+	assert_int_equal(status(sim, 0).held_amps, 0);
+	assert_int_equal(stats(sim).held_total, 10);
+	assert_near(stats(sim).drawn_total, 9.7, 1e-9);
+	assert_int_equal(count(mark, 0xFD, 0xE2), 3);
+
+	/* the fault ends: keep-alives are heard, 08 with limit 00 00 asks for a limit */
+	assert_int_equal(twc_sim_fault(sim, 0, TWC_SIM_FAULT_DEAF, 0), 0);
+	assert_false(status(sim, 0).deaf);
+	mark = R.n;
+	send_hb(sim, 0x1111, TWC_CMD_NONE, 0, 42000);
+	m = last_msg(mark, 0xFD, 0xE0, NULL);
+	assert_int_equal(m.src, 0x1111);
+	assert_int_equal(m.u.shb.state, TWC_ST_STARTING);
+	assert_int_equal(m.u.shb.limit_ca, 0);
+	assert_int_equal(m.u.shb.measured_ca, 0);
+	assert_int_equal(status(sim, 0).max_gap_ms, 32000); /* the deaf period shows as a gap */
+	send_hb(sim, 0x1111, TWC_CMD_NONE, 0, 45000);
+	assert_false(status(sim, 0).charging);
+	send_hb(sim, 0x1111, TWC_CMD_SET_V2, 16, 48000);
+	m = last_msg(mark, 0xFD, 0xE0, NULL);
+	assert_int_equal(m.u.shb.limit_ca, 1600);
+	assert_int_equal(status(sim, 0).held_amps, 16);
+	run_until(sim, 50000);
+	assert_near(status(sim, 0).drawn_amps, 15.7, 1e-9);
+
+	/* -1: every slave */
+	assert_int_equal(twc_sim_fault(sim, -1, TWC_SIM_FAULT_DEAF, 1), 0);
+	assert_true(status(sim, 0).deaf && status(sim, 1).deaf);
+	mark = R.n;
+	send_hb(sim, 0x2222, TWC_CMD_NONE, 0, 51000);
+	assert_int_equal(R.n, mark);
+	twc_sim_free(sim);
+}
+
+static void test_fault_drop_ends_by_itself(void **state)
+{
+	struct twc_sim_config cfg = config(2, 2);
+	struct twc_sim *sim = sim_make(&cfg, 0);
+	size_t mark;
+
+	(void)state;
+	send_hb(sim, 0x1111, TWC_CMD_SET_V2, 16, 1000);
+	send_hb(sim, 0x1111, TWC_CMD_NONE, 0, 5000);
+	assert_int_equal(twc_sim_fault(sim, 0, TWC_SIM_FAULT_DROP, 10), 0); /* the sim's now: 5000 */
+	assert_true(logged("fault drop on slave 0 for 10 s"));
+	assert_true(status(sim, 0).deaf);
+	mark = R.n;
+	send_hb(sim, 0x1111, TWC_CMD_SET_V2, 20, 6000);
+	send_hb(sim, 0x2222, TWC_CMD_NONE, 0, 6500); /* other slaves hear the master */
+	send_hb(sim, 0x1111, TWC_CMD_NONE, 0, 10000);
+	send_hb(sim, 0x1111, TWC_CMD_NONE, 0, 14999);
+	assert_true(status(sim, 0).deaf);
+	assert_int_equal(count(mark, 0xFD, 0xE0), 1);
+	assert_int_equal(status(sim, 1).heartbeats, 1);
+	assert_int_equal(status(sim, 0).heartbeats, 2);
+	assert_int_equal(status(sim, 0).told_amps, 16);
+	/* exactly 10 s after the call */
+	send_hb(sim, 0x1111, TWC_CMD_NONE, 0, 15000);
+	assert_false(status(sim, 0).deaf);
+	assert_int_equal(count(mark, 0xFD, 0xE0), 2);
+	assert_int_equal(status(sim, 0).heartbeats, 3);
+	assert_int_equal(status(sim, 0).max_gap_ms, 10000);
+
+	/* value 0 ends a drop early */
+	assert_int_equal(twc_sim_fault(sim, 0, TWC_SIM_FAULT_DROP, 60), 0);
+	send_hb(sim, 0x1111, TWC_CMD_NONE, 0, 16000);
+	assert_int_equal(status(sim, 0).heartbeats, 3);
+	assert_int_equal(twc_sim_fault(sim, 0, TWC_SIM_FAULT_DROP, 0), 0);
+	assert_true(logged("fault drop on slave 0 off"));
+	send_hb(sim, 0x1111, TWC_CMD_NONE, 0, 16000);
+	assert_int_equal(status(sim, 0).heartbeats, 4);
+	twc_sim_free(sim);
+}
+
+/* Held limits and real draw, summed over the bus, with their highest values, through a raise, a
+ * lowering (the draw ramps down, so the highest draw is the one before), a halt and a reset. */
+static void test_held_and_drawn_totals(void **state)
+{
+	struct twc_sim_config cfg = config(2, 2);
+	struct twc_sim *sim = sim_make(&cfg, 0);
+	struct twc_sim_stats st;
+
+	(void)state;
+	twc_sim_plug(sim, 0, 32, NULL, 0);
+	twc_sim_plug(sim, 1, 32, NULL, 0);
+	assert_int_equal(stats(sim).held_total, 0);
+	send_hb(sim, 0x1111, TWC_CMD_SET_V2, 16, 1000);
+	send_hb(sim, 0x2222, TWC_CMD_SET_V2, 10, 1500);
+	st = stats(sim);
+	assert_int_equal(st.held_total, 26);
+	assert_int_equal(st.max_held_total, 26);
+	run_until(sim, 3500);
+	assert_near(stats(sim).drawn_total, 15.7 + 9.7, 1e-9);
+	assert_near(stats(sim).max_drawn_total, 15.7 + 9.7, 1e-9);
+
+	/* raise slave 1 */
+	send_hb(sim, 0x2222, TWC_CMD_SET_V2, 20, 4000);
+	assert_int_equal(stats(sim).held_total, 36);
+	run_until(sim, 5000);
+	assert_near(stats(sim).drawn_total, 15.7 + 14.7, 1e-9);
+	run_until(sim, 6000);
+	assert_near(stats(sim).max_drawn_total, 15.7 + 19.7, 1e-9);
+
+	/* lower slave 0: held drops at once, the draw over 2 s, the maximum stays */
+	send_hb(sim, 0x1111, TWC_CMD_SET_V2, 6, 7000);
+	st = stats(sim);
+	assert_int_equal(st.held_total, 26);
+	assert_int_equal(st.in_force_total, 26);
+	assert_int_equal(st.max_held_total, 36);
+	assert_int_equal(st.max_in_force_total, 36);
+	assert_near(st.drawn_total, 35.4, 1e-9);
+	run_until(sim, 8000);
+	assert_near(stats(sim).drawn_total, 10.7 + 19.7, 1e-9);
+	run_until(sim, 9000);
+	st = stats(sim);
+	assert_near(st.drawn_total, 5.7 + 19.7, 1e-9);
+	assert_near(st.max_drawn_total, 35.4, 1e-9);
+
+	/* a halt: slave 1 hears no heartbeat after 4000, so at 34000 it holds 0 and draws 0 */
+	for (uint64_t at = 10000; at <= 40000; at += 3000)
+		send_hb(sim, 0x1111, TWC_CMD_NONE, 0, at);
+	st = stats(sim);
+	assert_int_equal(status(sim, 1).held_amps, 0);
+	assert_int_equal(st.held_total, 6);
+	assert_near(st.drawn_total, 5.7, 1e-9);
+	assert_int_equal(st.max_held_total, 36);
+	assert_near(st.max_drawn_total, 35.4, 1e-9);
+
+	twc_sim_reset_stats(sim, 41000);
+	st = stats(sim);
+	assert_int_equal(st.max_held_total, 6);
+	assert_int_equal(st.max_in_force_total, 6);
+	assert_near(st.max_drawn_total, 5.7, 1e-9);
+
+	/* exact however seldom it is ticked: a ramp up, then a halt, all inside one tick */
+	send_hb(sim, 0x1111, TWC_CMD_SET_V2, 16, 42000);
+	R.now = 100000;
+	twc_sim_tick(sim, 100000);
+	st = stats(sim);
+	assert_false(status(sim, 0).charging);
+	assert_near(st.drawn_total, 0, 1e-9);
+	assert_int_equal(st.held_total, 0);
+	assert_int_equal(st.max_held_total, 16);
+	assert_near(st.max_drawn_total, 15.7, 1e-9); /* the draw just before the halt at 72000 */
+	twc_sim_free(sim);
+}
+
+static void test_fault_bad_arguments(void **state)
+{
+	struct twc_sim_config cfg = config(2, 2);
+	struct twc_sim *sim = sim_make(&cfg, 0);
+
+	(void)state;
+	assert_int_equal(twc_sim_fault(sim, 2, TWC_SIM_FAULT_MUTE, 1), -EINVAL);
+	assert_int_equal(twc_sim_fault(sim, -2, TWC_SIM_FAULT_DEAF, 1), -EINVAL);
+	assert_int_equal(twc_sim_fault(sim, 2, TWC_SIM_FAULT_DROP, 10), -EINVAL);
+	assert_int_equal(twc_sim_fault(sim, 0, TWC_SIM_FAULT_DROP, -1), -EINVAL);
+	assert_int_equal(twc_sim_fault(NULL, 0, TWC_SIM_FAULT_DEAF, 1), -EINVAL);
+	assert_false(status(sim, 0).deaf);
+	assert_false(status(sim, 0).muted);
+	assert_int_equal(twc_sim_fault(sim, 1, TWC_SIM_FAULT_DROP, 0), 0); /* nothing to end: fine */
+	assert_int_equal(twc_sim_fault(sim, 1, TWC_SIM_FAULT_SILENT, 1), 0);
+	assert_true(status(sim, 1).muted);
 	twc_sim_free(sim);
 }
 
@@ -1251,6 +1673,14 @@ int main(void)
 		cmocka_unit_test(test_fault_bad_checksum),
 		cmocka_unit_test(test_fault_silent),
 		cmocka_unit_test(test_silence_timeout),
+		cmocka_unit_test(test_ack_09_hides_unplug),
+		cmocka_unit_test(test_ack_09_while_charging),
+		cmocka_unit_test(test_ack_never_on_protocol_1),
+		cmocka_unit_test(test_fault_mute),
+		cmocka_unit_test(test_fault_deaf),
+		cmocka_unit_test(test_fault_drop_ends_by_itself),
+		cmocka_unit_test(test_held_and_drawn_totals),
+		cmocka_unit_test(test_fault_bad_arguments),
 		cmocka_unit_test(test_forbidden_frames),
 		cmocka_unit_test(test_heartbeat_gaps_and_reset),
 		cmocka_unit_test(test_random_ids_are_seeded),
