@@ -354,8 +354,16 @@ static int held_sync(struct twc_bus *bus)
 	if (!bus->env.persist)
 		return 0;
 	n = twc_bus_held_table(bus, t, TWC_MAX_KNOWN);
-	if (n == bus->n_saved && memcmp(t, bus->saved, sizeof(t[0]) * (size_t)n) == 0)
-		return 0;
+	if (n == bus->n_saved) {
+		int k = 0;
+
+		/* Field by field: the struct has padding. */
+		while (k < n && t[k].id == bus->saved[k].id && t[k].protocol == bus->saved[k].protocol &&
+		       t[k].amps == bus->saved[k].amps)
+			k++;
+		if (k == n)
+			return 0;
+	}
 	rc = bus->env.persist(bus->env.user, t, n);
 	if (rc < 0) {
 		bus->stats.persist_errors++;
