@@ -436,8 +436,6 @@ static struct gw_bus *bus_new(struct gw_loop *loop, const struct gw_clock *clock
 		free(bus);
 		return NULL;
 	}
-	/* What the slaves may still hold from before this start counts until each reports. */
-	twc_bus_restore(bus->core, held, n_held, gw_clock_now_ms(clock));
 	bus->total_cap = -1;
 	/* Standalone, nothing may charge until the policy engine has decided (at once, at start). */
 	bus->policy_cap = bus->ocpp ? -1 : 0;
@@ -448,6 +446,9 @@ static struct gw_bus *bus_new(struct gw_loop *loop, const struct gw_clock *clock
 		free(bus);
 		return NULL;
 	}
+	/* What the slaves may still hold from before this start counts until each reports (after the
+	 * port exists: the events it raises are logged with the port's name). */
+	twc_bus_restore(bus->core, held, n_held, gw_clock_now_ms(clock));
 	gw_log_info("bus %s: master %04X, wiring %d A total / %d A per TWC, min %d A, %s", name,
 		    cfg->twc.master_id, cfg->twc.wiring_max_all, cfg->twc.wiring_max_per_twc, cfg->twc.min_amps,
 		    bus->ocpp ? "caps from OCPP" : "standalone");

@@ -148,8 +148,9 @@ int gw_held_check(const struct twc_need *need, int wiring_max_all, int wiring_ma
 {
 	if (wiring_max_all < need->all) {
 		snprintf(err, errlen, "twc.wiringMaxAmpsAllTWCs: %d A is below the %d A that %d Wall Connector%s "
-			 "hold at least (a protocol 2 Wall Connector that was told any limit keeps 6 A); needs at "
-			 "least %d", wiring_max_all, need->all, need->floored, need->floored == 1 ? "" : "s", need->all);
+			 "hold%s at least (a protocol 2 Wall Connector that was told any limit keeps 6 A); needs at "
+			 "least %d", wiring_max_all, need->all, need->floored, need->floored == 1 ? "" : "s",
+			 need->floored == 1 ? "s" : "", need->all);
 		return -ERANGE;
 	}
 	if (wiring_max_per_twc < need->per_twc) {

@@ -1,5 +1,5 @@
 // TC_038_CS Offline Stop Transaction: a transaction stopped while offline is reported after reconnect.
-import { boot, check, remoteStartTx, unplug, goOffline, reconnected, ms } from '../lib/steps.mjs';
+import { boot, check, remoteStartTx, unplug, goOffline, reconnected, ms, ackSettled } from '../lib/steps.mjs';
 
 export default {
   id: 'TC_038_CS',
@@ -15,6 +15,7 @@ export default {
     const { csms } = ctx;
     await boot(ctx);
     const { transactionId, start } = await remoteStartTx(ctx);
+    await ackSettled(ctx, 1);
     await goOffline(ctx);
     await csms.sleep(1000);
     const tUnplug = Date.now();

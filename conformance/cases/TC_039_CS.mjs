@@ -1,5 +1,5 @@
 // TC_039_CS Offline Transaction: a whole transaction while offline is reported after reconnect.
-import { boot, check, plug, unplug, goOffline, reconnected, replyOf, ms, FIXED_TAG } from '../lib/steps.mjs';
+import { boot, check, plug, unplug, goOffline, reconnected, replyOf, ms, FIXED_TAG, ackSettled } from '../lib/steps.mjs';
 
 export default {
   id: 'TC_039_CS',
@@ -22,6 +22,7 @@ export default {
     const tPlug = Date.now();
     await plug(ctx, 1);
     await csms.sleep(5000);
+    await ackSettled(ctx, 1);
     const tUnplug = Date.now();
     await unplug(ctx, 1);
     await csms.sleep(3000);

@@ -350,6 +350,22 @@ export async function simSlave(ctx, connector = 1) {
   return s;
 }
 
+/**
+ * Wait until the connector's slave shows its real state again: a Wall Connector answers state 09
+ * (limit acknowledged) for about 12 s after the last 09 it was sent (twc-protocol.md section 4.4,
+ * TWCManager #644), and while it does, an unplug cannot be seen by any master. A case that times an
+ * unplug right after a new limit waits for this first, as a tester with a real Wall Connector would.
+ */
+export async function ackSettled(ctx, connector = 1, timeoutMs = 20000) {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const s = await simSlave(ctx, connector);
+    if (s.state !== 9) return;
+    if (Date.now() > end) throw new CaseFailure(`the slave of connector ${connector} still answers state 09 after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
 /** How long a new limit may take to reach the bus: two heartbeat cycles (about 1 s per slave each)
  * plus 1 s. */
 export const busLimitMaxMs = (ctx) => 2 * 1000 * (ctx.sut.slaves || 1) + 1000;
