@@ -211,6 +211,34 @@ void ocpp_cp_save_connectors(struct ocpp_cp *cp)
 	cp->next_store_ms = cp->now_ms + STORE_PERIOD_MS;
 }
 
+/* A TWC ID as the connectors file stores it: 1-4 hex digits. Return 0 or -EINVAL. */
+static int parse_twc_id(const char *s, unsigned *out)
+{
+	unsigned v = 0;
+	size_t n = 0;
+
+	for (; s[n]; n++) {
+		char c = s[n];
+		unsigned d;
+
+		if (n == 4)
+			return -EINVAL;
+		if (c >= '0' && c <= '9')
+			d = (unsigned)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			d = (unsigned)(c - 'a' + 10);
+		else if (c >= 'A' && c <= 'F')
+			d = (unsigned)(c - 'A' + 10);
+		else
+			return -EINVAL;
+		v = v * 16 + d;
+	}
+	if (n == 0)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
 static void load_connectors(struct ocpp_cp *cp, const char *text)
 {
 	json_error_t jerr;
@@ -232,7 +260,7 @@ static void load_connectors(struct ocpp_cp *cp, const char *text)
 		struct ocpp_conn *k;
 		unsigned id;
 
-		if (n < 1 || n > OCPP_MAX_CONNECTORS || !twc || sscanf(twc, "%4x", &id) != 1)
+		if (n < 1 || n > OCPP_MAX_CONNECTORS || !twc || parse_twc_id(twc, &id) < 0)
 			continue;
 		k = &cp->conn[n];
 		k->mapped = true;

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds twcgw three ways and runs every test:
+# Installs what is missing, checks the house rules (scripts/checksrc.sh), builds twcgw three ways and
+# runs every test:
 #   build-asan/  ASan+UBSan build: unit and integration tests
 #   build-fuzz/  clang libFuzzer targets: a short run of each (TWCGW_FUZZ_SECONDS, default 30)
 #   build/       the normal -Werror build: unit, valgrind and integration tests, then the OCPP conformance
@@ -15,6 +16,9 @@ TWCGW_NEED_NODE=1 twcgw_install_deps "${TWCGW_PACKAGES[@]}" "${TWCGW_TEST_PACKAG
 jobs=$(nproc 2>/dev/null || echo 2)
 fuzz_seconds=${TWCGW_FUZZ_SECONDS:-30}
 status=0
+
+echo "== House rules (scripts/checksrc.sh)"
+bash scripts/checksrc.sh || status=1
 
 echo "== ASan/UBSan build"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DTWCGW_SANITIZE=ON >/dev/null

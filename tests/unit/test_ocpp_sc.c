@@ -65,17 +65,24 @@ static struct ocpp_sc_profile mk(int id, int connector, enum ocpp_sc_purpose pur
 /* @spec is "start:limit,start:limit,..." with starts in seconds. */
 static void periods(struct ocpp_sc_profile *p, const char *spec)
 {
-	int n = 0, used = 0;
-	int32_t start;
-	double limit;
+	int n = 0;
 
-	while (sscanf(spec, "%d:%lf%n", &start, &limit, &used) == 2) {
+	while (*spec) {
+		char *end;
+		long start = strtol(spec, &end, 10);
+
+		if (end == spec || *end != ':')
+			break;
+		spec = end + 1;
+		double limit = strtod(spec, &end);
+		if (end == spec)
+			break;
 		assert_true(n < OCPP_SC_MAX_PERIODS);
-		p->periods[n].start_s = start;
+		p->periods[n].start_s = (int32_t)start;
 		p->periods[n].limit = limit;
 		p->periods[n].phases = 0;
 		n++;
-		spec += used;
+		spec = end;
 		if (*spec == ',')
 			spec++;
 	}
@@ -290,7 +297,7 @@ static enum ocpp_error parse_mutated(const struct mutation *m, int max_periods)
 		target = json_object_get(j, "chargingSchedule");
 	else if (m->where[0] == 'p')
 		target = json_array_get(json_object_get(json_object_get(j, "chargingSchedule"),
-							"chargingSchedulePeriod"), (size_t)atoi(m->where + 1));
+							"chargingSchedulePeriod"), (size_t)strtoul(m->where + 1, NULL, 10));
 	assert_non_null(target);
 	if (m->value) {
 		v = json_loads(m->value, JSON_DECODE_ANY, NULL);

@@ -83,6 +83,8 @@ struct lg {
 	char *msg;
 };
 
+#define JWT_BUF 512
+
 struct fake {
 	struct tesla *t;
 	struct tesla_params p;
@@ -95,7 +97,7 @@ struct fake {
 	struct sfile tok, state;
 	int seq;
 	int http_rc;
-	char jwt_buf[2][512];
+	char jwt_buf[2][JWT_BUF];
 };
 
 static char *dup_or_null(const char *s)
@@ -350,7 +352,7 @@ static void b64url(char *dst, const char *src)
 	dst[o] = 0;
 }
 
-/* An unsigned JWT whose "exp" is @exp_s. */
+/* An unsigned JWT whose "exp" is @exp_s, in @buf of JWT_BUF bytes. */
 static const char *jwt(char *buf, long long exp_s, const char *sub)
 {
 	char claims[128], body[200];
@@ -358,7 +360,7 @@ static const char *jwt(char *buf, long long exp_s, const char *sub)
 	snprintf(claims, sizeof(claims), "{\"iss\":\"https://auth.tesla.com\",\"sub\":\"%s\",\"exp\":%lld}", sub,
 		 exp_s);
 	b64url(body, claims);
-	sprintf(buf, "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.%s.c2lnbmF0dXJl", body);
+	snprintf(buf, JWT_BUF, "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.%s.c2lnbmF0dXJl", body);
 	return buf;
 }
 
