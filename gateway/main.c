@@ -272,9 +272,9 @@ int main(int argc, char **argv)
 		}
 		/* The table is the demo's output; log lines only with -v. */
 		if (demo_url) {
-			struct gw_config_url u;
+			struct gw_url u;
 
-			if (gw_config_url_split(demo_url, &u) != 0) {
+			if (gw_url_split(demo_url, &u) != 0) {
 				fprintf(stderr, "twcgw: --demo-ocpp: expected ws://host[:port][/path] or wss://..., got \"%s\"\n",
 					demo_url);
 				return EXIT_USAGE;

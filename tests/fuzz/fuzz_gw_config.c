@@ -98,7 +98,7 @@ static void check_config(const struct gw_config *c)
 		char host[GW_CONFIG_PORT_MAX];
 		int port = 0;
 
-		if (gw_config_tcp_split(t->port, host, sizeof(host), &port) != 0 || !in_range(port, 1, 65535) || !host[0])
+		if (gw_url_tcp_split(t->port, host, sizeof(host), &port) != 0 || !in_range(port, 1, 65535) || !host[0])
 			abort();
 	} else if (t->port[0] != '/') {
 		abort();
@@ -154,12 +154,12 @@ static void check_config(const struct gw_config *c)
 		abort();
 
 	if (o->enabled) {
-		struct gw_config_url u;
+		struct gw_url u;
 
 		if (!TERM(o->url) || !TERM(o->charge_box_id) || !TERM(o->authorization_key) || !TERM(o->ca_file) ||
 		    !TERM(o->id_tag_fixed) || !TERM(o->vendor) || !TERM(o->model))
 			abort();
-		if (gw_config_url_split(o->url, &u) != 0 || !u.host[0] || !in_range(u.port, 1, 65535) ||
+		if (gw_url_split(o->url, &u) != 0 || !u.host[0] || !in_range(u.port, 1, 65535) ||
 		    !o->charge_box_id[0] || !in_range(o->security_profile, 0, 2) ||
 		    (o->security_profile == 2 && !u.tls) || (o->security_profile >= 1 && !o->authorization_key[0]) ||
 		    !in_range(o->n_keys, 0, GW_CONFIG_OCPP_KEYS_MAX) ||
@@ -245,11 +245,11 @@ static void ocpp_log(void *user, int level, const char *msg)
 static void start_ocpp(const struct gw_config *cfg)
 {
 	struct gw_ocpp_core_params cp;
-	struct gw_config_url u;
+	struct gw_url u;
 	struct ocpp_cp_env env;
 	struct ocpp_cp *cp_core;
 
-	if (gw_config_url_split(cfg->ocpp.url, &u) != 0)
+	if (gw_url_split(cfg->ocpp.url, &u) != 0)
 		abort();
 	gw_core_params_ocpp(cfg, u.tls, &cp);
 	memset(&env, 0, sizeof(env));

@@ -510,19 +510,19 @@ static void test_tcp_split(void **state)
 	int port;
 
 	(void)state;
-	assert_int_equal(gw_config_tcp_split("tcp://bridge.local:4001", host, sizeof(host), &port), 0);
+	assert_int_equal(gw_url_tcp_split("tcp://bridge.local:4001", host, sizeof(host), &port), 0);
 	assert_string_equal(host, "bridge.local");
 	assert_int_equal(port, 4001);
-	assert_int_equal(gw_config_tcp_split("tcp://[fe80::1]:502", host, sizeof(host), &port), 0);
+	assert_int_equal(gw_url_tcp_split("tcp://[fe80::1]:502", host, sizeof(host), &port), 0);
 	assert_string_equal(host, "fe80::1");
 	assert_int_equal(port, 502);
-	assert_int_equal(gw_config_tcp_split("tcp://10.0.0.7:65535", host, sizeof(host), &port), 0);
+	assert_int_equal(gw_url_tcp_split("tcp://10.0.0.7:65535", host, sizeof(host), &port), 0);
 	assert_string_equal(host, "10.0.0.7");
-	assert_int_equal(gw_config_tcp_split("udp://x:1", host, sizeof(host), &port), -EINVAL);
-	assert_int_equal(gw_config_tcp_split("tcp://[::1]502", host, sizeof(host), &port), -EINVAL);
-	assert_int_equal(gw_config_tcp_split("tcp://x:-1", host, sizeof(host), &port), -EINVAL);
-	assert_int_equal(gw_config_tcp_split("tcp://x:", host, sizeof(host), &port), -EINVAL);
-	assert_int_equal(gw_config_tcp_split("tcp://averyveryverylonghost:1", host, 8, &port), -ENAMETOOLONG);
+	assert_int_equal(gw_url_tcp_split("udp://x:1", host, sizeof(host), &port), -EINVAL);
+	assert_int_equal(gw_url_tcp_split("tcp://[::1]502", host, sizeof(host), &port), -EINVAL);
+	assert_int_equal(gw_url_tcp_split("tcp://x:-1", host, sizeof(host), &port), -EINVAL);
+	assert_int_equal(gw_url_tcp_split("tcp://x:", host, sizeof(host), &port), -EINVAL);
+	assert_int_equal(gw_url_tcp_split("tcp://averyveryverylonghost:1", host, 8, &port), -ENAMETOOLONG);
 }
 
 static void test_ocpp_full(void **state)
@@ -686,32 +686,32 @@ static void test_tesla_errors(void **state)
 
 static void test_url_split(void **state)
 {
-	struct gw_config_url u;
+	struct gw_url u;
 
 	(void)state;
-	assert_int_equal(gw_config_url_split("ws://cs.example:8180/steve/websocket/CentralSystemService/", &u), 0);
+	assert_int_equal(gw_url_split("ws://cs.example:8180/steve/websocket/CentralSystemService/", &u), 0);
 	assert_false(u.tls);
 	assert_string_equal(u.host, "cs.example");
 	assert_int_equal(u.port, 8180);
 	assert_string_equal(u.path, "/steve/websocket/CentralSystemService");
-	assert_int_equal(gw_config_url_split("wss://cs.example", &u), 0);
+	assert_int_equal(gw_url_split("wss://cs.example", &u), 0);
 	assert_true(u.tls);
 	assert_int_equal(u.port, 443);
 	assert_string_equal(u.path, "");
-	assert_int_equal(gw_config_url_split("ws://10.0.0.2/", &u), 0);
+	assert_int_equal(gw_url_split("ws://10.0.0.2/", &u), 0);
 	assert_int_equal(u.port, 80);
 	assert_string_equal(u.path, "");
-	assert_int_equal(gw_config_url_split("wss://[fe80::1]:9443/ocpp", &u), 0);
+	assert_int_equal(gw_url_split("wss://[fe80::1]:9443/ocpp", &u), 0);
 	assert_string_equal(u.host, "fe80::1");
 	assert_int_equal(u.port, 9443);
 	assert_string_equal(u.path, "/ocpp");
-	assert_int_equal(gw_config_url_split("wss://[::1]", &u), 0);
+	assert_int_equal(gw_url_split("wss://[::1]", &u), 0);
 	assert_int_equal(u.port, 443);
-	assert_int_equal(gw_config_url_split("tcp://cs:1", &u), -EINVAL);
-	assert_int_equal(gw_config_url_split("ws://cs:/x", &u), -EINVAL);
-	assert_int_equal(gw_config_url_split("ws://cs:80x", &u), -EINVAL);
-	assert_int_equal(gw_config_url_split("ws://cs/x#frag", &u), -EINVAL);
-	assert_int_equal(gw_config_url_split("ws://[::1]x/", &u), -EINVAL);
+	assert_int_equal(gw_url_split("tcp://cs:1", &u), -EINVAL);
+	assert_int_equal(gw_url_split("ws://cs:/x", &u), -EINVAL);
+	assert_int_equal(gw_url_split("ws://cs:80x", &u), -EINVAL);
+	assert_int_equal(gw_url_split("ws://cs/x#frag", &u), -EINVAL);
+	assert_int_equal(gw_url_split("ws://[::1]x/", &u), -EINVAL);
 }
 
 static void test_names(void **state)

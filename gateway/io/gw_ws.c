@@ -18,7 +18,7 @@
 #include <string.h>
 
 #include "gw_clock.h"
-#include "gw_config.h"
+#include "gw_url.h"
 #include "gw_dns.h"
 #include "gw_log.h"
 #include "gw_loop.h"
@@ -27,8 +27,8 @@
 #define BACKOFF_MAX_MS 60000u
 #define STABLE_MS 30000u      /* a connection up this long resets the backoff */
 #define PONG_TIMEOUT_MIN_S 10
-#define PATH_MAX_LEN (GW_CONFIG_URL_MAX + 3 * GW_CONFIG_CBID_MAX + 2)
-#define HOST_HDR_MAX (GW_CONFIG_URL_MAX + 8)
+#define PATH_MAX_LEN (GW_URL_MAX + 3 * GW_WS_CBID_MAX + 2)
+#define HOST_HDR_MAX (GW_URL_MAX + 8)
 
 enum ws_state {
 	ST_IDLE,       /* not started, or stopped */
@@ -47,13 +47,13 @@ struct tx_frame {
 struct gw_ws {
 	struct gw_loop *loop;
 	struct gw_ws_handlers h;
-	char url[GW_CONFIG_URL_MAX];
-	char cbid[GW_CONFIG_CBID_MAX + 1];
-	char key[GW_CONFIG_AUTH_KEY_MAX + 1];
-	char ca_file[GW_CONFIG_PATH_MAX];
+	char url[GW_URL_MAX];
+	char cbid[GW_WS_CBID_MAX + 1];
+	char key[GW_WS_KEY_MAX + 1];
+	char ca_file[GW_WS_PATH_MAX];
 	int profile;
 	int ping_s;
-	struct gw_config_url u;
+	struct gw_url u;
 	char path[PATH_MAX_LEN];      /* u.path + "/" + percent-encoded cbid */
 	char host_hdr[HOST_HDR_MAX];  /* host[:port], what Host, SNI and the certificate check see */
 	char shown[HOST_HDR_MAX + PATH_MAX_LEN + 8]; /* the full URL, for logs */
@@ -110,12 +110,12 @@ static void sul_in(struct gw_ws *ws, lws_sorted_usec_list_t *sul, sul_cb_t cb, u
 
 int gw_ws_check_config(const struct gw_ws_config *cfg, char *why, size_t whylen)
 {
-	struct gw_config_url u;
+	struct gw_url u;
 	const char *fail = NULL;
 
-	if (!cfg->url || gw_config_url_split(cfg->url, &u) != 0)
+	if (!cfg->url || gw_url_split(cfg->url, &u) != 0)
 		fail = "the URL is not ws://host[:port][/path] or wss://...";
-	else if (!cfg->charge_box_id || !cfg->charge_box_id[0] || strlen(cfg->charge_box_id) > GW_CONFIG_CBID_MAX)
+	else if (!cfg->charge_box_id || !cfg->charge_box_id[0] || strlen(cfg->charge_box_id) > GW_WS_CBID_MAX)
 		fail = "the charge box ID is missing or too long";
 	else if (cfg->security_profile < 0 || cfg->security_profile > 2)
 		fail = "the security profile must be 0, 1 or 2";
@@ -123,7 +123,7 @@ int gw_ws_check_config(const struct gw_ws_config *cfg, char *why, size_t whylen)
 		fail = "security profile 2 needs a wss:// URL";
 	else if (cfg->security_profile >= 1 &&
 		 (!cfg->authorization_key || !cfg->authorization_key[0] ||
-		  strlen(cfg->authorization_key) > GW_CONFIG_AUTH_KEY_MAX))
+		  strlen(cfg->authorization_key) > GW_WS_KEY_MAX))
 		fail = "security profiles 1 and 2 need an authorization key";
 	if (fail) {
 		snprintf(why, whylen, "%s", fail);
@@ -149,7 +149,7 @@ static void config_take(struct gw_ws *ws, const struct gw_ws_config *cfg)
 	snprintf(ws->ca_file, sizeof(ws->ca_file), "%s", cfg->ca_file ? cfg->ca_file : "");
 	ws->profile = cfg->security_profile;
 	ws->ping_s = cfg->ping_interval_s > 0 ? cfg->ping_interval_s : 0;
-	gw_config_url_split(ws->url, &ws->u);
+	gw_url_split(ws->url, &ws->u);
 
 	n = (size_t)snprintf(ws->path, sizeof(ws->path), "%s/", ws->u.path);
 	for (const unsigned char *c = (const unsigned char *)ws->cbid; *c && n + 4 < sizeof(ws->path); c++)
@@ -361,7 +361,7 @@ static void ws_ping_cb(lws_sorted_usec_list_t *sul)
 
 static int on_append_header(struct gw_ws *ws, struct lws *wsi, unsigned char **p, size_t len)
 {
-	char pair[GW_CONFIG_CBID_MAX + GW_CONFIG_AUTH_KEY_MAX + 2];
+	char pair[GW_WS_CBID_MAX + GW_WS_KEY_MAX + 2];
 	char b64[(sizeof(pair) + 2) / 3 * 4 + 1];
 	char value[sizeof(b64) + 8];
 	int n, rc;

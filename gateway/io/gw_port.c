@@ -26,7 +26,7 @@
 #include <unistd.h>
 
 #include "gw_clock.h"
-#include "gw_config.h"
+#include "gw_url.h"
 #include "gw_dns.h"
 #include "gw_log.h"
 #include "gw_loop.h"
@@ -687,7 +687,7 @@ struct gw_port *gw_port_new(struct gw_loop *loop, const char *spec, const struct
 	if (strncmp(spec, "tcp://", 6) == 0) {
 		port->is_tcp = true;
 		port->kind = GW_PORT_TCP;
-		if (gw_config_tcp_split(spec, port->host, sizeof(port->host), &port->tcp_port) != 0) {
+		if (gw_url_tcp_split(spec, port->host, sizeof(port->host), &port->tcp_port) != 0) {
 			free(port);
 			return NULL;
 		}

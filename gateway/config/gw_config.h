@@ -16,6 +16,7 @@
 #include "ems_meter.h"
 #include "ems_policy.h"
 #include "gw_log.h"
+#include "gw_url.h"
 #include "ocpp_cp.h"
 
 #define GW_CONFIG_PATH_MAX 256 /* dataDir, ocpp.caFile */
@@ -147,12 +148,6 @@ struct gw_config {
 };
 
 /* The parts of an ocpp.url. */
-struct gw_config_url {
-	bool tls;                      /* wss:// */
-	char host[GW_CONFIG_URL_MAX];  /* without brackets for an IPv6 literal */
-	int port;                      /* 80 / 443 unless given */
-	char path[GW_CONFIG_URL_MAX];  /* "" or "/base", no trailing '/' */
-};
 
 /* "charge-now", "off", "scheduled", "track-green". */
 const char *gw_policy_mode_name(enum gw_policy_mode mode);
@@ -175,21 +170,5 @@ int gw_config_load(const char *path, struct gw_config *out, char *err, size_t er
  */
 int gw_config_from_json_text(const char *text, const char *source, struct gw_config *out, char *err,
 			     size_t errlen);
-
-/**
- * gw_config_tcp_split() - split "tcp://host:port" (host may be "[v6addr]").
- * @spec: the port string (borrowed).
- * @host, @hostlen: receives the host without brackets.
- * @port: receives the TCP port, 1..65535.
- * Return: 0, -EINVAL if @spec is not a well-formed tcp:// address, -ENAMETOOLONG if the host does
- * not fit.
- */
-int gw_config_tcp_split(const char *spec, char *host, size_t hostlen, int *port);
-
-/**
- * gw_config_url_split() - split "ws[s]://host[:port][/path]" (host may be "[v6addr]").
- * No credentials, query or fragment. Return: 0, or -EINVAL if @url is not such a URL.
- */
-int gw_config_url_split(const char *url, struct gw_config_url *out);
 
 #endif

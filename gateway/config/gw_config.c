@@ -279,105 +279,6 @@ static int parse_copy(const struct key_spec *k, const char *value, void *field, 
 	return 0;
 }
 
-static bool all_digits(const char *s, size_t len)
-{
-	if (len == 0)
-		return false;
-	for (size_t i = 0; i < len; i++)
-		if (!isdigit((unsigned char)s[i]))
-			return false;
-	return true;
-}
-
-/*
- * "host:port" or "[v6addr]:port" in @s (@len bytes); the port may be left out only when
- * @default_port > 0. Host names are letters, digits, '.', '-', '_'.
- */
-static int host_port_split(const char *s, size_t len, char *host, size_t hostlen, int *port, int default_port)
-{
-	const char *end = s + len, *h = s, *h_end, *p;
-
-	if (len && *h == '[') {
-		h++;
-		h_end = memchr(h, ']', (size_t)(end - h));
-		if (!h_end || (h_end + 1 < end && h_end[1] != ':'))
-			return -EINVAL;
-		p = h_end + 1 < end ? h_end + 2 : NULL;
-		for (const char *c = h; c < h_end; c++)
-			if (!isxdigit((unsigned char)*c) && *c != ':' && *c != '.')
-				return -EINVAL;
-	} else {
-		h_end = memchr(h, ':', len);
-		p = h_end ? h_end + 1 : NULL;
-		if (!h_end)
-			h_end = end;
-		for (const char *c = h; c < h_end; c++)
-			if (!isalnum((unsigned char)*c) && *c != '.' && *c != '-' && *c != '_')
-				return -EINVAL;
-	}
-	if (h_end == h || (!p && default_port <= 0))
-		return -EINVAL;
-	*port = default_port;
-	if (p) {
-		size_t plen = (size_t)(end - p);
-		long v = 0;
-
-		if (plen > 5 || !all_digits(p, plen))
-			return -EINVAL;
-		for (size_t i = 0; i < plen; i++)
-			v = v * 10 + (p[i] - '0');
-		if (v < 1 || v > 65535)
-			return -EINVAL;
-		*port = (int)v;
-	}
-	if ((size_t)(h_end - h) >= hostlen)
-		return -ENAMETOOLONG;
-	memcpy(host, h, (size_t)(h_end - h));
-	host[h_end - h] = '\0';
-	return 0;
-}
-
-int gw_config_tcp_split(const char *spec, char *host, size_t hostlen, int *port)
-{
-	static const char scheme[] = "tcp://";
-
-	if (strncmp(spec, scheme, sizeof(scheme) - 1) != 0)
-		return -EINVAL;
-	spec += sizeof(scheme) - 1;
-	return host_port_split(spec, strlen(spec), host, hostlen, port, 0);
-}
-
-int gw_config_url_split(const char *url, struct gw_config_url *out)
-{
-	const char *auth, *path;
-	size_t plen;
-
-	memset(out, 0, sizeof(*out));
-	if (strncmp(url, "ws://", 5) == 0) {
-		auth = url + 5;
-	} else if (strncmp(url, "wss://", 6) == 0) {
-		out->tls = true;
-		auth = url + 6;
-	} else {
-		return -EINVAL;
-	}
-	path = auth + strcspn(auth, "/");
-	if (host_port_split(auth, (size_t)(path - auth), out->host, sizeof(out->host), &out->port,
-			    out->tls ? 443 : 80) != 0)
-		return -EINVAL;
-	/* The charge box ID becomes the last path segment: a query or fragment has no place. */
-	for (const char *c = path; *c; c++)
-		if ((unsigned char)*c <= 0x20 || (unsigned char)*c >= 0x7f || *c == '?' || *c == '#')
-			return -EINVAL;
-	plen = strlen(path);
-	while (plen && path[plen - 1] == '/')
-		plen--;
-	if (plen >= sizeof(out->path))
-		return -EINVAL;
-	memcpy(out->path, path, plen);
-	out->path[plen] = '\0';
-	return 0;
-}
 
 static int parse_port(const struct key_spec *k, const char *value, void *field, char *why, size_t whylen)
 {
@@ -386,7 +287,7 @@ static int parse_port(const struct key_spec *k, const char *value, void *field, 
 	bool ok;
 
 	if (strncmp(value, "tcp://", 6) == 0) {
-		ok = gw_config_tcp_split(value, host, sizeof(host), &tcp_port) == 0;
+		ok = gw_url_tcp_split(value, host, sizeof(host), &tcp_port) == 0;
 	} else {
 		/* A device path: absolute, since a daemon's working directory means nothing. It need not
 		 * exist yet; a USB adapter may be plugged in later and the port keeps retrying. */
@@ -432,9 +333,9 @@ static bool phases_ok(long long v)
 
 static int parse_url(const struct key_spec *k, const char *value, void *field, char *why, size_t whylen)
 {
-	struct gw_config_url u;
+	struct gw_url u;
 
-	if (gw_config_url_split(value, &u) != 0) {
+	if (gw_url_split(value, &u) != 0) {
 		snprintf(why, whylen, "must be ws://host[:port][/path] or wss://host[:port][/path] with port 1 to "
 			 "65535 and no user, query or fragment");
 		return -EINVAL;
@@ -870,7 +771,7 @@ static int apply_ocpp_keys(const json_t *obj, struct gw_config *cfg, char *err, 
 static int check_ocpp(struct gw_config *cfg, const json_t *root, char *err, size_t errlen)
 {
 	struct gw_config_ocpp *o = &cfg->ocpp;
-	struct gw_config_url u;
+	struct gw_url u;
 
 	o->enabled = lookup(root, "ocpp") != NULL;
 	if (!o->enabled)
@@ -880,7 +781,7 @@ static int check_ocpp(struct gw_config *cfg, const json_t *root, char *err, size
 			o->url[0] ? "ocpp.chargeBoxId" : "ocpp.url");
 		return -EINVAL;
 	}
-	if (gw_config_url_split(o->url, &u) != 0)
+	if (gw_url_split(o->url, &u) != 0)
 		return -EINVAL; /* parse_url() let it through: cannot happen */
 	if (o->security_profile == 2 && !u.tls) {
 		set_err(err, errlen, "config: ocpp.securityProfile: 2 (TLS and Basic auth) needs a wss:// ocpp.url "
@@ -1261,7 +1162,7 @@ static bool entity_ok(const char *s)
 	return true;
 }
 
-/* A host for the gateway's tcp:// connections (solaredge-modbus, mqtt), by host_port_split()'s rules:
+/* A host for the gateway's tcp:// connections (solaredge-modbus, mqtt), by gw_url_host_port_split()'s rules:
  * a name or IPv4 address (letters, digits, '.', '-', '_') or an IPv6 address without brackets. */
 static bool host_ok(const char *s)
 {
@@ -1271,7 +1172,7 @@ static bool host_ok(const char *s)
 	/* A default port stands in for the one the member gives apart. */
 	if ((size_t)snprintf(spec, sizeof(spec), strchr(s, ':') ? "[%s]" : "%s", s) >= sizeof(spec))
 		return false;
-	return host_port_split(spec, strlen(spec), host, sizeof(host), &port, 1) == 0;
+	return gw_url_host_port_split(spec, strlen(spec), host, sizeof(host), &port, 1) == 0;
 }
 /* One member of values: a string (entity, pointer or topic) or an object with scale and invert. */
 static int apply_source(const json_t *v, const char *where, enum ems_meter_type type, struct ems_meter_source *src,

@@ -20,6 +20,10 @@
 
 #include <libwebsockets.h>
 
+/* Lengths the link accepts (the config checks the same limits with the key names). */
+#define GW_WS_CBID_MAX 48  /* a charge box ID */
+#define GW_WS_KEY_MAX 40   /* an OCPP AuthorizationKey (16-40 characters) */
+#define GW_WS_PATH_MAX 256 /* the CA file */
 #define GW_WS_PROTOCOL "ocpp1.6"   /* the lws protocol name is the subprotocol we offer */
 #define GW_WS_MSG_MAX 65000        /* longest message either way */
 #define GW_WS_TX_FRAMES 64         /* outbound FIFO bound, frames ... */

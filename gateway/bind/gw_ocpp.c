@@ -456,11 +456,11 @@ struct gw_ocpp *gw_ocpp_new(struct gw_loop *loop, const struct gw_clock *clock, 
 	struct gw_bus_observer obs;
 	struct gw_ws_handlers wh;
 	struct gw_ws_config wc;
-	struct gw_config_url u;
+	struct gw_url u;
 	struct gw_ocpp *o;
 	char *files[STATE_FILES] = { NULL };
 
-	if (!cfg->ocpp.enabled || gw_config_url_split(cfg->ocpp.url, &u) != 0)
+	if (!cfg->ocpp.enabled || gw_url_split(cfg->ocpp.url, &u) != 0)
 		return NULL;
 	o = calloc(1, sizeof(*o));
 	if (!o)
