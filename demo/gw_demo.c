@@ -123,7 +123,7 @@ void demo_rig_config(struct gw_config *cfg, int available, int per_twc)
 	cfg->twc.voltage = 230;
 	cfg->twc.phases = 1;
 	cfg->twc.master_id = 0x7777;
-	cfg->policy.mode = GW_POLICY_CHARGE_NOW;
+	cfg->policy.mode = EMS_POLICY_CHARGE_NOW;
 	cfg->log.level = gw_log_get_level();
 	cfg->log.status_interval = 0; /* the table replaces the status lines */
 }

@@ -268,7 +268,7 @@ static void solar_config(struct gw_config *cfg)
 	cfg->twc.min_amps = SOLAR_MIN_A;
 	cfg->twc.voltage = SOLAR_VOLTS;
 	cfg->twc.stop_commands = true;
-	cfg->policy.mode = GW_POLICY_TRACK_GREEN;
+	cfg->policy.mode = EMS_POLICY_TRACK_GREEN;
 	cfg->policy.enable_delay = SOLAR_ENABLE_S / SOLAR_FACTOR;
 	cfg->policy.disable_delay = SOLAR_DISABLE_S / SOLAR_FACTOR;
 	cfg->policy.dwell = SOLAR_DWELL_S / SOLAR_FACTOR;

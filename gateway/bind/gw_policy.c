@@ -509,7 +509,7 @@ struct gw_policy *gw_policy_new(struct gw_loop *loop, const struct gw_clock *clo
 				goto fail;
 		}
 	}
-	gw_log_info("policy %s%s, %d meter%s%s", gw_policy_mode_name(cfg->policy.mode),
+	gw_log_info("policy %s%s, %d meter%s%s", ems_policy_mode_name(cfg->policy.mode),
 		    cfg->policy.has_until ? " until a set time" : "", pol->n_meters, pol->n_meters == 1 ? "" : "s",
 		    ocpp ? (cfg->policy.apply_with_csms ? "; caps the central system's limits"
 						        : "; applies when the central system is unreachable") : "");

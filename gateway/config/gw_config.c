@@ -60,7 +60,8 @@ struct key_spec {
 	const char *must;           /* KEY_INT, optional: requirement text replacing the range */
 	long long def_int;          /* KEY_INT and KEY_CHOICE (index) default */
 	const char *def_str;        /* KEY_STRING default (parsed like a value), NULL: none */
-	const char *const *choices; /* KEY_CHOICE, NULL-terminated */
+	const char *const *choices; /* KEY_CHOICE, NULL-terminated, in the order error messages list them */
+	const int *values;          /* KEY_CHOICE: the enum value of each choice; NULL: its index */
 	key_parse_fn parse;         /* KEY_STRING */
 	key_list_fn list;           /* KEY_LIST */
 };
@@ -84,8 +85,10 @@ static int parse_until(const struct key_spec *k, const char *value, void *field,
 static int apply_schedule(const json_t *v, struct gw_config *cfg, char *err, size_t errlen);
 static int apply_ems(const json_t *v, struct gw_config *cfg, char *err, size_t errlen);
 
-/* Same order as enum gw_policy_mode. */
+/* The policy engine's own enum ems_policy_mode, the one mode enum; listed in the order users read. */
 static const char *const policy_modes[] = { "charge-now", "off", "scheduled", "track-green", NULL };
+static const int policy_mode_values[] = { EMS_POLICY_CHARGE_NOW, EMS_POLICY_OFF, EMS_POLICY_SCHEDULED,
+					  EMS_POLICY_TRACK_GREEN };
 /* Same order as enum gw_log_level. */
 static const char *const log_levels[] = { "error", "warn", "info", "debug", NULL };
 /* Same order as enum ocpp_id_tag_source. */
@@ -107,6 +110,9 @@ static const char *const id_tag_sources[] = { "remote", "vin", "fixed", NULL };
 #define K_LIST(p, fn) { .path = (p), .type = KEY_LIST, .list = (fn) }
 #define K_CHOICE(p, f, names, def) \
 	{ .path = (p), .type = KEY_CHOICE, .offset = FIELD(f), .choices = (names), .def_int = (def) }
+#define K_CHOICE_VALUES(p, f, names, vals, def) \
+	{ .path = (p), .type = KEY_CHOICE, .offset = FIELD(f), .choices = (names), .values = (vals), \
+	  .def_int = (def) }
 
 /*
  * Every key of the config file. Parents come before their members. Ranges that depend on another
@@ -126,9 +132,9 @@ static const struct key_spec key_table[] = {
 	K_STRING("twc.masterId", false, twc.master_id, parse_master_id, "7777"),
 	K_BOOL("twc.stopCommands", twc.stop_commands, 0),
 	K_OBJECT("policy"),
-	K_CHOICE("policy.mode", policy.mode, policy_modes, GW_POLICY_CHARGE_NOW),
+	K_CHOICE_VALUES("policy.mode", policy.mode, policy_modes, policy_mode_values, EMS_POLICY_CHARGE_NOW),
 	K_STRING("policy.until", false, policy.until_ms, parse_until, NULL),
-	K_CHOICE("policy.then", policy.then, policy_modes, GW_POLICY_OFF),
+	K_CHOICE_VALUES("policy.then", policy.then, policy_modes, policy_mode_values, EMS_POLICY_OFF),
 	K_LIST("policy.schedule", apply_schedule),
 	K_INT("policy.enableDelay", false, policy.enable_delay, 0, 3600, 60),
 	K_INT("policy.disableDelay", false, policy.disable_delay, 0, 3600, 180),
@@ -178,13 +184,6 @@ static const struct key_spec key_table[] = {
 };
 
 #define KEY_COUNT (sizeof(key_table) / sizeof(key_table[0]))
-
-const char *gw_policy_mode_name(enum gw_policy_mode mode)
-{
-	if ((int)mode < 0 || (size_t)mode >= sizeof(policy_modes) / sizeof(policy_modes[0]) - 1)
-		return "?";
-	return policy_modes[mode];
-}
 
 /* ---- messages ---- */
 
@@ -616,7 +615,7 @@ static int apply_choice(const struct key_spec *k, const json_t *v, struct gw_con
 	if (json_is_string(v)) {
 		for (int i = 0; k->choices[i]; i++) {
 			if (strcmp(json_string_value(v), k->choices[i]) == 0) {
-				*field = i;
+				*field = k->values ? k->values[i] : i;
 				return 0;
 			}
 		}
@@ -1472,7 +1471,7 @@ static int check_policy(struct gw_config *cfg, const json_t *root, char *err, si
 	}
 	if (p->has_until && p->then == p->mode) {
 		set_err(err, errlen, "config: policy.then: must differ from policy.mode (got \"%s\")",
-			gw_policy_mode_name(p->then));
+			ems_policy_mode_name(p->then));
 		return -EINVAL;
 	}
 	for (int i = 0; i < p->n_windows; i++) {
@@ -1483,11 +1482,11 @@ static int check_policy(struct gw_config *cfg, const json_t *root, char *err, si
 			return -EINVAL;
 		}
 	}
-	if ((p->mode == GW_POLICY_SCHEDULED || (p->has_until && p->then == GW_POLICY_SCHEDULED)) && !p->n_windows) {
+	if ((p->mode == EMS_POLICY_SCHEDULED || (p->has_until && p->then == EMS_POLICY_SCHEDULED)) && !p->n_windows) {
 		set_err(err, errlen, "config: policy.schedule: required key missing for mode \"scheduled\"");
 		return -EINVAL;
 	}
-	if ((p->mode == GW_POLICY_TRACK_GREEN || (p->has_until && p->then == GW_POLICY_TRACK_GREEN)) && !cfg->ems.n) {
+	if ((p->mode == EMS_POLICY_TRACK_GREEN || (p->has_until && p->then == EMS_POLICY_TRACK_GREEN)) && !cfg->ems.n) {
 		set_err(err, errlen, "config: ems: required key missing for mode \"track-green\" (a meter to track)");
 		return -EINVAL;
 	}

@@ -26,19 +26,12 @@
 #define GW_CONFIG_AUTH_KEY_MAX 40
 #define GW_CONFIG_OCPP_KEYS_MAX 32 /* members of ocpp.keys */
 
-enum gw_policy_mode {
-	GW_POLICY_CHARGE_NOW = 0, /* offer the wiring's current to every car */
-	GW_POLICY_OFF,            /* cap every slave at 0: cars wait */
-	GW_POLICY_SCHEDULED,      /* policy.schedule's windows */
-	GW_POLICY_TRACK_GREEN,    /* solar surplus from the ems meters */
-};
-
 /* The policy section: the standalone policy engine (ems_policy) and its place next to OCPP. */
 struct gw_config_policy {
-	enum gw_policy_mode mode;      /* default charge-now */
+	enum ems_policy_mode mode;     /* the core's modes; default charge-now */
 	bool has_until;                /* until given: mode applies until then, then @then */
 	int64_t until_ms;              /* UTC ms since the epoch */
-	enum gw_policy_mode then;      /* default off */
+	enum ems_policy_mode then;     /* default off */
 	struct ems_policy_window windows[EMS_POLICY_MAX_WINDOWS]; /* schedule */
 	int n_windows;
 	int enable_delay;              /* s, default 60 */
@@ -148,9 +141,6 @@ struct gw_config {
 };
 
 /* The parts of an ocpp.url. */
-
-/* "charge-now", "off", "scheduled", "track-green". */
-const char *gw_policy_mode_name(enum gw_policy_mode mode);
 
 /**
  * gw_config_load() - read, parse and validate a config file.

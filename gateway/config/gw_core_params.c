@@ -65,29 +65,14 @@ void gw_core_params_tesla(const struct gw_config_tesla *c, struct gw_tesla_core_
 	p->start_grace_s = c->start_grace;
 }
 
-static enum ems_policy_mode core_mode(enum gw_policy_mode m)
-{
-	switch (m) {
-	case GW_POLICY_CHARGE_NOW:
-		return EMS_POLICY_CHARGE_NOW;
-	case GW_POLICY_OFF:
-		return EMS_POLICY_OFF;
-	case GW_POLICY_SCHEDULED:
-		return EMS_POLICY_SCHEDULED;
-	case GW_POLICY_TRACK_GREEN:
-		return EMS_POLICY_TRACK_GREEN;
-	}
-	return EMS_POLICY_OFF;
-}
-
 void gw_core_params_policy(const struct gw_config_policy *c, const struct gw_config_twc *twc,
 			   struct ems_policy_params *p)
 {
 	ems_policy_params_default(p, twc->wiring_max_all, twc->min_amps, twc->voltage, twc->phases);
-	p->mode = core_mode(c->mode);
+	p->mode = c->mode;
 	p->has_until = c->has_until;
 	p->until_wall_ms = c->until_ms;
-	p->then = core_mode(c->then);
+	p->then = c->then;
 	memcpy(p->windows, c->windows, sizeof(p->windows));
 	p->n_windows = c->n_windows;
 	p->enable_delay_s = c->enable_delay;

@@ -109,8 +109,8 @@ static void check_config(const struct gw_config *c)
 	    t->master_id == 0xFFFF)
 		abort();
 
-	if (!in_range(p->mode, 0, GW_POLICY_TRACK_GREEN) || !in_range(p->then, 0, GW_POLICY_TRACK_GREEN) ||
-	    strcmp(gw_policy_mode_name(p->mode), "?") == 0 || (p->has_until && p->then == p->mode) ||
+	if (!in_range(p->mode, 0, EMS_POLICY_TRACK_GREEN) || !in_range(p->then, 0, EMS_POLICY_TRACK_GREEN) ||
+	    !ems_policy_mode_name(p->mode) || (p->has_until && p->then == p->mode) ||
 	    !in_range(p->n_windows, 0, EMS_POLICY_MAX_WINDOWS))
 		abort();
 	for (int i = 0; i < p->n_windows; i++) {
@@ -120,7 +120,7 @@ static void check_config(const struct gw_config *c)
 		    !in_range(w->amps, t->min_amps, t->wiring_max_all))
 			abort();
 	}
-	if ((p->mode == GW_POLICY_SCHEDULED && !p->n_windows) || (p->mode == GW_POLICY_TRACK_GREEN && !c->ems.n))
+	if ((p->mode == EMS_POLICY_SCHEDULED && !p->n_windows) || (p->mode == EMS_POLICY_TRACK_GREEN && !c->ems.n))
 		abort();
 
 	if (!in_range(c->ems.n, 0, GW_CONFIG_EMS_MAX))

@@ -91,7 +91,7 @@ static void test_valid_full(void **state)
 	assert_int_equal(cfg.twc.voltage, 400);
 	assert_int_equal(cfg.twc.phases, 3);
 	assert_int_equal(cfg.twc.master_id, 0xABCD);
-	assert_int_equal(cfg.policy.mode, GW_POLICY_OFF);
+	assert_int_equal(cfg.policy.mode, EMS_POLICY_OFF);
 	assert_int_equal(cfg.log.level, GW_LOG_DEBUG);
 	assert_int_equal(cfg.log.status_interval, 0);
 	/* A missing dataDir is created, 0750. */
@@ -115,7 +115,7 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg.twc.voltage, 230);
 	assert_int_equal(cfg.twc.phases, 1);
 	assert_int_equal(cfg.twc.master_id, 0x7777);
-	assert_int_equal(cfg.policy.mode, GW_POLICY_CHARGE_NOW);
+	assert_int_equal(cfg.policy.mode, EMS_POLICY_CHARGE_NOW);
 	assert_int_equal(cfg.log.level, GW_LOG_INFO);
 	assert_int_equal(cfg.log.status_interval, 10);
 	/* Empty optional objects are fine too. */
@@ -717,8 +717,8 @@ static void test_url_split(void **state)
 static void test_names(void **state)
 {
 	(void)state;
-	assert_string_equal(gw_policy_mode_name(GW_POLICY_CHARGE_NOW), "charge-now");
-	assert_string_equal(gw_policy_mode_name(GW_POLICY_OFF), "off");
+	assert_string_equal(ems_policy_mode_name(EMS_POLICY_CHARGE_NOW), "charge-now");
+	assert_string_equal(ems_policy_mode_name(EMS_POLICY_OFF), "off");
 }
 
 /* ---- policy and ems ---- */
@@ -741,9 +741,9 @@ static void test_policy_defaults(void **state)
 	(void)state;
 	memset(&cfg, 0xA5, sizeof(cfg));
 	assert_int_equal(load_with("\"twc\": {" TWC_OK "}", &cfg, err), 0);
-	assert_int_equal(cfg.policy.mode, GW_POLICY_CHARGE_NOW);
+	assert_int_equal(cfg.policy.mode, EMS_POLICY_CHARGE_NOW);
 	assert_false(cfg.policy.has_until);
-	assert_int_equal(cfg.policy.then, GW_POLICY_OFF);
+	assert_int_equal(cfg.policy.then, EMS_POLICY_OFF);
 	assert_int_equal(cfg.policy.n_windows, 0);
 	assert_int_equal(cfg.policy.enable_delay, 60);
 	assert_int_equal(cfg.policy.disable_delay, 180);
@@ -756,7 +756,7 @@ static void test_policy_defaults(void **state)
 	assert_int_equal(cfg.ems.n, 0);
 	/* An empty policy object and an empty meter list are the same. */
 	assert_int_equal(load_with("\"twc\": {" TWC_OK "}, \"policy\": {}, \"ems\": []", &cfg, err), 0);
-	assert_int_equal(cfg.policy.mode, GW_POLICY_CHARGE_NOW);
+	assert_int_equal(cfg.policy.mode, EMS_POLICY_CHARGE_NOW);
 	assert_int_equal(cfg.policy.enable_delay, 60);
 	assert_true(cfg.policy.load_includes_chargers);
 	assert_int_equal(cfg.ems.n, 0);
@@ -799,10 +799,10 @@ static void test_ems_full_http_modbus(void **state)
 	if (load_big(rest, &cfg, err) != 0)
 		fail_msg("refused: %s", err);
 	/* policy */
-	assert_int_equal(cfg.policy.mode, GW_POLICY_TRACK_GREEN);
+	assert_int_equal(cfg.policy.mode, EMS_POLICY_TRACK_GREEN);
 	assert_true(cfg.policy.has_until);
 	assert_int_equal(cfg.policy.until_ms, 1795327200000LL);
-	assert_int_equal(cfg.policy.then, GW_POLICY_SCHEDULED);
+	assert_int_equal(cfg.policy.then, EMS_POLICY_SCHEDULED);
 	assert_int_equal(cfg.policy.n_windows, 1);
 	assert_int_equal(cfg.policy.windows[0].days, 0x3E); /* mon..fri: bits 1..5 */
 	assert_int_equal(cfg.policy.windows[0].start_min, 22 * 60 + 30);
@@ -1205,19 +1205,19 @@ static void test_policy_until(void **state)
 		if (cfg.policy.until_ms != ok[i].ms)
 			fail_msg("case %zu (%s): %lld, expected %lld", i, ok[i].text, (long long)cfg.policy.until_ms,
 				 (long long)ok[i].ms);
-		assert_int_equal(cfg.policy.mode, GW_POLICY_CHARGE_NOW);
-		assert_int_equal(cfg.policy.then, GW_POLICY_OFF);
+		assert_int_equal(cfg.policy.mode, EMS_POLICY_CHARGE_NOW);
+		assert_int_equal(cfg.policy.then, EMS_POLICY_OFF);
 	}
 	/* then defaults to off. */
 	assert_int_equal(load_with("\"twc\": {" TWC_OK "}, \"policy\": {\"until\": \"2026-11-22T06:00Z\"}", &cfg, err), 0);
 	assert_true(cfg.policy.has_until);
-	assert_int_equal(cfg.policy.then, GW_POLICY_OFF);
+	assert_int_equal(cfg.policy.then, EMS_POLICY_OFF);
 	/* charge now until the morning, then back to the sun (docs/ems.md). */
 	assert_int_equal(load_with("\"twc\": {" TWC_OK "}, \"policy\": {\"mode\": \"charge-now\", \"until\": "
 				   "\"2026-11-22T07:00:00+01:00\", \"then\": \"track-green\"}, \"ems\": [{" FRONIUS_OK "}]",
 				   &cfg, err),
 			 0);
-	assert_int_equal(cfg.policy.then, GW_POLICY_TRACK_GREEN);
+	assert_int_equal(cfg.policy.then, EMS_POLICY_TRACK_GREEN);
 	assert_int_equal(cfg.ems.n, 1);
 }
 
@@ -1240,7 +1240,7 @@ static void test_policy_schedule(void **state)
 		     " {\"days\": \"sat-sat\", \"start\": \"01:00\", \"end\": \"02:00\", \"amps\": 9}]}",
 		     &cfg, err) != 0)
 		fail_msg("refused: %s", err);
-	assert_int_equal(cfg.policy.mode, GW_POLICY_SCHEDULED);
+	assert_int_equal(cfg.policy.mode, EMS_POLICY_SCHEDULED);
 	assert_int_equal(cfg.policy.n_windows, 9);
 	w = cfg.policy.windows;
 	/* Bit 0 is Sunday .. bit 6 Saturday. */
