@@ -17,6 +17,7 @@
 
 #include <libwebsockets.h>
 
+#include "gw_core_params.h"
 #include "gw_held.h"
 #include "gw_log.h"
 #include "gw_port.h"
@@ -29,7 +30,6 @@
 #define MIN_DELAY_MS 1u
 #define REJECTED_LOG_EVERY_MS 60000u
 #define REJECTED_MEMORY 8
-#define MASTER_SIGN 0x77
 
 struct gw_bus {
 	struct gw_loop *loop;
@@ -40,7 +40,8 @@ struct gw_bus {
 	bool ocpp;                   /* per-slave caps come from the OCPP layer */
 	int total_cap;               /* OCPP's limit for the whole bus, -1 = the wiring */
 	int policy_cap;              /* the policy engine's total, -1 = none; 0 until it first decides */
-	struct gw_bus_observer obs;
+	struct gw_bus_observer obs[GW_BUS_OBSERVERS_MAX];
+	int n_obs;
 	int status_interval;
 	char data_dir[GW_CONFIG_PATH_MAX]; /* "" = nothing kept (the demo) */
 	bool persist_failing;              /* logged once until a store succeeds again */
@@ -58,6 +59,13 @@ struct gw_bus {
 static void bus_tick_cb(lws_sorted_usec_list_t *sul);
 static void bus_status_cb(lws_sorted_usec_list_t *sul);
 
+static void notify_change(struct gw_bus *bus)
+{
+	for (int k = 0; k < bus->n_obs; k++)
+		if (bus->obs[k].on_change)
+			bus->obs[k].on_change(bus->obs[k].user);
+}
+
 /* What the bus may share: the least of the wiring, OCPP's total cap and the policy's (-1: none). */
 static int total_available(const struct gw_bus *bus)
 {
@@ -68,23 +76,6 @@ static int total_available(const struct gw_bus *bus)
 	if (bus->policy_cap >= 0 && bus->policy_cap < avail)
 		avail = bus->policy_cap;
 	return avail;
-}
-
-static void bus_config_from(const struct gw_config *cfg, bool ocpp, struct twc_bus_config *out)
-{
-	const struct gw_config_twc *twc = &cfg->twc;
-
-	memset(out, 0, sizeof(*out));
-	out->master_id = twc->master_id;
-	out->master_sign = MASTER_SIGN;
-	out->limits.wiring_max_all = twc->wiring_max_all;
-	out->limits.wiring_max_per_twc = twc->wiring_max_per_twc;
-	out->limits.min_amps = twc->min_amps;
-	/* Standalone, the bus total (the policy's decision) limits a new slave; under OCPP it gets
-	 * nothing until a transaction allows it. */
-	out->default_cap_amps = ocpp ? 0 : twc->wiring_max_per_twc;
-	out->query_meter = true;
-	out->stop_commands = twc->stop_commands;
 }
 
 /* "5YJ...1234": enough to tell cars apart in a log without writing out a full vehicle identity. */
@@ -303,8 +294,10 @@ static void core_event(void *user, const struct twc_event *ev)
 			    name, ev->id, ev->amps);
 		break;
 	}
-	if (bus->obs.on_event)
-		bus->obs.on_event(bus->obs.user, ev);
+	for (int k = 0; k < bus->n_obs; k++)
+		if (bus->obs[k].on_event)
+			bus->obs[k].on_event(bus->obs[k].user, ev);
+	notify_change(bus);
 }
 
 /* ---- status ---- */
@@ -348,8 +341,9 @@ void gw_bus_log_status(struct gw_bus *bus)
 		    gw_port_name(bus->port), twc_bus_slave_count(bus->core), twc_bus_held_total(bus->core),
 		    bus->twc.wiring_max_all, twc_bus_reserved(bus->core), rx->frames, bad, st->tx_frames,
 		    gw_port_is_up(bus->port) ? "" : " (link down)");
-	if (bus->obs.on_status)
-		bus->obs.on_status(bus->obs.user);
+	for (int k = 0; k < bus->n_obs; k++)
+		if (bus->obs[k].on_status)
+			bus->obs[k].on_status(bus->obs[k].user);
 }
 
 static void status_arm(struct gw_bus *bus)
@@ -421,7 +415,7 @@ static struct gw_bus *bus_new(struct gw_loop *loop, const struct gw_clock *clock
 		free(bus);
 		return NULL;
 	}
-	bus_config_from(cfg, bus->ocpp, &bc);
+	gw_core_params_twc(cfg, bus->ocpp, &bc);
 	memset(&env, 0, sizeof(env));
 	env.user = bus;
 	env.write = core_write;
@@ -473,7 +467,7 @@ int gw_bus_apply_config(struct gw_bus *bus, const struct gw_config *cfg)
 	struct twc_bus_config bc;
 	int rc;
 
-	bus_config_from(cfg, bus->ocpp, &bc);
+	gw_core_params_twc(cfg, bus->ocpp, &bc);
 	rc = twc_bus_set_config(bus->core, &bc);
 	if (rc == -ERANGE) {
 		struct twc_need need;
@@ -509,15 +503,26 @@ int gw_bus_apply_config(struct gw_bus *bus, const struct gw_config *cfg)
 	}
 	bus_rearm(bus);
 	status_arm(bus);
+	notify_change(bus);
 	return 0;
 }
 
-void gw_bus_set_observer(struct gw_bus *bus, const struct gw_bus_observer *obs)
+int gw_bus_add_observer(struct gw_bus *bus, const struct gw_bus_observer *obs)
 {
-	if (obs)
-		bus->obs = *obs;
-	else
-		memset(&bus->obs, 0, sizeof(bus->obs));
+	if (bus->n_obs >= GW_BUS_OBSERVERS_MAX)
+		return -ENOSPC;
+	bus->obs[bus->n_obs++] = *obs;
+	return 0;
+}
+
+void gw_bus_remove_observer(struct gw_bus *bus, void *user)
+{
+	int n = 0;
+
+	for (int k = 0; k < bus->n_obs; k++)
+		if (bus->obs[k].user != user)
+			bus->obs[n++] = bus->obs[k];
+	bus->n_obs = n;
 }
 
 int gw_bus_set_cap(struct gw_bus *bus, uint16_t twc_id, int amps)
@@ -532,6 +537,7 @@ int gw_bus_set_cap(struct gw_bus *bus, uint16_t twc_id, int amps)
 	if (rc == 0) {
 		gw_log_debug("bus %s: slave %04X cap %d A (ocpp)", gw_port_name(bus->port), twc_id, amps);
 		bus_rearm(bus);
+		notify_change(bus);
 	}
 	return rc;
 }
@@ -547,6 +553,7 @@ int gw_bus_set_total_cap(struct gw_bus *bus, int amps)
 	twc_bus_set_available(bus->core, avail);
 	gw_log_debug("bus %s: total cap %d A (ocpp), %d A available", gw_port_name(bus->port), amps, avail);
 	bus_rearm(bus);
+	notify_change(bus);
 	return 0;
 }
 
@@ -563,6 +570,7 @@ int gw_bus_set_policy_cap(struct gw_bus *bus, int amps)
 	twc_bus_set_available(bus->core, avail);
 	gw_log_debug("bus %s: policy cap %d A, %d A available", gw_port_name(bus->port), amps, avail);
 	bus_rearm(bus);
+	notify_change(bus);
 	return 0;
 }
 

@@ -6,7 +6,8 @@
  * seconds. The slaves share the least of the wiring, OCPP's total and the policy engine's total.
  * Standalone, each slave's own cap is the per-TWC wiring and the policy's total (0 until it first
  * decides) lets cars charge; with an ocpp section a new slave is capped at 0 and the OCPP layer sets
- * caps with gw_bus_set_cap(), learning of slave changes through an observer. All state is per bus,
+ * caps with gw_bus_set_cap(). The layers above learn what happens through observers (gw_ocpp,
+ * gw_tesla): every core event, the status block, and any change of what they may read. All state is per bus,
  * so a process can run several.
  *
  * Call only from the loop's thread.
@@ -21,14 +22,19 @@
 
 struct gw_bus;
 
-/* Who else wants to know what happens on the bus (gw_ocpp). Called from the loop, after the bus has
- * logged; the event and its strings are borrowed for the call. */
+/* Who else wants to know what happens on the bus (gw_ocpp, gw_tesla). Called from the loop, after
+ * the bus has logged, in the order they were added; the event and its strings are borrowed for the
+ * call. Every callback is optional. */
+#define GW_BUS_OBSERVERS_MAX 4
 struct gw_bus_observer {
 	void *user;
 	/* Every core event: TWC_EV_SLAVE_ADDED / _REMOVED / _STATUS_CHANGED / _VIN and the rest. */
 	void (*on_event)(void *user, const struct twc_event *ev);
-	/* Right after the periodic status block, so related lines come together. Optional. */
+	/* Right after the periodic status block, so related lines come together. */
 	void (*on_status)(void *user);
+	/* What twc_bus_slave() reports may have changed: after each core event and after a cap, the
+	 * total or the config changed (the shares follow them). */
+	void (*on_change)(void *user);
 };
 
 /**
@@ -52,8 +58,10 @@ struct gw_bus *gw_bus_new_fd(struct gw_loop *loop, const struct gw_clock *clock,
  */
 int gw_bus_apply_config(struct gw_bus *bus, const struct gw_config *cfg);
 
-/* Set (copied) or clear (NULL) the observer. */
-void gw_bus_set_observer(struct gw_bus *bus, const struct gw_bus_observer *obs);
+/* Add an observer (copied). Return 0, or -ENOSPC past GW_BUS_OBSERVERS_MAX. */
+int gw_bus_add_observer(struct gw_bus *bus, const struct gw_bus_observer *obs);
+/* Remove the observers with this @user (teardown). */
+void gw_bus_remove_observer(struct gw_bus *bus, void *user);
 
 /**
  * gw_bus_set_cap() - the most current slave @twc_id may be offered (OCPP mode).

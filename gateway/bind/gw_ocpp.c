@@ -497,7 +497,8 @@ struct gw_ocpp *gw_ocpp_new(struct gw_loop *loop, const struct gw_clock *clock, 
 	obs.user = o;
 	obs.on_event = bus_event;
 	obs.on_status = bus_status;
-	gw_bus_set_observer(bus, &obs);
+	if (gw_bus_add_observer(bus, &obs) < 0)
+		goto fail;
 	gw_log_info("ocpp: charge point %s (%s %s, firmware %s), idTag source %s%s%s", cfg->ocpp.charge_box_id,
 		    cfg->ocpp.vendor, cfg->ocpp.model, TWCGW_VERSION,
 		    cfg->ocpp.id_tag_source == OCPP_IDTAG_FIXED ? "fixed" :
@@ -558,7 +559,7 @@ void gw_ocpp_stop(struct gw_ocpp *o)
 	lws_sul_cancel(&o->sul_tick);
 	lws_sul_cancel(&o->sul_evse);
 	if (o->bus)
-		gw_bus_set_observer(o->bus, NULL);
+		gw_bus_remove_observer(o->bus, o);
 	gw_ws_stop(o->ws);
 }
 

@@ -1,5 +1,5 @@
 /*
- * gw_tesla: bind the tesla_api core to the loop: a once-a-second look at the bus (each slot is one
+ * gw_tesla: bind the tesla_api core to the loop: an observer of the bus (each slot is one
  * connector of the core), a timer at the core's deadline, HTTP through gw_http (the core sends one
  * request at a time, so one slot of bookkeeping is enough), and the core's state files in dataDir.
  */
@@ -19,7 +19,6 @@
 #include "tesla_api.h"
 #include "twc_bus.h"
 
-#define POLL_MS 1000u
 #define MIN_DELAY_MS 10u
 #define MAX_SLEEP_MS 60000u
 #define STATE_FILE_MAX 65536
@@ -37,7 +36,7 @@ struct gw_tesla {
 	uint16_t slot_id[TWC_MAX_SLAVES];  /* TWC in each slot last time, 0 none */
 	uint32_t req_id;                   /* the request in flight (the core's id) */
 	bool stopped;
-	lws_sorted_usec_list_t sul_poll, sul_tick;
+	lws_sorted_usec_list_t sul_tick;
 };
 
 static int64_t wall_ms(void)
@@ -143,11 +142,11 @@ static size_t origin_len(const char *url)
 	return (size_t)(p - url) + n;
 }
 
-/* ---- the bus, once a second ---- */
+/* ---- the bus: an observer, told whenever what the bus reports may have changed ---- */
 
-static void poll_cb(lws_sorted_usec_list_t *sul)
+static void bus_changed(void *user)
 {
-	struct gw_tesla *t = lws_container_of(sul, struct gw_tesla, sul_poll);
+	struct gw_tesla *t = user;
 	const struct twc_bus *core = gw_bus_core(t->bus);
 	uint64_t now = gw_clock_now_ms(t->clock);
 	int64_t wall = wall_ms();
@@ -176,7 +175,6 @@ static void poll_cb(lws_sorted_usec_list_t *sul)
 		tesla_connector_update(t->core, slot + 1, &st, now, wall);
 	}
 	tick_rearm(t);
-	sul_in(t, &t->sul_poll, poll_cb, POLL_MS);
 }
 
 static char *state_read(const struct gw_tesla *t, const char *name)
@@ -237,8 +235,17 @@ struct gw_tesla *gw_tesla_new(struct gw_loop *loop, const struct gw_clock *clock
 		free(t);
 		return NULL;
 	}
+	struct gw_bus_observer obs = { .user = t, .on_change = bus_changed };
+
+	if (gw_bus_add_observer(bus, &obs) < 0) {
+		gw_log_error("tesla: cannot watch the bus");
+		tesla_free(t->core);
+		gw_http_free(t->http);
+		free(t);
+		return NULL;
+	}
 	gw_log_info("tesla: vehicle API at %s (budget %d paid calls a day)", base, c->daily_budget);
-	sul_in(t, &t->sul_poll, poll_cb, POLL_MS);
+	bus_changed(t);
 	return t;
 }
 
@@ -247,7 +254,7 @@ void gw_tesla_stop(struct gw_tesla *t)
 	if (!t)
 		return;
 	t->stopped = true;
-	lws_sul_cancel(&t->sul_poll);
+	gw_bus_remove_observer(t->bus, t);
 	lws_sul_cancel(&t->sul_tick);
 	gw_http_stop(t->http);
 }

@@ -8,6 +8,25 @@
 #include <stdio.h>
 #include <string.h>
 
+#define MASTER_SIGN 0x77 /* the sign byte of our linkready; any value works, 77 is TWCManager's */
+
+void gw_core_params_twc(const struct gw_config *cfg, bool ocpp, struct twc_bus_config *out)
+{
+	const struct gw_config_twc *twc = &cfg->twc;
+
+	memset(out, 0, sizeof(*out));
+	out->master_id = twc->master_id;
+	out->master_sign = MASTER_SIGN;
+	out->limits.wiring_max_all = twc->wiring_max_all;
+	out->limits.wiring_max_per_twc = twc->wiring_max_per_twc;
+	out->limits.min_amps = twc->min_amps;
+	/* Standalone, the bus total (the policy's decision) limits a new slave; under OCPP it gets
+	 * nothing until a transaction allows it. */
+	out->default_cap_amps = ocpp ? 0 : twc->wiring_max_per_twc;
+	out->query_meter = true;
+	out->stop_commands = twc->stop_commands;
+}
+
 void gw_core_params_ocpp(const struct gw_config *cfg, bool tls, struct gw_ocpp_core_params *out)
 {
 	const struct gw_config_ocpp *c = &cfg->ocpp;
