@@ -1,7 +1,7 @@
 /*
- * ocpp_cp_internal: the charge point's state, shared by ocpp_cp.c (connection, queue, connectors,
- * transactions, metering) and the one-file-per-action handlers in actions/. Not for use outside
- * the ocpp core.
+ * ocpp_cp_internal: the charge point's state, shared by the ocpp_cp*.c files (ocpp_cp.c the skeleton
+ * and dispatch, ocpp_cp_queue.c, ocpp_cp_connector.c, ocpp_cp_transaction.c, ocpp_cp_meter.c) and
+ * the one-file-per-action handlers in actions/. Not for use outside the ocpp core.
  */
 #ifndef OCPP_CP_INTERNAL_H
 #define OCPP_CP_INTERNAL_H
@@ -152,7 +152,7 @@ struct ocpp_cp {
 	int n_maps;
 };
 
-/* ---- services ocpp_cp.c offers the action handlers ---- */
+/* ---- services the ocpp_cp*.c files offer the action handlers ---- */
 void ocpp_cp_log(struct ocpp_cp *cp, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Queue a CALL (payload taken). @persist puts it in the journal first. Return 0 or -errno. */
 int ocpp_cp_queue(struct ocpp_cp *cp, enum ocpp_out_action a, json_t *payload, int connector, int tx_local,
@@ -192,6 +192,57 @@ int ocpp_cp_tx_wire_id(const struct ocpp_tx *tx);
 json_t *ocpp_cp_meter_value(struct ocpp_cp *cp, int c, unsigned mask, enum ocpp_context ctx);
 json_t *ocpp_idtaginfo_json(const struct ocpp_id_tag_info *info);
 int ocpp_idtaginfo_parse(const json_t *obj, struct ocpp_id_tag_info *out, struct ocpp_perr *e);
+
+/* ---- between the ocpp_cp*.c files ---- */
+#define OCPP_CP_RAMP_GRACE_MS 15000u  /* a car just granted current is Charging while it ramps up */
+#define OCPP_CP_AUTH_RETRY_MS 30000u  /* a local idTag that could not be checked is tried again */
+
+static inline uint64_t ocpp_cp_sec_ms(long s)
+{
+	return s > 0 ? (uint64_t)s * 1000u : 0;
+}
+
+static inline long ocpp_cp_key_int(const struct ocpp_cp *cp, enum ocpp_key k)
+{
+	return ocpp_config_int(cp->cfg, k);
+}
+
+/* ocpp_cp.c */
+void ocpp_cp_str_copy(char *dst, size_t n, const char *src); /* bounded, NULL as "" */
+/* Save @j (taken) as file @name through env.store; 0 or -errno. */
+int ocpp_cp_json_store(struct ocpp_cp *cp, const char *name, json_t *j, bool secret);
+/* After anything happened: late authorisations, statuses and limits, then send what is due. */
+void ocpp_cp_step(struct ocpp_cp *cp);
+
+/* ocpp_cp_queue.c */
+int ocpp_cp_journal_put(struct ocpp_cp *cp, uint64_t seq, const char *text);
+void ocpp_cp_journal_del(struct ocpp_cp *cp, uint64_t seq);
+void ocpp_cp_queue_pump(struct ocpp_cp *cp);                  /* send what is due, one CALL at a time */
+struct ocpp_msg *ocpp_cp_queue_peek(const struct ocpp_cp *cp); /* the next to send, NULL when empty */
+void ocpp_cp_queue_remove(struct ocpp_cp *cp, struct ocpp_msg *m); /* unlink, unjournal, free */
+void ocpp_cp_queue_free(struct ocpp_cp *cp);
+/* The CALL in flight failed (CALLERROR, a result that does not parse, or no answer in time). */
+void ocpp_cp_call_fail(struct ocpp_cp *cp, const char *why);
+void ocpp_cp_link_drop(struct ocpp_cp *cp);                   /* the connection is gone */
+/* Settle what the journal's records rebuilt, before the charge point starts. */
+void ocpp_cp_restore_finish(struct ocpp_cp *cp);
+
+/* ocpp_cp_connector.c */
+void ocpp_cp_connectors_load(struct ocpp_cp *cp, const char *text);
+void ocpp_cp_connector_count_update(struct ocpp_cp *cp);      /* NumberOfConnectors follows n_conn */
+
+/* ocpp_cp_transaction.c */
+void ocpp_cp_tx_start(struct ocpp_cp *cp, int c);
+/* A local idTag (fixed or VIN) for connector @c: the cache, the offline rules or an Authorize. */
+void ocpp_cp_auth_begin(struct ocpp_cp *cp, int c, const char *tag);
+/* Local idTags that could not be authorised while offline get another try once registered. */
+void ocpp_cp_auth_retry(struct ocpp_cp *cp);
+void ocpp_cp_auth_expire(struct ocpp_cp *cp);
+
+/* ocpp_cp_meter.c */
+void ocpp_cp_energy_integrate(struct ocpp_cp *cp, struct ocpp_conn *k, const struct ocpp_evse *st, uint64_t now);
+void ocpp_cp_sample_tick(struct ocpp_cp *cp);                  /* periodic samples that are due */
+void ocpp_cp_aligned_tick(struct ocpp_cp *cp);                 /* the clock-aligned reading, when due */
 
 /* ---- actions: the central system's CALLs (actions/<name>.c) ----
  * Parse @req completely (errors into @e), act, and return the CALLRESULT payload (NULL with @e set on

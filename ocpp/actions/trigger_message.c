@@ -18,9 +18,14 @@ enum trigger {
 	TRG_COUNT
 };
 
+/* Indexed by enum trigger, so that a change to the enum cannot shift a name onto another message. */
 static const char *const trigger_names[TRG_COUNT] = {
-	"BootNotification", "DiagnosticsStatusNotification", "FirmwareStatusNotification",
-	"Heartbeat", "MeterValues", "StatusNotification",
+	[TRG_BOOT] = "BootNotification",
+	[TRG_DIAGNOSTICS] = "DiagnosticsStatusNotification",
+	[TRG_FIRMWARE] = "FirmwareStatusNotification",
+	[TRG_HEARTBEAT] = "Heartbeat",
+	[TRG_METER_VALUES] = "MeterValues",
+	[TRG_STATUS] = "StatusNotification",
 };
 
 /* The current readings of connector @c, with its transaction's id when one is running. */
