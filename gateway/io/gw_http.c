@@ -27,6 +27,7 @@
 #include "gw_clock.h"
 #include "gw_log.h"
 #include "gw_loop.h"
+#include "gw_rawfd.h"
 
 #define DEFAULT_TIMEOUT_MS 15000L
 #define DEFAULT_MAX_BODY ((size_t)1 << 20)
@@ -59,7 +60,7 @@ struct sock_rec {
 	struct sock_rec *next;
 	struct gw_http *h;
 	curl_socket_t s;
-	struct lws *wsi;
+	struct gw_rawfd rf; /* a dup() of s on the loop */
 	int want;     /* CURL_POLL_* last asked for */
 	bool removed; /* curl is done with it; the wsi is being closed */
 };
@@ -382,41 +383,29 @@ static void sock_kill(struct gw_http *h, struct sock_rec *rec)
 {
 	rec->removed = true;
 	curl_multi_assign(h->multi, rec->s, NULL);
-	if (rec->wsi) {
-		lws_rx_flow_control(rec->wsi, 0);
-		lws_set_timeout(rec->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
-	}
+	gw_rawfd_rx_enable(&rec->rf, false);
+	gw_rawfd_close(&rec->rf);
 }
+
+static const struct gw_rawfd_ops sock_ops;
 
 static struct sock_rec *sock_adopt(struct gw_http *h, curl_socket_t s)
 {
 	struct sock_rec *rec;
-	lws_adopt_desc_t ad;
-	int d;
+	int rc;
 
 	rec = calloc(1, sizeof(*rec));
 	if (!rec)
 		return NULL;
-	d = fcntl(s, F_DUPFD_CLOEXEC, 3);
-	if (d < 0) {
-		gw_log_warn("http: dup: %s", strerror(errno));
-		free(rec);
-		return NULL;
-	}
-	memset(&ad, 0, sizeof(ad));
-	ad.vh = gw_loop_vhost(h->loop);
-	ad.type = LWS_ADOPT_RAW_FILE_DESC;
-	ad.fd.filefd = d;
-	ad.vh_prot_name = GW_HTTP_PROTOCOL;
-	ad.opaque = rec;
 	rec->h = h;
 	rec->s = s;
-	rec->wsi = lws_adopt_descriptor_vhost_via_info(&ad);
-	if (!rec->wsi) {
-		/* lws closes only sockets adopted as such when adoption fails; a raw file is still ours. */
-		close(d);
+	rc = gw_rawfd_adopt(&rec->rf, h->loop, s, true, &sock_ops, rec);
+	if (rc < 0) {
 		free(rec);
-		gw_log_warn("http: the event loop refused a socket");
+		if (rc == -EIO)
+			gw_log_warn("http: the event loop refused a socket");
+		else
+			gw_log_warn("http: dup: %s", strerror(-rc));
 		return NULL;
 	}
 	rec->next = h->socks;
@@ -445,9 +434,9 @@ static int on_curl_socket(CURL *easy, curl_socket_t s, int what, void *ud, void 
 			return 0;
 	}
 	rec->want = what;
-	lws_rx_flow_control(rec->wsi, (what & CURL_POLL_IN) != 0);
+	gw_rawfd_rx_enable(&rec->rf, (what & CURL_POLL_IN) != 0);
 	if (what & CURL_POLL_OUT)
-		lws_callback_on_writable(rec->wsi);
+		gw_rawfd_want_write(&rec->rf);
 	return 0;
 }
 
@@ -457,7 +446,6 @@ static void on_close(struct sock_rec *rec)
 {
 	struct gw_http *h = rec->h;
 
-	rec->wsi = NULL;
 	sock_unlink(h, rec);
 	if (!rec->removed) {
 		/* lws saw a hang-up or error before curl was done with the socket: let curl find out. */
@@ -468,41 +456,38 @@ static void on_close(struct sock_rec *rec)
 	free(rec);
 }
 
-int gw_http_lws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+static int sock_on_rx(void *owner)
 {
-	struct sock_rec *rec;
+	struct sock_rec *rec = owner;
 
-	(void)user;
-	(void)in;
-	(void)len;
-	if (reason != LWS_CALLBACK_RAW_RX_FILE && reason != LWS_CALLBACK_RAW_WRITEABLE_FILE &&
-	    reason != LWS_CALLBACK_RAW_CLOSE_FILE)
-		return 0;
-	rec = lws_get_opaque_user_data(wsi);
-	if (!rec)
-		/* Detached by gw_http_free() and waiting for its async close: let lws finish it. */
-		return reason == LWS_CALLBACK_RAW_CLOSE_FILE ? 0 : -1;
-
-	switch (reason) {
-	case LWS_CALLBACK_RAW_RX_FILE:
-		if (!rec->removed && !rec->h->stopped)
-			socket_action(rec->h, rec->s, CURL_CSELECT_IN);
-		return 0;
-	case LWS_CALLBACK_RAW_WRITEABLE_FILE:
-		if (rec->removed || rec->h->stopped)
-			return 0;
-		socket_action(rec->h, rec->s, CURL_CSELECT_OUT);
-		/* lws clears POLLOUT before this callback; curl only calls back on a change of interest. */
-		if (!rec->removed && (rec->want & CURL_POLL_OUT))
-			lws_callback_on_writable(wsi);
-		return 0;
-	case LWS_CALLBACK_RAW_CLOSE_FILE:
-		on_close(rec);
-		return 0;
-	default:
-		return 0;
-	}
+	if (!rec->removed && !rec->h->stopped)
+		socket_action(rec->h, rec->s, CURL_CSELECT_IN);
+	return 0;
 }
+
+static int sock_on_writeable(void *owner)
+{
+	struct sock_rec *rec = owner;
+
+	if (rec->removed || rec->h->stopped)
+		return 0;
+	socket_action(rec->h, rec->s, CURL_CSELECT_OUT);
+	/* lws clears POLLOUT before this callback; curl only calls back on a change of interest. */
+	if (!rec->removed && (rec->want & CURL_POLL_OUT))
+		gw_rawfd_want_write(&rec->rf);
+	return 0;
+}
+
+static void sock_on_close(void *owner)
+{
+	on_close(owner);
+}
+
+static const struct gw_rawfd_ops sock_ops = {
+	.on_rx = sock_on_rx,
+	.on_writeable = sock_on_writeable,
+	.on_close = sock_on_close,
+};
 
 /* ---- public API ---- */
 
@@ -721,10 +706,7 @@ void gw_http_free(struct gw_http *h)
 		h->socks = rec->next;
 		if (h->multi && !rec->removed)
 			curl_multi_assign(h->multi, rec->s, NULL);
-		if (rec->wsi) {
-			lws_set_opaque_user_data(rec->wsi, NULL);
-			lws_set_timeout(rec->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
-		}
+		gw_rawfd_detach(&rec->rf);
 		free(rec);
 	}
 	if (h->multi)

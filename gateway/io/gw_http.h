@@ -16,7 +16,6 @@
 
 #include <libwebsockets.h>
 
-#define GW_HTTP_PROTOCOL "curl-sock"
 
 struct gw_loop;
 struct gw_http;
@@ -59,7 +58,5 @@ int gw_http_pending(const struct gw_http *h);
 void gw_http_stop(struct gw_http *h);
 void gw_http_free(struct gw_http *h); /* NULL is a no-op; before or after lws_context_destroy() */
 
-/* The "curl-sock" protocol callback, for gw_loop's protocols table only. */
-int gw_http_lws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len);
 
 #endif

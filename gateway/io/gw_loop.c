@@ -1,7 +1,7 @@
 /*
- * gw_loop: create the lws context with its protocols table, adopt a signalfd so signals are ordinary
- * loop events (no async-signal-safety questions, no global flags), and run lws_service() until told
- * to stop. lws 4.1.6 has no external-poll support, so lws must own the loop and everything else
+ * gw_loop: create the lws context with the protocols the transports registered, adopt a signalfd so
+ * signals are ordinary loop events (no async-signal-safety questions, no global flags), and run
+ * lws_service() until told to stop. lws 4.1.6 has no external-poll support, so lws must own the loop and everything else
  * joins it as an adopted descriptor or an lws_sul. The plain vhost serves the raw files and ws://;
  * wss:// gets vhosts of its own because lws binds a client's CA to its vhost.
  */
@@ -16,36 +16,31 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-#include "gw_http.h"
 #include "gw_log.h"
-#include "gw_mqtt.h"
-#include "gw_port.h"
-#include "gw_ws.h"
-
-#define SIGNALS_PROTOCOL "signals"
+#include "gw_rawfd.h"
 
 struct gw_loop {
 	struct gw_loop_handlers h;
 	struct lws_context *ctx;
 	struct lws_vhost *vh;
-	struct lws *sig_wsi;
+	struct gw_rawfd sig;
 	int sig_fd; /* owned by lws once adopted */
 	bool stop;
 	int code;
 };
 
-static int signals_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
-			    size_t len);
+/* The protocols the transports registered, and lws 4.1.6's all-zero terminator. */
+static struct lws_protocols protocols[GW_LOOP_PROTOCOLS_MAX + 1];
+static int n_protocols;
 
-/* One entry per kind of I/O; lws 4.1.6 wants an all-zero terminator. */
-static const struct lws_protocols protocols[] = {
-	{ GW_PORT_PROTOCOL, gw_port_lws_callback, 0, 0, 0, NULL, 0 },
-	{ SIGNALS_PROTOCOL, signals_callback, 0, 0, 0, NULL, 0 },
-	{ GW_WS_PROTOCOL, gw_ws_lws_callback, 0, 0, 0, NULL, 0 },
-	{ GW_HTTP_PROTOCOL, gw_http_lws_callback, 0, 0, 0, NULL, 0 },
-	{ GW_MQTT_PROTOCOL, gw_mqtt_lws_callback, 0, 0, 0, NULL, 0 },
-	{ NULL, NULL, 0, 0, 0, NULL, 0 },
-};
+void gw_loop_register_protocol(const struct lws_protocols *p)
+{
+	for (int i = 0; i < n_protocols; i++)
+		if (protocols[i].callback == p->callback)
+			return;
+	if (n_protocols < GW_LOOP_PROTOCOLS_MAX)
+		protocols[n_protocols++] = *p;
+}
 
 static void signal_dispatch(struct gw_loop *loop, int signo)
 {
@@ -88,27 +83,22 @@ static int signals_rx(struct gw_loop *loop)
 	}
 }
 
-static int signals_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
-			    size_t len)
+static int signals_on_rx(void *owner)
 {
-	(void)user;
-	(void)in;
-	(void)len;
-	struct gw_loop *loop = lws_get_opaque_user_data(wsi);
-
-	if (!loop)
-		return 0;
-	switch (reason) {
-	case LWS_CALLBACK_RAW_RX_FILE:
-		return signals_rx(loop);
-	case LWS_CALLBACK_RAW_CLOSE_FILE:
-		loop->sig_wsi = NULL;
-		loop->sig_fd = -1;
-		return 0;
-	default:
-		return 0;
-	}
+	return signals_rx(owner);
 }
+
+static void signals_on_close(void *owner)
+{
+	struct gw_loop *loop = owner;
+
+	loop->sig_fd = -1;
+}
+
+static const struct gw_rawfd_ops signals_ops = {
+	.on_rx = signals_on_rx,
+	.on_close = signals_on_close,
+};
 
 static void lws_log_emit(int level, const char *line)
 {
@@ -118,7 +108,7 @@ static void lws_log_emit(int level, const char *line)
 static int signals_open(struct gw_loop *loop)
 {
 	sigset_t mask;
-	lws_adopt_desc_t ad;
+	int rc;
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
@@ -130,20 +120,10 @@ static int signals_open(struct gw_loop *loop)
 	if (loop->sig_fd < 0)
 		return -errno;
 
-	memset(&ad, 0, sizeof(ad));
-	ad.vh = loop->vh;
-	ad.type = LWS_ADOPT_RAW_FILE_DESC;
-	ad.fd.filefd = loop->sig_fd;
-	ad.vh_prot_name = SIGNALS_PROTOCOL;
-	ad.opaque = loop;
-	loop->sig_wsi = lws_adopt_descriptor_vhost_via_info(&ad);
-	if (!loop->sig_wsi) {
-		/* lws closes only sockets when a raw-file adoption fails; the fd is still ours. */
-		close(loop->sig_fd);
-		loop->sig_fd = -1;
-		return -EIO;
-	}
-	return 0;
+	rc = gw_rawfd_adopt(&loop->sig, loop, loop->sig_fd, false, &signals_ops, loop);
+	if (rc < 0)
+		loop->sig_fd = -1; /* closed by gw_rawfd_adopt() */
+	return rc;
 }
 
 struct gw_loop *gw_loop_new(const struct gw_loop_handlers *h)

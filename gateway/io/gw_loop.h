@@ -12,8 +12,14 @@
 #include <stdbool.h>
 
 struct lws_context;
+struct lws_protocols;
 struct lws_vhost;
 struct gw_loop;
+
+/* A transport's lws protocol, registered from the transport's own file before any loop exists (a
+ * constructor), so the loop need not know its transports. Up to GW_LOOP_PROTOCOLS_MAX. */
+#define GW_LOOP_PROTOCOLS_MAX 8
+void gw_loop_register_protocol(const struct lws_protocols *p);
 
 /* gw_loop_stop() code asking main() to re-execute the program (OCPP Reset); never an exit status. */
 #define GW_LOOP_RESTART 256

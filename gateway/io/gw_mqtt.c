@@ -41,6 +41,7 @@
 #include "gw_dns.h"
 #include "gw_log.h"
 #include "gw_loop.h"
+#include "gw_rawfd.h"
 
 #define DEFAULT_PORT 1883
 #define DEFAULT_KEEPALIVE_S 30
@@ -68,8 +69,7 @@ enum phase {
 struct adoption {
 	struct adoption *next;
 	struct gw_mqtt *m;
-	struct lws *wsi;
-	int fd; /* the dup lws polls (and closes) */
+	struct gw_rawfd rf; /* a dup() of libmosquitto's socket on the loop (lws closes it) */
 };
 
 struct gw_mqtt {
@@ -139,39 +139,24 @@ static bool given(const char *s)
 
 /* ---- adoptions ---- */
 
+static const struct gw_rawfd_ops adoption_ops;
+
 static int adopt(struct gw_mqtt *m)
 {
 	int s = mosquitto_socket(m->mosq);
 	struct adoption *a;
-	lws_adopt_desc_t ad;
-	int d;
+	int rc;
 
 	if (s < 0)
 		return -ENOTCONN;
 	a = calloc(1, sizeof(*a));
 	if (!a)
 		return -ENOMEM;
-	d = fcntl(s, F_DUPFD_CLOEXEC, 3);
-	if (d < 0) {
-		int err = errno;
-
-		free(a);
-		return -err;
-	}
-	memset(&ad, 0, sizeof(ad));
-	ad.vh = gw_loop_vhost(m->loop);
-	ad.type = LWS_ADOPT_RAW_FILE_DESC;
-	ad.fd.filefd = d;
-	ad.vh_prot_name = GW_MQTT_PROTOCOL;
-	ad.opaque = a;
 	a->m = m;
-	a->fd = d;
-	a->wsi = lws_adopt_descriptor_vhost_via_info(&ad);
-	if (!a->wsi) {
-		/* lws closes only sockets adopted as such when adoption fails; a raw file is still ours. */
-		close(d);
+	rc = gw_rawfd_adopt(&a->rf, m->loop, s, true, &adoption_ops, a);
+	if (rc < 0) {
 		free(a);
-		return -EIO;
+		return rc;
 	}
 	a->next = m->adoptions;
 	m->adoptions = a;
@@ -187,10 +172,8 @@ static void drop_current(struct gw_mqtt *m)
 	if (!a)
 		return;
 	m->cur = NULL;
-	if (a->wsi) {
-		lws_rx_flow_control(a->wsi, 0);
-		lws_set_timeout(a->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
-	}
+	gw_rawfd_rx_enable(&a->rf, false);
+	gw_rawfd_close(&a->rf);
 }
 
 static void adoption_unlink(struct gw_mqtt *m, struct adoption *a)
@@ -244,8 +227,8 @@ static void retry_later(struct gw_mqtt *m)
 
 static void want_writable(struct gw_mqtt *m)
 {
-	if (m->cur && m->cur->wsi && mosquitto_want_write(m->mosq))
-		lws_callback_on_writable(m->cur->wsi);
+	if (m->cur && mosquitto_want_write(m->mosq))
+		gw_rawfd_want_write(&m->cur->rf);
 }
 
 /* Disconnect politely if there is a session, and stop polling. */
@@ -542,37 +525,34 @@ static void on_close(struct adoption *a)
 	retry_later(m);
 }
 
-int gw_mqtt_lws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+static int adoption_on_rx(void *owner)
 {
-	struct adoption *a;
+	struct adoption *a = owner;
 
-	(void)user;
-	(void)in;
-	(void)len;
-	if (reason != LWS_CALLBACK_RAW_RX_FILE && reason != LWS_CALLBACK_RAW_WRITEABLE_FILE &&
-	    reason != LWS_CALLBACK_RAW_CLOSE_FILE)
-		return 0;
-	a = lws_get_opaque_user_data(wsi);
-	if (!a)
-		/* Detached by gw_mqtt_free() and waiting for its async close: let lws finish it. */
-		return reason == LWS_CALLBACK_RAW_CLOSE_FILE ? 0 : -1;
-
-	switch (reason) {
-	case LWS_CALLBACK_RAW_RX_FILE:
-		if (a == a->m->cur && !a->m->stopped)
-			on_rx(a->m, a->fd);
-		return 0;
-	case LWS_CALLBACK_RAW_WRITEABLE_FILE:
-		if (a == a->m->cur && !a->m->stopped)
-			on_writeable(a->m);
-		return 0;
-	case LWS_CALLBACK_RAW_CLOSE_FILE:
-		on_close(a);
-		return 0;
-	default:
-		return 0;
-	}
+	if (a == a->m->cur && !a->m->stopped)
+		on_rx(a->m, a->rf.fd);
+	return 0;
 }
+
+static int adoption_on_writeable(void *owner)
+{
+	struct adoption *a = owner;
+
+	if (a == a->m->cur && !a->m->stopped)
+		on_writeable(a->m);
+	return 0;
+}
+
+static void adoption_on_close(void *owner)
+{
+	on_close(owner);
+}
+
+static const struct gw_rawfd_ops adoption_ops = {
+	.on_rx = adoption_on_rx,
+	.on_writeable = adoption_on_writeable,
+	.on_close = adoption_on_close,
+};
 
 /* ---- public API ---- */
 
@@ -713,10 +693,7 @@ void gw_mqtt_free(struct gw_mqtt *m)
 		struct adoption *a = m->adoptions;
 
 		m->adoptions = a->next;
-		if (a->wsi) {
-			lws_set_opaque_user_data(a->wsi, NULL);
-			lws_set_timeout(a->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
-		}
+		gw_rawfd_detach(&a->rf);
 		free(a);
 	}
 	/* The resolver thread may still write into a request; this is teardown, so waiting is allowed. */

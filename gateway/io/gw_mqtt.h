@@ -18,7 +18,6 @@
 
 #include <libwebsockets.h>
 
-#define GW_MQTT_PROTOCOL "mqtt-sock"
 
 struct gw_loop;
 struct gw_mqtt;
@@ -54,7 +53,5 @@ bool gw_mqtt_connected(const struct gw_mqtt *m);
 void gw_mqtt_stop(struct gw_mqtt *m);
 void gw_mqtt_free(struct gw_mqtt *m); /* NULL is a no-op; before or after lws_context_destroy() */
 
-/* The "mqtt-sock" protocol callback, for gw_loop's protocols table only. */
-int gw_mqtt_lws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len);
 
 #endif

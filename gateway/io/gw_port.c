@@ -30,6 +30,7 @@
 #include "gw_dns.h"
 #include "gw_log.h"
 #include "gw_loop.h"
+#include "gw_rawfd.h"
 
 #define BACKOFF_MIN_MS 1000u
 #define BACKOFF_MAX_MS 30000u
@@ -57,7 +58,7 @@ struct gw_port {
 	enum port_state state;
 	bool stopped;
 
-	struct lws *wsi;
+	struct gw_rawfd rf;     /* on the loop while rf.wsi */
 	int own_fd;      /* tty or handed-over fd whose dup lws polls; -1 if none */
 	int io_fd;       /* what we read and write; valid while the wsi lives */
 	bool io_socket;  /* write with send(MSG_NOSIGNAL) */
@@ -178,44 +179,29 @@ static void set_up(struct gw_port *port)
  * calls RAW_CLOSE_FILE. */
 static void port_kill(struct gw_port *port)
 {
-	if (!port->wsi)
+	if (!port->rf.wsi)
 		return;
 	if (port->state == ST_UP)
 		port->state = ST_CLOSING;
-	lws_set_timeout(port->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+	gw_rawfd_close(&port->rf);
 }
 
-static int port_adopt(struct gw_port *port, int fd)
-{
-	lws_adopt_desc_t ad;
+static const struct gw_rawfd_ops port_ops;
 
-	memset(&ad, 0, sizeof(ad));
-	ad.vh = gw_loop_vhost(port->loop);
-	ad.type = LWS_ADOPT_RAW_FILE_DESC;
-	ad.fd.filefd = fd;
-	ad.vh_prot_name = GW_PORT_PROTOCOL;
-	ad.opaque = port;
-	port->wsi = lws_adopt_descriptor_vhost_via_info(&ad);
-	if (!port->wsi) {
-		/* lws closes only sockets adopted as such when adoption fails; a raw file is still ours. */
-		close(fd);
+static int port_adopt(struct gw_port *port, int fd, bool dup)
+{
+	int rc = gw_rawfd_adopt(&port->rf, port->loop, fd, dup, &port_ops, port);
+
+	if (rc == -EIO)
 		set_reason(port, "the event loop refused the descriptor");
-		return -EIO;
-	}
-	return 0;
+	else if (rc < 0)
+		set_reason(port, "dup: %s", strerror(-rc));
+	return rc;
 }
 
 static int adopt_dup(struct gw_port *port, int fd)
 {
-	int d = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-
-	if (d < 0) {
-		int rc = -errno;
-
-		set_reason(port, "dup: %s", strerror(-rc));
-		return rc;
-	}
-	return port_adopt(port, d);
+	return port_adopt(port, fd, true);
 }
 
 /* ---- devices ---- */
@@ -393,13 +379,13 @@ static int tcp_connect_next(struct gw_port *port)
 			close(fd);
 			continue;
 		}
-		if (port_adopt(port, fd) != 0)
+		if (port_adopt(port, fd, false) != 0)
 			continue;
 		port->io_fd = fd;
 		port->io_socket = true;
 		port->kind = GW_PORT_TCP;
 		port->state = ST_CONNECTING;
-		lws_callback_on_writable(port->wsi);
+		gw_rawfd_want_write(&port->rf);
 		sul_in(port, CONNECT_TIMEOUT_US);
 		return 0;
 	}
@@ -462,7 +448,7 @@ static int tcp_connect_check(struct gw_port *port)
 	if (getpeername(port->io_fd, (struct sockaddr *)&ss, &sl) != 0) {
 		if (errno == ENOTCONN) {
 			/* Spurious wakeup: still connecting. */
-			lws_callback_on_writable(port->wsi);
+			gw_rawfd_want_write(&port->rf);
 			return 0;
 		}
 		set_reason(port, "%s: %s", port->peer, strerror(errno));
@@ -571,7 +557,7 @@ static int on_writeable(struct gw_port *port)
 	n = io_write(port, port->tx, port->tx_len);
 	if (n < 0) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK) {
-			lws_callback_on_writable(port->wsi);
+			gw_rawfd_want_write(&port->rf);
 			return 0;
 		}
 		set_reason(port, "write: %s", strerror(errno));
@@ -580,7 +566,7 @@ static int on_writeable(struct gw_port *port)
 	memmove(port->tx, port->tx + n, port->tx_len - (size_t)n);
 	port->tx_len -= (size_t)n;
 	if (port->tx_len)
-		lws_callback_on_writable(port->wsi);
+		gw_rawfd_want_write(&port->rf);
 	return 0;
 }
 
@@ -588,7 +574,6 @@ static void on_close(struct gw_port *port)
 {
 	enum port_state prev = port->state;
 
-	port->wsi = NULL;
 	lws_sul_cancel(&port->sul);
 	transport_drop(port);
 	if (port->stopped) {
@@ -629,33 +614,26 @@ static void on_close(struct gw_port *port)
 	}
 }
 
-int gw_port_lws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+static int port_on_rx(void *owner)
 {
-	(void)user;
-	(void)in;
-	(void)len;
-	struct gw_port *port;
-
-	if (reason != LWS_CALLBACK_RAW_RX_FILE && reason != LWS_CALLBACK_RAW_WRITEABLE_FILE &&
-	    reason != LWS_CALLBACK_RAW_CLOSE_FILE)
-		return 0;
-	port = lws_get_opaque_user_data(wsi);
-	if (!port || port->wsi != wsi)
-		/* Detached by gw_port_free() and waiting for its async close: let lws finish it. */
-		return reason == LWS_CALLBACK_RAW_CLOSE_FILE ? 0 : -1;
-
-	switch (reason) {
-	case LWS_CALLBACK_RAW_RX_FILE:
-		return on_rx(port);
-	case LWS_CALLBACK_RAW_WRITEABLE_FILE:
-		return on_writeable(port);
-	case LWS_CALLBACK_RAW_CLOSE_FILE:
-		on_close(port);
-		return 0;
-	default:
-		return 0;
-	}
+	return on_rx(owner);
 }
+
+static int port_on_writeable(void *owner)
+{
+	return on_writeable(owner);
+}
+
+static void port_on_close(void *owner)
+{
+	on_close(owner);
+}
+
+static const struct gw_rawfd_ops port_ops = {
+	.on_rx = port_on_rx,
+	.on_writeable = port_on_writeable,
+	.on_close = port_on_close,
+};
 
 /* ---- public API ---- */
 
@@ -750,7 +728,7 @@ int gw_port_write(struct gw_port *port, const uint8_t *bytes, size_t len)
 	if ((size_t)n < len) {
 		memcpy(port->tx, bytes + n, len - (size_t)n);
 		port->tx_len = len - (size_t)n;
-		lws_callback_on_writable(port->wsi);
+		gw_rawfd_want_write(&port->rf);
 	}
 	return 0;
 }
@@ -784,13 +762,9 @@ void gw_port_free(struct gw_port *port)
 	if (!port)
 		return;
 	gw_port_stop(port);
-	if (port->wsi) {
-		/* The context still runs: detach so the close callback cannot reach freed memory, and
-		 * let lws close its descriptor at its next turn. */
-		lws_set_opaque_user_data(port->wsi, NULL);
-		lws_set_timeout(port->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
-		port->wsi = NULL;
-	}
+	/* The context still runs: detach so the close callback cannot reach freed memory, and let
+	 * lws close its descriptor at its next turn. */
+	gw_rawfd_detach(&port->rf);
 	transport_drop(port);
 	if (port->given_fd >= 0)
 		close(port->given_fd);

@@ -21,7 +21,6 @@
 
 #include <libwebsockets.h>
 
-#define GW_PORT_PROTOCOL "twc-port"
 #define GW_PORT_TX_BUF 1024
 #define GW_PORT_SPEC_MAX 256
 
@@ -86,8 +85,5 @@ void gw_port_stop(struct gw_port *port);
 /* Stop, close everything the port owns and free it. Works before or after the lws context is
  * destroyed. NULL is a no-op. */
 void gw_port_free(struct gw_port *port);
-
-/* The "twc-port" protocol callback, for gw_loop's protocols table only. */
-int gw_port_lws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len);
 
 #endif

@@ -525,7 +525,8 @@ static int on_writeable(struct gw_ws *ws, struct lws *wsi)
 	return 0;
 }
 
-int gw_ws_lws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+static int gw_ws_lws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+			      size_t len)
 {
 	struct gw_ws *ws = user;
 
@@ -577,6 +578,14 @@ int gw_ws_lws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 	default:
 		return 0;
 	}
+}
+
+static const struct lws_protocols ws_protocol = { GW_WS_PROTOCOL, gw_ws_lws_callback, 0, 0, 0, NULL, 0 };
+
+/* The loop offers our subprotocol on its vhosts: registered before any loop is made. */
+__attribute__((constructor)) static void ws_register(void)
+{
+	gw_loop_register_protocol(&ws_protocol);
 }
 
 /* ---- public API ---- */

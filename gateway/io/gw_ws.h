@@ -94,7 +94,4 @@ void gw_ws_stop(struct gw_ws *ws);
 /* Stop and free; before or after the lws context is destroyed. NULL is a no-op. */
 void gw_ws_free(struct gw_ws *ws);
 
-/* The "ocpp1.6" protocol callback, for gw_loop's protocols table only. */
-int gw_ws_lws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len);
-
 #endif
