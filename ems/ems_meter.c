@@ -1,13 +1,14 @@
 /*
- * ems_meter: one meter driver's decisions (see ems_meter.h). A poll cycle is a short sequence of
- * steps (Powerwall: login, aggregates, soe; Home Assistant: one entity per step; SolarEdge: inverter,
- * meter, battery block), one request out at a time; every answer either moves the cycle to its next
- * step or ends it. The end of a cycle decides when the next one starts: on the poll grid after a good
- * cycle, after an exponential backoff after a failed one. Each value remembers its last good number
- * and when it was read, so staleness is decided only when a reading is asked for. Pure: no clock, no
- * socket; requests, Modbus bytes and log lines go out through struct ems_meter_env.
+ * ems_meter: the skeleton of one meter driver (see ems_meter.h, and ems_meter_internal.h for how the
+ * driver is divided). A poll cycle is a short sequence of steps, one request out at a time; the
+ * vendor files make each step's request and turn its answer into values and the next step, this file
+ * starts cycles, moves them on and ends them. The end of a cycle decides when the next one starts: on
+ * the poll grid after a good cycle, after an exponential backoff after a failed one. Each value
+ * remembers its last good number and when it was read, so staleness is decided only when a reading is
+ * asked for. Pure: no clock, no socket; requests, Modbus bytes and log lines go out through struct
+ * ems_meter_env.
  */
-#include "ems_meter.h"
+#include "ems_meter_internal.h"
 
 #include <errno.h>
 #include <math.h>
@@ -16,25 +17,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ems_modbus.h"
-#include "ems_parse.h"
-
 #define CYCLE_MAX_MS 60000u    /* a cycle still open this long is abandoned: gw_http should have ended it */
 #define SLOW_DOWN_MS 300000u   /* 429 and 503: the Powerwall asks for 5 minutes (pypowerwall does so) */
 #define BACKOFF_SHIFT_MAX 20u  /* poll_ms << 20 is past any cap; keeps the shift defined */
-#define URL_MAX 1024
-#define REQ_URL_MAX (URL_MAX + 16 + EMS_METER_KEY_MAX)
-#define CRED_MAX 256
-#define MNAME_MAX 64
-#define WHAT_MAX 320
-#define ERR_MAX 160
 #define LOG_MAX 640
 #define SCRUB_MIN 4            /* shorter secrets would mangle ordinary words */
-
-#define BIT(v) (1u << (v))
-#define GIVES_FRONIUS (BIT(EMS_GRID) | BIT(EMS_PV) | BIT(EMS_LOAD) | BIT(EMS_BATTERY) | BIT(EMS_SOC))
-#define GIVES_PW_AGG (BIT(EMS_GRID) | BIT(EMS_PV) | BIT(EMS_LOAD) | BIT(EMS_BATTERY) | BIT(EMS_VOLTAGE))
-#define GIVES_ENVOY (BIT(EMS_GRID) | BIT(EMS_PV) | BIT(EMS_LOAD) | BIT(EMS_VOLTAGE))
 
 static const char *const type_names[] = {
 	[EMS_METER_FRONIUS] = "fronius",       [EMS_METER_POWERWALL] = "powerwall",
@@ -44,109 +31,9 @@ static const char *const type_names[] = {
 };
 #define NTYPES ((int)(sizeof(type_names) / sizeof(type_names[0])))
 
-enum step {
-	ST_NONE,
-	ST_FRONIUS,
-	ST_PW_LOGIN,
-	ST_PW_AGG,
-	ST_PW_SOE,
-	ST_ENVOY,
-	ST_HASS,
-	ST_JSON,
-	ST_SE_INV,
-	ST_SE_METER,
-	ST_SE_BATT,
-};
-
-struct val {
-	double x;      /* the last good number */
-	uint64_t at;   /* when it was read */
-	bool have;     /* there ever was one */
-	bool unknown;  /* the latest answer said unavailable or could not be read */
-};
-
-struct ems_meter {
-	struct ems_meter_env env;
-	enum ems_meter_type type;
-	char name[MNAME_MAX];
-	char url[URL_MAX];               /* http types; the base without trailing '/' except for json */
-	char email[CRED_MAX];
-	char password[CRED_MAX];         /* secret */
-	char token[EMS_METER_TOKEN_MAX]; /* secret */
-	uint8_t unit;
-	int se_meter;
-	bool se_battery;
-	uint32_t poll_ms, max_age_ms;
-	struct ems_meter_source src[EMS_NVALUES];
-	unsigned gives;
-
-	struct val val[EMS_NVALUES];
-
-	/* The cycle */
-	uint64_t next_poll;
-	bool cycle;
-	uint64_t cycle_start;
-	enum step step;
-	int hass_v;                      /* the value whose entity is being read */
-	bool relogged;                   /* the Powerwall login was already redone in this cycle */
-	bool cycle_failed;
-	bool slow;                       /* a 429 or 503 in this cycle */
-	unsigned fails;                  /* failed cycles in a row */
-	bool hint_logged;                /* a credentials hint went out at WARN in this failing run */
-	bool soe_warned;
-
-	/* HTTP */
-	bool req_out;
-	uint32_t req_id, last_id;
-	char req_url[REQ_URL_MAX];
-	char what[WHAT_MAX];             /* "GET /path" or the Modbus block, for log lines */
-	char session[EMS_METER_TOKEN_MAX]; /* Powerwall login token: secret */
-
-	/* Modbus */
-	bool mb_out;                     /* a read is out */
-	bool mb_wait_up;                 /* the socket said ENOTCONN: the cycle waits for modbus_up */
-	bool mb_seen_up;
-	uint16_t tid;
-	uint16_t mb_count;
-	uint64_t mb_sent;
-	uint8_t rx[EMS_MODBUS_MAX_ADU * 2];
-	size_t rx_len;
-
-	/* MQTT */
-	bool link_down;
-	bool bad[EMS_NVALUES];           /* the last payload for this value was malformed */
-
-	struct ems_meter_stats st;
-};
-
 /* ---------------------------------------------------------------- small helpers */
 
-static uint64_t add_sat(uint64_t a, uint64_t b)
-{
-	return a > UINT64_MAX - 1 - b ? UINT64_MAX - 1 : a + b;
-}
-
-static uint64_t since(uint64_t now, uint64_t then)
-{
-	return now > then ? now - then : 0;
-}
-
-/* Belt and braces: no line leaves with a secret in it, even one quoted back by a device. */
-static void scrub(char *buf, const char *secret)
-{
-	size_t n = strlen(secret);
-	char *p;
-
-	if (n < SCRUB_MIN)
-		return;
-	while ((p = strstr(buf, secret))) {
-		memmove(p + 3, p + n, strlen(p + n) + 1);
-		memcpy(p, "***", 3);
-	}
-}
-
-__attribute__((format(printf, 3, 4))) static void mlog(struct ems_meter *m, enum ems_log_level level,
-							const char *fmt, ...)
+void ems_meter_log(struct ems_meter *m, enum core_log_level level, const char *fmt, ...)
 {
 	char buf[LOG_MAX];
 	va_list ap;
@@ -160,9 +47,10 @@ __attribute__((format(printf, 3, 4))) static void mlog(struct ems_meter *m, enum
 	for (char *p = buf; *p; p++)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
 			*p = '?';
-	scrub(buf, m->password);
-	scrub(buf, m->token);
-	scrub(buf, m->session);
+	/* belt and braces: no line leaves with a secret in it, even one quoted back by a device */
+	core_text_scrub(buf, m->password, SCRUB_MIN);
+	core_text_scrub(buf, m->token, SCRUB_MIN);
+	core_text_scrub(buf, m->session, SCRUB_MIN);
 	m->env.log(m->env.user, level, buf);
 }
 
@@ -193,35 +81,8 @@ static void url_path(const char *url, char *out, size_t n)
 	snprintf(out, n, "%.*s", (int)(k < 200 ? k : 200), p);
 }
 
-static bool entity_ok(const char *s)
-{
-	size_t n = strnlen(s, EMS_METER_KEY_MAX);
-
-	if (n == 0 || n == EMS_METER_KEY_MAX)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_' || s[i] == '.'))
-			return false;
-	return true;
-}
-
-static bool pointer_ok(const char *s, size_t max)
-{
-	size_t n = strnlen(s, max);
-
-	return n < max && (n == 0 || s[0] == '/');
-}
-
-static bool topic_ok(const char *s)
-{
-	size_t n = strnlen(s, EMS_METER_KEY_MAX);
-
-	/* a wildcard would never equal a message's topic */
-	return n > 0 && n < EMS_METER_KEY_MAX && !strpbrk(s, "+#");
-}
-
 /* A token goes into an HTTP header: printable ASCII without spaces. */
-static bool token_ok(const char *s)
+bool ems_meter_token_ok(const char *s)
 {
 	if (!*s)
 		return false;
@@ -243,7 +104,7 @@ static bool http_type(enum ems_meter_type t)
 
 /* ---------------------------------------------------------------- values */
 
-static bool val_set(struct ems_meter *m, int v, double x, uint64_t now)
+bool ems_meter_val_set(struct ems_meter *m, int v, double x, uint64_t now)
 {
 	struct val *s = &m->val[v];
 
@@ -258,7 +119,7 @@ static bool val_set(struct ems_meter *m, int v, double x, uint64_t now)
 	return true;
 }
 
-static void val_clear_mask(struct ems_meter *m, unsigned mask)
+void ems_meter_vals_clear(struct ems_meter *m, unsigned mask)
 {
 	for (int v = 0; v < EMS_NVALUES; v++)
 		if (mask & BIT(v))
@@ -266,7 +127,7 @@ static void val_clear_mask(struct ems_meter *m, unsigned mask)
 }
 
 /* The user's scale and sign for a value a told type reads. */
-static double scaled(const struct ems_meter *m, int v, double x)
+double ems_meter_scaled(const struct ems_meter *m, int v, double x)
 {
 	double k = m->src[v].scale == 0 ? 1 : m->src[v].scale;
 
@@ -277,33 +138,33 @@ static double scaled(const struct ems_meter *m, int v, double x)
 
 /* One failure: a WARN when a run of failures begins, DEBUG while it lasts. A credentials hint is worth
  * one WARN of its own even inside a run that began with something else. */
-static void report(struct ems_meter *m, const char *reason, const char *hint)
+void ems_meter_report(struct ems_meter *m, const char *reason, const char *hint)
 {
 	const char *sep = hint ? ", " : "";
 
 	if (!hint)
 		hint = "";
 	if (!m->st.failing) {
-		mlog(m, EMS_LOG_WARN, "%s: %s%s%s; backing off, no more errors logged until it recovers", m->what,
-		     reason, sep, hint);
+		ems_meter_log(m, CORE_LOG_WARN, "%s: %s%s%s; backing off, no more errors logged until it recovers",
+			      m->what, reason, sep, hint);
 		m->hint_logged = *hint != 0;
 	} else if (*hint && !m->hint_logged) {
-		mlog(m, EMS_LOG_WARN, "%s: %s%s%s", m->what, reason, sep, hint);
+		ems_meter_log(m, CORE_LOG_WARN, "%s: %s%s%s", m->what, reason, sep, hint);
 		m->hint_logged = true;
 	} else {
-		mlog(m, EMS_LOG_DEBUG, "%s: %s%s%s", m->what, reason, sep, hint);
+		ems_meter_log(m, CORE_LOG_DEBUG, "%s: %s%s%s", m->what, reason, sep, hint);
 	}
 	m->st.failing = true;
 }
 
-static void fail(struct ems_meter *m, const char *reason, const char *hint)
+void ems_meter_fail(struct ems_meter *m, const char *reason, const char *hint)
 {
 	m->cycle_failed = true;
-	report(m, reason, hint);
+	ems_meter_report(m, reason, hint);
 }
 
 /* A request that got no usable answer: a transport error or an HTTP status other than 2xx. */
-static void http_fail(struct ems_meter *m, int status, const char *hint)
+void ems_meter_http_fail(struct ems_meter *m, int status, const char *hint)
 {
 	char reason[64];
 
@@ -314,17 +175,17 @@ static void http_fail(struct ems_meter *m, int status, const char *hint)
 		snprintf(reason, sizeof(reason), "HTTP %d", status);
 	if (status == 429 || status == 503)
 		m->slow = true;
-	fail(m, reason, hint);
+	ems_meter_fail(m, reason, hint);
 }
 
-static void malformed(struct ems_meter *m, unsigned mask, const char *err)
+void ems_meter_malformed(struct ems_meter *m, unsigned mask, const char *err)
 {
 	char reason[ERR_MAX + 32];
 
-	val_clear_mask(m, mask);
+	ems_meter_vals_clear(m, mask);
 	m->st.malformed++;
 	snprintf(reason, sizeof(reason), "malformed answer: %s", *err ? err : "?");
-	fail(m, reason, NULL);
+	ems_meter_fail(m, reason, NULL);
 }
 
 static uint64_t backoff_ms(const struct ems_meter *m)
@@ -343,7 +204,7 @@ static uint64_t backoff_ms(const struct ems_meter *m)
 
 /* The cycle is over: a good one keeps the poll grid (no drift; missed slots are skipped rather than
  * made up in a burst), a failed one backs off from now. */
-static void end_cycle(struct ems_meter *m, uint64_t now)
+void ems_meter_cycle_end(struct ems_meter *m, uint64_t now)
 {
 	m->cycle = false;
 	m->step = ST_NONE;
@@ -352,17 +213,18 @@ static void end_cycle(struct ems_meter *m, uint64_t now)
 	m->mb_wait_up = false;
 	if (m->cycle_failed) {
 		m->fails++;
-		m->next_poll = add_sat(now, backoff_ms(m));
+		m->next_poll = ems_meter_add_sat(now, backoff_ms(m));
 	} else {
-		uint64_t next = add_sat(m->cycle_start, m->poll_ms);
+		uint64_t next = ems_meter_add_sat(m->cycle_start, m->poll_ms);
 
 		if (m->st.failing)
-			mlog(m, EMS_LOG_INFO, "recovered after %u failed polls", m->fails);
+			ems_meter_log(m, CORE_LOG_INFO, "recovered after %u failed polls", m->fails);
 		m->st.failing = false;
 		m->fails = 0;
 		m->hint_logged = false;
 		if (next <= now)
-			next = add_sat(next, (since(now, next) / m->poll_ms + 1) * (uint64_t)m->poll_ms);
+			next = ems_meter_add_sat(next,
+						 (ems_meter_since(now, next) / m->poll_ms + 1) * (uint64_t)m->poll_ms);
 		m->next_poll = next;
 	}
 	m->cycle_failed = false;
@@ -371,13 +233,13 @@ static void end_cycle(struct ems_meter *m, uint64_t now)
 
 /* ---------------------------------------------------------------- sending */
 
-static const char *bearer_token(const struct ems_meter *m)
+const char *ems_meter_bearer(const struct ems_meter *m)
 {
 	return m->token[0] ? m->token : NULL;
 }
 
 /* "GET /path" of the request about to go, for its log lines. */
-static void set_what(struct ems_meter *m, const char *method)
+void ems_meter_what_set(struct ems_meter *m, const char *method)
 {
 	char path[WHAT_MAX - 16];
 
@@ -385,8 +247,8 @@ static void set_what(struct ems_meter *m, const char *method)
 	snprintf(m->what, sizeof(m->what), "%s %s", method, path);
 }
 
-static int http_send(struct ems_meter *m, const char *method, const char *body, const char *ctype,
-		     const char *bearer)
+int ems_meter_http_send(struct ems_meter *m, const char *method, const char *body, const char *ctype,
+			const char *bearer)
 {
 	struct ems_meter_http_req r = {
 		.method = method, .url = m->req_url, .body = body, .content_type = ctype, .bearer = bearer,
@@ -394,7 +256,7 @@ static int http_send(struct ems_meter *m, const char *method, const char *body, 
 	uint32_t id;
 	int rc;
 
-	set_what(m, method);
+	ems_meter_what_set(m, method);
 	if (++m->last_id == 0)
 		m->last_id = 1;
 	id = r.id = m->last_id;
@@ -410,140 +272,39 @@ static int http_send(struct ems_meter *m, const char *method, const char *body, 
 	return rc;
 }
 
-/* The login body holds the password: built for the one call, wiped after it. */
-static int send_login(struct ems_meter *m)
-{
-	size_t n = 6 * (strlen(m->email) + strlen(m->password)) + 160;
-	char *body = malloc(n);
-	int rc;
-
-	set_what(m, "POST");
-	if (!body)
-		return -ENOMEM;
-	rc = ems_powerwall_login_body(m->email, m->password, body, n);
-	if (rc >= 0) {
-		m->st.logins++;
-		rc = http_send(m, "POST", body, "application/json", NULL);
-	}
-	explicit_bzero(body, n);
-	free(body);
-	return rc;
-}
-
-static int next_hass(const struct ems_meter *m, int from)
-{
-	for (int v = from; v < EMS_NVALUES; v++)
-		if (m->src[v].set)
-			return v;
-	return -1;
-}
-
-static void mb_block(enum step s, int se_meter, uint16_t *addr, uint16_t *count, const char **name)
-{
-	switch (s) {
-	case ST_SE_METER:
-		*addr = (uint16_t)(EMS_SE_METER1_ADDR + (unsigned)(se_meter - 1) * EMS_SE_METER_STRIDE);
-		*count = EMS_SE_METER_COUNT;
-		*name = "meter";
-		break;
-	case ST_SE_BATT:
-		*addr = EMS_SE_BATTERY1_ADDR;
-		*count = EMS_SE_BATTERY_COUNT;
-		*name = "battery";
-		break;
-	default:
-		*addr = EMS_SE_INVERTER_ADDR;
-		*count = EMS_SE_INVERTER_COUNT;
-		*name = "inverter";
-		break;
-	}
-}
-
-static void mb_send(struct ems_meter *m, uint64_t now)
-{
-	uint8_t req[EMS_MODBUS_REQ_LEN];
-	uint16_t addr, count;
-	const char *name;
-	int rc;
-
-	mb_block(m->step, m->se_meter, &addr, &count, &name);
-	snprintf(m->what, sizeof(m->what), "Modbus read of the %s block (%u, %u registers)", name, addr, count);
-	m->tid++;
-	rc = ems_modbus_read_request(req, m->tid, m->unit, addr, count);
-	if (rc < 0) {
-		m->st.failed++;
-		fail(m, "could not build the request", NULL);
-		end_cycle(m, now);
-		return;
-	}
-	m->st.polls++;
-	m->mb_out = true;
-	m->mb_sent = now;
-	m->mb_count = count;
-	rc = m->env.modbus_write(m->env.user, req, (size_t)rc);
-	if (rc >= 0)
-		return;
-	m->mb_out = false;
-	if (rc == -ENOTCONN) {
-		/* The gateway is (re)connecting: wait for modbus_up rather than retry into the void. Counted as
-		 * one failed poll, except before the very first connection, which is only start-up. */
-		m->mb_wait_up = true;
-		if (m->mb_seen_up) {
-			m->st.failed++;
-			m->fails++;
-			report(m, "not connected", NULL);
-		}
-		return;
-	}
-	m->st.failed++;
-	fail(m, strerror(-rc), NULL);
-	end_cycle(m, now);
-}
-
 static void http_result(struct ems_meter *m, int status, const char *body, size_t len, uint64_t now);
 
 /* Make the current step's request; a request the gateway refuses at once is answered at once. */
-static void advance(struct ems_meter *m, uint64_t now)
+void ems_meter_cycle_advance(struct ems_meter *m, uint64_t now)
 {
 	for (int guard = 0; guard < 32 && m->cycle && !m->req_out && !m->mb_out && !m->mb_wait_up; guard++) {
 		int rc = 0;
 
 		switch (m->step) {
 		case ST_FRONIUS:
-			snprintf(m->req_url, sizeof(m->req_url), "%s/solar_api/v1/GetPowerFlowRealtimeData.fcgi", m->url);
-			rc = http_send(m, "GET", NULL, NULL, NULL);
+			rc = ems_meter_fronius_send(m);
 			break;
 		case ST_PW_LOGIN:
-			snprintf(m->req_url, sizeof(m->req_url), "%s/api/login/Basic", m->url);
-			rc = send_login(m);
-			break;
 		case ST_PW_AGG:
-			snprintf(m->req_url, sizeof(m->req_url), "%s/api/meters/aggregates", m->url);
-			rc = http_send(m, "GET", NULL, NULL, m->session);
-			break;
 		case ST_PW_SOE:
-			snprintf(m->req_url, sizeof(m->req_url), "%s/api/system_status/soe", m->url);
-			rc = http_send(m, "GET", NULL, NULL, m->session);
+			rc = ems_meter_powerwall_send(m);
 			break;
 		case ST_ENVOY:
-			snprintf(m->req_url, sizeof(m->req_url), "%s/production.json?details=1", m->url);
-			rc = http_send(m, "GET", NULL, NULL, bearer_token(m));
+			rc = ems_meter_envoy_send(m);
 			break;
 		case ST_HASS:
-			snprintf(m->req_url, sizeof(m->req_url), "%s/api/states/%s", m->url, m->src[m->hass_v].key);
-			rc = http_send(m, "GET", NULL, NULL, bearer_token(m));
+			rc = ems_meter_hass_send(m);
 			break;
 		case ST_JSON:
-			snprintf(m->req_url, sizeof(m->req_url), "%s", m->url);
-			rc = http_send(m, "GET", NULL, NULL, bearer_token(m));
+			rc = ems_meter_json_send(m);
 			break;
 		case ST_SE_INV:
 		case ST_SE_METER:
 		case ST_SE_BATT:
-			mb_send(m, now);
+			ems_meter_solaredge_send(m, now);
 			break;
 		case ST_NONE:
-			end_cycle(m, now);
+			ems_meter_cycle_end(m, now);
 			break;
 		}
 		if (rc < 0)
@@ -551,7 +312,7 @@ static void advance(struct ems_meter *m, uint64_t now)
 	}
 }
 
-static void start_cycle(struct ems_meter *m, uint64_t now)
+void ems_meter_cycle_start(struct ems_meter *m, uint64_t now)
 {
 	m->cycle = true;
 	m->cycle_start = now;
@@ -563,41 +324,39 @@ static void start_cycle(struct ems_meter *m, uint64_t now)
 		m->step = ST_FRONIUS;
 		break;
 	case EMS_METER_POWERWALL:
-		m->step = m->session[0] ? ST_PW_AGG : ST_PW_LOGIN;
+		ems_meter_powerwall_start(m);
 		break;
 	case EMS_METER_ENVOY:
 		m->step = ST_ENVOY;
 		break;
 	case EMS_METER_HASS:
-		m->hass_v = next_hass(m, 0);
-		m->step = ST_HASS;
+		ems_meter_hass_start(m);
 		break;
 	case EMS_METER_JSON:
 		m->step = ST_JSON;
 		break;
 	case EMS_METER_SOLAREDGE:
-		m->step = ST_SE_INV;
-		m->rx_len = 0;
+		ems_meter_solaredge_start(m);
 		break;
 	case EMS_METER_MQTT:
 		m->cycle = false;
 		return;
 	}
-	advance(m, now);
+	ems_meter_cycle_advance(m, now);
 }
 
 /* ---------------------------------------------------------------- answers */
 
 /* A parsed answer: @mask are the values it stands for; each is taken, or becomes unknown if the answer
  * left it NAN (a JSON null, no battery). Return: false when the cycle has failed. */
-static bool take(struct ems_meter *m, int rc, unsigned mask, const struct ems_reading *r, const char *err,
-		 uint64_t now)
+bool ems_meter_take(struct ems_meter *m, int rc, unsigned mask, const struct ems_reading *r, const char *err,
+		    uint64_t now)
 {
 	int n = 0;
 
 	if (rc == 0) {
 		for (int v = 0; v < EMS_NVALUES; v++)
-			if ((mask & BIT(v)) && val_set(m, v, r->v[v], now))
+			if ((mask & BIT(v)) && ems_meter_val_set(m, v, r->v[v], now))
 				n++;
 		if (n)
 			m->st.ok++;
@@ -605,220 +364,45 @@ static bool take(struct ems_meter *m, int rc, unsigned mask, const struct ems_re
 	}
 	if (rc == -ENODATA) {
 		/* the device says it has nothing now: unknown at once, but not an error */
-		val_clear_mask(m, mask);
-		mlog(m, EMS_LOG_DEBUG, "%s: no data%s%s", m->what, *err ? ": " : "", err);
+		ems_meter_vals_clear(m, mask);
+		ems_meter_log(m, CORE_LOG_DEBUG, "%s: no data%s%s", m->what, *err ? ": " : "", err);
 		return true;
 	}
-	malformed(m, mask, err);
+	ems_meter_malformed(m, mask, err);
 	return false;
 }
 
-static bool ok_status(int status)
+bool ems_meter_status_ok(int status)
 {
 	return status >= 200 && status <= 299;
 }
 
-static void pw_login_result(struct ems_meter *m, int status, const char *body, size_t len, uint64_t now)
-{
-	char err[ERR_MAX] = "";
-
-	if (status == 401) {
-		http_fail(m, status, "login refused (bad credentials?)");
-		end_cycle(m, now);
-		return;
-	}
-	if (!ok_status(status)) {
-		http_fail(m, status, NULL);
-		end_cycle(m, now);
-		return;
-	}
-	/* the answer holds the token: its parse error is not quoted */
-	if (ems_powerwall_login_parse(body, len, m->session, sizeof(m->session), err, sizeof(err)) < 0 ||
-	    strnlen(m->session, sizeof(m->session)) == sizeof(m->session) || !token_ok(m->session)) {
-		explicit_bzero(m->session, sizeof(m->session));
-		m->st.malformed++;
-		fail(m, "malformed answer: no usable token in it", NULL);
-		end_cycle(m, now);
-		explicit_bzero(err, sizeof(err));
-		return;
-	}
-	explicit_bzero(err, sizeof(err));
-	m->step = ST_PW_AGG;
-}
-
-static void pw_agg_result(struct ems_meter *m, int status, const char *body, size_t len, uint64_t now)
-{
-	char err[ERR_MAX] = "";
-	struct ems_reading r;
-
-	if ((status == 401 || status == 403) && !m->relogged) {
-		/* the session expired or the gateway restarted: log in once more, in this cycle */
-		explicit_bzero(m->session, sizeof(m->session));
-		m->relogged = true;
-		mlog(m, EMS_LOG_DEBUG, "%s: HTTP %d, logging in again", m->what, status);
-		m->step = ST_PW_LOGIN;
-		return;
-	}
-	if (!ok_status(status)) {
-		if (status == 401 || status == 403)
-			explicit_bzero(m->session, sizeof(m->session));
-		http_fail(m, status, NULL);
-		end_cycle(m, now);
-		return;
-	}
-	ems_reading_clear(&r);
-	if (!take(m, ems_powerwall_aggregates_parse(body, len, &r, err, sizeof(err)), GIVES_PW_AGG, &r, err, now)) {
-		end_cycle(m, now);
-		return;
-	}
-	m->step = ST_PW_SOE;
-}
-
-/* The state of charge is extra: its failure leaves soc to age, the cycle still counts as good. */
-static void pw_soe_result(struct ems_meter *m, int status, const char *body, size_t len, uint64_t now)
-{
-	char err[ERR_MAX] = "", reason[ERR_MAX + 32];
-	struct ems_reading r;
-	int rc;
-
-	if (ok_status(status)) {
-		ems_reading_clear(&r);
-		rc = ems_powerwall_soe_parse(body, len, &r, err, sizeof(err));
-		if (rc == 0 || rc == -ENODATA) {
-			take(m, rc, BIT(EMS_SOC), &r, err, now);
-			m->soe_warned = false;
-			end_cycle(m, now);
-			return;
-		}
-		val_clear_mask(m, BIT(EMS_SOC));
-		m->st.malformed++;
-		snprintf(reason, sizeof(reason), "malformed answer: %s", *err ? err : "?");
-	} else {
-		m->st.failed++;
-		if (status == 401 || status == 403)
-			explicit_bzero(m->session, sizeof(m->session)); /* the next cycle logs in */
-		if (status < 0)
-			snprintf(reason, sizeof(reason), "%s", strerror(-status));
-		else
-			snprintf(reason, sizeof(reason), "HTTP %d", status);
-	}
-	mlog(m, m->soe_warned ? EMS_LOG_DEBUG : EMS_LOG_WARN, "%s: %s; the state of charge stays unknown", m->what,
-	     reason);
-	m->soe_warned = true;
-	end_cycle(m, now);
-}
-
-static void hass_result(struct ems_meter *m, int status, const char *body, size_t len, uint64_t now)
-{
-	char err[ERR_MAX] = "";
-	int v = m->hass_v, rc;
-	double x = NAN;
-
-	if (!ok_status(status)) {
-		http_fail(m, status, status == 401 ? "token refused" : NULL);
-		/* The server is down or refuses us: the other entities would fare no better. A 404 is one
-		 * entity's problem; the others are still read. */
-		if (status < 0 || status == 401 || status == 403 || status == 429 || status >= 500) {
-			end_cycle(m, now);
-			return;
-		}
-	} else {
-		rc = ems_hass_parse(body, len, &x, err, sizeof(err));
-		if (rc == 0) {
-			if (val_set(m, v, scaled(m, v, x), now))
-				m->st.ok++;
-		} else if (rc == -ENODATA) {
-			val_clear_mask(m, BIT(v));
-			mlog(m, EMS_LOG_DEBUG, "%s: unavailable", m->what);
-		} else {
-			malformed(m, BIT(v), err);
-		}
-	}
-	m->hass_v = next_hass(m, v + 1);
-	if (m->hass_v < 0)
-		end_cycle(m, now);
-}
-
-static void json_result(struct ems_meter *m, int status, const char *body, size_t len, uint64_t now)
-{
-	char err[ERR_MAX] = "", first[ERR_MAX + EMS_METER_KEY_MAX + 8] = "";
-	unsigned bad = 0;
-	int n = 0;
-
-	if (!ok_status(status)) {
-		http_fail(m, status, status == 401 ? "token refused" : NULL);
-		end_cycle(m, now);
-		return;
-	}
-	for (int v = 0; v < EMS_NVALUES; v++) {
-		double x = NAN;
-		int rc;
-
-		if (!m->src[v].set)
-			continue;
-		err[0] = 0;
-		rc = ems_json_pointer_number(body, len, m->src[v].key, &x, err, sizeof(err));
-		if (rc == 0 && val_set(m, v, scaled(m, v, x), now)) {
-			n++;
-		} else if (rc == -ENODATA) {
-			val_clear_mask(m, BIT(v));
-		} else {
-			val_clear_mask(m, BIT(v));
-			if (!bad)
-				/* the parser's message names the pointer */
-				snprintf(first, sizeof(first), "%s%s", *err ? err : m->src[v].key,
-					 *err ? "" : ": not a number");
-			bad |= BIT(v);
-		}
-	}
-	if (n)
-		m->st.ok++;
-	if (bad)
-		malformed(m, bad, first);
-	end_cycle(m, now);
-}
-
+/* The answer to the current step's request goes to its vendor's step machine. */
 static void http_result(struct ems_meter *m, int status, const char *body, size_t len, uint64_t now)
 {
-	char err[ERR_MAX] = "";
-	struct ems_reading r;
-
 	m->req_out = false;
 	if (!body)
 		body = "";
-	ems_reading_clear(&r);
 	switch (m->step) {
 	case ST_FRONIUS:
-		if (!ok_status(status))
-			http_fail(m, status, NULL);
-		else
-			take(m, ems_fronius_parse(body, len, &r, err, sizeof(err)), GIVES_FRONIUS, &r, err, now);
-		end_cycle(m, now);
+		ems_meter_fronius_result(m, status, body, len, now);
 		break;
 	case ST_ENVOY:
-		if (!ok_status(status))
-			http_fail(m, status, status == 401 ? "token refused (expired? owner tokens last a year)" : NULL);
-		else
-			take(m, ems_envoy_parse(body, len, &r, err, sizeof(err)), GIVES_ENVOY, &r, err, now);
-		end_cycle(m, now);
+		ems_meter_envoy_result(m, status, body, len, now);
 		break;
 	case ST_PW_LOGIN:
-		pw_login_result(m, status, body, len, now);
-		break;
 	case ST_PW_AGG:
-		pw_agg_result(m, status, body, len, now);
-		break;
 	case ST_PW_SOE:
-		pw_soe_result(m, status, body, len, now);
+		ems_meter_powerwall_result(m, status, body, len, now);
 		break;
 	case ST_HASS:
-		hass_result(m, status, body, len, now);
+		ems_meter_hass_result(m, status, body, len, now);
 		break;
 	case ST_JSON:
-		json_result(m, status, body, len, now);
+		ems_meter_json_result(m, status, body, len, now);
 		break;
 	default:
-		end_cycle(m, now);
+		ems_meter_cycle_end(m, now);
 		break;
 	}
 }
@@ -828,139 +412,7 @@ void ems_meter_http_done(struct ems_meter *m, uint32_t id, int status, const cha
 	if (!m || !m->cycle || !m->req_out || id != m->req_id)
 		return;
 	http_result(m, status, body, len, now_ms);
-	advance(m, now_ms);
-}
-
-/* ---------------------------------------------------------------- Modbus */
-
-/* The stream cannot be trusted any more: drop what is buffered and have the gateway reconnect. The
- * state is settled before the call, which may well come back as modbus_down. */
-static void mb_broken(struct ems_meter *m, const char *reason, uint64_t now)
-{
-	m->rx_len = 0;
-	m->st.failed++;
-	if (m->cycle && m->mb_out) {
-		m->mb_out = false;
-		fail(m, reason, NULL);
-		end_cycle(m, now);
-	} else {
-		mlog(m, EMS_LOG_DEBUG, "Modbus: %s", reason);
-	}
-	if (m->env.modbus_reset)
-		m->env.modbus_reset(m->env.user);
-}
-
-static void mb_answer(struct ems_meter *m, const struct ems_modbus_resp *resp, uint64_t now)
-{
-	char err[ERR_MAX] = "", reason[64];
-	struct ems_reading r;
-	unsigned mask;
-	int rc;
-
-	if (!m->cycle || !m->mb_out || resp->tid != m->tid) {
-		/* a late answer to a request given up on */
-		mlog(m, EMS_LOG_DEBUG, "Modbus: skipped an answer with transaction id %u", resp->tid);
-		return;
-	}
-	m->mb_out = false;
-	if (resp->exception) {
-		m->st.failed++;
-		snprintf(reason, sizeof(reason), "Modbus exception %u", resp->exception);
-		fail(m, reason, NULL);
-		end_cycle(m, now);
-		return;
-	}
-	ems_reading_clear(&r);
-	mask = m->step == ST_SE_METER ? BIT(EMS_GRID)
-	       : m->step == ST_SE_BATT ? BIT(EMS_BATTERY) | BIT(EMS_SOC)
-				       : BIT(EMS_PV);
-	if (resp->n_regs != m->mb_count) {
-		snprintf(err, sizeof(err), "%zu registers, %u asked for", resp->n_regs, m->mb_count);
-		rc = -EINVAL;
-	} else if (m->step == ST_SE_METER) {
-		rc = ems_solaredge_meter(resp->regs, resp->n_regs, &r, err, sizeof(err));
-	} else if (m->step == ST_SE_BATT) {
-		rc = ems_solaredge_battery(resp->regs, resp->n_regs, &r, err, sizeof(err));
-	} else {
-		rc = ems_solaredge_inverter(resp->regs, resp->n_regs, &r, err, sizeof(err));
-	}
-	if (!take(m, rc, mask, &r, err, now)) {
-		end_cycle(m, now);
-		return;
-	}
-	if (m->step == ST_SE_INV && m->se_meter > 0)
-		m->step = ST_SE_METER;
-	else if (m->step != ST_SE_BATT && m->se_battery)
-		m->step = ST_SE_BATT;
-	else
-		m->step = ST_NONE;
-	advance(m, now);
-}
-
-void ems_meter_modbus_rx(struct ems_meter *m, const uint8_t *bytes, size_t len, uint64_t now_ms)
-{
-	struct ems_modbus_resp resp;
-
-	if (!m || m->type != EMS_METER_SOLAREDGE || !bytes)
-		return;
-	while (len > 0) {
-		size_t take_n = sizeof(m->rx) - m->rx_len;
-
-		if (take_n > len)
-			take_n = len;
-		memcpy(m->rx + m->rx_len, bytes, take_n);
-		m->rx_len += take_n;
-		bytes += take_n;
-		len -= take_n;
-		for (;;) {
-			int rc = ems_modbus_parse_response(m->rx, m->rx_len, &resp);
-
-			if (rc == 0 && m->rx_len == sizeof(m->rx))
-				rc = -EPROTO; /* no answer is this long */
-			if (rc < 0) {
-				mb_broken(m, "not a Modbus TCP answer", now_ms);
-				return;
-			}
-			if (rc == 0)
-				break;
-			if ((size_t)rc > m->rx_len)
-				rc = (int)m->rx_len;
-			memmove(m->rx, m->rx + rc, m->rx_len - (size_t)rc);
-			m->rx_len -= (size_t)rc;
-			mb_answer(m, &resp, now_ms);
-		}
-	}
-}
-
-void ems_meter_modbus_up(struct ems_meter *m, uint64_t now_ms)
-{
-	if (!m || m->type != EMS_METER_SOLAREDGE)
-		return;
-	m->mb_seen_up = true;
-	m->rx_len = 0;
-	if (m->cycle && (m->mb_wait_up || m->mb_out)) {
-		/* the waiting cycle goes on from its current step; a read that went to the old socket is
-		 * made again on this one */
-		m->mb_wait_up = false;
-		m->mb_out = false;
-		m->cycle_start = now_ms;
-		advance(m, now_ms);
-	} else if (!m->cycle && now_ms >= m->next_poll) {
-		start_cycle(m, now_ms);
-	}
-}
-
-void ems_meter_modbus_down(struct ems_meter *m, uint64_t now_ms)
-{
-	if (!m || m->type != EMS_METER_SOLAREDGE)
-		return;
-	m->rx_len = 0;
-	if (m->cycle && m->mb_out) {
-		m->mb_out = false;
-		m->st.failed++;
-		fail(m, "connection lost", NULL);
-		end_cycle(m, now_ms);
-	}
+	ems_meter_cycle_advance(m, now_ms);
 }
 
 /* ---------------------------------------------------------------- the clock */
@@ -969,19 +421,19 @@ void ems_meter_tick(struct ems_meter *m, uint64_t now_ms)
 {
 	if (!m || m->type == EMS_METER_MQTT)
 		return;
-	if (m->cycle && m->mb_out && since(now_ms, m->mb_sent) >= EMS_METER_MODBUS_TIMEOUT_MS) {
+	if (m->cycle && m->mb_out && ems_meter_since(now_ms, m->mb_sent) >= EMS_METER_MODBUS_TIMEOUT_MS) {
 		char reason[48];
 
 		snprintf(reason, sizeof(reason), "no answer within %u s", EMS_METER_MODBUS_TIMEOUT_MS / 1000);
-		mb_broken(m, reason, now_ms);
+		ems_meter_solaredge_broken(m, reason, now_ms);
 	}
-	if (m->cycle && !m->mb_wait_up && since(now_ms, m->cycle_start) >= CYCLE_MAX_MS) {
+	if (m->cycle && !m->mb_wait_up && ems_meter_since(now_ms, m->cycle_start) >= CYCLE_MAX_MS) {
 		bool reset = m->mb_out;
 
 		m->st.failed++;
 		m->req_out = false; /* its answer, should it come, is ignored */
-		fail(m, "no answer within 60 s", NULL);
-		end_cycle(m, now_ms);
+		ems_meter_fail(m, "no answer within 60 s", NULL);
+		ems_meter_cycle_end(m, now_ms);
 		if (reset) {
 			m->rx_len = 0;
 			if (m->env.modbus_reset)
@@ -989,7 +441,7 @@ void ems_meter_tick(struct ems_meter *m, uint64_t now_ms)
 		}
 	}
 	if (!m->cycle && now_ms >= m->next_poll)
-		start_cycle(m, now_ms);
+		ems_meter_cycle_start(m, now_ms);
 }
 
 uint64_t ems_meter_next_deadline(const struct ems_meter *m)
@@ -1002,75 +454,10 @@ uint64_t ems_meter_next_deadline(const struct ems_meter *m)
 		return m->next_poll;
 	if (m->mb_wait_up)
 		return UINT64_MAX;
-	d = add_sat(m->cycle_start, CYCLE_MAX_MS);
-	if (m->mb_out && add_sat(m->mb_sent, EMS_METER_MODBUS_TIMEOUT_MS) < d)
-		d = add_sat(m->mb_sent, EMS_METER_MODBUS_TIMEOUT_MS);
+	d = ems_meter_add_sat(m->cycle_start, CYCLE_MAX_MS);
+	if (m->mb_out && ems_meter_add_sat(m->mb_sent, EMS_METER_MODBUS_TIMEOUT_MS) < d)
+		d = ems_meter_add_sat(m->mb_sent, EMS_METER_MODBUS_TIMEOUT_MS);
 	return d;
-}
-
-/* ---------------------------------------------------------------- MQTT */
-
-const char *ems_meter_mqtt_topic(const struct ems_meter *m, enum ems_value v)
-{
-	if (!m || m->type != EMS_METER_MQTT || (unsigned)v >= EMS_NVALUES || !m->src[v].set)
-		return NULL;
-	return m->src[v].key;
-}
-
-void ems_meter_mqtt_message(struct ems_meter *m, const char *topic, const uint8_t *payload, size_t len,
-			    uint64_t now_ms)
-{
-	bool matched = false, gave = false;
-
-	if (!m || m->type != EMS_METER_MQTT || !topic)
-		return;
-	if (!payload)
-		len = 0;
-	for (int v = 0; v < EMS_NVALUES; v++) {
-		char err[ERR_MAX] = "";
-		double x = NAN;
-		int rc;
-
-		if (!m->src[v].set || strcmp(m->src[v].key, topic))
-			continue;
-		matched = true;
-		rc = ems_payload_number(payload ? (const char *)payload : "", len, m->src[v].pointer, &x, err,
-					sizeof(err));
-		if (rc == 0 && val_set(m, v, scaled(m, v, x), now_ms)) {
-			gave = true;
-			if (m->bad[v])
-				mlog(m, EMS_LOG_INFO, "%s: readable again", topic);
-			m->bad[v] = false;
-		} else if (rc == -ENODATA) {
-			val_clear_mask(m, BIT(v));
-		} else {
-			val_clear_mask(m, BIT(v));
-			m->st.malformed++;
-			mlog(m, m->bad[v] ? EMS_LOG_DEBUG : EMS_LOG_WARN, "%s: malformed payload: %s%s", topic,
-			     *err ? err : "not a number", m->bad[v] ? "" : "; unknown until a good one arrives");
-			m->bad[v] = true;
-		}
-	}
-	if (matched)
-		m->st.messages++;
-	if (gave)
-		m->st.ok++;
-}
-
-void ems_meter_mqtt_link(struct ems_meter *m, bool up, uint64_t now_ms)
-{
-	(void)now_ms;
-	if (!m || m->type != EMS_METER_MQTT)
-		return;
-	if (!up && !m->link_down) {
-		m->link_down = true;
-		m->st.failing = true;
-		mlog(m, EMS_LOG_WARN, "MQTT broker link down; the values age out after %.3g s", m->max_age_ms / 1000.0);
-	} else if (up && m->link_down) {
-		m->link_down = false;
-		m->st.failing = false;
-		mlog(m, EMS_LOG_INFO, "MQTT broker link back");
-	}
 }
 
 /* ---------------------------------------------------------------- readings */
@@ -1083,7 +470,7 @@ void ems_meter_reading(const struct ems_meter *m, uint64_t now_ms, struct ems_re
 	for (int v = 0; v < EMS_NVALUES; v++) {
 		const struct val *s = &m->val[v];
 
-		if (s->have && !s->unknown && since(now_ms, s->at) <= m->max_age_ms)
+		if (s->have && !s->unknown && ems_meter_since(now_ms, s->at) <= m->max_age_ms)
 			out->v[v] = s->x;
 	}
 }
@@ -1092,7 +479,7 @@ uint64_t ems_meter_age_ms(const struct ems_meter *m, enum ems_value v, uint64_t 
 {
 	if (!m || (unsigned)v >= EMS_NVALUES || !m->val[v].have)
 		return UINT64_MAX;
-	return since(now_ms, m->val[v].at);
+	return ems_meter_since(now_ms, m->val[v].at);
 }
 
 void ems_meter_stats(const struct ems_meter *m, struct ems_meter_stats *out)
@@ -1188,11 +575,12 @@ static bool sources_ok(const struct ems_meter_params *p)
 		n++;
 		if (!isfinite(s->scale))
 			return false;
-		if (p->type == EMS_METER_HASS && !entity_ok(s->key))
+		if (p->type == EMS_METER_HASS && !ems_meter_hass_entity_ok(s->key))
 			return false;
-		if (p->type == EMS_METER_JSON && !pointer_ok(s->key, EMS_METER_KEY_MAX))
+		if (p->type == EMS_METER_JSON && !ems_meter_json_pointer_ok(s->key, EMS_METER_KEY_MAX))
 			return false;
-		if (p->type == EMS_METER_MQTT && (!topic_ok(s->key) || !pointer_ok(s->pointer, EMS_METER_POINTER_MAX)))
+		if (p->type == EMS_METER_MQTT &&
+		    (!ems_meter_mqtt_topic_ok(s->key) || !ems_meter_json_pointer_ok(s->pointer, EMS_METER_POINTER_MAX)))
 			return false;
 	}
 	return n > 0;
@@ -1220,7 +608,7 @@ struct ems_meter *ems_meter_new(const struct ems_meter_params *p, const struct e
 	    copy_str(m->url, sizeof(m->url), http_type(p->type) ? p->url : "") < 0 ||
 	    copy_str(m->email, sizeof(m->email), p->email) < 0 ||
 	    copy_str(m->password, sizeof(m->password), p->password) < 0 ||
-	    copy_str(m->token, sizeof(m->token), p->token) < 0 || (m->token[0] && !token_ok(m->token))) {
+	    copy_str(m->token, sizeof(m->token), p->token) < 0 || (m->token[0] && !ems_meter_token_ok(m->token))) {
 		ems_meter_free(m);
 		return NULL;
 	}

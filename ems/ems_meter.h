@@ -27,6 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core_text.h"
 #include "ems.h"
 
 #define EMS_METER_KEY_MAX 256        /* entity id, JSON pointer or topic */
@@ -82,7 +83,13 @@ struct ems_meter_http_req {
 	const char *bearer;         /* secret; NULL: none */
 };
 
-enum ems_log_level { EMS_LOG_ERROR = 0, EMS_LOG_WARN, EMS_LOG_INFO, EMS_LOG_DEBUG };
+/* The log levels are the cores' one scale (core_text.h). The old names stay as aliases for code
+ * outside ems/ that still spells them (gateway/, tests): the same type and the same numbers. */
+#define ems_log_level core_log_level
+#define EMS_LOG_ERROR CORE_LOG_ERROR
+#define EMS_LOG_WARN CORE_LOG_WARN
+#define EMS_LOG_INFO CORE_LOG_INFO
+#define EMS_LOG_DEBUG CORE_LOG_DEBUG
 
 struct ems_meter_env {
 	void *user;
@@ -94,7 +101,7 @@ struct ems_meter_env {
 	/* The Modbus stream is out of step (timeout, garbage): close and reconnect. Optional. */
 	void (*modbus_reset)(void *user);
 	/* One log line, without the meter's name (the gateway prefixes it). Never holds a secret. */
-	void (*log)(void *user, enum ems_log_level level, const char *msg);
+	void (*log)(void *user, enum core_log_level level, const char *msg);
 };
 
 struct ems_meter;
