@@ -21,13 +21,8 @@
 #include "gw_held.h"
 #include "gw_log.h"
 #include "gw_port.h"
+#include "gw_timer.h"
 
-/* Never sleep longer than this even if the core has nothing due: a cheap guard against a deadline
- * computed wrongly far in the future. */
-#define MAX_SLEEP_MS 60000u
-/* An immediate deadline still waits this long (simulated ms), so a core that kept saying "now" would
- * cost a little latency instead of a busy loop. */
-#define MIN_DELAY_MS 1u
 #define REJECTED_LOG_EVERY_MS 60000u
 #define REJECTED_MEMORY 8
 
@@ -108,19 +103,9 @@ static void standalone_caps_apply(struct gw_bus *bus)
 
 static void bus_rearm(struct gw_bus *bus)
 {
-	uint64_t now, deadline, delta, us;
-
 	if (bus->stopped)
 		return;
-	now = gw_clock_now_ms(bus->clock);
-	deadline = twc_bus_next_deadline(bus->core);
-	delta = deadline > now ? deadline - now : 0;
-	if (delta > MAX_SLEEP_MS)
-		delta = MAX_SLEEP_MS;
-	if (delta < MIN_DELAY_MS)
-		delta = MIN_DELAY_MS;
-	us = gw_clock_real_delay_us(bus->clock, delta);
-	lws_sul_schedule(gw_loop_context(bus->loop), 0, &bus->sul_tick, bus_tick_cb, (lws_usec_t)us);
+	gw_timer_at(bus->loop, bus->clock, &bus->sul_tick, bus_tick_cb, twc_bus_next_deadline(bus->core), true);
 }
 
 static void bus_tick_cb(lws_sorted_usec_list_t *sul)
@@ -352,8 +337,7 @@ static void status_arm(struct gw_bus *bus)
 		lws_sul_cancel(&bus->sul_status);
 		return;
 	}
-	lws_sul_schedule(gw_loop_context(bus->loop), 0, &bus->sul_status, bus_status_cb,
-			 (lws_usec_t)gw_clock_real_delay_us(bus->clock, (uint64_t)bus->status_interval * 1000u));
+	gw_timer_in(bus->loop, bus->clock, &bus->sul_status, bus_status_cb, (uint64_t)bus->status_interval * 1000u);
 }
 
 static void bus_status_cb(lws_sorted_usec_list_t *sul)

@@ -20,13 +20,12 @@
 #include "gw_journal.h"
 #include "gw_log.h"
 #include "gw_store.h"
+#include "gw_timer.h"
 #include "gw_ws.h"
 
 #define STATE_FILE_MAX (1024 * 1024)
 #define JOURNAL_NAME "ocpp-journal"
 #define EVSE_PERIOD_MS 1000u /* simulated ms between full state pushes */
-#define MAX_SLEEP_MS 60000u
-#define MIN_DELAY_MS 1u
 
 struct gw_ocpp {
 	struct gw_loop *loop;
@@ -58,36 +57,23 @@ static void evse_cb(lws_sorted_usec_list_t *sul);
 
 static struct ocpp_now now_of(const struct gw_ocpp *o)
 {
-	struct timespec ts;
-
-	gw_clock_wall(&ts);
 	return (struct ocpp_now){
 		.mono_ms = gw_clock_now_ms(o->clock),
-		.wall_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000,
+		.wall_ms = gw_clock_wall_ms(),
 	};
 }
 
 static void sul_in(struct gw_ocpp *o, lws_sorted_usec_list_t *sul, sul_cb_t cb, uint64_t sim_ms)
 {
-	lws_sul_schedule(gw_loop_context(o->loop), 0, sul, cb,
-			 (lws_usec_t)gw_clock_real_delay_us(o->clock, sim_ms));
+	gw_timer_in(o->loop, o->clock, sul, cb, sim_ms);
 }
 
 /* After every call into the core: the next tick at its deadline (bounded both ways). */
 static void tick_rearm(struct gw_ocpp *o)
 {
-	uint64_t now, deadline, delta;
-
 	if (o->stopped)
 		return;
-	now = gw_clock_now_ms(o->clock);
-	deadline = ocpp_cp_next_deadline(o->cp);
-	delta = deadline > now ? deadline - now : 0;
-	if (delta > MAX_SLEEP_MS)
-		delta = MAX_SLEEP_MS;
-	if (delta < MIN_DELAY_MS)
-		delta = MIN_DELAY_MS;
-	sul_in(o, &o->sul_tick, tick_cb, delta);
+	gw_timer_at(o->loop, o->clock, &o->sul_tick, tick_cb, ocpp_cp_next_deadline(o->cp), true);
 }
 
 static void tick_cb(lws_sorted_usec_list_t *sul)

@@ -24,6 +24,7 @@
 #include "gw_mqtt.h"
 #include "gw_ocpp.h"
 #include "gw_port.h"
+#include "gw_timer.h"
 
 #define EVAL_EVERY_MS 1000u
 #define HTTP_SLOTS 8        /* requests one meter may have in flight (HA: one per entity) */
@@ -174,7 +175,7 @@ static void meter_modbus_reset(void *user)
 
 	/* Asked from inside the port's own callbacks: replace the port from the next tick instead. */
 	m->reset_wanted = true;
-	lws_sul_schedule(gw_loop_context(m->pol->loop), 0, &m->pol->sul_tick, tick_cb, 1);
+	gw_timer_in(m->pol->loop, NULL, &m->pol->sul_tick, tick_cb, 0);
 }
 
 static void port_rx(void *user, const uint8_t *bytes, size_t len)
@@ -389,8 +390,7 @@ static void tick_arm(struct gw_policy *pol)
 	d = ems_policy_next_deadline(pol->core);
 	if (d < next)
 		next = d;
-	lws_sul_schedule(gw_loop_context(pol->loop), 0, &pol->sul_tick, tick_cb,
-			 (lws_usec_t)gw_clock_real_delay_us(pol->clock, next > now ? next - now : 1));
+	gw_timer_at(pol->loop, pol->clock, &pol->sul_tick, tick_cb, next, true);
 }
 
 static void tick_cb(lws_sorted_usec_list_t *sul)
@@ -449,8 +449,7 @@ static void status_arm(struct gw_policy *pol)
 {
 	if (pol->status_interval <= 0 || pol->stopped)
 		return;
-	lws_sul_schedule(gw_loop_context(pol->loop), 0, &pol->sul_status, status_cb,
-			 (lws_usec_t)gw_clock_real_delay_us(pol->clock, (uint64_t)pol->status_interval * 1000u));
+	gw_timer_in(pol->loop, pol->clock, &pol->sul_status, status_cb, (uint64_t)pol->status_interval * 1000u);
 }
 
 static void status_cb(lws_sorted_usec_list_t *sul)

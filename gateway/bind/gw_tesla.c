@@ -16,11 +16,10 @@
 #include "gw_http.h"
 #include "gw_log.h"
 #include "gw_store.h"
+#include "gw_timer.h"
 #include "tesla_api.h"
 #include "twc_bus.h"
 
-#define MIN_DELAY_MS 10u
-#define MAX_SLEEP_MS 60000u
 #define STATE_FILE_MAX 65536
 
 struct gw_tesla {
@@ -39,33 +38,13 @@ struct gw_tesla {
 	lws_sorted_usec_list_t sul_tick;
 };
 
-static int64_t wall_ms(void)
-{
-	struct timespec ts;
-
-	gw_clock_wall(&ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sul_in(struct gw_tesla *t, lws_sorted_usec_list_t *sul, sul_cb_t cb, uint64_t sim_ms)
-{
-	lws_sul_schedule(gw_loop_context(t->loop), 0, sul, cb, (lws_usec_t)gw_clock_real_delay_us(t->clock, sim_ms));
-}
-
 static void tick_cb(lws_sorted_usec_list_t *sul);
 
 static void tick_rearm(struct gw_tesla *t)
 {
-	uint64_t now = gw_clock_now_ms(t->clock), d = tesla_next_deadline(t->core);
-	uint64_t delta = d > now ? d - now : 0;
-
 	if (t->stopped)
 		return;
-	if (delta > MAX_SLEEP_MS)
-		delta = MAX_SLEEP_MS;
-	if (delta < MIN_DELAY_MS)
-		delta = MIN_DELAY_MS;
-	sul_in(t, &t->sul_tick, tick_cb, delta);
+	gw_timer_at(t->loop, t->clock, &t->sul_tick, tick_cb, tesla_next_deadline(t->core), true);
 }
 
 static void tick_cb(lws_sorted_usec_list_t *sul)
@@ -74,7 +53,7 @@ static void tick_cb(lws_sorted_usec_list_t *sul)
 
 	if (t->stopped)
 		return;
-	tesla_tick(t->core, gw_clock_now_ms(t->clock), wall_ms());
+	tesla_tick(t->core, gw_clock_now_ms(t->clock), gw_clock_wall_ms());
 	tick_rearm(t);
 }
 
@@ -87,7 +66,7 @@ static void http_done(void *user, const struct gw_http_resp *r)
 	if (r->status < 0)
 		gw_log_debug("tesla: request failed: %s", r->error[0] ? r->error : strerror(-r->status));
 	tesla_http_done(t->core, t->req_id, r->status, r->body, r->len, r->retry_after_s, gw_clock_now_ms(t->clock),
-			wall_ms());
+			gw_clock_wall_ms());
 	tick_rearm(t);
 }
 
@@ -149,7 +128,7 @@ static void bus_changed(void *user)
 	struct gw_tesla *t = user;
 	const struct twc_bus *core = gw_bus_core(t->bus);
 	uint64_t now = gw_clock_now_ms(t->clock);
-	int64_t wall = wall_ms();
+	int64_t wall = gw_clock_wall_ms();
 
 	if (t->stopped)
 		return;
@@ -226,7 +205,7 @@ struct gw_tesla *gw_tesla_new(struct gw_loop *loop, const struct gw_clock *clock
 	env.http = env_http;
 	env.store = env_store;
 	env.log = env_log;
-	t->core = tesla_new(p, &env, wall_ms());
+	t->core = tesla_new(p, &env, gw_clock_wall_ms());
 	free(tokens);
 	free(state);
 	if (!t->core) {

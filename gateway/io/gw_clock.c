@@ -35,6 +35,14 @@ void gw_clock_wall(struct timespec *out)
 	}
 }
 
+int64_t gw_clock_wall_ms(void)
+{
+	struct timespec ts;
+
+	gw_clock_wall(&ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 void gw_clock_init(struct gw_clock *clk, double speed)
 {
 	clk->start_us = gw_clock_mono_us();

@@ -16,6 +16,8 @@ uint64_t gw_clock_mono_ms(void);
 
 /* Real wall time (CLOCK_REALTIME), for log stamps and later OCPP timestamps. */
 void gw_clock_wall(struct timespec *out);
+/* The same in ms since the epoch, what the cores take as wall time. */
+int64_t gw_clock_wall_ms(void);
 
 /*
  * A possibly sped-up monotonic clock. Embedded by value in its owner; set up with gw_clock_init().

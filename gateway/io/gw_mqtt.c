@@ -42,6 +42,7 @@
 #include "gw_log.h"
 #include "gw_loop.h"
 #include "gw_rawfd.h"
+#include "gw_timer.h"
 
 #define DEFAULT_PORT 1883
 #define DEFAULT_KEEPALIVE_S 30
@@ -92,7 +93,7 @@ struct gw_mqtt {
 	char reason[REASON_MAX]; /* why the attempt in progress or the last link failed */
 
 	int sub_mid;
-	unsigned backoff_s;
+	struct gw_backoff backoff;
 	uint64_t connect_started_ms;
 	uint64_t connack_ms; /* when the broker accepted this session, 0 before */
 
@@ -197,14 +198,13 @@ static void retry_later(struct gw_mqtt *m)
 
 	/* Only a session that lasted resets the backoff: a broker that accepts and drops us at once (a
 	 * client id used twice, say) must not get a reconnect, and two log lines, every second. */
-	if (m->connack_ms && gw_clock_mono_ms() - m->connack_ms >= STABLE_MS)
-		m->backoff_s = BACKOFF_FIRST_S;
+	if (m->connack_ms)
+		gw_backoff_settle(&m->backoff, gw_clock_mono_ms() - m->connack_ms, STABLE_MS);
 	m->connack_ms = 0;
-	delay = m->backoff_s;
+	delay = gw_backoff_next(&m->backoff, 0) / 1000u;
 	drop_current(m);
 	m->phase = PH_WAIT;
 	m->lost = false;
-	m->backoff_s = m->backoff_s * 2 > BACKOFF_MAX_S ? BACKOFF_MAX_S : m->backoff_s * 2;
 	/* Scheduled before the handler runs, so a gw_mqtt_stop() from inside it cancels the retry. */
 	sul_in(m, (lws_usec_t)delay * LWS_US_PER_SEC);
 
@@ -616,7 +616,7 @@ struct gw_mqtt *gw_mqtt_new(struct gw_loop *loop, const struct gw_mqtt_params *p
 	m->h = *h;
 	m->port = p->port ? p->port : DEFAULT_PORT;
 	m->keepalive_s = p->keepalive_s ? p->keepalive_s : DEFAULT_KEEPALIVE_S;
-	m->backoff_s = BACKOFF_FIRST_S;
+	gw_backoff_init(&m->backoff, BACKOFF_FIRST_S * 1000u, BACKOFF_MAX_S * 1000u, false);
 	snprintf(m->name, sizeof(m->name), "%s", name);
 	m->host = strdup(p->host);
 	if (!m->host)

@@ -31,6 +31,7 @@
 #include "gw_log.h"
 #include "gw_loop.h"
 #include "gw_rawfd.h"
+#include "gw_timer.h"
 
 #define BACKOFF_MIN_MS 1000u
 #define BACKOFF_MAX_MS 30000u
@@ -66,7 +67,7 @@ struct gw_port {
 	int given_fd;    /* GW_PORT_FD before adoption */
 
 	lws_sorted_usec_list_t sul;
-	uint32_t backoff_ms;
+	struct gw_backoff backoff;
 	bool quiet;      /* a failure was logged; repeats go to debug until bytes arrive again */
 	char reason[128];/* why the transport is failing, for the log line */
 	char desc[GW_PORT_SPEC_MAX + 64]; /* what was opened, for the "up" log line */
@@ -145,8 +146,7 @@ static void addr_release(struct gw_port *port)
 static void schedule_retry(struct gw_port *port)
 {
 	port->state = ST_WAIT;
-	sul_in(port, (lws_usec_t)port->backoff_ms * LWS_US_PER_MS);
-	port->backoff_ms = port->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : port->backoff_ms * 2;
+	sul_in(port, (lws_usec_t)gw_backoff_next(&port->backoff, 0) * LWS_US_PER_MS);
 }
 
 /* An attempt failed: log the first failure at warn and repeats at debug, then back off. */
@@ -158,7 +158,7 @@ static void attempt_failed(struct gw_port *port, const char *what)
 		return;
 	}
 	gw_log(port->quiet ? GW_LOG_DEBUG : GW_LOG_WARN, "port %s: %s: %s; retrying in %u s%s", port->spec,
-	       what, port->reason, port->backoff_ms / 1000u, port->quiet ? "" : " (further failures at debug level)");
+	       what, port->reason, gw_backoff_step(&port->backoff) / 1000u, port->quiet ? "" : " (further failures at debug level)");
 	port->quiet = true;
 	schedule_retry(port);
 }
@@ -531,7 +531,7 @@ static int on_rx(struct gw_port *port)
 	if (n > 0) {
 		/* Bytes prove the link works: the next loss starts the backoff from the bottom and is
 		 * worth a warning again. */
-		port->backoff_ms = BACKOFF_MIN_MS;
+		gw_backoff_reset(&port->backoff);
 		port->quiet = false;
 		port->h.on_rx(port->h.user, buf, (size_t)n);
 		return 0;
@@ -601,7 +601,7 @@ static void on_close(struct gw_port *port)
 		} else {
 			gw_log(port->quiet ? GW_LOG_DEBUG : GW_LOG_WARN,
 			       "port %s: lost (%s); reopening in %u s, then backing off up to %u s", port->spec,
-			       port->reason, port->backoff_ms / 1000u, BACKOFF_MAX_MS / 1000u);
+			       port->reason, gw_backoff_step(&port->backoff) / 1000u, BACKOFF_MAX_MS / 1000u);
 			port->quiet = true;
 			schedule_retry(port);
 		}
@@ -652,7 +652,7 @@ static struct gw_port *port_alloc(struct gw_loop *loop, const char *name, const 
 	port->own_fd = -1;
 	port->io_fd = -1;
 	port->given_fd = -1;
-	port->backoff_ms = BACKOFF_MIN_MS;
+	gw_backoff_init(&port->backoff, BACKOFF_MIN_MS, BACKOFF_MAX_MS, false);
 	return port;
 }
 

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "gw_clock.h"
+#include "gw_timer.h"
 #include "gw_url.h"
 #include "gw_dns.h"
 #include "gw_log.h"
@@ -64,7 +65,7 @@ struct gw_ws {
 	struct lws *wsi;
 	lws_sorted_usec_list_t sul;
 	lws_sorted_usec_list_t sul_ping;
-	uint32_t backoff_ms;
+	struct gw_backoff backoff;
 	bool quiet;             /* a failure was logged; repeats go to debug until the link opens */
 	bool reconnect_now;     /* reconfigure: reopen at once after the close */
 	char reason[256];
@@ -190,12 +191,13 @@ static void link_reset(struct gw_ws *ws)
 
 /* ---- attempts and backoff ---- */
 
-static uint32_t jitter(struct gw_ws *ws, uint32_t ms)
+/* The next reconnect delay, jittered so that many charge points do not retry in step. */
+static uint32_t next_delay(struct gw_ws *ws)
 {
 	uint16_t r = 0;
 
 	lws_get_random(gw_loop_context(ws->loop), &r, sizeof(r));
-	return ms * 3u / 4u + (uint32_t)((uint64_t)(ms / 2u) * r / 65535u);
+	return gw_backoff_next(&ws->backoff, r);
 }
 
 static void addr_release(struct gw_ws *ws)
@@ -208,13 +210,12 @@ static void addr_release(struct gw_ws *ws)
 /* Every address failed: log the first failure at warn and repeats at debug, then back off. */
 static void attempt_failed(struct gw_ws *ws)
 {
-	uint32_t delay = jitter(ws, ws->backoff_ms);
+	uint32_t delay = next_delay(ws);
 
 	addr_release(ws);
 	gw_log(ws->quiet ? GW_LOG_DEBUG : GW_LOG_WARN, "ocpp: cannot connect to %s: %s; retrying in %.1f s%s",
 	       ws->shown, ws->reason, delay / 1000.0, ws->quiet ? "" : " (further failures at debug level)");
 	ws->quiet = true;
-	ws->backoff_ms = ws->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : ws->backoff_ms * 2;
 	ws->state = ST_WAIT;
 	sul_in(ws, &ws->sul, ws_sul_cb, (uint64_t)delay * 1000u);
 }
@@ -446,19 +447,17 @@ static void on_closed(struct gw_ws *ws)
 		ws->state = ST_IDLE;
 		return;
 	}
-	if (up >= STABLE_MS)
-		ws->backoff_ms = BACKOFF_MIN_MS;
+	gw_backoff_settle(&ws->backoff, up, STABLE_MS);
 	ws->state = ST_WAIT;
 	if (ws->reconnect_now) {
 		ws->reconnect_now = false;
 		gw_log_info("ocpp: reconnecting to %s with security profile %d", ws->shown, ws->profile);
 		sul_in(ws, &ws->sul, ws_sul_cb, 1);
 	} else {
-		uint32_t delay = jitter(ws, ws->backoff_ms);
+		uint32_t delay = next_delay(ws);
 
 		gw_log_warn("ocpp: connection to %s lost after %llu s (%s); reconnecting in %.1f s", ws->shown,
 			    (unsigned long long)up / 1000u, ws->reason[0] ? ws->reason : "closed", delay / 1000.0);
-		ws->backoff_ms = ws->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : ws->backoff_ms * 2;
 		sul_in(ws, &ws->sul, ws_sul_cb, (uint64_t)delay * 1000u);
 	}
 	ws->reason[0] = '\0';
@@ -607,7 +606,7 @@ struct gw_ws *gw_ws_new(struct gw_loop *loop, const struct gw_ws_config *cfg, co
 	}
 	ws->loop = loop;
 	ws->h = *h;
-	ws->backoff_ms = BACKOFF_MIN_MS;
+	gw_backoff_init(&ws->backoff, BACKOFF_MIN_MS, BACKOFF_MAX_MS, true);
 	config_take(ws, cfg);
 	ws->vh = ws->u.tls ? gw_loop_tls_vhost_new(loop, "ocpp-tls", ws->ca_file) : gw_loop_vhost(loop);
 	if (!ws->vh) {
@@ -671,7 +670,7 @@ int gw_ws_reconfigure(struct gw_ws *ws, const struct gw_ws_config *cfg)
 		return -EINVAL;
 	}
 	config_take(ws, cfg);
-	ws->backoff_ms = BACKOFF_MIN_MS;
+	gw_backoff_init(&ws->backoff, BACKOFF_MIN_MS, BACKOFF_MAX_MS, true);
 	switch (ws->state) {
 	case ST_OPEN:
 		/* Still open until the queue is empty: the ChangeConfiguration answer, sent after this
