@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core_text.h"
+
 #define STORE_PERIOD_MS 60000u        /* the energy registers are saved at least this often */
 
 /* ---------------------------------------------------------------- state and status */
@@ -329,34 +331,6 @@ void ocpp_cp_save_connectors(struct ocpp_cp *cp)
 	cp->next_store_ms = cp->now_ms + STORE_PERIOD_MS;
 }
 
-/* A TWC ID as the connectors file stores it: 1-4 hex digits. Return 0 or -EINVAL. */
-static int parse_twc_id(const char *s, unsigned *out)
-{
-	unsigned v = 0;
-	size_t n = 0;
-
-	for (; s[n]; n++) {
-		char c = s[n];
-		unsigned d;
-
-		if (n == 4)
-			return -EINVAL;
-		if (c >= '0' && c <= '9')
-			d = (unsigned)(c - '0');
-		else if (c >= 'a' && c <= 'f')
-			d = (unsigned)(c - 'a' + 10);
-		else if (c >= 'A' && c <= 'F')
-			d = (unsigned)(c - 'A' + 10);
-		else
-			return -EINVAL;
-		v = v * 16 + d;
-	}
-	if (n == 0)
-		return -EINVAL;
-	*out = v;
-	return 0;
-}
-
 void ocpp_cp_connectors_load(struct ocpp_cp *cp, const char *text)
 {
 	json_error_t jerr;
@@ -376,13 +350,13 @@ void ocpp_cp_connectors_load(struct ocpp_cp *cp, const char *text)
 		json_int_t n = json_integer_value(json_object_get(it, "connector"));
 		const char *twc = json_string_value(json_object_get(it, "twc"));
 		struct ocpp_conn *k;
-		unsigned id;
+		uint16_t id;
 
-		if (n < 1 || n > OCPP_MAX_CONNECTORS || !twc || parse_twc_id(twc, &id) < 0)
+		if (n < 1 || n > OCPP_MAX_CONNECTORS || !twc || core_text_hex16(twc, 1, &id) < 0)
 			continue;
 		k = &cp->conn[n];
 		k->mapped = true;
-		k->twc_id = (uint16_t)id;
+		k->twc_id = id;
 		k->inoperative = json_is_true(json_object_get(it, "inoperative"));
 		k->energy_wh = json_number_value(json_object_get(it, "energyWh"));
 		if (!(k->energy_wh >= 0))

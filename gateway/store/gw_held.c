@@ -13,33 +13,10 @@
 
 #include <jansson.h>
 
+#include "core_text.h"
 #include "gw_store.h"
 
 #define HELD_FILE_MAX 4096
-
-static int hex4(const char *s, uint16_t *out)
-{
-	unsigned v = 0;
-
-	if (strlen(s) != 4)
-		return -EINVAL;
-	for (int i = 0; i < 4; i++) {
-		char c = s[i];
-		unsigned d;
-
-		if (c >= '0' && c <= '9')
-			d = (unsigned)(c - '0');
-		else if (c >= 'A' && c <= 'F')
-			d = (unsigned)(c - 'A' + 10);
-		else if (c >= 'a' && c <= 'f')
-			d = (unsigned)(c - 'a' + 10);
-		else
-			return -EINVAL;
-		v = v * 16 + d;
-	}
-	*out = (uint16_t)v;
-	return 0;
-}
 
 int gw_held_parse(const char *text, size_t len, struct twc_held *out, int cap, char *err, size_t errlen)
 {
@@ -72,7 +49,7 @@ int gw_held_parse(const char *text, size_t len, struct twc_held *out, int cap, c
 			goto out;
 		}
 		if (!json_is_object(e) || json_object_size(e) != 3 || !json_is_string(id) ||
-		    hex4(json_string_value(id), &h.id) < 0 || !json_is_integer(pr) || !json_is_integer(amps) ||
+		    core_text_hex16(json_string_value(id), 4, &h.id) < 0 || !json_is_integer(pr) || !json_is_integer(amps) ||
 		    json_integer_value(pr) < 0 || json_integer_value(pr) > 2 || json_integer_value(amps) < 1 ||
 		    json_integer_value(amps) > 655) {
 			snprintf(err, errlen, "entry %zu is not {\"id\": 4 hex digits, \"protocol\": 0-2, \"amps\": 1-655}",
