@@ -83,14 +83,6 @@ struct ems_meter_http_req {
 	const char *bearer;         /* secret; NULL: none */
 };
 
-/* The log levels are the cores' one scale (core_text.h). The old names stay as aliases for code
- * outside ems/ that still spells them (gateway/, tests): the same type and the same numbers. */
-#define ems_log_level core_log_level
-#define EMS_LOG_ERROR CORE_LOG_ERROR
-#define EMS_LOG_WARN CORE_LOG_WARN
-#define EMS_LOG_INFO CORE_LOG_INFO
-#define EMS_LOG_DEBUG CORE_LOG_DEBUG
-
 struct ems_meter_env {
 	void *user;
 	/* Start a request; the answer comes back through ems_meter_http_done() (never from inside this

@@ -65,7 +65,7 @@ static const char *const not_supported[] = {
 
 /* ---------------------------------------------------------------- small helpers */
 
-void ocpp_cp_log(struct ocpp_cp *cp, int level, const char *fmt, ...)
+void ocpp_cp_log(struct ocpp_cp *cp, enum core_log_level level, const char *fmt, ...)
 {
 	char buf[512];
 	va_list ap;
@@ -101,7 +101,7 @@ int ocpp_cp_json_store(struct ocpp_cp *cp, const char *name, json_t *j, bool sec
 	if (cp->env.store) {
 		r = cp->env.store(cp->env.user, name, text, secret);
 		if (r < 0)
-			ocpp_cp_log(cp, 0, "saving %s failed: %s", name, strerror(-r));
+			ocpp_cp_log(cp, CORE_LOG_ERROR, "saving %s failed: %s", name, strerror(-r));
 	}
 	free(text);
 	return r;
@@ -173,7 +173,7 @@ static void handle_call(struct ocpp_cp *cp, const struct ocpp_frame *f)
 		cp->stats.rx_bad++;
 		if (e.error == OCPP_ERR_NONE)
 			e.error = OCPP_ERR_INTERNAL;
-		ocpp_cp_log(cp, 1, "%s rejected: %s: %s", f->action, ocpp_error_name(e.error), e.desc);
+		ocpp_cp_log(cp, CORE_LOG_WARN, "%s rejected: %s: %s", f->action, ocpp_error_name(e.error), e.desc);
 		send_text(cp, ocpp_frame_error(f->id, e.error, e.desc, NULL));
 		return;
 	}
@@ -188,7 +188,7 @@ static void handle_answer(struct ocpp_cp *cp, const struct ocpp_frame *f)
 	enum ocpp_out_action a;
 
 	if (!cp->inflight || strcmp(f->id, cp->inflight_id) != 0) {
-		ocpp_cp_log(cp, 1, "answer to unknown message id %s dropped", f->id);
+		ocpp_cp_log(cp, CORE_LOG_WARN, "answer to unknown message id %s dropped", f->id);
 		cp->stats.rx_bad++;
 		return;
 	}
@@ -225,7 +225,7 @@ void ocpp_cp_input(struct ocpp_cp *cp, const char *text, size_t len, struct ocpp
 	cp->stats.rx_frames++;
 	if (ocpp_frame_parse(text, len, &f, &fault) < 0) {
 		cp->stats.rx_bad++;
-		ocpp_cp_log(cp, 1, "bad frame: %s", fault.desc);
+		ocpp_cp_log(cp, CORE_LOG_WARN, "bad frame: %s", fault.desc);
 		if (fault.reply)
 			send_text(cp, ocpp_frame_error(fault.id, fault.error, fault.desc, NULL));
 		return;
@@ -284,26 +284,26 @@ struct ocpp_cp *ocpp_cp_new(const struct ocpp_cp_params *p, const struct ocpp_cp
 	for (int i = 0; i < p->n_keys; i++)
 		if (ocpp_config_find(p->keys[i].name) < 0 ||
 		    ocpp_config_set(cp->cfg, (enum ocpp_key)ocpp_config_find(p->keys[i].name), p->keys[i].value) < 0)
-			ocpp_cp_log(cp, 1, "initial key %s: bad name or value, ignored", p->keys[i].name);
+			ocpp_cp_log(cp, CORE_LOG_WARN, "initial key %s: bad name or value, ignored", p->keys[i].name);
 	if (p->config_json) {
 		json_t *j = json_loads(p->config_json, 0, NULL);
 
 		if (!json_is_object(j) || ocpp_config_load_json(cp->cfg, j) > 0)
-			ocpp_cp_log(cp, 1, "%s: some saved keys were not understood", OCPP_FILE_CONFIG);
+			ocpp_cp_log(cp, CORE_LOG_WARN, "%s: some saved keys were not understood", OCPP_FILE_CONFIG);
 		json_decref(j);
 	}
 	if (p->auth_json) {
 		json_t *j = json_loads(p->auth_json, 0, NULL);
 
 		if (!json_is_array(j) || ocpp_auth_cache_load_json(cp->auth, j) > 0)
-			ocpp_cp_log(cp, 1, "%s: some cache entries were not understood", OCPP_FILE_AUTH);
+			ocpp_cp_log(cp, CORE_LOG_WARN, "%s: some cache entries were not understood", OCPP_FILE_AUTH);
 		json_decref(j);
 	}
 	if (p->local_list_json) {
 		json_t *j = json_loads(p->local_list_json, 0, NULL);
 
 		if (ocpp_local_list_load_json(cp->local_list, j) < 0)
-			ocpp_cp_log(cp, 0, "%s: not understood, starting with no Local Authorization List",
+			ocpp_cp_log(cp, CORE_LOG_ERROR, "%s: not understood, starting with no Local Authorization List",
 				    OCPP_FILE_LOCAL_LIST);
 		json_decref(j);
 	}
@@ -318,7 +318,7 @@ struct ocpp_cp *ocpp_cp_new(const struct ocpp_cp_params *p, const struct ocpp_cp
 
 		if (n < 0 || (json_is_object(j) && json_is_array(json_object_get(j, "profiles")) &&
 			      (size_t)n != json_array_size(json_object_get(j, "profiles"))))
-			ocpp_cp_log(cp, 1, "%s: some charging profiles were not understood", OCPP_FILE_PROFILES);
+			ocpp_cp_log(cp, CORE_LOG_WARN, "%s: some charging profiles were not understood", OCPP_FILE_PROFILES);
 		json_decref(j);
 	}
 	if (p->connectors_json)
@@ -411,7 +411,7 @@ void ocpp_cp_tick(struct ocpp_cp *cp, struct ocpp_now now)
 	if (cp->reset_pending && cp->now_ms >= cp->reset_due_ms &&
 	    (cp->q_persisted == 0 || !cp->connected || cp->now_ms >= cp->reset_deadline_ms)) {
 		cp->reset_pending = false;
-		ocpp_cp_log(cp, 2, "%s reset now", cp->reset_hard ? "hard" : "soft");
+		ocpp_cp_log(cp, CORE_LOG_INFO, "%s reset now", cp->reset_hard ? "hard" : "soft");
 		ocpp_cp_save_connectors(cp);
 		if (cp->env.reset)
 			cp->env.reset(cp->env.user, cp->reset_hard);

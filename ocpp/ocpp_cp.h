@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core_text.h"
 #include "ocpp_config.h"
 #include "ocpp_types.h"
 
@@ -109,8 +110,8 @@ struct ocpp_cp_env {
 	void (*reset)(void *user, bool hard);
 	/* A key the gateway applies changed (WebSocketPingInterval, SecurityProfile, AuthorizationKey). */
 	void (*config_changed)(void *user, enum ocpp_key k);
-	/* One log line; level 0 error .. 3 debug. Never contains a secret. Optional. */
-	void (*log)(void *user, int level, const char *msg);
+	/* One log line. Never contains a secret. Optional. */
+	void (*log)(void *user, enum core_log_level level, const char *msg);
 };
 
 struct ocpp_cp_stats {

@@ -254,7 +254,7 @@ int ocpp_cp_connector_for_twc(struct ocpp_cp *cp, uint16_t twc_id)
 	cp->conn[cp->n_conn].limit = INT32_MIN;
 	ocpp_cp_connector_count_update(cp);
 	ocpp_cp_save_connectors(cp);
-	ocpp_cp_log(cp, 2, "connector %d is TWC %04X", cp->n_conn, twc_id);
+	ocpp_cp_log(cp, CORE_LOG_INFO, "connector %d is TWC %04X", cp->n_conn, twc_id);
 	return cp->n_conn;
 }
 
@@ -338,7 +338,7 @@ void ocpp_cp_connectors_load(struct ocpp_cp *cp, const char *text)
 	size_t i;
 
 	if (!root || !json_is_object(root)) {
-		ocpp_cp_log(cp, 1, "%s: unreadable (%s), starting without it", OCPP_FILE_CONNECTORS, jerr.text);
+		ocpp_cp_log(cp, CORE_LOG_WARN, "%s: unreadable (%s), starting without it", OCPP_FILE_CONNECTORS, jerr.text);
 		json_decref(root);
 		return;
 	}

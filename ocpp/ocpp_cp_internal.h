@@ -153,7 +153,7 @@ struct ocpp_cp {
 };
 
 /* ---- services the ocpp_cp*.c files offer the action handlers ---- */
-void ocpp_cp_log(struct ocpp_cp *cp, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void ocpp_cp_log(struct ocpp_cp *cp, enum core_log_level level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Queue a CALL (payload taken). @persist puts it in the journal first. Return 0 or -errno. */
 int ocpp_cp_queue(struct ocpp_cp *cp, enum ocpp_out_action a, json_t *payload, int connector, int tx_local,
 		  bool persist);

@@ -55,7 +55,7 @@ int ocpp_cp_journal_put(struct ocpp_cp *cp, uint64_t seq, const char *text)
 	int r = cp->env.journal_put ? cp->env.journal_put(cp->env.user, seq, text) : 0;
 
 	if (r < 0)
-		ocpp_cp_log(cp, 0, "journal: writing record %" PRIu64 " failed: %s", seq, strerror(-r));
+		ocpp_cp_log(cp, CORE_LOG_ERROR, "journal: writing record %" PRIu64 " failed: %s", seq, strerror(-r));
 	return r;
 }
 
@@ -67,7 +67,7 @@ void ocpp_cp_journal_del(struct ocpp_cp *cp, uint64_t seq)
 		return;
 	r = cp->env.journal_del(cp->env.user, seq);
 	if (r < 0)
-		ocpp_cp_log(cp, 0, "journal: deleting record %" PRIu64 " failed: %s", seq, strerror(-r));
+		ocpp_cp_log(cp, CORE_LOG_ERROR, "journal: deleting record %" PRIu64 " failed: %s", seq, strerror(-r));
 }
 
 static void q_unlink(struct ocpp_cp *cp, struct ocpp_msg *prev, struct ocpp_msg *m)
@@ -106,7 +106,7 @@ static void q_thin(struct ocpp_cp *cp)
 		prev = m;
 		m = next;
 	}
-	ocpp_cp_log(cp, 1, "queue full: dropped every second queued MeterValues (%u dropped so far)",
+	ocpp_cp_log(cp, CORE_LOG_WARN, "queue full: dropped every second queued MeterValues (%u dropped so far)",
 		    cp->stats.queue_dropped);
 }
 
@@ -298,7 +298,7 @@ void ocpp_cp_call_fail(struct ocpp_cp *cp, const char *why)
 	cp->inflight_msg = NULL;
 	if (a == OCPP_OUT_BOOT_NOTIFICATION) {
 		cp->boot_due_ms = cp->now_ms + BOOT_RETRY_DEFAULT_MS;
-		ocpp_cp_log(cp, 1, "BootNotification failed (%s); retrying in %u s", why,
+		ocpp_cp_log(cp, CORE_LOG_WARN, "BootNotification failed (%s); retrying in %u s", why,
 			    BOOT_RETRY_DEFAULT_MS / 1000);
 		return;
 	}
@@ -312,11 +312,11 @@ void ocpp_cp_call_fail(struct ocpp_cp *cp, const char *why)
 			m->not_before_ms = cp->now_ms +
 					   ocpp_cp_sec_ms(ocpp_cp_key_int(cp, OCPP_KEY_TRANSACTION_MESSAGE_RETRY_INTERVAL)) *
 						   (uint64_t)m->attempts;
-			ocpp_cp_log(cp, 1, "%s failed (%s): attempt %d of %ld, retrying", out_names[a], why,
+			ocpp_cp_log(cp, CORE_LOG_WARN, "%s failed (%s): attempt %d of %ld, retrying", out_names[a], why,
 				    m->attempts, max);
 			return;
 		}
-		ocpp_cp_log(cp, 0, "%s failed %d times (%s): given up", out_names[a], m->attempts, why);
+		ocpp_cp_log(cp, CORE_LOG_ERROR, "%s failed %d times (%s): given up", out_names[a], m->attempts, why);
 		if (a == OCPP_OUT_STOP_TRANSACTION)
 			ocpp_cp_forget_tx(cp, m->tx_local);
 		if (a == OCPP_OUT_START_TRANSACTION && m->tx_local) {
@@ -328,7 +328,7 @@ void ocpp_cp_call_fail(struct ocpp_cp *cp, const char *why)
 			return;
 		}
 	} else {
-		ocpp_cp_log(cp, 1, "%s failed (%s)", out_names[a], why);
+		ocpp_cp_log(cp, CORE_LOG_WARN, "%s failed (%s)", out_names[a], why);
 		if (a == OCPP_OUT_AUTHORIZE) {
 			/* Treat as offline for this attempt: the local rules decide. */
 			int c = m->connector;
@@ -472,7 +472,7 @@ int ocpp_cp_restore_record(struct ocpp_cp *cp, uint64_t seq, const char *text)
 	if (seq >= cp->next_seq)
 		cp->next_seq = seq + 1;
 	if (ret < 0) {
-		ocpp_cp_log(cp, 1, "journal record %" PRIu64 " not understood: dropped", seq);
+		ocpp_cp_log(cp, CORE_LOG_WARN, "journal record %" PRIu64 " not understood: dropped", seq);
 		ocpp_cp_journal_del(cp, seq);
 	}
 	return ret;
@@ -585,7 +585,7 @@ void ocpp_cp_restore_finish(struct ocpp_cp *cp)
 			memset(tx, 0, sizeof(*tx));
 			continue;
 		}
-		ocpp_cp_log(cp, 1, "connector %d: transaction %d was open at shutdown: stopping it (PowerLoss)", c,
+		ocpp_cp_log(cp, CORE_LOG_WARN, "connector %d: transaction %d was open at shutdown: stopping it (PowerLoss)", c,
 			    ocpp_cp_tx_wire_id(tx));
 		ocpp_cp_tx_stop(cp, c, OCPP_RSN_POWER_LOSS);
 		cp->conn[c].finishing = false;

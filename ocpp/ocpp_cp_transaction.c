@@ -87,7 +87,7 @@ void ocpp_cp_auth_begin(struct ocpp_cp *cp, int c, const char *tag)
 	}
 	if ((cached_ok && ocpp_config_bool(cp->cfg, OCPP_KEY_LOCAL_AUTHORIZE_OFFLINE)) ||
 	    (!cached && ocpp_config_bool(cp->cfg, OCPP_KEY_ALLOW_OFFLINE_TX_FOR_UNKNOWN_ID))) {
-		ocpp_cp_log(cp, 2, "connector %d: authorised offline (%s)", c, cached ? "cache" : "unknown id allowed");
+		ocpp_cp_log(cp, CORE_LOG_INFO, "connector %d: authorised offline (%s)", c, cached ? "cache" : "unknown id allowed");
 		ocpp_cp_authorized(cp, c, tag, cached ? info.parent : "", false);
 		return;
 	}
@@ -123,7 +123,7 @@ void ocpp_cp_auth_expire(struct ocpp_cp *cp)
 		struct ocpp_conn *k = &cp->conn[c];
 
 		if (k->auth == OCPP_AS_OK && !k->ev.plugged && cp->now_ms >= k->auth_ms + ocpp_cp_sec_ms(conn_to)) {
-			ocpp_cp_log(cp, 2, "connector %d: no car within ConnectionTimeOut, authorisation dropped", c);
+			ocpp_cp_log(cp, CORE_LOG_INFO, "connector %d: no car within ConnectionTimeOut, authorisation dropped", c);
 			k->auth = OCPP_AS_NONE;
 			k->auth_remote = false;
 			if (ocpp_sc_clear_tx(cp->sc, c) > 0) /* a RemoteStartTransaction's TxProfile */
@@ -169,7 +169,7 @@ void ocpp_cp_tx_start(struct ocpp_cp *cp, int c)
 	k->auth = OCPP_AS_NONE;
 	k->auth_remote = false;
 	ocpp_cp_save_connectors(cp);
-	ocpp_cp_log(cp, 2, "connector %d: transaction %d started (meter %d Wh)", c, -tx->local, tx->meter_start);
+	ocpp_cp_log(cp, CORE_LOG_INFO, "connector %d: transaction %d started (meter %d Wh)", c, -tx->local, tx->meter_start);
 	/* The StartTransaction goes into the journal before the transaction record: after a crash a
 	 * record without its StartTransaction means nothing was ever sent (see ocpp_cp_restore_finish()). */
 	ocpp_cp_queue(cp, OCPP_OUT_START_TRANSACTION,
@@ -205,7 +205,7 @@ int ocpp_cp_tx_stop(struct ocpp_cp *cp, int c, enum ocpp_stop_reason reason)
 		      ocpp_stop_transaction_req(ocpp_cp_tx_wire_id(tx), tx->id_tag, meter_stop, cp->now_wall, reason,
 						data),
 		      c, tx->local, true);
-	ocpp_cp_log(cp, 2, "connector %d: transaction %d stopped (%s, meter %d Wh)", c, ocpp_cp_tx_wire_id(tx),
+	ocpp_cp_log(cp, CORE_LOG_INFO, "connector %d: transaction %d stopped (%s, meter %d Wh)", c, ocpp_cp_tx_wire_id(tx),
 		    ocpp_stop_reason_names[reason], meter_stop);
 	ocpp_cp_journal_del(cp, tx->seq);
 	memset(tx, 0, sizeof(*tx));

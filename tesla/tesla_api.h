@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core_text.h"
+
 #define TESLA_VIN_LEN 17
 #define TESLA_MAX_CONNECTORS 8
 
@@ -63,8 +65,8 @@ struct tesla_env {
 	int (*http)(void *user, const struct tesla_http_req *r);
 	/* Replace state file @name atomically; @secret: create it 0600. Return 0 or -errno. */
 	int (*store)(void *user, const char *name, const char *text, bool secret);
-	/* One log line; level 0 error .. 3 debug. Never contains a token. Optional. */
-	void (*log)(void *user, int level, const char *msg);
+	/* One log line. Never contains a token. Optional. */
+	void (*log)(void *user, enum core_log_level level, const char *msg);
 };
 
 /* What the gateway knows about one connector (a TWC slave), from the bus. */

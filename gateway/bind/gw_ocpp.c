@@ -250,11 +250,10 @@ static void env_config_changed(void *user, enum ocpp_key k)
 	gw_ws_reconfigure(o->ws, &wc);
 }
 
-static void env_log(void *user, int level, const char *msg)
+static void env_log(void *user, enum core_log_level level, const char *msg)
 {
 	(void)user;
-	gw_log(level <= GW_LOG_ERROR ? GW_LOG_ERROR : level >= GW_LOG_DEBUG ? GW_LOG_DEBUG : (enum gw_log_level)level,
-	       "ocpp: %s", msg);
+	gw_log(gw_log_level_from_core(level), "ocpp: %s", msg);
 }
 
 /* ---- TWC state to connectors ---- */

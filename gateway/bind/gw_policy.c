@@ -107,12 +107,11 @@ static uint64_t now_ms(const struct gw_policy *pol)
 
 /* ---- meter transports ---- */
 
-static void meter_log(void *user, enum ems_log_level level, const char *msg)
+static void meter_log(void *user, enum core_log_level level, const char *msg)
 {
 	struct meter *m = user;
-	static const enum gw_log_level map[] = { GW_LOG_ERROR, GW_LOG_WARN, GW_LOG_INFO, GW_LOG_DEBUG };
 
-	gw_log(map[level <= EMS_LOG_DEBUG ? level : EMS_LOG_DEBUG], "%s: %s", m->name, msg);
+	gw_log(gw_log_level_from_core(level), "%s: %s", m->name, msg);
 }
 
 static void http_done(void *user, const struct gw_http_resp *r)

@@ -101,11 +101,10 @@ static int env_store(void *user, const char *name, const char *text, bool secret
 	return rc;
 }
 
-static void env_log(void *user, int level, const char *msg)
+static void env_log(void *user, enum core_log_level level, const char *msg)
 {
 	(void)user;
-	gw_log(level <= GW_LOG_ERROR ? GW_LOG_ERROR : level >= GW_LOG_DEBUG ? GW_LOG_DEBUG : (enum gw_log_level)level,
-	       "tesla: %s", msg);
+	gw_log(gw_log_level_from_core(level), "tesla: %s", msg);
 }
 
 /* scheme://host[:port] of @url, the part before the path. */

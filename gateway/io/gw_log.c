@@ -36,6 +36,21 @@ void gw_log_init(enum gw_log_level level)
 	log_state.level = level;
 }
 
+enum gw_log_level gw_log_level_from_core(enum core_log_level level)
+{
+	switch (level) {
+	case CORE_LOG_ERROR:
+		return GW_LOG_ERROR;
+	case CORE_LOG_WARN:
+		return GW_LOG_WARN;
+	case CORE_LOG_INFO:
+		return GW_LOG_INFO;
+	case CORE_LOG_DEBUG:
+		break;
+	}
+	return GW_LOG_DEBUG;
+}
+
 void gw_log_set_level(enum gw_log_level level)
 {
 	if (level >= GW_LOG_ERROR && level <= GW_LOG_DEBUG)

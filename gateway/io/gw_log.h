@@ -11,6 +11,8 @@
 #include <stdarg.h>
 #include <stdbool.h>
 
+#include "core_text.h"
+
 /* Ordered by verbosity: a message is printed when its level <= the current level. */
 enum gw_log_level {
 	GW_LOG_ERROR = 0,
@@ -22,6 +24,9 @@ enum gw_log_level {
 /* Decide the line format from the environment (JOURNAL_STREAM) and set @level. Call once at start;
  * logging before it works with the defaults (info, timestamped). */
 void gw_log_init(enum gw_log_level level);
+
+/* The level of a line a pure core logged (enum core_log_level, the cores' one scale). */
+enum gw_log_level gw_log_level_from_core(enum core_log_level level);
 
 void gw_log_set_level(enum gw_log_level level);
 enum gw_log_level gw_log_get_level(void);

@@ -32,7 +32,7 @@ int ocpp_authorize_conf(struct ocpp_cp *cp, struct ocpp_msg *m, const json_t *co
 	if (info.status == OCPP_AUTH_ACCEPTED) {
 		ocpp_cp_authorized(cp, m->connector, tag, info.parent, k->auth_remote);
 	} else {
-		ocpp_cp_log(cp, 2, "connector %d: idTag refused (%s)", m->connector,
+		ocpp_cp_log(cp, CORE_LOG_INFO, "connector %d: idTag refused (%s)", m->connector,
 			    ocpp_auth_status_names[info.status]);
 		k->auth = OCPP_AS_DENIED;
 	}

@@ -30,7 +30,7 @@ int ocpp_boot_notification_conf(struct ocpp_cp *cp, struct ocpp_msg *m, const js
 		return -EINVAL;
 	cp->reg = (enum ocpp_registration)st;
 	if (llabs(server_ms - cp->now_wall) > 300000)
-		ocpp_cp_log(cp, 1, "clock differs from the central system's by %lld s: fix NTP, or timestamps "
+		ocpp_cp_log(cp, CORE_LOG_WARN, "clock differs from the central system's by %lld s: fix NTP, or timestamps "
 			    "will be refused", (long long)((cp->now_wall - server_ms) / 1000));
 	if (cp->reg == OCPP_REG_ACCEPTED) {
 		char v[24];
@@ -40,14 +40,14 @@ int ocpp_boot_notification_conf(struct ocpp_cp *cp, struct ocpp_msg *m, const js
 			snprintf(v, sizeof(v), "%lld", (long long)interval);
 			ocpp_config_set(cp->cfg, OCPP_KEY_HEARTBEAT_INTERVAL, v);
 		}
-		ocpp_cp_log(cp, 2, "BootNotification accepted, heartbeat every %ld s",
+		ocpp_cp_log(cp, CORE_LOG_INFO, "BootNotification accepted, heartbeat every %ld s",
 			    ocpp_config_int(cp->cfg, OCPP_KEY_HEARTBEAT_INTERVAL));
 		return 0;
 	}
 	/* Also after a BootNotification that TriggerMessage asked for while registered. */
 	cp->registered = false;
 	cp->boot_due_ms = cp->now_ms + (interval > 0 ? (uint64_t)interval * 1000u : 60000u);
-	ocpp_cp_log(cp, 1, "BootNotification %s: next try in %lld s", ocpp_registration_names[cp->reg],
+	ocpp_cp_log(cp, CORE_LOG_WARN, "BootNotification %s: next try in %lld s", ocpp_registration_names[cp->reg],
 		    (long long)(interval > 0 ? interval : 60));
 	return 0;
 }

@@ -27,7 +27,7 @@ json_t *ocpp_handle_change_configuration(struct ocpp_cp *cp, const json_t *req, 
 	st = ocpp_config_change(cp->cfg, key, value, &changed);
 	if (changed >= 0) {
 		ocpp_cp_save_config(cp);
-		ocpp_cp_log(cp, 2, "configuration key %s changed", ocpp_config_info((enum ocpp_key)changed)->name);
+		ocpp_cp_log(cp, CORE_LOG_INFO, "configuration key %s changed", ocpp_config_info((enum ocpp_key)changed)->name);
 		switch (changed) {
 		case OCPP_KEY_WEB_SOCKET_PING_INTERVAL:
 		case OCPP_KEY_SECURITY_PROFILE:

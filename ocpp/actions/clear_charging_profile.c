@@ -31,7 +31,7 @@ json_t *ocpp_handle_clear_charging_profile(struct ocpp_cp *cp, const json_t *req
 	n = ocpp_sc_clear(cp->sc, &f);
 	if (n <= 0)
 		return json_pack("{s:s}", "status", "Unknown");
-	ocpp_cp_log(cp, 2, "%d charging profile%s cleared", n, n == 1 ? "" : "s");
+	ocpp_cp_log(cp, CORE_LOG_INFO, "%d charging profile%s cleared", n, n == 1 ? "" : "s");
 	ocpp_cp_save_profiles(cp);
 	ocpp_cp_refresh(cp);
 	return json_pack("{s:s}", "status", "Accepted");

@@ -18,7 +18,7 @@ int ocpp_heartbeat_conf(struct ocpp_cp *cp, struct ocpp_msg *m, const json_t *co
 	if (ocpp_json_only(conf, keys, e) < 0 || ocpp_json_time(conf, "currentTime", true, &server_ms, e) < 0)
 		return -EINVAL;
 	if (llabs(server_ms - cp->now_wall) > 300000)
-		ocpp_cp_log(cp, 1, "clock differs from the central system's by %lld s",
+		ocpp_cp_log(cp, CORE_LOG_WARN, "clock differs from the central system's by %lld s",
 			    (long long)((cp->now_wall - server_ms) / 1000));
 	return 0;
 }

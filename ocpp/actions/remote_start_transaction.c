@@ -83,6 +83,6 @@ json_t *ocpp_handle_remote_start_transaction(struct ocpp_cp *cp, const json_t *r
 	} else {
 		ocpp_cp_authorized(cp, (int)c, tag, "", true);
 	}
-	ocpp_cp_log(cp, 2, "connector %lld: remote start accepted", (long long)c);
+	ocpp_cp_log(cp, CORE_LOG_INFO, "connector %lld: remote start accepted", (long long)c);
 	return json_pack("{s:s}", "status", "Accepted");
 }

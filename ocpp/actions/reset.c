@@ -13,7 +13,7 @@ json_t *ocpp_handle_reset(struct ocpp_cp *cp, const json_t *req, struct ocpp_per
 
 	if (ocpp_json_only(req, keys, e) < 0 || ocpp_json_enum(req, "type", types, 2, true, &type, e) < 0)
 		return NULL;
-	ocpp_cp_log(cp, 2, "%s reset requested", types[type]);
+	ocpp_cp_log(cp, CORE_LOG_INFO, "%s reset requested", types[type]);
 	ocpp_cp_request_reset(cp, type == 0);
 	return json_pack("{s:s}", "status", "Accepted");
 }

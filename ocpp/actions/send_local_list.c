@@ -77,7 +77,7 @@ json_t *ocpp_handle_send_local_list(struct ocpp_cp *cp, const json_t *req, struc
 		return status("VersionMismatch");
 	}
 	if (n > max) {
-		ocpp_cp_log(cp, 1, "SendLocalList: %d entries, more than SendLocalListMaxLength %d", n, max);
+		ocpp_cp_log(cp, CORE_LOG_WARN, "SendLocalList: %d entries, more than SendLocalListMaxLength %d", n, max);
 		free(entries);
 		return status("Failed");
 	}
@@ -87,7 +87,7 @@ json_t *ocpp_handle_send_local_list(struct ocpp_cp *cp, const json_t *req, struc
 	if (r == 0)
 		r = ocpp_cp_store_local_list(cp, next);
 	if (r < 0) {
-		ocpp_cp_log(cp, 1, "SendLocalList version %lld: %s; the list in force stays version %d", (long long)version,
+		ocpp_cp_log(cp, CORE_LOG_WARN, "SendLocalList version %lld: %s; the list in force stays version %d", (long long)version,
 			    r == -EOVERFLOW ? "more entries than LocalAuthListMaxLength" : strerror(-r),
 			    ocpp_local_list_version(cp->local_list));
 		ocpp_local_list_free(next);
@@ -95,7 +95,7 @@ json_t *ocpp_handle_send_local_list(struct ocpp_cp *cp, const json_t *req, struc
 	}
 	ocpp_local_list_free(cp->local_list);
 	cp->local_list = next;
-	ocpp_cp_log(cp, 2, "Local Authorization List version %lld installed (%s, %d entries)", (long long)version,
+	ocpp_cp_log(cp, CORE_LOG_INFO, "Local Authorization List version %lld installed (%s, %d entries)", (long long)version,
 		    full ? "full" : "differential", ocpp_local_list_count(next));
 	return status("Accepted");
 }

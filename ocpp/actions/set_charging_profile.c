@@ -64,7 +64,7 @@ json_t *ocpp_handle_set_charging_profile(struct ocpp_cp *cp, const json_t *req, 
 		if (ocpp_sc_install(cp->sc, p) < 0) {
 			res = status("Rejected");
 		} else {
-			ocpp_cp_log(cp, 2, "connector %lld: charging profile %d installed (%s, stack %d)", (long long)c,
+			ocpp_cp_log(cp, CORE_LOG_INFO, "connector %lld: charging profile %d installed (%s, stack %d)", (long long)c,
 				    p->id, ocpp_sc_purpose_names[p->purpose], p->stack);
 			ocpp_cp_save_profiles(cp);
 			ocpp_cp_refresh(cp);

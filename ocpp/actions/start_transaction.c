@@ -33,7 +33,7 @@ int ocpp_start_transaction_conf(struct ocpp_cp *cp, struct ocpp_msg *m, const js
 		ocpp_cp_save_auth(cp);
 	}
 	c = ocpp_cp_find_tx(cp, (int)id);
-	ocpp_cp_log(cp, 2, "transaction %d confirmed as %lld (%s)", -m->tx_local, (long long)id,
+	ocpp_cp_log(cp, CORE_LOG_INFO, "transaction %d confirmed as %lld (%s)", -m->tx_local, (long long)id,
 		    ocpp_auth_status_names[info.status]);
 	if (!c || info.status == OCPP_AUTH_ACCEPTED)
 		return 0;

@@ -94,11 +94,11 @@ static void fz_modbus_reset(void *user)
 	z->mb_out = false;
 }
 
-static void fz_log(void *user, enum ems_log_level level, const char *msg)
+static void fz_log(void *user, enum core_log_level level, const char *msg)
 {
 	struct fz *z = user;
 
-	if ((int)level < EMS_LOG_ERROR || level > EMS_LOG_DEBUG || strstr(msg, PASSWORD) || strstr(msg, TOKEN) ||
+	if ((int)level < CORE_LOG_ERROR || level > CORE_LOG_DEBUG || strstr(msg, PASSWORD) || strstr(msg, TOKEN) ||
 	    strchr(msg, '\n') || (z->type == EMS_METER_JSON && strstr(msg, "?key=")))
 		abort();
 	for (int i = 0; i < z->n_sessions; i++)

@@ -234,7 +234,7 @@ static void stub_reset(void *user, bool hard)
 
 /* Without state files the only warning ocpp_cp_new() has is an initial key it refused: one the
  * loader, which checks ocpp.keys against the same key table, should have refused first. */
-static void ocpp_log(void *user, int level, const char *msg)
+static void ocpp_log(void *user, enum core_log_level level, const char *msg)
 {
 	(void)user;
 	(void)msg;
@@ -273,7 +273,7 @@ static int stub_tesla_http(void *user, const struct tesla_http_req *r)
 	return -ECONNREFUSED;
 }
 
-static void stub_log(void *user, int level, const char *msg)
+static void stub_log(void *user, enum core_log_level level, const char *msg)
 {
 	(void)user;
 	(void)level;
@@ -308,7 +308,7 @@ static int stub_modbus_write(void *user, const uint8_t *bytes, size_t len)
 	return -ENOTCONN;
 }
 
-static void stub_meter_log(void *user, enum ems_log_level level, const char *msg)
+static void stub_meter_log(void *user, enum core_log_level level, const char *msg)
 {
 	(void)user;
 	(void)level;

@@ -73,7 +73,7 @@ static int fz_store(void *user, const char *name, const char *text, bool secret)
 	abort();
 }
 
-static void fz_log(void *user, int level, const char *msg)
+static void fz_log(void *user, enum core_log_level level, const char *msg)
 {
 	struct fz *z = user;
 

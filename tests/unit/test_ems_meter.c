@@ -161,7 +161,7 @@ static void env_modbus_reset(void *user)
 	f->resets++;
 }
 
-static void env_log(void *user, enum ems_log_level level, const char *msg)
+static void env_log(void *user, enum core_log_level level, const char *msg)
 {
 	struct fake *f = user;
 
@@ -170,7 +170,7 @@ static void env_log(void *user, enum ems_log_level level, const char *msg)
 			fail_msg("a secret in a log line: %s", msg);
 	if (strstr(msg, "\"password\"") || strstr(msg, "key=abc"))
 		fail_msg("a login body or query string in a log line: %s", msg);
-	assert_true(level >= EMS_LOG_ERROR && level <= EMS_LOG_DEBUG);
+	assert_true(level >= CORE_LOG_ERROR && level <= CORE_LOG_DEBUG);
 	assert_null(strchr(msg, '\n'));
 	if (f->n_lg == f->cap_lg) {
 		f->cap_lg = f->cap_lg ? f->cap_lg * 2 : 64;
@@ -566,7 +566,7 @@ static void test_fronius_no_data_clears_at_once(void **state)
 	for (int v = 0; v < EMS_NVALUES; v++)
 		assert_true(isnan(rd(f, (enum ems_value)v)));
 	assert_false(stats(f).failing);
-	assert_int_equal(count_level(f, EMS_LOG_WARN), 0);
+	assert_int_equal(count_level(f, CORE_LOG_WARN), 0);
 	assert_true(ems_meter_next_deadline(f->m) == T0 + 2 * POLL);
 	/* and back */
 	f->now = T0 + 2 * POLL;
@@ -586,7 +586,7 @@ static void test_malformed_clears_and_backs_off(void **state)
 		assert_true(isnan(rd(f, (enum ems_value)v)));
 	assert_int_equal(stats(f).malformed, 1);
 	assert_true(stats(f).failing);
-	assert_int_equal(count_logs(f, EMS_LOG_WARN, "GET /solar_api/v1/GetPowerFlowRealtimeData.fcgi: malformed answer"),
+	assert_int_equal(count_logs(f, CORE_LOG_WARN, "GET /solar_api/v1/GetPowerFlowRealtimeData.fcgi: malformed answer"),
 			 1);
 	assert_true(ems_meter_next_deadline(f->m) == T0 + POLL + 2 * POLL);
 }
@@ -616,24 +616,24 @@ static void test_backoff_exact_capped_and_logged_once(void **state)
 	s = stats(f);
 	assert_int_equal(s.failed, 7);
 	assert_true(s.failing);
-	assert_int_equal(count_level(f, EMS_LOG_WARN), 1);
-	assert_int_equal(count_logs(f, EMS_LOG_WARN, "GET /solar_api/v1/GetPowerFlowRealtimeData.fcgi: HTTP 500; "
+	assert_int_equal(count_level(f, CORE_LOG_WARN), 1);
+	assert_int_equal(count_logs(f, CORE_LOG_WARN, "GET /solar_api/v1/GetPowerFlowRealtimeData.fcgi: HTTP 500; "
 						     "backing off, no more errors logged until it recovers"), 1);
-	assert_int_equal(count_level(f, EMS_LOG_DEBUG), 6);
-	assert_int_equal(count_logs(f, EMS_LOG_DEBUG, "Connection timed out"), 1);
-	assert_int_equal(count_level(f, EMS_LOG_INFO), 0);
+	assert_int_equal(count_level(f, CORE_LOG_DEBUG), 6);
+	assert_int_equal(count_logs(f, CORE_LOG_DEBUG, "Connection timed out"), 1);
+	assert_int_equal(count_level(f, CORE_LOG_INFO), 0);
 
 	/* recovery: one INFO, then the normal grid again */
 	tick(f);
 	expect_reply(f, "GET", FRONIUS_URL, 200, FRONIUS_DAY);
-	assert_int_equal(count_level(f, EMS_LOG_INFO), 1);
-	assert_int_equal(count_logs(f, EMS_LOG_INFO, "recovered after 7 failed polls"), 1);
+	assert_int_equal(count_level(f, CORE_LOG_INFO), 1);
+	assert_int_equal(count_logs(f, CORE_LOG_INFO, "recovered after 7 failed polls"), 1);
 	assert_false(stats(f).failing);
 	assert_true(ems_meter_next_deadline(f->m) == f->now + POLL);
 	/* a new failure starts a new run: WARN again, backoff from the start */
 	f->now += POLL;
 	fronius_cycle(f, 502, NULL);
-	assert_int_equal(count_level(f, EMS_LOG_WARN), 2);
+	assert_int_equal(count_level(f, CORE_LOG_WARN), 2);
 	assert_true(ems_meter_next_deadline(f->m) == f->now + 2 * POLL);
 }
 
@@ -647,8 +647,8 @@ static void test_slow_down_on_503_and_429(void **state)
 	f->now = T0 + S(300);
 	fronius_cycle(f, 429, NULL);
 	assert_true(ems_meter_next_deadline(f->m) == T0 + S(600));
-	assert_int_equal(count_logs(f, EMS_LOG_WARN, "HTTP 503; backing off"), 1);
-	assert_int_equal(count_logs(f, EMS_LOG_DEBUG, "HTTP 429"), 1);
+	assert_int_equal(count_logs(f, CORE_LOG_WARN, "HTTP 503; backing off"), 1);
+	assert_int_equal(count_logs(f, CORE_LOG_DEBUG, "HTTP 429"), 1);
 }
 
 static void test_http_start_refused(void **state)
@@ -662,7 +662,7 @@ static void test_http_start_refused(void **state)
 	assert_int_equal(stats(f).failed, 1);
 	assert_int_equal(stats(f).polls, 1);
 	assert_true(ems_meter_next_deadline(f->m) == T0 + 2 * POLL);
-	assert_int_equal(count_logs(f, EMS_LOG_WARN, "GET /solar_api/v1/GetPowerFlowRealtimeData.fcgi: Cannot allocate memory"), 1);
+	assert_int_equal(count_logs(f, CORE_LOG_WARN, "GET /solar_api/v1/GetPowerFlowRealtimeData.fcgi: Cannot allocate memory"), 1);
 }
 
 static void test_cycle_abandoned_after_60s(void **state)
@@ -682,7 +682,7 @@ static void test_cycle_abandoned_after_60s(void **state)
 	assert_int_equal(f->n_rq, 1);
 	tick_to(f, T0 + S(60));
 	assert_int_equal(stats(f).failed, 1);
-	assert_int_equal(count_logs(f, EMS_LOG_WARN, "no answer within 60 s"), 1);
+	assert_int_equal(count_logs(f, CORE_LOG_WARN, "no answer within 60 s"), 1);
 	assert_true(ems_meter_next_deadline(f->m) == T0 + S(60) + S(10));
 	/* the answer that finally comes is ignored */
 	r->answered = true;
@@ -752,7 +752,7 @@ static void test_powerwall_login_aggregates_soe(void **state)
 	assert_string_equal(r.bearer, SESSION1);
 	expect_reply(f, "GET", PW_SOE, 200, SOE);
 	assert_int_equal(stats(f).logins, 1);
-	assert_int_equal(count_level(f, EMS_LOG_WARN), 0);
+	assert_int_equal(count_level(f, CORE_LOG_WARN), 0);
 }
 
 static void test_powerwall_relogin_once(void **state)
@@ -784,13 +784,13 @@ static void test_powerwall_relogin_once(void **state)
 	expect_none(f);
 	assert_true(stats(f).failing);
 	assert_int_equal(stats(f).logins, 3);
-	assert_int_equal(count_logs(f, EMS_LOG_WARN, "GET /api/meters/aggregates: HTTP 403; backing off"), 1);
+	assert_int_equal(count_logs(f, CORE_LOG_WARN, "GET /api/meters/aggregates: HTTP 403; backing off"), 1);
 	/* the refused token is dropped: the next cycle logs in first */
 	tick_to(f, T0 + 2 * POLL + 2 * POLL);
 	expect_reply(f, "POST", PW_LOGIN, 200, LOGIN_OK(SESSION2));
 	expect_reply(f, "GET", PW_AGG, 200, AGG);
 	expect_reply(f, "GET", PW_SOE, 200, SOE);
-	assert_int_equal(count_logs(f, EMS_LOG_INFO, "recovered after 1 failed polls"), 1);
+	assert_int_equal(count_logs(f, CORE_LOG_INFO, "recovered after 1 failed polls"), 1);
 }
 
 static void test_powerwall_bad_credentials(void **state)
@@ -803,12 +803,12 @@ static void test_powerwall_bad_credentials(void **state)
 	expect_reply(f, "POST", PW_LOGIN, 401, LOGIN_401);
 	expect_none(f);
 	assert_true(stats(f).failing);
-	assert_int_equal(count_logs(f, EMS_LOG_WARN, "POST /api/login/Basic: HTTP 401, login refused (bad credentials?)"),
+	assert_int_equal(count_logs(f, CORE_LOG_WARN, "POST /api/login/Basic: HTTP 401, login refused (bad credentials?)"),
 			 1);
 	assert_true(ems_meter_next_deadline(f->m) == T0 + 2 * POLL);
 	tick_to(f, T0 + 2 * POLL);
 	expect_reply(f, "POST", PW_LOGIN, 401, LOGIN_401);
-	assert_int_equal(count_level(f, EMS_LOG_WARN), 1);
+	assert_int_equal(count_level(f, CORE_LOG_WARN), 1);
 	assert_true(ems_meter_next_deadline(f->m) == T0 + 2 * POLL + 4 * POLL);
 	assert_int_equal(stats(f).logins, 2);
 }
@@ -824,7 +824,7 @@ static void test_powerwall_login_answers_without_token(void **state)
 	expect_reply(f, "POST", PW_LOGIN, 200, "{\"token\":\"" SESSION1 " x\",\"note\":\"" PASSWORD "\"}");
 	expect_none(f);
 	assert_int_equal(stats(f).malformed, 1);
-	assert_int_equal(count_logs(f, EMS_LOG_WARN, "POST /api/login/Basic: malformed answer"), 1);
+	assert_int_equal(count_logs(f, CORE_LOG_WARN, "POST /api/login/Basic: malformed answer"), 1);
 	tick_to(f, T0 + 2 * POLL);
 	expect_reply(f, "POST", PW_LOGIN, 200, "not json " SESSION2);
 	assert_int_equal(stats(f).malformed, 2);
@@ -844,12 +844,12 @@ static void test_powerwall_soe_failure_keeps_the_cycle(void **state)
 	assert_true(rd(f, EMS_PV) == 1700);
 	assert_false(stats(f).failing);
 	assert_true(ems_meter_next_deadline(f->m) == T0 + POLL);
-	assert_int_equal(count_logs(f, EMS_LOG_WARN, "GET /api/system_status/soe: HTTP 500; the state of charge"), 1);
+	assert_int_equal(count_logs(f, CORE_LOG_WARN, "GET /api/system_status/soe: HTTP 500; the state of charge"), 1);
 	tick_to(f, T0 + POLL);
 	expect_reply(f, "GET", PW_AGG, 200, AGG);
 	expect_reply(f, "GET", PW_SOE, 200, "{\"percentage\":\"x\"}");
 	assert_true(isnan(rd(f, EMS_SOC)));
-	assert_int_equal(count_level(f, EMS_LOG_WARN), 1);
+	assert_int_equal(count_level(f, CORE_LOG_WARN), 1);
 	tick_to(f, T0 + 2 * POLL);
 	expect_reply(f, "GET", PW_AGG, 200, AGG);
 	expect_reply(f, "GET", PW_SOE, 200, SOE);
@@ -900,12 +900,12 @@ static void test_envoy_bearer_and_401(void **state)
 	assert_true(isnan(rd(f, EMS_BATTERY)));
 	tick_to(f, T0 + POLL);
 	expect_reply(f, "GET", ENVOY_URL, 401, NULL);
-	assert_int_equal(count_logs(f, EMS_LOG_WARN, "GET /production.json: HTTP 401, token refused (expired? owner "
+	assert_int_equal(count_logs(f, CORE_LOG_WARN, "GET /production.json: HTTP 401, token refused (expired? owner "
 						     "tokens last a year)"), 1);
 	tick_to(f, T0 + POLL + 2 * POLL);
 	expect_reply(f, "GET", ENVOY_URL, 401, NULL);
 	assert_int_equal(count_logs(f, -1, "token refused"), 2);
-	assert_int_equal(count_level(f, EMS_LOG_WARN), 1);
+	assert_int_equal(count_level(f, CORE_LOG_WARN), 1);
 }
 
 static void test_envoy_401_hint_inside_a_failing_run(void **state)
@@ -923,8 +923,8 @@ static void test_envoy_401_hint_inside_a_failing_run(void **state)
 	expect_reply(f, "GET", ENVOY_URL, 401, NULL);
 	tick_to(f, T0 + S(340)); /* 40 s: the backoff of a second failure, no slow-down this time */
 	expect_reply(f, "GET", ENVOY_URL, 401, NULL);
-	assert_int_equal(count_level(f, EMS_LOG_WARN), 2);
-	assert_int_equal(count_logs(f, EMS_LOG_WARN, "token refused"), 1);
+	assert_int_equal(count_level(f, CORE_LOG_WARN), 2);
+	assert_int_equal(count_logs(f, CORE_LOG_WARN, "token refused"), 1);
 }
 
 /* ------------------------------------------------------------------ Home Assistant and JSON */
@@ -990,7 +990,7 @@ static void test_hass_unavailable_clears_at_once(void **state)
 	assert_true(rd(f, EMS_PV) == 950);
 	assert_true(isnan(rd(f, EMS_SOC)));
 	assert_int_equal(stats(f).malformed, 1);
-	assert_int_equal(count_logs(f, EMS_LOG_WARN, "GET /api/states/sensor.battery_soc: malformed answer"), 1);
+	assert_int_equal(count_logs(f, CORE_LOG_WARN, "GET /api/states/sensor.battery_soc: malformed answer"), 1);
 	assert_true(ems_meter_next_deadline(f->m) == T0 + POLL + 2 * POLL);
 }
 
@@ -1007,7 +1007,7 @@ static void test_hass_errors(void **state)
 	expect_reply(f, "GET", HA_BASE "/api/states/sensor.battery_soc", 200, HA_STATE("sensor.battery_soc", "50", "%"));
 	assert_true(rd(f, EMS_PV) == 900);
 	assert_true(stats(f).failing);
-	assert_int_equal(count_logs(f, EMS_LOG_WARN, "GET /api/states/sensor.grid_power: HTTP 404; backing off"), 1);
+	assert_int_equal(count_logs(f, CORE_LOG_WARN, "GET /api/states/sensor.grid_power: HTTP 404; backing off"), 1);
 	assert_true(ems_meter_next_deadline(f->m) == T0 + 2 * POLL);
 	/* a server error ends the cycle: the others would fare no better */
 	tick_to(f, T0 + 2 * POLL);
@@ -1017,7 +1017,7 @@ static void test_hass_errors(void **state)
 	tick_to(f, T0 + 2 * POLL + 4 * POLL);
 	expect_reply(f, "GET", HA_BASE "/api/states/sensor.grid_power", 401, NULL);
 	expect_none(f);
-	assert_int_equal(count_logs(f, EMS_LOG_WARN, "HTTP 401, token refused"), 1);
+	assert_int_equal(count_logs(f, CORE_LOG_WARN, "HTTP 401, token refused"), 1);
 	assert_int_equal(stats(f).failed, 3);
 }
 
@@ -1032,7 +1032,7 @@ static void test_secret_quoted_back_is_scrubbed(void **state)
 	/* a server that echoes the token where the parser quotes text: the line goes out without it */
 	expect_reply(f, "GET", HA_BASE "/api/states/sensor.grid_power", 200,
 		     HA_STATE("sensor.grid_power", "5", SHORT_TOKEN));
-	assert_int_equal(count_logs(f, EMS_LOG_WARN, "\"***\""), 1);
+	assert_int_equal(count_logs(f, CORE_LOG_WARN, "\"***\""), 1);
 }
 
 static void test_json_pointers(void **state)
@@ -1062,7 +1062,7 @@ static void test_json_pointers(void **state)
 	assert_true(rd(f, EMS_PV) == 2000);
 	assert_true(isnan(rd(f, EMS_LOAD)));
 	assert_int_equal(stats(f).malformed, 1);
-	assert_int_equal(count_logs(f, EMS_LOG_WARN, "GET /api/status: malformed answer: /load"), 1);
+	assert_int_equal(count_logs(f, CORE_LOG_WARN, "GET /api/status: malformed answer: /load"), 1);
 	assert_true(ems_meter_next_deadline(f->m) == T0 + POLL + 2 * POLL);
 	/* a failure never shows the query string */
 	tick_to(f, T0 + POLL + 2 * POLL);
@@ -1196,7 +1196,7 @@ static void test_solaredge_full_cycle(void **state)
 	tick_to(f, T0 + POLL);
 	expect_mb(f, 4, "00 04 00 00 00 06 01 03 9C 85 00 28");
 	assert_int_equal(f->resets, 0);
-	assert_int_equal(count_level(f, EMS_LOG_WARN), 0);
+	assert_int_equal(count_level(f, CORE_LOG_WARN), 0);
 }
 
 static void test_solaredge_two_answers_in_one_read(void **state)
@@ -1219,7 +1219,7 @@ static void test_solaredge_two_answers_in_one_read(void **state)
 	rx(f, buf, n);
 	assert_true(rd(f, EMS_PV) == 2000);
 	expect_mb(f, 2, "00 02 00 00 00 06 07 03 9C FC 00 17");
-	assert_int_equal(count_logs(f, EMS_LOG_DEBUG, "transaction id 16962"), 1);
+	assert_int_equal(count_logs(f, CORE_LOG_DEBUG, "transaction id 16962"), 1);
 	meter_regs(regs, 300);
 	n = mb_resp(buf, 2, 7, regs, 23);
 	rx(f, buf, n);
@@ -1247,7 +1247,7 @@ static void test_solaredge_exception(void **state)
 	assert_int_equal(f->n_mb, 2); /* the cycle ends: no battery read */
 	assert_int_equal(f->resets, 0);
 	assert_true(stats(f).failing);
-	assert_int_equal(count_logs(f, EMS_LOG_WARN, "Modbus read of the meter block (40188, 23 registers): Modbus exception 2"),
+	assert_int_equal(count_logs(f, CORE_LOG_WARN, "Modbus read of the meter block (40188, 23 registers): Modbus exception 2"),
 			 1);
 	assert_true(ems_meter_next_deadline(f->m) == T0 + 2 * POLL);
 	assert_true(rd(f, EMS_PV) == 100);
@@ -1269,7 +1269,7 @@ static void test_solaredge_timeout_resets(void **state)
 	tick_to(f, T0 + EMS_METER_MODBUS_TIMEOUT_MS);
 	assert_int_equal(f->resets, 1);
 	assert_int_equal(stats(f).failed, 1);
-	assert_int_equal(count_logs(f, EMS_LOG_WARN, "no answer within 5 s"), 1);
+	assert_int_equal(count_logs(f, CORE_LOG_WARN, "no answer within 5 s"), 1);
 	assert_true(ems_meter_next_deadline(f->m) == T0 + EMS_METER_MODBUS_TIMEOUT_MS + 2 * POLL);
 	/* the gateway reconnects; the late answer on the old stream is not used */
 	ems_meter_modbus_down(f->m, f->now);
@@ -1284,7 +1284,7 @@ static void test_solaredge_timeout_resets(void **state)
 	n = mb_resp(buf, 2, 1, regs, 40);
 	rx(f, buf, n);
 	assert_true(rd(f, EMS_PV) == 5000);
-	assert_int_equal(count_logs(f, EMS_LOG_INFO, "recovered after 1 failed polls"), 1);
+	assert_int_equal(count_logs(f, CORE_LOG_INFO, "recovered after 1 failed polls"), 1);
 }
 
 static void test_solaredge_garbage_resets(void **state)
@@ -1302,7 +1302,7 @@ static void test_solaredge_garbage_resets(void **state)
 	rx(f, buf, n);
 	assert_int_equal(f->resets, 1);
 	assert_int_equal(stats(f).failed, 1);
-	assert_int_equal(count_logs(f, EMS_LOG_WARN, "not a Modbus TCP answer"), 1);
+	assert_int_equal(count_logs(f, CORE_LOG_WARN, "not a Modbus TCP answer"), 1);
 	/* the buffer was cleared: a good answer on the new stream parses from its first byte */
 	ems_meter_modbus_up(f->m, f->now);
 	tick_to(f, T0 + 2 * POLL);
@@ -1344,7 +1344,7 @@ static void test_solaredge_connection_lost_and_refused(void **state)
 	ems_meter_modbus_down(f->m, f->now);
 	no_busy_loop(f);
 	assert_int_equal(stats(f).failed, 1);
-	assert_int_equal(count_logs(f, EMS_LOG_WARN, "connection lost"), 1);
+	assert_int_equal(count_logs(f, CORE_LOG_WARN, "connection lost"), 1);
 	assert_true(ems_meter_next_deadline(f->m) == T0 + 700 + 2 * POLL);
 	/* still down when the next cycle is due: one failure, then it waits for modbus_up */
 	f->mb_rc = -ENOTCONN;
@@ -1352,8 +1352,8 @@ static void test_solaredge_connection_lost_and_refused(void **state)
 	assert_int_equal(f->n_mb, 3);
 	assert_int_equal(stats(f).failed, 2);
 	assert_true(ems_meter_next_deadline(f->m) == UINT64_MAX);
-	assert_int_equal(count_level(f, EMS_LOG_WARN), 1);
-	assert_int_equal(count_logs(f, EMS_LOG_DEBUG, "not connected"), 1);
+	assert_int_equal(count_level(f, CORE_LOG_WARN), 1);
+	assert_int_equal(count_logs(f, CORE_LOG_DEBUG, "not connected"), 1);
 	f->mb_rc = 0;
 	f->now = T0 + S(601);
 	ems_meter_modbus_up(f->m, f->now);
@@ -1362,7 +1362,7 @@ static void test_solaredge_connection_lost_and_refused(void **state)
 	n = mb_resp(buf, 4, 1, regs, 40);
 	rx(f, buf, n);
 	assert_true(rd(f, EMS_PV) == 100);
-	assert_int_equal(count_logs(f, EMS_LOG_INFO, "recovered after 2 failed polls"), 1);
+	assert_int_equal(count_logs(f, CORE_LOG_INFO, "recovered after 2 failed polls"), 1);
 	assert_true(ems_meter_next_deadline(f->m) == T0 + S(611));
 }
 
@@ -1416,30 +1416,30 @@ static void test_mqtt(void **state)
 	/* unavailable clears at once, quietly; garbage clears with one warning */
 	mq(f, "solar/power", "unavailable");
 	assert_true(isnan(rd(f, EMS_PV)));
-	assert_int_equal(count_level(f, EMS_LOG_WARN), 0);
+	assert_int_equal(count_level(f, CORE_LOG_WARN), 0);
 	mq(f, "solar/power", "100");
 	mq(f, "solar/power", "lots");
 	assert_true(isnan(rd(f, EMS_PV)));
 	mq(f, "solar/power", "more");
-	assert_int_equal(count_logs(f, EMS_LOG_WARN, "solar/power: malformed payload"), 1);
+	assert_int_equal(count_logs(f, CORE_LOG_WARN, "solar/power: malformed payload"), 1);
 	assert_int_equal(stats(f).malformed, 2);
 	mq(f, "dsmr/json", "{\"electricity_currently_delivered\":null,\"load\":\"x\"}");
 	assert_true(isnan(rd(f, EMS_GRID)));
 	assert_true(isnan(rd(f, EMS_LOAD)));
 	mq(f, "solar/power", "5");
 	assert_true(rd(f, EMS_PV) == -10);
-	assert_int_equal(count_logs(f, EMS_LOG_INFO, "solar/power: readable again"), 1);
+	assert_int_equal(count_logs(f, CORE_LOG_INFO, "solar/power: readable again"), 1);
 	/* the broker link: logged once each way */
 	ems_meter_mqtt_link(f->m, true, f->now);
-	assert_int_equal(count_level(f, EMS_LOG_INFO), 1);
+	assert_int_equal(count_level(f, CORE_LOG_INFO), 1);
 	ems_meter_mqtt_link(f->m, false, f->now);
 	ems_meter_mqtt_link(f->m, false, f->now);
 	assert_true(stats(f).failing);
-	assert_int_equal(count_logs(f, EMS_LOG_WARN, "MQTT broker link down"), 1);
+	assert_int_equal(count_logs(f, CORE_LOG_WARN, "MQTT broker link down"), 1);
 	ems_meter_mqtt_link(f->m, true, f->now);
 	ems_meter_mqtt_link(f->m, true, f->now);
 	assert_false(stats(f).failing);
-	assert_int_equal(count_logs(f, EMS_LOG_INFO, "MQTT broker link back"), 1);
+	assert_int_equal(count_logs(f, CORE_LOG_INFO, "MQTT broker link back"), 1);
 	/* values simply age meanwhile */
 	assert_true(rd(f, EMS_PV) == -10);
 }

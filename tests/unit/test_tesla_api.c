@@ -151,7 +151,7 @@ static int env_store(void *user, const char *name, const char *text, bool secret
 	return 0;
 }
 
-static void env_log(void *user, int level, const char *msg)
+static void env_log(void *user, enum core_log_level level, const char *msg)
 {
 	struct fake *f = user;
 
