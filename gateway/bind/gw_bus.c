@@ -41,7 +41,7 @@ struct gw_bus {
 	char data_dir[GW_CONFIG_PATH_MAX]; /* "" = nothing kept (the demo) */
 	bool persist_failing;              /* logged once until a store succeeds again */
 
-	lws_sorted_usec_list_t sul_tick;
+	struct gw_core_timer tick;   /* the core's deadline */
 	lws_sorted_usec_list_t sul_status;
 	bool stopped;
 	enum twc_slave_status last_status[TWC_MAX_SLAVES];
@@ -51,7 +51,6 @@ struct gw_bus {
 	} rejected[REJECTED_MEMORY]; /* IDs recently warned about; id 0 = free */
 };
 
-static void bus_tick_cb(lws_sorted_usec_list_t *sul);
 static void bus_status_cb(lws_sorted_usec_list_t *sul);
 
 static void notify_change(struct gw_bus *bus)
@@ -101,19 +100,23 @@ static void standalone_caps_apply(struct gw_bus *bus)
 
 /* ---- driving the core ---- */
 
-static void bus_rearm(struct gw_bus *bus)
+static uint64_t core_deadline(void *owner)
 {
-	if (bus->stopped)
-		return;
-	gw_timer_at(bus->loop, bus->clock, &bus->sul_tick, bus_tick_cb, twc_bus_next_deadline(bus->core), true);
+	const struct gw_bus *bus = owner;
+
+	return twc_bus_next_deadline(bus->core);
 }
 
-static void bus_tick_cb(lws_sorted_usec_list_t *sul)
+static void core_tick(void *owner)
 {
-	struct gw_bus *bus = lws_container_of(sul, struct gw_bus, sul_tick);
+	struct gw_bus *bus = owner;
 
 	twc_bus_tick(bus->core, gw_clock_now_ms(bus->clock));
-	bus_rearm(bus);
+}
+
+static void bus_rearm(struct gw_bus *bus)
+{
+	gw_core_timer_rearm(&bus->tick);
 }
 
 static void port_rx(void *user, const uint8_t *bytes, size_t len)
@@ -414,6 +417,7 @@ static struct gw_bus *bus_new(struct gw_loop *loop, const struct gw_clock *clock
 		free(bus);
 		return NULL;
 	}
+	gw_core_timer_init(&bus->tick, loop, clock, bus, core_deadline, core_tick);
 	bus->total_cap = -1;
 	/* Standalone, nothing may charge until the policy engine has decided (at once, at start). */
 	bus->policy_cap = bus->ocpp ? -1 : 0;
@@ -593,7 +597,7 @@ void gw_bus_stop(struct gw_bus *bus)
 	if (!bus)
 		return;
 	bus->stopped = true;
-	lws_sul_cancel(&bus->sul_tick);
+	gw_core_timer_stop(&bus->tick);
 	lws_sul_cancel(&bus->sul_status);
 	gw_port_stop(bus->port);
 }

@@ -37,7 +37,7 @@ struct gw_ocpp {
 	struct ocpp_cp *cp;
 	struct gw_journal *journal;
 	struct gw_ws *ws;
-	lws_sorted_usec_list_t sul_tick;
+	struct gw_core_timer tick;    /* the core's deadline */
 	lws_sorted_usec_list_t sul_evse;
 	bool stopped;
 
@@ -52,7 +52,6 @@ struct gw_ocpp {
 	bool full_logged;
 };
 
-static void tick_cb(lws_sorted_usec_list_t *sul);
 static void evse_cb(lws_sorted_usec_list_t *sul);
 
 static struct ocpp_now now_of(const struct gw_ocpp *o)
@@ -68,22 +67,24 @@ static void sul_in(struct gw_ocpp *o, lws_sorted_usec_list_t *sul, sul_cb_t cb, 
 	gw_timer_in(o->loop, o->clock, sul, cb, sim_ms);
 }
 
-/* After every call into the core: the next tick at its deadline (bounded both ways). */
-static void tick_rearm(struct gw_ocpp *o)
+static uint64_t core_deadline(void *owner)
 {
-	if (o->stopped)
-		return;
-	gw_timer_at(o->loop, o->clock, &o->sul_tick, tick_cb, ocpp_cp_next_deadline(o->cp), true);
+	const struct gw_ocpp *o = owner;
+
+	return ocpp_cp_next_deadline(o->cp);
 }
 
-static void tick_cb(lws_sorted_usec_list_t *sul)
+static void core_tick(void *owner)
 {
-	struct gw_ocpp *o = lws_container_of(sul, struct gw_ocpp, sul_tick);
+	struct gw_ocpp *o = owner;
 
-	if (o->stopped)
-		return;
 	ocpp_cp_tick(o->cp, now_of(o));
-	tick_rearm(o);
+}
+
+/* After every call into the core: the next tick at its deadline. */
+static void tick_rearm(struct gw_ocpp *o)
+{
+	gw_core_timer_rearm(&o->tick);
 }
 
 /* ---- the link ---- */
@@ -464,6 +465,7 @@ struct gw_ocpp *gw_ocpp_new(struct gw_loop *loop, const struct gw_clock *clock, 
 		gw_log_error("ocpp: the charge point core refused its settings");
 		goto fail;
 	}
+	gw_core_timer_init(&o->tick, loop, clock, o, core_deadline, core_tick);
 	if (journal_replay(o) != 0)
 		goto fail;
 	ocpp_cp_start(o->cp, o->journal ? gw_journal_max_seq(o->journal) : 0, now_of(o));
@@ -541,7 +543,7 @@ void gw_ocpp_stop(struct gw_ocpp *o)
 	if (!o)
 		return;
 	o->stopped = true;
-	lws_sul_cancel(&o->sul_tick);
+	gw_core_timer_stop(&o->tick);
 	lws_sul_cancel(&o->sul_evse);
 	if (o->bus)
 		gw_bus_remove_observer(o->bus, o);

@@ -35,26 +35,26 @@ struct gw_tesla {
 	uint16_t slot_id[TWC_MAX_SLAVES];  /* TWC in each slot last time, 0 none */
 	uint32_t req_id;                   /* the request in flight (the core's id) */
 	bool stopped;
-	lws_sorted_usec_list_t sul_tick;
+	struct gw_core_timer tick;         /* the core's deadline */
 };
 
-static void tick_cb(lws_sorted_usec_list_t *sul);
+static uint64_t core_deadline(void *owner)
+{
+	const struct gw_tesla *t = owner;
+
+	return tesla_next_deadline(t->core);
+}
+
+static void core_tick(void *owner)
+{
+	struct gw_tesla *t = owner;
+
+	tesla_tick(t->core, gw_clock_now_ms(t->clock), gw_clock_wall_ms());
+}
 
 static void tick_rearm(struct gw_tesla *t)
 {
-	if (t->stopped)
-		return;
-	gw_timer_at(t->loop, t->clock, &t->sul_tick, tick_cb, tesla_next_deadline(t->core), true);
-}
-
-static void tick_cb(lws_sorted_usec_list_t *sul)
-{
-	struct gw_tesla *t = lws_container_of(sul, struct gw_tesla, sul_tick);
-
-	if (t->stopped)
-		return;
-	tesla_tick(t->core, gw_clock_now_ms(t->clock), gw_clock_wall_ms());
-	tick_rearm(t);
+	gw_core_timer_rearm(&t->tick);
 }
 
 /* ---- the core's environment ---- */
@@ -213,6 +213,7 @@ struct gw_tesla *gw_tesla_new(struct gw_loop *loop, const struct gw_clock *clock
 		free(t);
 		return NULL;
 	}
+	gw_core_timer_init(&t->tick, loop, clock, t, core_deadline, core_tick);
 	struct gw_bus_observer obs = { .user = t, .on_change = bus_changed };
 
 	if (gw_bus_add_observer(bus, &obs) < 0) {
@@ -233,7 +234,7 @@ void gw_tesla_stop(struct gw_tesla *t)
 		return;
 	t->stopped = true;
 	gw_bus_remove_observer(t->bus, t);
-	lws_sul_cancel(&t->sul_tick);
+	gw_core_timer_stop(&t->tick);
 	gw_http_stop(t->http);
 }
 

@@ -442,8 +442,9 @@ static int on_curl_socket(CURL *easy, curl_socket_t s, int what, void *ud, void 
 
 /* ---- the "curl-sock" protocol ---- */
 
-static void on_close(struct sock_rec *rec)
+static void on_close(void *owner)
 {
+	struct sock_rec *rec = owner;
 	struct gw_http *h = rec->h;
 
 	sock_unlink(h, rec);
@@ -478,15 +479,10 @@ static int sock_on_writeable(void *owner)
 	return 0;
 }
 
-static void sock_on_close(void *owner)
-{
-	on_close(owner);
-}
-
 static const struct gw_rawfd_ops sock_ops = {
 	.on_rx = sock_on_rx,
 	.on_writeable = sock_on_writeable,
-	.on_close = sock_on_close,
+	.on_close = on_close,
 };
 
 /* ---- public API ---- */

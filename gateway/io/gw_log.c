@@ -144,3 +144,12 @@ void gw_log(enum gw_log_level level, const char *fmt, ...)
 	gw_log_v(level, fmt, ap);
 	va_end(ap);
 }
+
+void gw_log_fmt(char *dst, size_t n, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(dst, n, fmt, ap);
+	va_end(ap);
+}

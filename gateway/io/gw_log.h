@@ -41,6 +41,10 @@ int gw_log_level_parse(const char *name, enum gw_log_level *out);
 void gw_log(enum gw_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void gw_log_v(enum gw_log_level level, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 
+/* Format into @dst (@n bytes), cutting what does not fit: the "reason" strings that transports keep
+ * for the log line that reports a failure. */
+void gw_log_fmt(char *dst, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 #define gw_log_error(...) gw_log(GW_LOG_ERROR, __VA_ARGS__)
 #define gw_log_warn(...) gw_log(GW_LOG_WARN, __VA_ARGS__)
 #define gw_log_info(...) gw_log(GW_LOG_INFO, __VA_ARGS__)

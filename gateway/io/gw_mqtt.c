@@ -112,16 +112,8 @@ static void on_tick(lws_sorted_usec_list_t *sul);
 
 /* ---- small helpers ---- */
 
-static void set_reason(struct gw_mqtt *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void set_reason(struct gw_mqtt *m, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(m->reason, sizeof(m->reason), fmt, ap);
-	va_end(ap);
-}
+/* The reason the last attempt failed, for the log line that reports it. */
+#define set_reason(o, ...) gw_log_fmt((o)->reason, sizeof((o)->reason), __VA_ARGS__)
 
 static void sul_in(struct gw_mqtt *m, lws_usec_t us)
 {
@@ -499,8 +491,9 @@ static void on_writeable(struct gw_mqtt *m)
 	settle(m);
 }
 
-static void on_close(struct adoption *a)
+static void on_close(void *owner)
 {
+	struct adoption *a = owner;
 	struct gw_mqtt *m = a->m;
 	bool current = m->cur == a;
 
@@ -543,15 +536,10 @@ static int adoption_on_writeable(void *owner)
 	return 0;
 }
 
-static void adoption_on_close(void *owner)
-{
-	on_close(owner);
-}
-
 static const struct gw_rawfd_ops adoption_ops = {
 	.on_rx = adoption_on_rx,
 	.on_writeable = adoption_on_writeable,
-	.on_close = adoption_on_close,
+	.on_close = on_close,
 };
 
 /* ---- public API ---- */

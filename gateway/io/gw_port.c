@@ -100,16 +100,8 @@ const char *gw_port_kind_name(enum gw_port_kind kind)
 	return "?";
 }
 
-static void set_reason(struct gw_port *port, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void set_reason(struct gw_port *port, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(port->reason, sizeof(port->reason), fmt, ap);
-	va_end(ap);
-}
+/* The reason the last attempt failed, for the log line that reports it. */
+#define set_reason(o, ...) gw_log_fmt((o)->reason, sizeof((o)->reason), __VA_ARGS__)
 
 static void sul_in(struct gw_port *port, lws_usec_t us)
 {
@@ -518,8 +510,9 @@ static ssize_t io_write(struct gw_port *port, const uint8_t *bytes, size_t len)
 	return n;
 }
 
-static int on_rx(struct gw_port *port)
+static int on_rx(void *owner)
 {
+	struct gw_port *port = owner;
 	uint8_t buf[RX_CHUNK];
 	ssize_t n;
 
@@ -546,8 +539,9 @@ static int on_rx(struct gw_port *port)
 	return -1;
 }
 
-static int on_writeable(struct gw_port *port)
+static int on_writeable(void *owner)
 {
+	struct gw_port *port = owner;
 	ssize_t n;
 
 	if (port->state == ST_CONNECTING)
@@ -570,8 +564,9 @@ static int on_writeable(struct gw_port *port)
 	return 0;
 }
 
-static void on_close(struct gw_port *port)
+static void on_close(void *owner)
 {
+	struct gw_port *port = owner;
 	enum port_state prev = port->state;
 
 	lws_sul_cancel(&port->sul);
@@ -614,25 +609,10 @@ static void on_close(struct gw_port *port)
 	}
 }
 
-static int port_on_rx(void *owner)
-{
-	return on_rx(owner);
-}
-
-static int port_on_writeable(void *owner)
-{
-	return on_writeable(owner);
-}
-
-static void port_on_close(void *owner)
-{
-	on_close(owner);
-}
-
 static const struct gw_rawfd_ops port_ops = {
-	.on_rx = port_on_rx,
-	.on_writeable = port_on_writeable,
-	.on_close = port_on_close,
+	.on_rx = on_rx,
+	.on_writeable = on_writeable,
+	.on_close = on_close,
 };
 
 /* ---- public API ---- */

@@ -4,6 +4,8 @@
  */
 #include "gw_timer.h"
 
+#include <string.h>
+
 #include "gw_loop.h"
 
 void gw_timer_in(struct gw_loop *loop, const struct gw_clock *clock, lws_sorted_usec_list_t *sul, sul_cb_t cb,
@@ -25,6 +27,40 @@ void gw_timer_at(struct gw_loop *loop, const struct gw_clock *clock, lws_sorted_
 	if (delta < GW_TIMER_MIN_MS)
 		delta = GW_TIMER_MIN_MS;
 	gw_timer_in(loop, clock, sul, cb, delta);
+}
+
+static void core_timer_cb(lws_sorted_usec_list_t *sul)
+{
+	struct gw_core_timer *t = lws_container_of(sul, struct gw_core_timer, sul);
+
+	if (t->stopped)
+		return;
+	t->tick(t->owner);
+	gw_core_timer_rearm(t);
+}
+
+void gw_core_timer_init(struct gw_core_timer *t, struct gw_loop *loop, const struct gw_clock *clock, void *owner,
+			uint64_t (*deadline)(void *owner), void (*tick)(void *owner))
+{
+	memset(t, 0, sizeof(*t));
+	t->loop = loop;
+	t->clock = clock;
+	t->owner = owner;
+	t->deadline = deadline;
+	t->tick = tick;
+}
+
+void gw_core_timer_rearm(struct gw_core_timer *t)
+{
+	if (t->stopped || !t->loop)
+		return;
+	gw_timer_at(t->loop, t->clock, &t->sul, core_timer_cb, t->deadline(t->owner), true);
+}
+
+void gw_core_timer_stop(struct gw_core_timer *t)
+{
+	t->stopped = true;
+	lws_sul_cancel(&t->sul);
 }
 
 void gw_backoff_init(struct gw_backoff *b, uint32_t min_ms, uint32_t max_ms, bool jitter)

@@ -1,6 +1,6 @@
 /*
- * gw_timer: the one way the gateway arms a timer and backs off. A binding re-arms its core's timer
- * at the core's next deadline with gw_timer_at() (clamped so that a core saying "now" costs 1 ms of
+ * gw_timer: the one way the gateway arms a timer and backs off. A binding keeps its core's timer
+ * at the core's next deadline with a gw_core_timer (gw_timer_at() underneath) (clamped so that a core saying "now" costs 1 ms of
  * latency instead of a busy loop, and one computing a deadline wrongly far off still wakes within a
  * minute); a transport that reconnects waits gw_backoff_next() (doubling steps between a floor and a
  * ceiling, optionally jittered so that many clients do not retry in step, and reset only by a link
@@ -30,6 +30,25 @@ void gw_timer_in(struct gw_loop *loop, const struct gw_clock *clock, lws_sorted_
  * GW_TIMER_MAX_MS. */
 void gw_timer_at(struct gw_loop *loop, const struct gw_clock *clock, lws_sorted_usec_list_t *sul, sul_cb_t cb,
 		 uint64_t deadline_ms, bool capped);
+
+/* A pure core's tick timer: armed at the core's next deadline after every call into the core, it
+ * calls @tick and re-arms itself. Embed in the binding; gw_core_timer_init() before use. */
+struct gw_core_timer {
+	lws_sorted_usec_list_t sul;
+	struct gw_loop *loop;
+	const struct gw_clock *clock;
+	void *owner;
+	uint64_t (*deadline)(void *owner); /* the core's next deadline, @clock's ms */
+	void (*tick)(void *owner);          /* run the core's tick */
+	bool stopped;
+};
+
+void gw_core_timer_init(struct gw_core_timer *t, struct gw_loop *loop, const struct gw_clock *clock, void *owner,
+			uint64_t (*deadline)(void *owner), void (*tick)(void *owner));
+/* Arm at the core's deadline now (after an input into the core); nothing once stopped. */
+void gw_core_timer_rearm(struct gw_core_timer *t);
+/* Cancel and never arm again (teardown). */
+void gw_core_timer_stop(struct gw_core_timer *t);
 
 /* Reconnect delays. Set up with gw_backoff_init(); all times in ms. */
 struct gw_backoff {

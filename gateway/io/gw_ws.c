@@ -91,16 +91,8 @@ static const lws_retry_bo_t idle_off;
 static void ws_sul_cb(lws_sorted_usec_list_t *sul);
 static void ws_ping_cb(lws_sorted_usec_list_t *sul);
 
-static void set_reason(struct gw_ws *ws, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void set_reason(struct gw_ws *ws, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(ws->reason, sizeof(ws->reason), fmt, ap);
-	va_end(ap);
-}
+/* The reason the last attempt failed, for the log line that reports it. */
+#define set_reason(o, ...) gw_log_fmt((o)->reason, sizeof((o)->reason), __VA_ARGS__)
 
 static void sul_in(struct gw_ws *ws, lws_sorted_usec_list_t *sul, sul_cb_t cb, uint64_t us)
 {
