@@ -288,14 +288,17 @@ static void on_slave_heartbeat(struct twc_bus *bus, const struct twc_msg *m)
 	s->state_code = m->u.shb.state;
 	s->limit_ca = m->u.shb.limit_ca;
 	s->measured_ca = m->u.shb.measured_ca;
-	if (s->told) {
-		int ca = twc_alloc_in_force(true, s->told_amps, s->protocol, 0) * 100;
-
-		/* It has the limit we sent: it reports it, or (protocol 2, no car to report it for) it
-		 * acknowledges with state 09. */
-		if (s->limit_ca == ca || (s->protocol == 2 && s->state_code == TWC_ST_ACK_LIMIT && s->limit_ca == 0))
-			s->confirmed = true;
+	/* It has the limit we sent: it answered the heartbeat that carried it (a slave answers only the
+	 * heartbeats it hears), or it reports that very limit. A state 09 alone proves nothing: the
+	 * acknowledgement lasts 12 s after any 09, an older one included. Nor does a report of 00 00:
+	 * a slave with no car reports that whatever it holds. */
+	if (s->told && (s->set_in_flight ||
+			(s->limit_ca > 0 &&
+			 s->limit_ca == twc_alloc_in_force(true, s->told_amps, s->protocol, 0) * 100))) {
+		s->confirmed = true;
+		s->keep_amps = 0;
 	}
+	s->set_in_flight = false;
 	st = normalise(s, bus->now_ms);
 	if (st != s->status) {
 		bool car_before = s->status == TWC_SLAVE_PLUGGED || s->status == TWC_SLAVE_CHARGING;
@@ -500,6 +503,9 @@ static void send_heartbeat(struct twc_bus *bus, int i)
 		s->told = true;
 		s->told_amps = g.amps;
 		s->confirmed = false;
+		/* A lowering: what it held counts until it has answered a heartbeat carrying the new limit. */
+		if (twc_alloc_in_force(true, g.amps, s->protocol, 0) < held)
+			s->keep_amps = held;
 		/* A raise is stored before it goes out, so a restart never assumes less. */
 		if (twc_bus_slave_held(s, false) > held && twc_bus_held_sync(bus) < 0) {
 			*s = before;
@@ -518,9 +524,13 @@ static void send_heartbeat(struct twc_bus *bus, int i)
 			s->told = before.told;
 			s->told_amps = before.told_amps;
 			s->confirmed = before.confirmed;
+			s->keep_amps = before.keep_amps;
 		}
+		s->set_in_flight = false;
 		return;
 	}
+	/* Only an answer to a heartbeat that carried the limit confirms it. */
+	s->set_in_flight = cmd;
 	if (!cmd)
 		return;
 	if (!before.told || before.told_amps != g.amps)

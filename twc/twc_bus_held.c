@@ -10,10 +10,14 @@
 #include <string.h>
 
 /* What the slave may be allowing now; with @draw, the current its car still draws above that. */
+/* A lowering counts only once the slave has answered a heartbeat that carried it: a slave with no car
+ * reports limit 00 00 whatever it holds, so its report cannot show that a lowering arrived. */
 int twc_bus_slave_held(const struct slave *s, bool draw)
 {
-	return twc_alloc_held(s->told, s->told_amps, s->protocol, s->have_shb ? s->limit_ca : -1,
-			      s->have_shb && draw ? s->measured_ca : -1);
+	int held = twc_alloc_held(s->told, s->told_amps, s->protocol, s->have_shb ? s->limit_ca : -1,
+				  s->have_shb && draw ? s->measured_ca : -1);
+
+	return held > s->keep_amps ? held : s->keep_amps;
 }
 
 int twc_bus_reserved(const struct twc_bus *bus)
@@ -188,6 +192,7 @@ void twc_bus_held_revive(struct twc_bus *bus, struct slave *s)
 			continue;
 		s->told = true;
 		s->told_amps = bus->reserved[k].amps;
+		s->keep_amps = 0;
 		bus->reserved[k].amps = 0;
 		break;
 	}

@@ -28,7 +28,9 @@ struct slave {
 	enum twc_slave_status status;
 	bool told;                  /* a limit was written to it (or restored from before a restart) */
 	int told_amps;
-	bool confirmed;             /* it answered since the last limit we sent, with that limit or an ack */
+	bool confirmed;             /* it answered a heartbeat that carried the limit we last told it */
+	bool set_in_flight;         /* the last heartbeat written to it carried that limit, no answer yet */
+	int keep_amps;              /* what it held before a lowering it has not confirmed (0: none) */
 	bool reported_since_up;     /* it answered a heartbeat since the link (re)started */
 	int cap_amps;
 	int target_amps;

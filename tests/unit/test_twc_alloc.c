@@ -171,6 +171,24 @@ static void test_in_force(void **state)
 	assert_int_equal(twc_alloc_in_force(true, 12, 1, 0), 12);
 }
 
+/* Held: the most of what it was told (with the protocol 2 floor), what it reports (rounded up) and
+ * what its car draws more than TWC_DRAW_TOLERANCE_CA above that (rounded up). */
+static void test_held(void **state)
+{
+	(void)state;
+	assert_int_equal(twc_alloc_held(false, 0, 2, -1, -1), 0);      /* nothing known */
+	assert_int_equal(twc_alloc_held(false, 0, 2, 3200, -1), 32);   /* before we speak: its report */
+	assert_int_equal(twc_alloc_held(true, 0, 2, 0, 0), 6);         /* told 0, protocol 2: 6 */
+	assert_int_equal(twc_alloc_held(true, 0, 1, 0, 0), 0);         /* told 0, protocol 1: 0 */
+	assert_int_equal(twc_alloc_held(true, 10, 2, 1600, -1), 16);   /* lowering not reported yet */
+	assert_int_equal(twc_alloc_held(true, 16, 2, 1000, -1), 16);   /* raise counts once written */
+	assert_int_equal(twc_alloc_held(true, 10, 2, 1001, -1), 11);   /* a report rounds up */
+	assert_int_equal(twc_alloc_held(true, 10, 2, 1000, 1050), 10); /* within tolerance */
+	assert_int_equal(twc_alloc_held(true, 10, 2, 1000, 1051), 11); /* car still coming down */
+	assert_int_equal(twc_alloc_held(true, 10, 2, 1000, 2390), 24);
+	assert_int_equal(twc_alloc_held(true, 0, 1, -1, 800), 8);      /* a stubborn car on a stopped p1 */
+}
+
 static void test_clamp_lower_before_raise(void **state)
 {
 	struct twc_alloc_slave s[3] = {car(2, 32, true), car(2, 32, false), {0}};
@@ -413,6 +431,7 @@ int main(void)
 		cmocka_unit_test(test_cap_below_minimum_means_no_charge),
 		cmocka_unit_test(test_rating_limits_offer),
 		cmocka_unit_test(test_in_force),
+		cmocka_unit_test(test_held),
 		cmocka_unit_test(test_clamp_lower_before_raise),
 		cmocka_unit_test(test_clamp_new_car_waits),
 		cmocka_unit_test(test_clamp_v2_zero_is_not_a_hidden_raise),

@@ -1402,6 +1402,47 @@ static void test_truth_freed_current_waits_for_the_car(void **state)
 	teardown_world();
 }
 
+/* Case 2c: a slave with no car reports limit 00 00 whatever it holds, so that report proves nothing.
+ * A protocol 1 slave's car leaves and the lowering to 0 that frees its room is lost: its 16 A still
+ * count until it answers a heartbeat that carried the 0 (found by fuzz_twc_bus). */
+static void test_truth_idle_report_proves_no_lowering(void **state)
+{
+	uint64_t deaf_from;
+	int mark;
+
+	(void)state;
+	setup_world(2, 32, 32, 6, 0);
+	W.cap_on_add = 32;
+	run_until(3000);
+	add_fake(0x1111, 1, NULL);
+	add_fake(0x2222, 2, NULL);
+	W.fs[0].car = true;
+	W.fs[1].car = true;
+	run_until(20000);
+	assert_int_equal(W.fs[0].limit_ca, 1600);
+	assert_int_equal(W.fs[1].limit_ca, 1600);
+
+	W.fs[0].car = false; /* unplugged: from now on it reports 00 00 */
+	run_until_status(0, TWC_SLAVE_IDLE, 5000);
+	mark = W.nlog;
+	W.fs[0].silent = true; /* the 05 00 00 that follows is lost */
+	deaf_from = W.now;
+	run_until(W.now + 2500); /* two slaves: a heartbeat each every 2 s */
+	assert_true(sent_with(mark, 0x1111, TWC_CMD_SET_V1, 0) >= 1);
+	W.fs[0].silent = false;
+	run_until(W.now + 1);
+	/* It answers the heartbeat it hears next; until then B is not raised. */
+	assert_int_equal(W.fs[1].limit_ca, 1600);
+	assert_int_equal(slave_info(0).held_amps, 16);
+	run_until(W.now + 15000);
+	assert_int_equal(W.fs[0].limit_ca, 0);
+	assert_int_equal(W.fs[1].limit_ca, 3200);
+	assert_true(told_at(mark, 0x2222, 3200) > deaf_from + 2500);
+	assert_true(W.max_fake_held <= 32);
+	assert_true(W.max_held_total <= 32);
+	teardown_world();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1432,6 +1473,7 @@ int main(void)
 		cmocka_unit_test(test_truth_stop_then_unplug_and_next_car),
 		cmocka_unit_test(test_truth_unwritten_lowering_not_counted),
 		cmocka_unit_test(test_truth_lost_lowering_waits_for_report),
+		cmocka_unit_test(test_truth_idle_report_proves_no_lowering),
 		cmocka_unit_test(test_truth_silent_slave_keeps_room),
 		cmocka_unit_test(test_truth_restart_knows_what_slaves_hold),
 		cmocka_unit_test(test_truth_reconnect_settles),
