@@ -100,8 +100,7 @@ int ocpp_cp_json_store(struct ocpp_cp *cp, const char *name, json_t *j, bool sec
 		return -ENOMEM;
 	if (cp->env.store) {
 		r = cp->env.store(cp->env.user, name, text, secret);
-		if (r < 0)
-			ocpp_cp_log(cp, CORE_LOG_ERROR, "saving %s failed: %s", name, strerror(-r));
+		ocpp_cp_state_stored(cp, name, r);
 	}
 	free(text);
 	return r;
@@ -332,6 +331,7 @@ void ocpp_cp_free(struct ocpp_cp *cp)
 	if (!cp)
 		return;
 	ocpp_cp_queue_free(cp);
+	ocpp_cp_journal_free(cp);
 	ocpp_config_free(cp->cfg);
 	ocpp_auth_cache_free(cp->auth);
 	ocpp_local_list_free(cp->local_list);
@@ -405,6 +405,7 @@ void ocpp_cp_tick(struct ocpp_cp *cp, struct ocpp_now now)
 	ocpp_cp_sample_tick(cp);
 	ocpp_cp_aligned_tick(cp);
 	ocpp_cp_auth_expire(cp);
+	ocpp_cp_journal_retry(cp);
 	if (cp->next_store_ms && cp->now_ms >= cp->next_store_ms)
 		ocpp_cp_save_connectors(cp);
 	ocpp_cp_step(cp);
@@ -458,6 +459,7 @@ uint64_t ocpp_cp_next_deadline(const struct ocpp_cp *cp)
 	}
 	d = min_u64(d, cp->next_aligned_ms);
 	d = min_u64(d, cp->sc_next_ms);
+	d = min_u64(d, ocpp_cp_journal_deadline(cp));
 	if (cp->next_store_ms)
 		d = min_u64(d, cp->next_store_ms);
 	if (cp->reset_pending)

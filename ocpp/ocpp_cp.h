@@ -22,6 +22,10 @@
 #include "ocpp_types.h"
 
 #define OCPP_MAX_CONNECTORS 8
+/* A connector's energy register stops here: meterStart and meterStop are integers (Wh). */
+#define OCPP_ENERGY_MAX_WH 2147483647.0
+/* Messages other than transaction messages waiting for the central system, at most (coalesced first). */
+#define OCPP_QUEUE_OTHER_MAX 32
 
 /* State files the core asks the gateway to keep (ocpp_cp_env.store). */
 #define OCPP_FILE_CONFIG "ocpp-config.json"         /* changed keys; holds AuthorizationKey: 0600 */
@@ -118,8 +122,13 @@ struct ocpp_cp_stats {
 	uint32_t rx_frames, tx_frames;
 	uint32_t rx_bad;              /* frames answered with a CALLERROR or dropped */
 	uint32_t calls_timed_out;
+	uint32_t lifetime_rejected;   /* TWC lifetime counter readings not believed (a jump, a reset) */
 	uint32_t queue_dropped;       /* MeterValues dropped by the queue bound */
 	uint32_t queued;              /* transaction messages waiting now */
+	uint32_t queued_other;        /* other messages waiting now (at most OCPP_QUEUE_OTHER_MAX) */
+	uint32_t queue_coalesced;     /* other messages replaced by a newer one of the same kind, or dropped */
+	uint32_t journal_failures;    /* journal writes the disk refused (each retry counts) */
+	uint32_t journal_waiting;     /* journal writes waiting for the disk now */
 };
 
 struct ocpp_cp;

@@ -361,6 +361,8 @@ void ocpp_cp_connectors_load(struct ocpp_cp *cp, const char *text)
 		k->energy_wh = json_number_value(json_object_get(it, "energyWh"));
 		if (!(k->energy_wh >= 0))
 			k->energy_wh = 0;
+		if (k->energy_wh > OCPP_ENERGY_MAX_WH) /* meterStart and meterStop are taken from it as int */
+			k->energy_wh = OCPP_ENERGY_MAX_WH;
 		k->life_ref_valid = json_is_true(json_object_get(it, "lifeRefValid"));
 		k->life_ref_wh = (uint64_t)json_integer_value(json_object_get(it, "lifeRefWh"));
 		k->energy_ref_wh = json_number_value(json_object_get(it, "energyRefWh"));

@@ -82,6 +82,7 @@ struct ocpp_conn {
 	bool life_ref_valid;              /* reconciliation with the TWC lifetime counter */
 	uint64_t life_ref_wh;
 	double energy_ref_wh;
+	struct { uint64_t wh, ms, bad_wh, bad_ms; bool valid, bad; } life; /* counter check, ocpp_cp_meter.c */
 	enum ocpp_auth_state auth;
 	bool auth_remote;                 /* authorised by RemoteStartTransaction */
 	char auth_tag[OCPP_IDTAG_MAX + 1];
@@ -146,6 +147,14 @@ struct ocpp_cp {
 	uint64_t next_store_ms;           /* periodic save of the connectors file */
 	bool reset_pending, reset_hard;
 	uint64_t reset_due_ms, reset_deadline_ms;
+
+	/* writes the disk refused, waiting in order (ocpp_cp_journal.c) */
+	struct ocpp_jop *jb;
+	int jb_n, jb_cap;
+	bool jb_failing;
+	uint64_t jb_retry_ms;             /* next retry of waiting writes and unsaved state files, 0 none */
+	unsigned state_dirty;             /* state files whose last save failed */
+	int q_other;                      /* other messages in the queue (bounded, coalesced) */
 
 	/* restore bookkeeping: confirmed ids of transactions whose StartTransaction was acknowledged */
 	struct { int local, id; uint64_t seq; } maps[256];
@@ -214,9 +223,19 @@ int ocpp_cp_json_store(struct ocpp_cp *cp, const char *name, json_t *j, bool sec
 /* After anything happened: late authorisations, statuses and limits, then send what is due. */
 void ocpp_cp_step(struct ocpp_cp *cp);
 
-/* ocpp_cp_queue.c */
+/* ocpp_cp_journal.c */
+/* Durably put or delete a journal record, in order with every other; a write the disk refuses waits
+ * and is retried. 0 when written or waiting, -errno when it can never be (too long, out of memory). */
 int ocpp_cp_journal_put(struct ocpp_cp *cp, uint64_t seq, const char *text);
 void ocpp_cp_journal_del(struct ocpp_cp *cp, uint64_t seq);
+bool ocpp_cp_journal_durable(const struct ocpp_cp *cp); /* nothing waits: transaction messages may go */
+bool ocpp_cp_journal_room(const struct ocpp_cp *cp);    /* the waiting list may take a MeterValues */
+void ocpp_cp_state_stored(struct ocpp_cp *cp, const char *name, int r); /* a state file's save result */
+void ocpp_cp_journal_retry(struct ocpp_cp *cp);         /* at ocpp_cp_journal_deadline() */
+uint64_t ocpp_cp_journal_deadline(const struct ocpp_cp *cp);
+void ocpp_cp_journal_free(struct ocpp_cp *cp);
+
+/* ocpp_cp_queue.c */
 void ocpp_cp_queue_pump(struct ocpp_cp *cp);                  /* send what is due, one CALL at a time */
 struct ocpp_msg *ocpp_cp_queue_peek(const struct ocpp_cp *cp); /* the next to send, NULL when empty */
 void ocpp_cp_queue_remove(struct ocpp_cp *cp, struct ocpp_msg *m); /* unlink, unjournal, free */

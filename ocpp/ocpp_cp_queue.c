@@ -50,26 +50,6 @@ static char *record_text(const struct ocpp_msg *m)
 	return text;
 }
 
-int ocpp_cp_journal_put(struct ocpp_cp *cp, uint64_t seq, const char *text)
-{
-	int r = cp->env.journal_put ? cp->env.journal_put(cp->env.user, seq, text) : 0;
-
-	if (r < 0)
-		ocpp_cp_log(cp, CORE_LOG_ERROR, "journal: writing record %" PRIu64 " failed: %s", seq, strerror(-r));
-	return r;
-}
-
-void ocpp_cp_journal_del(struct ocpp_cp *cp, uint64_t seq)
-{
-	int r;
-
-	if (!seq || !cp->env.journal_del)
-		return;
-	r = cp->env.journal_del(cp->env.user, seq);
-	if (r < 0)
-		ocpp_cp_log(cp, CORE_LOG_ERROR, "journal: deleting record %" PRIu64 " failed: %s", seq, strerror(-r));
-}
-
 static void q_unlink(struct ocpp_cp *cp, struct ocpp_msg *prev, struct ocpp_msg *m)
 {
 	if (prev)
@@ -81,7 +61,10 @@ static void q_unlink(struct ocpp_cp *cp, struct ocpp_msg *prev, struct ocpp_msg 
 	m->next = NULL;
 	if (m->tx)
 		cp->q_persisted--;
+	else
+		cp->q_other--;
 	cp->stats.queued = (uint32_t)cp->q_persisted;
+	cp->stats.queued_other = (uint32_t)cp->q_other;
 }
 
 /* The queue bound: thin the MeterValues (every second one, oldest first); Start and Stop stay. */
@@ -110,6 +93,41 @@ static void q_thin(struct ocpp_cp *cp)
 		    cp->stats.queue_dropped);
 }
 
+/*
+ * Other messages are bounded while a central system does not answer (a TriggerMessage storm, say):
+ * a newer one of the same kind for the same connector replaces the one waiting (the central system
+ * wants the latest status or values, not every step), except an Authorize, whose answer someone
+ * waits for; past OCPP_QUEUE_OTHER_MAX the oldest waiting is dropped. Returns true if @payload was
+ * taken by a waiting message.
+ */
+static bool q_coalesce(struct ocpp_cp *cp, enum ocpp_out_action a, json_t *payload, int connector)
+{
+	struct ocpp_msg *oldest = NULL, *oldest_prev = NULL;
+
+	for (struct ocpp_msg *m = cp->q_head, *p = NULL; m; p = m, m = m->next) {
+		if (m->tx || m == cp->inflight_msg)
+			continue;
+		if (a != OCPP_OUT_AUTHORIZE && m->action == a && m->connector == connector) {
+			json_decref(m->payload);
+			m->payload = payload;
+			cp->stats.queue_coalesced++;
+			return true;
+		}
+		if (!oldest) {
+			oldest = m;
+			oldest_prev = p;
+		}
+	}
+	if (cp->q_other >= OCPP_QUEUE_OTHER_MAX && oldest) {
+		q_unlink(cp, oldest_prev, oldest);
+		msg_free(oldest);
+		cp->stats.queue_coalesced++;
+		ocpp_cp_log(cp, CORE_LOG_WARN, "queue: %d other messages wait for the central system: dropped the oldest",
+			    OCPP_QUEUE_OTHER_MAX);
+	}
+	return false;
+}
+
 int ocpp_cp_queue(struct ocpp_cp *cp, enum ocpp_out_action a, json_t *payload, int connector, int tx_local,
 		  bool persist)
 {
@@ -121,6 +139,14 @@ int ocpp_cp_queue(struct ocpp_cp *cp, enum ocpp_out_action a, json_t *payload, i
 	if (!persist && !cp->connected) {
 		json_decref(payload);
 		return -ENOTCONN;
+	}
+	if (!persist && q_coalesce(cp, a, payload, connector))
+		return 0;
+	/* The disk has refused writes for so long that the waiting list is full: values can wait no more. */
+	if (persist && a == OCPP_OUT_METER_VALUES && !ocpp_cp_journal_room(cp)) {
+		json_decref(payload);
+		cp->stats.queue_dropped++;
+		return -ENOSPC;
 	}
 	m = calloc(1, sizeof(*m));
 	if (!m) {
@@ -143,8 +169,10 @@ int ocpp_cp_queue(struct ocpp_cp *cp, enum ocpp_out_action a, json_t *payload, i
 		r = text ? ocpp_cp_journal_put(cp, m->seq, text) : -ENOMEM;
 		free(text);
 		if (r < 0)
-			m->seq = 0; /* not durable, but still worth sending while we run */
+			m->seq = 0; /* can never be durable, but still worth sending while we run */
 		cp->q_persisted++;
+	} else {
+		cp->q_other++;
 	}
 	if (cp->q_tail)
 		cp->q_tail->next = m;
@@ -152,6 +180,7 @@ int ocpp_cp_queue(struct ocpp_cp *cp, enum ocpp_out_action a, json_t *payload, i
 		cp->q_head = m;
 	cp->q_tail = m;
 	cp->stats.queued = (uint32_t)cp->q_persisted;
+	cp->stats.queued_other = (uint32_t)cp->q_other;
 	return 0;
 }
 
@@ -184,11 +213,12 @@ static int send_call(struct ocpp_cp *cp, enum ocpp_out_action a, const json_t *p
 /* The next message to send: transaction messages strictly in order (one waiting for its retry holds
  * back the later ones, so a MeterValues never follows its StopTransaction), other messages in order
  * among themselves but free to pass a transaction message that waits. Returns the candidate with the
- * earliest not_before_ms, or NULL when the queue is empty. */
+ * earliest not_before_ms, or NULL when the queue is empty. While a journal write waits for the disk
+ * no transaction message goes (ocpp_cp_journal.c says why). */
 struct ocpp_msg *ocpp_cp_queue_peek(const struct ocpp_cp *cp)
 {
 	struct ocpp_msg *best = NULL;
-	bool tx_seen = false;
+	bool tx_seen = !ocpp_cp_journal_durable(cp);
 
 	for (struct ocpp_msg *m = cp->q_head; m; m = m->next) {
 		if (m->tx) {

@@ -73,6 +73,11 @@ struct fake {
 
 	struct sfile files[5];
 	bool store_fail;      /* store() answers -EIO */
+	/* A full disk: from journal write number @full_at (puts and deletes counted from 1) every write,
+	 * journal or state file, answers -ENOSPC for @full_ms; 0: never. */
+	int writes, full_at;
+	uint64_t full_ms, full_since;
+	int refused;
 
 	int lim_c[512], lim_a[512];
 	int n_lim;
@@ -155,12 +160,25 @@ static inline void jr_free(struct jrec *r, size_t n)
 	free(r);
 }
 
+/* Whether the disk is full now; write @journal counts as one more journal write. */
+static inline bool disk_full(struct fake *f, bool journal)
+{
+	if (journal && f->full_at && ++f->writes == f->full_at)
+		f->full_since = f->now.mono_ms ? f->now.mono_ms : 1;
+	if (!f->full_since || f->now.mono_ms >= f->full_since + f->full_ms)
+		return false;
+	f->refused++;
+	return true;
+}
+
 static inline int env_jput(void *user, uint64_t seq, const char *text)
 {
 	struct fake *f = user;
 	bool found;
 	size_t i = jr_find(f, seq, &found);
 
+	if (disk_full(f, true))
+		return -ENOSPC;
 	f->jr_puts++;
 	assert_true(seq > 0);
 	if (found) {
@@ -187,6 +205,8 @@ static inline int env_jdel(void *user, uint64_t seq)
 	bool found;
 	size_t i = jr_find(f, seq, &found);
 
+	if (disk_full(f, true))
+		return -ENOSPC;
 	f->jr_dels++;
 	f->last_del = seq;
 	if (!found) {
@@ -215,6 +235,8 @@ static inline int env_store(void *user, const char *name, const char *text, bool
 
 	if (f->store_fail)
 		return -EIO;
+	if (disk_full(f, false))
+		return -ENOSPC;
 	free(s->text);
 	s->text = strdup(text);
 	s->secret = secret;
