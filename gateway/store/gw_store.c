@@ -3,12 +3,18 @@
  * to a temporary file with a random name in the same directory (a rename is only atomic within one
  * filesystem), is fsync'd, renamed over the target, and the directory is fsync'd so the rename itself
  * survives a power cut. No logging here: callers report errors, and unit tests link this alone.
+ *
+ * Fault hook: while the file named by the environment variable TWCGW_FAULT_DISK_FULL exists, every
+ * write here (state files and journal appends alike) stops half way with ENOSPC, as on a full disk.
+ * The fault-injection suite (tests/faults) fills and frees the disk this way without root or a loop
+ * device; unset, it costs one getenv() per write.
  */
 #include "gw_store.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,10 +33,21 @@ static int name_check(const char *dir, const char *name)
 	return 0;
 }
 
+static bool disk_full_fault(void)
+{
+	const char *flag = getenv("TWCGW_FAULT_DISK_FULL");
+	struct stat st;
+
+	return flag && flag[0] && stat(flag, &st) == 0;
+}
+
 int gw_store_write_all(int fd, const void *buf, size_t n)
 {
 	const char *p = buf;
+	bool full = disk_full_fault();
 
+	if (full)
+		n /= 2;
 	while (n > 0) {
 		ssize_t w = write(fd, p, n);
 
@@ -41,7 +58,7 @@ int gw_store_write_all(int fd, const void *buf, size_t n)
 		p += w;
 		n -= (size_t)w;
 	}
-	return 0;
+	return full ? -ENOSPC : 0;
 }
 
 /* The directory entry of a rename or a new file is only durable once the directory is synced. Some

@@ -4,6 +4,7 @@
  * atomic replace), a bad file refused with the file named, and the wiring check naming the key and the
  * figure needed.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -126,6 +127,36 @@ static void test_load_save(void **state)
 	assert_int_equal(gw_held_load(dir, out, TWC_MAX_KNOWN, err, sizeof(err)), 0);
 }
 
+/* The store layer's full-disk fault hook: while the flag file exists a save fails with ENOSPC and
+ * leaves the old file whole (no temporary left behind); once it is gone saves work again. */
+static void test_disk_full_hook(void **state)
+{
+	const struct twc_held in[] = {{0x1111, 2, 32}, {0x2222, 2, 6}};
+	struct twc_held out[TWC_MAX_KNOWN];
+	char err[512], flag[128];
+	int entries = 0;
+	DIR *d;
+
+	(void)state;
+	assert_int_equal(gw_held_save(dir, in, 1), 0);
+	snprintf(flag, sizeof(flag), "%s/full", dir);
+	setenv("TWCGW_FAULT_DISK_FULL", flag, 1);
+	assert_int_equal(gw_held_save(dir, in, 2), 0); /* no flag file yet: the disk has room */
+	assert_int_equal(gw_store_write(dir, "full", "", 0, 0600), 0);
+	assert_int_equal(gw_held_save(dir, in, 1), -ENOSPC);
+	assert_int_equal(gw_held_load(dir, out, TWC_MAX_KNOWN, err, sizeof(err)), 2);
+	d = opendir(dir);
+	assert_non_null(d);
+	for (struct dirent *e; (e = readdir(d)) != NULL;)
+		entries += e->d_name[0] != '.';
+	closedir(d);
+	assert_int_equal(entries, 2); /* the held file and the flag: no temporary */
+	unlink(flag);
+	assert_int_equal(gw_held_save(dir, in, 1), 0);
+	assert_int_equal(gw_held_load(dir, out, TWC_MAX_KNOWN, err, sizeof(err)), 1);
+	unsetenv("TWCGW_FAULT_DISK_FULL");
+}
+
 static void test_check_names_key_and_figure(void **state)
 {
 	const struct twc_held three[] = {{1, 2, 16}, {2, 2, 6}, {3, 0, 20}};
@@ -156,6 +187,7 @@ int main(void)
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_malformed_refused),
 		cmocka_unit_test(test_load_save),
+		cmocka_unit_test(test_disk_full_hook),
 		cmocka_unit_test(test_check_names_key_and_figure),
 	};
 
