@@ -177,14 +177,11 @@ static int env_journal_del(void *user, uint64_t seq)
 static int env_store(void *user, const char *name, const char *text, bool secret)
 {
 	struct gw_ocpp *o = user;
-	int rc;
 
+	/* The core logs a failure once and saves again until it works. */
 	if (!o->data_dir[0])
 		return 0;
-	rc = gw_store_write(o->data_dir, name, text, strlen(text), secret ? 0600 : 0640);
-	if (rc)
-		gw_log_error("ocpp: cannot write %s/%s: %s", o->data_dir, name, strerror(-rc));
-	return rc;
+	return gw_store_write(o->data_dir, name, text, strlen(text), secret ? 0600 : 0640);
 }
 
 static void cap_apply(struct gw_ocpp *o, int c)
