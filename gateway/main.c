@@ -3,7 +3,9 @@
  * the loop, the bus, (with an ocpp section) the OCPP charge point, the vehicle API client and the
  * policy engine with its meters, runs the loop until SIGTERM/SIGINT, reloads on SIGHUP, and tears
  * everything down in order; an OCPP Reset tears down the same way and then re-executes the program
- * with its original arguments. The work itself lives in the gw_* modules and the pure cores.
+ * with its original arguments. Under systemd it says READY once all that is built, keeps a one-line
+ * STATUS=, and says RELOADING and STOPPING (gw_notify). The work itself lives in the gw_* modules and
+ * the pure cores.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -20,6 +22,8 @@
 #include "gw_held.h"
 #include "gw_log.h"
 #include "gw_loop.h"
+#include "gw_notify.h"
+#include "gw_timer.h"
 #include "gw_ocpp.h"
 #include "gw_policy.h"
 #include "gw_tesla.h"
@@ -30,6 +34,7 @@
 
 #define EXIT_USAGE 2
 #define ERR_MAX 512
+#define STATUS_EVERY_MS 10000u
 
 /* The running gateway: one config, one loop, one bus (later several). */
 struct app {
@@ -42,6 +47,8 @@ struct app {
 	struct gw_ocpp *ocpp;
 	struct gw_tesla *tesla;
 	struct gw_policy *policy;
+	lws_sorted_usec_list_t sul_status;
+	char status[256];
 };
 
 static void usage(FILE *out)
@@ -86,9 +93,44 @@ static int held_check(const struct gw_config *cfg, char *err, size_t errlen)
 	return gw_held_check(&need, cfg->twc.wiring_max_all, cfg->twc.wiring_max_per_twc, err, errlen);
 }
 
-static void app_reload(void *user)
+/* The one line systemctl status shows: the bus, the central system, the policy. */
+static void app_status_line(const struct app *app, char *out, size_t n)
 {
-	struct app *app = user;
+	const struct twc_bus *core = gw_bus_core(app->bus);
+	struct gw_policy_state ps;
+	int len;
+
+	gw_policy_state(app->policy, &ps);
+	len = snprintf(out, n, "%d TWC, %d of %d A held", core ? twc_bus_slave_count(core) : 0,
+		       core ? twc_bus_held_total(core) : 0, app->cfg.twc.wiring_max_all);
+	if (len > 0 && (size_t)len < n && app->cfg.ocpp.enabled)
+		len += snprintf(out + len, n - (size_t)len, "; OCPP %s", gw_ocpp_online(app->ocpp) ? "online" : "offline");
+	if (len > 0 && (size_t)len < n)
+		snprintf(out + len, n - (size_t)len, "; policy %d A (%s)", ps.amps, ps.reason ? ps.reason : "-");
+}
+
+static void app_status_cb(lws_sorted_usec_list_t *sul)
+{
+	struct app *app = lws_container_of(sul, struct app, sul_status);
+	char line[sizeof(app->status)];
+
+	app_status_line(app, line, sizeof(line));
+	if (strcmp(line, app->status)) {
+		memcpy(app->status, line, sizeof(line));
+		gw_notify_status(line);
+	}
+	gw_timer_in(app->loop, NULL, &app->sul_status, app_status_cb, STATUS_EVERY_MS);
+}
+
+static void app_stop(void *user, int signo)
+{
+	(void)user;
+	(void)signo;
+	gw_notify_stopping();
+}
+
+static void app_reload_config(struct app *app)
+{
 	struct gw_config cfg;
 	char err[ERR_MAX];
 	int rc;
@@ -122,9 +164,19 @@ static void app_reload(void *user)
 	gw_log_info("reload: config %s applied", app->config_path);
 }
 
+static void app_reload(void *user)
+{
+	struct app *app = user;
+
+	gw_notify_reloading();
+	app_reload_config(app);
+	app_status_line(app, app->status, sizeof(app->status));
+	gw_notify_ready(app->status);
+}
+
 static int run(struct app *app)
 {
-	struct gw_loop_handlers h = { .user = app, .on_reload = app_reload };
+	struct gw_loop_handlers h = { .user = app, .on_stop = app_stop, .on_reload = app_reload };
 	int code;
 
 	gw_clock_init(&app->clock, 1.0);
@@ -144,12 +196,21 @@ static int run(struct app *app)
 		goto out;
 	}
 	gw_log_info("twcgw %s running with %s", TWCGW_VERSION, app->config_path);
+	if (gw_notify_init(app->loop)) {
+		app_status_line(app, app->status, sizeof(app->status));
+		gw_notify_ready(app->status);
+		gw_timer_in(app->loop, NULL, &app->sul_status, app_status_cb, STATUS_EVERY_MS);
+	}
 
 	code = gw_loop_run(app->loop);
+	gw_notify_stopping();
 
 out:
 	/* Order matters: timers off, then lws closes what it adopted (calling back into the port and
 	 * the websocket, which must still exist), then the objects and the descriptors they still own. */
+	if (app->loop)
+		lws_sul_cancel(&app->sul_status);
+	gw_notify_stop();
 	gw_policy_stop(app->policy);
 	gw_tesla_stop(app->tesla);
 	gw_ocpp_stop(app->ocpp);

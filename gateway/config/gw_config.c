@@ -125,6 +125,11 @@ static const struct key_spec key_table[] = {
 
 #define KEY_COUNT (sizeof(key_table) / sizeof(key_table[0]))
 
+const char *gw_config_key_path(size_t i)
+{
+	return i < KEY_COUNT ? key_table[i].path : NULL;
+}
+
 /* ---- messages ---- */
 
 void gw_config_err_set(char *err, size_t errlen, const char *fmt, ...)

@@ -153,6 +153,10 @@ struct gw_config {
  */
 int gw_config_load(const char *path, struct gw_config *out, char *err, size_t errlen);
 
+/* The dotted path of key @i of the loader's table ("twc.port"), NULL past the last: what the man
+ * page twcgw.json(5) must describe (tests/unit/test_man_pages.c). */
+const char *gw_config_key_path(size_t i);
+
 /**
  * gw_config_from_json_text() - the same from text in memory (tests).
  * @text:   NUL-terminated JSON (borrowed).
