@@ -18,6 +18,7 @@
 #include "gw_bus.h"
 #include "gw_clock.h"
 #include "gw_config.h"
+#include "gw_control.h"
 #include "gw_demo.h"
 #include "gw_held.h"
 #include "gw_log.h"
@@ -47,6 +48,7 @@ struct app {
 	struct gw_ocpp *ocpp;
 	struct gw_tesla *tesla;
 	struct gw_policy *policy;
+	struct gw_control *control;  /* the operator's run-time settings */
 	lws_sorted_usec_list_t sul_status;
 	char status[256];
 };
@@ -132,14 +134,16 @@ static void app_stop(void *user, int signo)
 static void app_reload_config(struct app *app)
 {
 	struct gw_config cfg;
-	char err[ERR_MAX];
+	char err[ERR_MAX], warn[ERR_MAX];
 	int rc;
 
-	rc = gw_config_load(app->config_path, &cfg, err, sizeof(err));
+	rc = gw_control_config(app->config_path, app->cfg.data_dir, &cfg, err, sizeof(err), warn, sizeof(warn));
 	if (rc) {
 		gw_log_error("reload: %s; keeping the running config", err);
 		return;
 	}
+	if (warn[0])
+		gw_log_warn("reload: %s", warn);
 	rc = gw_bus_apply_config(app->bus, &cfg);
 	if (rc) {
 		gw_log_error("reload: the bus refused the new limits%s%s%s; keeping the running config",
@@ -161,6 +165,7 @@ static void app_reload_config(struct app *app)
 	cfg.ems = app->cfg.ems;
 	gw_policy_apply_config(app->policy, &cfg);
 	app->cfg = cfg;
+	gw_control_reloaded(app->control);
 	gw_log_info("reload: config %s applied", app->config_path);
 }
 
@@ -190,8 +195,10 @@ static int run(struct app *app)
 		app->tesla = gw_tesla_new(app->loop, &app->clock, &app->cfg, app->bus);
 	if (app->bus && (!app->cfg.ocpp.enabled || app->ocpp))
 		app->policy = gw_policy_new(app->loop, &app->clock, &app->cfg, app->bus, app->ocpp, NULL);
+	if (app->policy)
+		app->control = gw_control_new(app->config_path, &app->cfg, app->bus, app->policy);
 	if (!app->bus || (app->cfg.ocpp.enabled && !app->ocpp) || (app->cfg.tesla.enabled && !app->tesla) ||
-	    !app->policy) {
+	    !app->policy || !app->control) {
 		code = -EIO;
 		goto out;
 	}
@@ -216,6 +223,7 @@ out:
 	gw_ocpp_stop(app->ocpp);
 	gw_bus_stop(app->bus);
 	gw_loop_free(app->loop);
+	gw_control_free(app->control);
 	gw_policy_free(app->policy);
 	gw_tesla_free(app->tesla);
 	gw_ocpp_free(app->ocpp);
@@ -266,7 +274,7 @@ int main(int argc, char **argv)
 	const char *demo_url = NULL;
 	int scenario = -1; /* not given */
 	double speed = 0;  /* the scenario's default */
-	char err[ERR_MAX];
+	char err[ERR_MAX], warn[ERR_MAX] = "";
 	int c, rc;
 
 	memset(&app, 0, sizeof(app));
@@ -365,7 +373,8 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 
-	rc = gw_config_load(app.config_path, &app.cfg, err, sizeof(err));
+	/* The file, with what the operator set at run time (dataDir/settings.json) on top. */
+	rc = gw_control_config(app.config_path, NULL, &app.cfg, err, sizeof(err), warn, sizeof(warn));
 	if (rc) {
 		/* -n is a person at a terminal; otherwise it is a daemon start, so a proper log line. */
 		if (check)
@@ -382,6 +391,12 @@ int main(int argc, char **argv)
 		else
 			gw_log_error("%s", err);
 		return EXIT_USAGE;
+	}
+	if (warn[0]) {
+		if (check)
+			fprintf(stderr, "warning: %s\n", warn);
+		else
+			gw_log_warn("%s", warn);
 	}
 	if (check) {
 		printf("config OK\n");

@@ -3,7 +3,8 @@
  * the bus total. The total the slaves share is the least of the wiring, OCPP's ChargePointMaxProfile
  * (gw_bus_set_total_cap) and the policy engine's decision (gw_bus_set_policy_cap). Standalone, every
  * slave's own cap is the per-TWC wiring and the total decides; in OCPP mode (fixed at creation; a
- * reload cannot switch it) a slave's cap comes from gw_bus_set_cap(). The core
+ * reload cannot switch it) a slave's cap comes from gw_bus_set_cap(). An operator's maximum for one
+ * Wall Connector (gw_bus_set_user_max(), from the controls) lowers either, never raises it. The core
  * never sees a clock or a descriptor: every call into it carries gw_clock_now_ms(), and after every
  * call the one tick timer is re-armed at the core's next deadline.
  */
@@ -49,6 +50,11 @@ struct gw_bus {
 		uint16_t id;
 		uint64_t logged_ms;
 	} rejected[REJECTED_MEMORY]; /* IDs recently warned about; id 0 = free */
+	/* Per Wall Connector: the OCPP layer's cap and the operator's maximum, -1 = none (id 0 = free). */
+	struct {
+		uint16_t id;
+		int ocpp_cap, user_max;
+	} caps[TWC_MAX_KNOWN];
 };
 
 static void bus_status_cb(lws_sorted_usec_list_t *sul);
@@ -83,18 +89,61 @@ static void vin_short(const char *vin, char *out, size_t outlen)
 		snprintf(out, outlen, "%s", len ? "?" : "");
 }
 
-/* A reload may change the per-TWC wiring: bring the standalone slaves already known in line. */
-static void standalone_caps_apply(struct gw_bus *bus)
+static bool on_bus(const struct gw_bus *bus, uint16_t id)
 {
-	int cap = bus->twc.wiring_max_per_twc;
+	struct twc_slave_info info;
 
-	if (bus->ocpp)
-		return;
+	for (int slot = 0; slot < TWC_MAX_SLAVES; slot++)
+		if (twc_bus_slave(bus->core, slot, &info) == 0 && info.id == id)
+			return true;
+	return false;
+}
+
+/* The caps entry of @id, made if @make: a free one, else one of a slave no longer on the bus that has
+ * no operator's maximum (that must outlive the slave's absence). -1 when there is none. */
+static int cap_slot(struct gw_bus *bus, uint16_t id, bool make)
+{
+	int free_slot = -1;
+
+	for (int k = 0; k < TWC_MAX_KNOWN; k++) {
+		if (bus->caps[k].id == id)
+			return k;
+		if (!bus->caps[k].id && free_slot < 0)
+			free_slot = k;
+	}
+	for (int k = 0; make && free_slot < 0 && k < TWC_MAX_KNOWN; k++)
+		if (bus->caps[k].user_max < 0 && !on_bus(bus, bus->caps[k].id))
+			free_slot = k;
+	if (!make || free_slot < 0)
+		return -1;
+	bus->caps[free_slot].id = id;
+	bus->caps[free_slot].ocpp_cap = -1;
+	bus->caps[free_slot].user_max = -1;
+	return free_slot;
+}
+
+/* A slave's cap: OCPP's (0 until it says) or the per-TWC wiring standalone, lowered by the operator's
+ * maximum. -ENOENT when the slave is not on the bus now (it gets it when it registers). */
+static int cap_apply(struct gw_bus *bus, uint16_t id)
+{
+	int k = cap_slot(bus, id, false);
+	int cap = bus->ocpp ? 0 : bus->twc.wiring_max_per_twc;
+
+	if (k >= 0 && bus->ocpp && bus->caps[k].ocpp_cap >= 0)
+		cap = bus->caps[k].ocpp_cap;
+	if (k >= 0 && bus->caps[k].user_max >= 0 && bus->caps[k].user_max < cap)
+		cap = bus->caps[k].user_max;
+	return twc_bus_set_cap(bus->core, id, cap);
+}
+
+/* A reload may change the per-TWC wiring: bring the slaves already known in line. */
+static void caps_apply_all(struct gw_bus *bus)
+{
 	for (int slot = 0; slot < TWC_MAX_SLAVES; slot++) {
 		struct twc_slave_info info;
 
-		if (twc_bus_slave(bus->core, slot, &info) == 0 && info.cap_amps != cap)
-			twc_bus_set_cap(bus->core, info.id, cap);
+		if (twc_bus_slave(bus->core, slot, &info) == 0)
+			cap_apply(bus, info.id);
 	}
 }
 
@@ -231,6 +280,9 @@ static void core_event(void *user, const struct twc_event *ev)
 	switch (ev->type) {
 	case TWC_EV_SLAVE_ADDED:
 		log_added(bus, ev);
+		/* Before its first heartbeat is decided: an operator's maximum holds from the start. */
+		if (cap_slot(bus, ev->id, false) >= 0)
+			cap_apply(bus, ev->id);
 		break;
 	case TWC_EV_SLAVE_REMOVED:
 		if (ev->slave >= 0 && ev->slave < TWC_MAX_SLAVES)
@@ -472,7 +524,7 @@ int gw_bus_apply_config(struct gw_bus *bus, const struct gw_config *cfg)
 	bus->twc = cfg->twc;
 	bus->status_interval = cfg->log.status_interval;
 	twc_bus_set_available(bus->core, total_available(bus));
-	standalone_caps_apply(bus);
+	caps_apply_all(bus);
 	gw_log_info("bus %s: config applied: wiring %d A total / %d A per TWC, min %d A",
 		    gw_port_name(bus->port), bus->twc.wiring_max_all, bus->twc.wiring_max_per_twc, bus->twc.min_amps);
 	if (port_changed && gw_port_kind(bus->port) != GW_PORT_FD) {
@@ -515,19 +567,45 @@ void gw_bus_remove_observer(struct gw_bus *bus, void *user)
 
 int gw_bus_set_cap(struct gw_bus *bus, uint16_t twc_id, int amps)
 {
-	int rc;
+	int rc, k;
 
 	if (amps == -1)
 		amps = bus->twc.wiring_max_per_twc;
 	if (amps < 0)
 		return -EINVAL;
-	rc = twc_bus_set_cap(bus->core, twc_id, amps);
+	k = cap_slot(bus, twc_id, true);
+	if (k < 0)
+		return -ENOSPC;
+	bus->caps[k].ocpp_cap = amps;
+	rc = cap_apply(bus, twc_id);
 	if (rc == 0) {
 		gw_log_debug("bus %s: slave %04X cap %d A (ocpp)", gw_port_name(bus->port), twc_id, amps);
 		bus_rearm(bus);
 		notify_change(bus);
 	}
 	return rc;
+}
+
+int gw_bus_set_user_max(struct gw_bus *bus, uint16_t twc_id, int amps)
+{
+	int k, rc;
+
+	if (amps < -1 || amps > bus->twc.wiring_max_per_twc)
+		return -ERANGE;
+	k = cap_slot(bus, twc_id, amps >= 0);
+	if (k < 0)
+		return amps < 0 ? 0 : -ENOSPC;
+	bus->caps[k].user_max = amps;
+	rc = cap_apply(bus, twc_id);
+	if (amps < 0)
+		gw_log_info("bus %s: slave %04X operator's maximum cleared", gw_port_name(bus->port), twc_id);
+	else
+		gw_log_info("bus %s: slave %04X operator's maximum %d A", gw_port_name(bus->port), twc_id, amps);
+	if (rc == 0) {
+		bus_rearm(bus);
+		notify_change(bus);
+	}
+	return rc == -ENOENT ? 0 : rc;
 }
 
 int gw_bus_set_total_cap(struct gw_bus *bus, int amps)

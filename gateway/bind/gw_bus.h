@@ -79,6 +79,14 @@ int gw_bus_set_cap(struct gw_bus *bus, uint16_t twc_id, int amps);
  */
 int gw_bus_set_total_cap(struct gw_bus *bus, int amps);
 
+/*
+ * gw_bus_set_user_max() - the operator's maximum for Wall Connector @twc_id (the controls): its cap
+ * becomes the least of this and what OCPP or the wiring allows. -1 clears it. Kept while the slave is
+ * away and applied when it registers. Return: 0, -ERANGE beyond the per-TWC wiring, -ENOSPC when
+ * TWC_MAX_KNOWN Wall Connectors already have one.
+ */
+int gw_bus_set_user_max(struct gw_bus *bus, uint16_t twc_id, int amps);
+
 /**
  * gw_bus_set_policy_cap() - the policy engine's total for all slaves (gw_policy): 0 (cars wait) up
  * to the wiring, or -1 for no cap from the policy (OCPP decides alone). Standalone it starts at 0.

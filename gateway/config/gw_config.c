@@ -687,7 +687,40 @@ int gw_config_from_json_text(const char *text, const char *source, struct gw_con
 	return rc;
 }
 
+/* The operator's policy lies on top of the file's: a mode given replaces mode, until and then as a
+ * group (a mode without until has none), a schedule replaces the schedule. */
+static int policy_overlay(json_t *root, const json_t *overlay, char *err, size_t errlen)
+{
+	static const char *const allowed[] = { "mode", "until", "then", "schedule", NULL };
+	json_t *pol = json_object_get(root, "policy");
+	const char *key;
+	json_t *v;
+
+	if (!overlay)
+		return 0;
+	if (!json_is_object(overlay) || gw_config_members_check(overlay, "settings: policy", allowed, err, errlen))
+		return -EINVAL;
+	if (!json_is_object(pol)) {
+		pol = json_object();
+		if (!pol || json_object_set_new(root, "policy", pol))
+			return -ENOMEM;
+	}
+	if (json_object_get(overlay, "mode")) {
+		json_object_del(pol, "until");
+		json_object_del(pol, "then");
+	}
+	json_object_foreach((json_t *)overlay, key, v)
+		if (json_object_set(pol, key, v))
+			return -ENOMEM;
+	return 0;
+}
+
 int gw_config_load(const char *path, struct gw_config *out, char *err, size_t errlen)
+{
+	return gw_config_with_policy(path, NULL, out, err, errlen);
+}
+
+int gw_config_with_policy(const char *path, const json_t *policy, struct gw_config *out, char *err, size_t errlen)
 {
 	json_error_t je;
 	json_t *root;
@@ -710,7 +743,9 @@ int gw_config_load(const char *path, struct gw_config *out, char *err, size_t er
 		syntax_error(&je, path, err, errlen);
 		return -EINVAL;
 	}
-	rc = from_json(root, out, err, errlen);
+	rc = json_is_object(root) ? policy_overlay(root, policy, err, errlen) : 0;
+	if (rc == 0)
+		rc = from_json(root, out, err, errlen);
 	json_decref(root);
 	return rc;
 }

@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "ems_meter.h"
 #include "ems_policy.h"
 #include "gw_log.h"
@@ -47,6 +49,17 @@ struct gw_config_policy {
 #define GW_CONFIG_EMS_MAX 4
 #define GW_CONFIG_EMS_SECRET_MAX 2048 /* ems[].token (Envoy JWTs are long) */
 
+#define GW_CONFIG_PIN_MAX 224 /* ems[].pin: up to 4 "sha256//<44 base64>" joined by ';' */
+
+/* How an http meter's server is trusted over https (docs/ems.md, "Trusting the meter"). */
+enum gw_config_meter_trust {
+	GW_METER_TRUST_SYSTEM = 0, /* the system CA store, host name checked; also every http:// url */
+	GW_METER_TRUST_CA,         /* caFile only, host name checked */
+	GW_METER_TRUST_INSECURE,   /* insecure: true: nothing checked */
+	GW_METER_TRUST_PIN,        /* pin: the server's key must be one of pin[] */
+	GW_METER_TRUST_LEARN,      /* trust on first use: the key learnt into dataDir/meter-pins.json */
+};
+
 /* One member of the ems list: an energy meter. */
 struct gw_config_meter {
 	enum ems_meter_type type;
@@ -63,8 +76,11 @@ struct gw_config_meter {
 	int poll_s;                        /* default 5 */
 	int max_age_s;                     /* default 30 (mqtt 60) */
 	char ca_file[GW_CONFIG_PATH_MAX];  /* https: the only CA trusted */
-	bool insecure;                     /* https: no certificate check; default true for powerwall and
-					    * envoy (self-signed on the LAN), false otherwise */
+	bool insecure;                     /* https: no certificate check (default false) */
+	enum gw_config_meter_trust trust;  /* https: from caFile, insecure, pin and the type (see the enum);
+					    * powerwall and envoy learn by default, the others use the system store */
+	char pin[GW_CONFIG_PIN_MAX];       /* trust PIN: "sha256//..." as given */
+	bool pin_reset;                    /* trust LEARN from "pin": "reset": forget the stored key at start */
 	struct ems_meter_source src[EMS_NVALUES];
 };
 
@@ -152,6 +168,14 @@ struct gw_config {
  * a dataDir that cannot be created.
  */
 int gw_config_load(const char *path, struct gw_config *out, char *err, size_t errlen);
+
+/*
+ * gw_config_with_policy() - gw_config_load() with the operator's @policy object (settings.json, the
+ * same members as the config's "policy": mode, until, then, schedule) on top of the file's: a mode
+ * replaces mode, until and then together; a schedule replaces the schedule. Everything is checked as
+ * if the file said it, and errors name the key. @policy NULL: the file alone.
+ */
+int gw_config_with_policy(const char *path, const json_t *policy, struct gw_config *out, char *err, size_t errlen);
 
 /* The dotted path of key @i of the loader's table ("twc.port"), NULL past the last: what the man
  * page twcgw.json(5) must describe (tests/unit/test_man_pages.c). */

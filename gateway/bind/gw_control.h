@@ -1,0 +1,55 @@
+/*
+ * gw_control: the operator's controls at run time, whatever asks (MQTT commands, later the status
+ * page and REST): the policy mode (with until/then, or a schedule) and a maximum per Wall Connector.
+ * A change is checked exactly as the config file would be (errors name the key), stored in
+ * dataDir/settings.json before it takes effect (so it survives a restart, and a change that cannot be
+ * stored is refused rather than lost at the next one), then applied to the policy and the bus. The
+ * user's config file is never rewritten: it stays the base, the settings lie on top, and SIGHUP
+ * re-reads both.
+ */
+#ifndef GW_CONTROL_H
+#define GW_CONTROL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gw_config.h"
+
+struct gw_bus;
+struct gw_policy;
+struct gw_control;
+
+/*
+ * gw_control_config() - the config @path with the settings in @data_dir on top, into @out. Settings
+ * that no longer fit the file (say track-green with the meters removed) are left aside with a
+ * warning in @warn ("" if none), and @out is the file's. Return: 0 or the file's own error.
+ */
+int gw_control_config(const char *path, const char *data_dir, struct gw_config *out, char *err, size_t errlen,
+		      char *warn, size_t warnlen);
+
+/* @cfg is the running config (main's, updated in place by a change); @bus and @policy are applied to.
+ * Applies the stored maximums to the bus. NULL on allocation failure. */
+struct gw_control *gw_control_new(const char *config_path, struct gw_config *cfg, struct gw_bus *bus,
+				  struct gw_policy *policy);
+void gw_control_free(struct gw_control *ctl);
+
+/*
+ * gw_control_set_policy() - the operator's policy: @json is a mode name ("charge-now") or an object
+ * {"mode": ..., "until": ..., "then": ...} and/or {"schedule": [...]}, as in the config's "policy";
+ * "config" goes back to the file's policy. Return 0, or -EINVAL / -errno with @err saying why (the
+ * key, or that it could not be stored).
+ */
+int gw_control_set_policy(struct gw_control *ctl, const char *json, char *err, size_t errlen);
+
+/* The operator's maximum for Wall Connector @twc_id: 0 (may not charge) up to the per-TWC wiring, or
+ * -1 to clear. Return 0 or a negative errno with @err set. */
+int gw_control_set_max(struct gw_control *ctl, uint16_t twc_id, int amps, char *err, size_t errlen);
+int gw_control_max(const struct gw_control *ctl, uint16_t twc_id); /* -1: none */
+
+/* Where the policy in force comes from: "config" or "settings". */
+const char *gw_control_policy_source(const struct gw_control *ctl);
+
+/* After SIGHUP: @cfg was loaded through gw_control_config(); re-apply the maximums. */
+void gw_control_reloaded(struct gw_control *ctl);
+
+#endif
