@@ -19,7 +19,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: notify_listen PATH\n");
 		return 2;
 	}
-	strcpy(a.sun_path, argv[1]);
+	memcpy(a.sun_path, argv[1], strlen(argv[1]) + 1);
 	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
 		perror("notify_listen");
