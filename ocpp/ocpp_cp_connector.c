@@ -7,6 +7,7 @@
 #include "ocpp_cp_internal.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -343,8 +344,13 @@ void ocpp_cp_connectors_load(struct ocpp_cp *cp, const char *text)
 		return;
 	}
 	cp->cp_inoperative = json_is_true(json_object_get(root, "inoperative"));
-	if (json_is_integer(json_object_get(root, "txLocalNext")))
-		cp->tx_local_next = (int)json_integer_value(json_object_get(root, "txLocalNext"));
+	/* Read back from disk: a value past the int range (or one that would overflow at the next
+	 * transaction) restarts the numbering rather than wrapping. */
+	if (json_is_integer(json_object_get(root, "txLocalNext"))) {
+		json_int_t next = json_integer_value(json_object_get(root, "txLocalNext"));
+
+		cp->tx_local_next = next >= 1 && next < INT_MAX ? (int)next : 1;
+	}
 	arr = json_object_get(root, "connectors");
 	json_array_foreach(arr, i, it) {
 		json_int_t n = json_integer_value(json_object_get(it, "connector"));

@@ -8,6 +8,7 @@
 #include "ocpp_cp_internal.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -620,10 +621,11 @@ void ocpp_cp_restore_finish(struct ocpp_cp *cp)
 		ocpp_cp_tx_stop(cp, c, OCPP_RSN_POWER_LOSS);
 		cp->conn[c].finishing = false;
 	}
+	/* Numbers read back from disk: one at INT_MAX (a damaged record) must not wrap the count. */
 	for (m = cp->q_head; m; m = m->next)
-		if (m->tx_local >= cp->tx_local_next)
+		if (m->tx_local >= cp->tx_local_next && m->tx_local < INT_MAX)
 			cp->tx_local_next = m->tx_local + 1;
 	for (int i = 0; i < cp->n_maps; i++)
-		if (cp->maps[i].local >= cp->tx_local_next)
+		if (cp->maps[i].local >= cp->tx_local_next && cp->maps[i].local < INT_MAX)
 			cp->tx_local_next = cp->maps[i].local + 1;
 }

@@ -7,6 +7,7 @@
 #include "ocpp_cp_internal.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,7 +160,8 @@ void ocpp_cp_tx_start(struct ocpp_cp *cp, int c)
 
 	memset(tx, 0, sizeof(*tx));
 	tx->active = true;
-	tx->local = cp->tx_local_next++;
+	tx->local = cp->tx_local_next;
+	cp->tx_local_next = cp->tx_local_next < INT_MAX ? cp->tx_local_next + 1 : 1;
 	ocpp_cp_str_copy(tx->id_tag, sizeof(tx->id_tag), k->auth_tag);
 	ocpp_cp_str_copy(tx->parent, sizeof(tx->parent), k->auth_parent);
 	tx->start_wall = cp->now_wall;

@@ -381,6 +381,7 @@ static int restore_one(void *user, uint64_t seq, const char *text)
 
 static int journal_replay(struct gw_ocpp *o)
 {
+	const struct gw_journal_stats *st;
 	int err = 0;
 
 	if (!o->data_dir[0])
@@ -390,6 +391,14 @@ static int journal_replay(struct gw_ocpp *o)
 		gw_log_error("ocpp: cannot open the journal %s/%s: %s", o->data_dir, JOURNAL_NAME, strerror(-err));
 		return err ? err : -EIO;
 	}
+	st = gw_journal_stats(o->journal);
+	if (st->skipped_records)
+		gw_log_warn("ocpp: journal %s/%s: %u damaged record(s) (%llu bytes) skipped, the records after them "
+			    "kept; is the storage failing?", o->data_dir, JOURNAL_NAME, st->skipped_records,
+			    (unsigned long long)st->skipped_bytes);
+	if (st->dropped_tail)
+		gw_log_warn("ocpp: journal %s/%s: a torn last record (a crash in mid-write) dropped", o->data_dir,
+			    JOURNAL_NAME);
 	o->restoring = true;
 	gw_journal_foreach(o->journal, restore_one, o);
 	o->restoring = false;

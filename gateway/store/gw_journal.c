@@ -1,9 +1,10 @@
 /*
  * gw_journal: the append-only record journal described in gw_journal.h. Every put and delete is one
- * checksummed line appended and fsync'd before the call returns; open replays the lines into a sorted
- * in-memory index and cuts the file back to the last record it can trust. When most lines in the file
- * are dead, the live set is rewritten through gw_store_write() (temp, fsync, rename, directory fsync)
- * behind an "M <max seq>" line, so the highest sequence number ever used outlives its records.
+ * checksummed line appended and fsync'd before the call returns; open replays the sound lines into a
+ * sorted in-memory index, skipping (and counting) unsound ones, and cuts off a torn end. When most
+ * lines in the file are dead, the live set is rewritten through gw_store_write() (temp, fsync,
+ * rename, directory fsync) behind an "M <max seq>" line, so the highest sequence number ever used
+ * outlives its records; skipped lines count as dead, and the rewrite leaves them out.
  */
 #include "gw_journal.h"
 
@@ -241,20 +242,25 @@ static int journal_apply(struct gw_journal *j, char kind, uint64_t seq, const ch
 
 /* ---- the file ---- */
 
-/* Replay the file into the index; cut it back to the end of the last record before anything torn,
- * corrupt or unparseable, because nothing after such a record can be trusted. */
+/* Replay the file into the index. Every line stands on its own (its CRC covers it all), so an unsound
+ * line between sound ones is skipped and counted; unsound lines with nothing sound after them are a
+ * torn end, cut off so that the next append starts a line of its own. */
 static int journal_replay(struct gw_journal *j)
 {
 	size_t cap = LINE_MAX_BYTES + READ_CHUNK, have = 0;
 	char *buf = malloc(cap);
-	uint64_t good = 0; /* file offset just past the last sound record */
-	bool bad = false, eof = false;
+	uint64_t off = 0;        /* file offset of buf[0] */
+	uint64_t good = 0;       /* file offset just past the last sound record */
+	uint64_t junk_bytes = 0; /* unsound bytes since then */
+	uint32_t junk_lines = 0;
+	bool in_junk = false;    /* buf starts in the middle of a line already known to be unsound */
+	bool eof = false;
 	int err = 0;
 
 	if (!buf)
 		return -ENOMEM;
 	/* Every pass leaves less than LINE_MAX_BYTES unparsed, so a read always has READ_CHUNK of room. */
-	while (!bad && !eof && !err) {
+	while (!eof && !err) {
 		ssize_t r = read(j->fd, buf + have, cap - have);
 		size_t pos = 0;
 		char *nl;
@@ -271,22 +277,34 @@ static int journal_replay(struct gw_journal *j)
 			uint64_t seq;
 			char kind;
 
-			if (rec_parse(buf + pos, n, &kind, &seq, &text, &len) != 0) {
-				bad = true;
-				break;
+			if (in_junk || rec_parse(buf + pos, n, &kind, &seq, &text, &len) != 0) {
+				junk_lines++;
+				junk_bytes += n + 1;
+			} else if ((err = journal_apply(j, kind, seq, text, len)) == 0) {
+				/* What lay between the last sound record and this one is in the middle: it stays. */
+				j->stats.skipped_records += junk_lines;
+				j->stats.skipped_bytes += junk_bytes;
+				j->file_records += junk_lines + 1u;
+				junk_lines = 0;
+				junk_bytes = 0;
+				good = off + pos + n + 1;
 			}
-			err = journal_apply(j, kind, seq, text, len);
+			in_junk = false;
 			pos += n + 1;
-			good += n + 1;
-			j->file_records++;
 		}
-		if (have - pos >= LINE_MAX_BYTES || (eof && pos < have))
-			bad = true;
+		/* No record is this long: the unfinished line is unsound whatever follows; keep its count only. */
+		if (have - pos >= LINE_MAX_BYTES) {
+			junk_bytes += have - pos;
+			in_junk = true;
+			pos = have;
+		}
 		memmove(buf, buf + pos, have - pos);
 		have -= pos;
+		off += pos;
 	}
 	free(buf);
-	if (!err && bad) {
+	/* At EOF, @have is an unfinished last line: with any unsound lines after @good, the torn end. */
+	if (!err && off + have > good) {
 		if (ftruncate(j->fd, (off_t)good) != 0 || fsync(j->fd) != 0)
 			err = -errno;
 		j->stats.dropped_tail = 1;
@@ -357,7 +375,8 @@ static int journal_append(struct gw_journal *j, char kind, uint64_t seq, const c
 		err = -errno;
 	free(line);
 	if (err) {
-		/* A half-written line followed by later good ones would end replay early: cut it off now. */
+		/* A half-written line would run into the next one appended and take it down with it at
+		 * replay: cut it off now. */
 		if (ftruncate(j->fd, (off_t)j->stats.file_bytes) == 0)
 			(void)fsync(j->fd);
 		return err;

@@ -3,9 +3,13 @@
  * each a sequence number and a text (one JSON document), in an append-only file in dataDir. Every
  * put and delete is appended and fsync'd before the call returns, so a record put before sending a
  * message survives SIGKILL and power loss. A put with an existing sequence number replaces the text
- * (last write wins). On open, the file is replayed; a torn or corrupt record at the end (a crash in
- * mid-write) is dropped and the file truncated to the last good record; corruption before the end
- * stops the replay there and is reported. When the file holds mostly dead records it is compacted by
+ * (last write wins). On open, the file is replayed line by line. Each record carries its own CRC, so
+ * a corrupt line between sound ones (a flipped byte, a cut or merged line, garbage) is skipped and
+ * counted, and replay goes on at the next line that parses with a matching CRC: the records after it
+ * and their deletes still count. The skipped bytes stay in the file (appends go after the last sound
+ * record, where replay finds them) until the next compaction, which writes only live records. A torn
+ * or corrupt end with no sound record after it (a crash in mid-write) is dropped and the file
+ * truncated to the last sound record. When the file holds mostly dead records it is compacted by
  * writing the live ones to a new file and renaming it over the old (gw_store's rule).
  *
  * Record format, one per line: "P <seq> <len> <crc32 hex8> <text>\n" or "D <seq> 0 <crc32 hex8> \n",
@@ -27,6 +31,10 @@ struct gw_journal_stats {
 	uint32_t appended;      /* records appended since open */
 	uint32_t compactions;
 	uint32_t dropped_tail;  /* torn/corrupt bytes dropped at open (0 or 1 event) */
+	/* Unsound lines found at open between sound records, skipped by the replay and left in the
+	 * file: a record lost in each (two if a newline was hit), and a sign of a failing disk. */
+	uint32_t skipped_records;
+	uint64_t skipped_bytes;
 	uint64_t file_bytes;
 };
 

@@ -1,8 +1,10 @@
 /*
  * Tests of the durable storage: gw_store's atomic replace and capped read (modes, missing files, size
  * cap, the old file surviving a failed write), and gw_journal's record store: order and replacement,
- * replay on reopen, the exact line format against zlib's CRC, a record torn at every byte, a flipped
- * byte anywhere in a middle record, compaction keeping the live set and the highest seq, and a child
+ * replay on reopen, the exact line format against zlib's CRC, a record torn at every byte, damage
+ * between sound records (a flipped byte or a newline anywhere in a record, a cut line, a wrong length,
+ * garbage and overlong lines, a lost delete) skipped and counted with every later record kept and
+ * appends after it found again, compaction keeping the live set and the highest seq, and a child
  * killed with SIGKILL mid-stream losing nothing it had acknowledged. TWCGW_TEST_QUICK=1 (valgrind)
  * runs fewer crash rounds.
  */
@@ -436,30 +438,6 @@ static void test_journal_torn_tail(void **state)
 	free(full);
 }
 
-static void test_journal_corrupt_middle(void **state)
-{
-	char dir[128], *full;
-	size_t len, start2, start3;
-
-	(void)state;
-	make_dir(dir, sizeof(dir), "j_flip");
-	full = journal_three(dir, &len, &start2, &start3);
-	for (size_t at = start2; at < start3; at++) {
-		struct gw_journal *j;
-
-		full[at] ^= 0x01;
-		assert_int_equal(gw_store_write(dir, JNAME, full, len, 0600), 0);
-		full[at] ^= 0x01;
-		j = journal_open_ok(dir);
-		/* The good third record is dropped too: nothing after corruption is trusted. */
-		assert_live(j, "1=first;");
-		assert_int_equal(gw_journal_stats(j)->dropped_tail, 1);
-		assert_int_equal(file_size(dir, JNAME), start2);
-		gw_journal_close(j);
-	}
-	free(full);
-}
-
 static void put_range(struct gw_journal *j, uint64_t from, uint64_t to)
 {
 	for (uint64_t s = from; s <= to; s++) {
@@ -468,6 +446,347 @@ static void put_range(struct gw_journal *j, uint64_t from, uint64_t to)
 		snprintf(text, sizeof(text), "t%" PRIu64, s);
 		assert_int_equal(gw_journal_put(j, s, text), 0);
 	}
+}
+
+/* ---- corruption between sound records: skipped, counted, the rest kept ---- */
+
+#define REC_N 5
+
+/* Records 1..REC_N ("r1-<pad>"), written through the journal; @start[i] is where record i + 1 begins
+ * and @start[REC_N] the end of the file. */
+static char *journal_five(const char *dir, size_t *start)
+{
+	struct gw_journal *j = journal_open_ok(dir);
+	size_t len;
+	char *buf;
+
+	for (uint64_t s = 1; s <= REC_N; s++) {
+		char text[64];
+
+		snprintf(text, sizeof(text), "{\"r\":%" PRIu64 ",\"pad\":\"%.*s\"}", s, (int)(s * 3), "xxxxxxxxxxxxxxxx");
+		start[s - 1] = gw_journal_stats(j)->file_bytes;
+		assert_int_equal(gw_journal_put(j, s, text), 0);
+	}
+	start[REC_N] = gw_journal_stats(j)->file_bytes;
+	gw_journal_close(j);
+	buf = file_read(dir, JNAME, &len);
+	assert_int_equal(len, start[REC_N]);
+	return buf;
+}
+
+/* The live set of journal_five() without the records whose bit is set in @lost. */
+static void five_want(char *want, size_t size, unsigned lost)
+{
+	size_t n = 0;
+
+	want[0] = '\0';
+	for (uint64_t s = 1; s <= REC_N; s++)
+		if (!(lost & 1u << s))
+			n += (size_t)snprintf(want + n, size - n, "%" PRIu64 "={\"r\":%" PRIu64 ",\"pad\":\"%.*s\"};", s,
+					      s, (int)(s * 3), "xxxxxxxxxxxxxxxx");
+}
+
+static struct gw_journal *open_bytes(const char *dir, const char *bytes, size_t len)
+{
+	assert_int_equal(gw_store_write(dir, JNAME, bytes, len, 0600), 0);
+	return journal_open_ok(dir);
+}
+
+static void assert_skipped(const struct gw_journal *j, uint32_t records, uint64_t bytes, uint32_t tail)
+{
+	const struct gw_journal_stats *st = gw_journal_stats(j);
+
+	assert_int_equal(st->skipped_records, records);
+	assert_int_equal(st->skipped_bytes, bytes);
+	assert_int_equal(st->dropped_tail, tail);
+}
+
+/* After a put: the skipped region stays where it is, the new record is found after it, and opening
+ * again finds the same. */
+static void assert_appends_survive(struct gw_journal *j, const char *dir, const char *want, uint32_t records,
+				   uint64_t bytes)
+{
+	char with[DUMP_MAX];
+
+	assert_int_equal(gw_journal_put(j, 9, "after"), 0);
+	gw_journal_close(j);
+	snprintf(with, sizeof(with), "%s9=after;", want);
+	for (int k = 0; k < 2; k++) {
+		j = journal_open_ok(dir);
+		assert_live(j, with);
+		assert_int_equal(gw_journal_max_seq(j), 9);
+		assert_skipped(j, records, bytes, 0);
+		gw_journal_close(j);
+	}
+}
+
+/* Any byte of record 2 changed: record 2 is skipped, 1 and 3..5 replay. When the change hits its
+ * newline, records 2 and 3 become one unsound line and both are lost. */
+static void test_journal_corrupt_middle(void **state)
+{
+	char dir[128], want[DUMP_MAX], *full;
+	size_t start[REC_N + 1];
+
+	(void)state;
+	make_dir(dir, sizeof(dir), "j_flip");
+	full = journal_five(dir, start);
+	for (size_t at = start[1]; at < start[2]; at++) {
+		bool newline = at == start[2] - 1;
+		struct gw_journal *j;
+
+		full[at] ^= 0x01;
+		j = open_bytes(dir, full, start[REC_N]);
+		full[at] ^= 0x01;
+		five_want(want, sizeof(want), newline ? 1u << 2 | 1u << 3 : 1u << 2);
+		assert_live(j, want);
+		assert_int_equal(gw_journal_max_seq(j), REC_N);
+		assert_skipped(j, 1, (newline ? start[3] : start[2]) - start[1], 0);
+		/* Nothing is cut: the skipped bytes stay until a compaction. */
+		assert_int_equal(file_size(dir, JNAME), start[REC_N]);
+		assert_appends_survive(j, dir, want, 1, (newline ? start[3] : start[2]) - start[1]);
+	}
+	free(full);
+}
+
+/* A newline written into record 2 anywhere: two unsound lines, both skipped. */
+static void test_journal_corrupt_split(void **state)
+{
+	char dir[128], want[DUMP_MAX], *full;
+	size_t start[REC_N + 1];
+
+	(void)state;
+	make_dir(dir, sizeof(dir), "j_split");
+	full = journal_five(dir, start);
+	five_want(want, sizeof(want), 1u << 2);
+	for (size_t at = start[1]; at < start[2] - 1; at++) {
+		char keep = full[at];
+		struct gw_journal *j;
+
+		full[at] = '\n';
+		j = open_bytes(dir, full, start[REC_N]);
+		full[at] = keep;
+		assert_live(j, want);
+		assert_skipped(j, 2, start[2] - start[1], 0);
+		gw_journal_close(j);
+	}
+	free(full);
+}
+
+/* Builds a file from record lines of journal_five() and a foreign line put between records @after
+ * and @after + 1 (replacing record @after + 1 when @replace). */
+static size_t five_with(char *out, size_t size, const char *full, const size_t *start, unsigned after,
+			const char *line, size_t line_len, bool replace)
+{
+	size_t n = start[after], rest = start[after + (replace ? 1 : 0)];
+
+	assert_true(n + line_len + start[REC_N] - rest <= size);
+	memcpy(out, full, n);
+	memcpy(out + n, line, line_len);
+	memcpy(out + n + line_len, full + rest, start[REC_N] - rest);
+	return n + line_len + start[REC_N] - rest;
+}
+
+/* One kind of damage each, always between sound records: what is lost, and the count. */
+static void test_journal_corrupt_kinds(void **state)
+{
+	static char out[200000], junk[80000];
+	char dir[128], want[DUMP_MAX], line[256], *full;
+	size_t start[REC_N + 1], len, n2;
+	struct gw_journal *j;
+
+	(void)state;
+	make_dir(dir, sizeof(dir), "j_kinds");
+	full = journal_five(dir, start);
+	n2 = start[2] - start[1];
+
+	/* Record 2 cut short, its newline kept: the length no longer matches. */
+	memcpy(line, full + start[1], n2 - 4);
+	line[n2 - 4] = '\n';
+	len = five_with(out, sizeof(out), full, start, 1, line, n2 - 3, true);
+	j = open_bytes(dir, out, len);
+	five_want(want, sizeof(want), 1u << 2);
+	assert_live(j, want);
+	assert_skipped(j, 1, n2 - 3, 0);
+	assert_appends_survive(j, dir, want, 1, n2 - 3);
+
+	/* Record 2 cut short without its newline: it swallows record 3's line. */
+	len = five_with(out, sizeof(out), full, start, 1, full + start[1], n2 - 5, true);
+	j = open_bytes(dir, out, len);
+	five_want(want, sizeof(want), 1u << 2 | 1u << 3);
+	assert_live(j, want);
+	assert_skipped(j, 1, n2 - 5 + start[3] - start[2], 0);
+	gw_journal_close(j);
+
+	/* The right text and CRC under a wrong length, either way. */
+	for (int d = -1; d <= 1; d += 2) {
+		int k = snprintf(line, sizeof(line), "P 2 %d ", (int)n2 - 17 + d);
+
+		/* "P 2 NN " is 7 bytes: the rest of record 2 from its CRC on. */
+		assert_int_equal(k, 7);
+		memcpy(line + k, full + start[1] + 7, n2 - 7);
+		len = five_with(out, sizeof(out), full, start, 1, line, n2, true);
+		j = open_bytes(dir, out, len);
+		five_want(want, sizeof(want), 1u << 2);
+		assert_live(j, want);
+		assert_skipped(j, 1, n2, 0);
+		gw_journal_close(j);
+	}
+
+	/* Garbage lines put between records 2 and 3: nothing lost. */
+	{
+		static const char *const garbage[] = {
+			"garbage\n", "\n", "P\n", "P 3\n", "X 3 0 00000000 \n", "P 3 2 00000000 hi\n",
+			"D 2 0 00000000 \n", "P 18446744073709551616 0 00000000 \n", "P 3 60001 00000000 x\n",
+		};
+
+		five_want(want, sizeof(want), 0);
+		for (size_t g = 0; g < sizeof(garbage) / sizeof(garbage[0]); g++) {
+			len = five_with(out, sizeof(out), full, start, 2, garbage[g], strlen(garbage[g]), false);
+			j = open_bytes(dir, out, len);
+			assert_live(j, want);
+			assert_skipped(j, 1, strlen(garbage[g]), 0);
+			gw_journal_close(j);
+		}
+		/* A NUL in a line. */
+		len = five_with(out, sizeof(out), full, start, 2, "P 3\0 x\n", 7, false);
+		j = open_bytes(dir, out, len);
+		assert_live(j, want);
+		assert_skipped(j, 1, 7, 0);
+		gw_journal_close(j);
+	}
+
+	/* A line longer than any record (replay holds less than one in memory) before record 3, and at
+	 * the very start of the file. */
+	memset(junk, 'J', sizeof(junk));
+	junk[sizeof(junk) - 1] = '\n';
+	len = five_with(out, sizeof(out), full, start, 2, junk, sizeof(junk), false);
+	j = open_bytes(dir, out, len);
+	assert_live(j, want);
+	assert_skipped(j, 1, sizeof(junk), 0);
+	gw_journal_close(j);
+	len = five_with(out, sizeof(out), full, start, 0, junk, sizeof(junk), false);
+	j = open_bytes(dir, out, len);
+	assert_live(j, want);
+	assert_skipped(j, 1, sizeof(junk), 0);
+	assert_appends_survive(j, dir, want, 1, sizeof(junk));
+
+	/* Three damaged places: all counted, the sound records between them kept. */
+	memcpy(out, full, start[REC_N]);
+	out[start[0] + 3] ^= 0x40;
+	out[start[2] + 12] ^= 0x02;
+	out[start[3] + 20] ^= 0x10;
+	j = open_bytes(dir, out, start[REC_N]);
+	five_want(want, sizeof(want), 1u << 1 | 1u << 3 | 1u << 4);
+	assert_live(j, want);
+	assert_skipped(j, 3, start[1] - start[0] + start[4] - start[2], 0);
+	gw_journal_close(j);
+	free(full);
+}
+
+/* Deletes after the damage still apply; a lost delete brings its record back (sent again: at least
+ * once, never lost). */
+static void test_journal_corrupt_then_deletes(void **state)
+{
+	char dir[128], *full;
+	size_t len, bad, bad_end, del_at, del_end;
+	struct gw_journal *j;
+
+	(void)state;
+	make_dir(dir, sizeof(dir), "j_dels");
+	j = journal_open_ok(dir);
+	put_range(j, 1, 3);
+	bad = gw_journal_stats(j)->file_bytes;
+	assert_int_equal(gw_journal_put(j, 4, "t4"), 0);
+	bad_end = gw_journal_stats(j)->file_bytes;
+	assert_int_equal(gw_journal_del(j, 2), 0);
+	del_at = bad_end;
+	del_end = gw_journal_stats(j)->file_bytes;
+	assert_int_equal(gw_journal_put(j, 5, "t5"), 0);
+	assert_int_equal(gw_journal_del(j, 3), 0);
+	assert_int_equal(gw_journal_put(j, 1, "t1b"), 0);
+	gw_journal_close(j);
+	full = file_read(dir, JNAME, &len);
+
+	/* Record 4's line damaged: the deletes of 2 and 3 and the replacement of 1 after it count. */
+	full[bad + 5] ^= 0x20;
+	j = open_bytes(dir, full, len);
+	full[bad + 5] ^= 0x20;
+	assert_live(j, "1=t1b;5=t5;");
+	assert_int_equal(gw_journal_max_seq(j), 5);
+	assert_skipped(j, 1, bad_end - bad, 0);
+	/* Deleting, putting and reopening from there is stable. */
+	assert_int_equal(gw_journal_del(j, 5), 0);
+	assert_int_equal(gw_journal_put(j, 6, "t6"), 0);
+	gw_journal_close(j);
+	j = journal_open_ok(dir);
+	assert_live(j, "1=t1b;6=t6;");
+	assert_skipped(j, 1, bad_end - bad, 0);
+	gw_journal_close(j);
+
+	/* The delete of 2 damaged: 2 is live again. */
+	full[del_at + 2] ^= 0x01;
+	j = open_bytes(dir, full, len);
+	assert_live(j, "1=t1b;2=t2;4=t4;5=t5;");
+	assert_skipped(j, 1, del_end - del_at, 0);
+	gw_journal_close(j);
+	free(full);
+}
+
+/* Damage in the middle and a torn end together: the middle stays, the end is cut to the last sound
+ * record; reopening after that is stable. */
+static void test_journal_corrupt_and_torn(void **state)
+{
+	char dir[128], want[DUMP_MAX], *full;
+	size_t start[REC_N + 1];
+	struct gw_journal *j;
+
+	(void)state;
+	make_dir(dir, sizeof(dir), "j_both");
+	full = journal_five(dir, start);
+	full[start[1] + 9] ^= 0x04;
+	/* Record 5 torn, and record 4 damaged before it: both are the end, nothing sound follows. */
+	full[start[3] + 9] ^= 0x04;
+	j = open_bytes(dir, full, start[REC_N] - 3);
+	five_want(want, sizeof(want), 1u << 2 | 1u << 4 | 1u << 5);
+	assert_live(j, want);
+	assert_skipped(j, 1, start[2] - start[1], 1);
+	assert_int_equal(file_size(dir, JNAME), start[3]);
+	assert_appends_survive(j, dir, want, 1, start[2] - start[1]);
+
+	/* Nothing sound at all: all of it is the torn end. */
+	j = open_bytes(dir, "garbage\nmore garbage\nP 1 2", 26);
+	assert_live(j, "");
+	assert_skipped(j, 0, 0, 1);
+	assert_int_equal(file_size(dir, JNAME), 0);
+	assert_appends_survive(j, dir, "", 0, 0);
+	free(full);
+}
+
+/* The skipped bytes are dead lines: a compaction leaves them out, and the count goes with them. */
+static void test_journal_corrupt_compacted(void **state)
+{
+	char dir[128], want[DUMP_MAX], *full;
+	size_t start[REC_N + 1];
+	struct gw_journal *j;
+
+	(void)state;
+	make_dir(dir, sizeof(dir), "j_healed");
+	full = journal_five(dir, start);
+	full[start[4] - 2] ^= 0x01;
+	j = open_bytes(dir, full, start[REC_N]);
+	five_want(want, sizeof(want), 1u << 4);
+	assert_live(j, want);
+	assert_skipped(j, 1, start[4] - start[3], 0);
+	for (int i = 0; i < 70; i++)
+		assert_int_equal(gw_journal_put(j, 2, "{\"r\":2,\"pad\":\"xxxxxx\"}"), 0);
+	assert_int_equal(gw_journal_stats(j)->compactions, 1);
+	gw_journal_close(j);
+	j = journal_open_ok(dir);
+	assert_live(j, want);
+	assert_int_equal(gw_journal_max_seq(j), REC_N);
+	assert_skipped(j, 0, 0, 0);
+	gw_journal_close(j);
+	free(full);
 }
 
 static void test_journal_compaction(void **state)
@@ -655,6 +974,11 @@ int main(void)
 		cmocka_unit_test(test_journal_format),
 		cmocka_unit_test(test_journal_torn_tail),
 		cmocka_unit_test(test_journal_corrupt_middle),
+		cmocka_unit_test(test_journal_corrupt_split),
+		cmocka_unit_test(test_journal_corrupt_kinds),
+		cmocka_unit_test(test_journal_corrupt_then_deletes),
+		cmocka_unit_test(test_journal_corrupt_and_torn),
+		cmocka_unit_test(test_journal_corrupt_compacted),
 		cmocka_unit_test(test_journal_compaction),
 		cmocka_unit_test(test_journal_crash),
 	};
