@@ -75,6 +75,7 @@ void tesla_state_load(struct tesla *t, const char *text)
 	json_t *j = text ? json_loads(text, 0, NULL) : NULL;
 	const json_t *b = json_object_get(j, "blocked_until_ms"), *d = json_object_get(j, "budget_day");
 	const json_t *pt = json_object_get(j, "paid_today");
+	bool capped = false;
 
 	if (text && (!json_is_object(j) || (b && !json_is_integer(b)) || (d && !json_is_integer(d)) ||
 		     (pt && !json_is_integer(pt)))) {
@@ -82,11 +83,14 @@ void tesla_state_load(struct tesla *t, const char *text)
 		json_decref(j);
 		return;
 	}
-	/* A restart must still honour a Retry-After, however long ago the 429 was. */
+	/* A restart must still honour a Retry-After, however long ago the 429 was. A block beyond the
+	 * longest we ever set is a damaged file: capped, and the cap written back, so that restarts do
+	 * not push it further each time. */
 	if (json_integer_value(b) > t->wall) {
 		int64_t most = t->wall + BLOCK_MAX_S * 1000;
 
 		t->st.blocked_until_ms = json_integer_value(b) < most ? json_integer_value(b) : most;
+		capped = json_integer_value(b) > most;
 	}
 	if (d && json_integer_value(d) == t->day && json_integer_value(pt) > 0)
 		t->st.paid_today = json_integer_value(pt) < UINT32_MAX ? (uint32_t)json_integer_value(pt) : UINT32_MAX;
@@ -99,5 +103,7 @@ void tesla_state_load(struct tesla *t, const char *text)
 	if (t->st.blocked_until_ms)
 		tesla_log(t, CORE_LOG_WARN, "rate limited: no vehicle API calls for %" PRId64 " s more",
 			  (t->st.blocked_until_ms - t->wall + 999) / 1000);
+	if (capped)
+		tesla_state_save(t);
 	json_decref(j);
 }

@@ -943,6 +943,21 @@ static void test_429_blocks_and_persists(void **state)
 	assert_true(file_int(&f->state, "blocked_until_ms") == 0);
 }
 
+/* A block in the state file beyond the longest ever set (a damaged file) is capped at a week, and the
+ * cap is written back, so restarts cannot push it further. */
+static void test_absurd_block_capped_and_saved(void **state)
+{
+	struct fake *f = *state;
+	char text[160];
+
+	snprintf(text, sizeof(text), "{\"blocked_until_ms\":%lld,\"budget_day\":0,\"paid_today\":0}",
+		 (long long)WALL0 + 30LL * 86400 * 1000);
+	f->state.text = strdup(text);
+	fk_start(f);
+	assert_true(stats(f)->blocked_until_ms == WALL0 + 7LL * 86400 * 1000);
+	assert_true(file_int(&f->state, "blocked_until_ms") == WALL0 + 7LL * 86400 * 1000);
+}
+
 static void test_429_without_retry_after(void **state)
 {
 	struct fake *f = *state;
@@ -1375,6 +1390,7 @@ int main(void)
 		T(test_408_wakes_and_retries),
 		T(test_429_blocks_and_persists),
 		T(test_429_without_retry_after),
+		T(test_absurd_block_capped_and_saved),
 		T(test_5xx_backoff),
 		T(test_transport_failure),
 		T(test_403_stops_commands),
