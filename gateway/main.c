@@ -21,6 +21,7 @@
 #include "gw_control.h"
 #include "gw_demo.h"
 #include "gw_held.h"
+#include "gw_import.h"
 #include "gw_log.h"
 #include "gw_loop.h"
 #include "gw_notify.h"
@@ -58,6 +59,7 @@ static void usage(FILE *out)
 	fprintf(out,
 		"usage: twcgw -c FILE [-n] [-v]\n"
 		"       twcgw --demo [--demo-scenario NAME] [--demo-speed N] [--demo-ocpp URL] [-v]\n"
+		"       twcgw --import-twcmanager FILE > twcgw.json\n"
 		"\n"
 		"Master for Tesla Wall Connector Gen 2 slaves on an RS-485 bus; with an \"ocpp\" section in\n"
 		"the config, an OCPP 1.6J charge point with one connector per Wall Connector.\n"
@@ -75,6 +77,9 @@ static void usage(FILE *out)
 		"                        4 for share)\n"
 		"      --demo-ocpp URL   share scenario (implied): also show the cars to the OCPP central system\n"
 		"                        at URL (ws:// or wss://; charge box \"twcgw-demo\", no auth, idTag \"DEMO\")\n"
+		"      --import-twcmanager FILE\n"
+		"                        print the twcgw config equivalent to TWCManager's config.json FILE\n"
+		"                        (and its settings.json); what is not carried over goes to stderr\n"
 		"      --version         print the version and exit\n"
 		"  -h, --help            print this help and exit\n"
 		"\n"
@@ -256,7 +261,7 @@ static bool parse_speed(const char *s, double *out)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_DEMO = 256, OPT_DEMO_SPEED, OPT_DEMO_OCPP, OPT_DEMO_SCENARIO, OPT_VERSION };
+	enum { OPT_DEMO = 256, OPT_DEMO_SPEED, OPT_DEMO_OCPP, OPT_DEMO_SCENARIO, OPT_VERSION, OPT_IMPORT };
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "check", no_argument, NULL, 'n' },
@@ -267,11 +272,12 @@ int main(int argc, char **argv)
 		{ "demo-ocpp", required_argument, NULL, OPT_DEMO_OCPP },
 		{ "demo-scenario", required_argument, NULL, OPT_DEMO_SCENARIO },
 		{ "version", no_argument, NULL, OPT_VERSION },
+		{ "import-twcmanager", required_argument, NULL, OPT_IMPORT },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct app app;
 	bool check = false, demo = false, speed_given = false;
-	const char *demo_url = NULL;
+	const char *demo_url = NULL, *import_path = NULL;
 	int scenario = -1; /* not given */
 	double speed = 0;  /* the scenario's default */
 	char err[ERR_MAX], warn[ERR_MAX] = "";
@@ -294,6 +300,9 @@ int main(int argc, char **argv)
 		case 'h':
 			usage(stdout);
 			return 0;
+		case OPT_IMPORT:
+			import_path = optarg;
+			break;
 		case OPT_VERSION:
 			printf("twcgw %s\n", TWCGW_VERSION);
 			return 0;
@@ -332,6 +341,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "twcgw: unexpected argument \"%s\"\n", argv[optind]);
 		usage(stderr);
 		return EXIT_USAGE;
+	}
+	if (import_path) {
+		if (demo || app.config_path || check) {
+			fprintf(stderr, "twcgw: --import-twcmanager takes no other option\n");
+			return EXIT_USAGE;
+		}
+		return gw_import_twcmanager_run(import_path, stdout, stderr);
 	}
 	if (demo) {
 		if (app.config_path || check) {

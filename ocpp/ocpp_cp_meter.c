@@ -85,8 +85,9 @@ static void life_reading(struct ocpp_cp *cp, struct ocpp_conn *k, uint64_t wh, u
 	if (wh < (k->life.valid ? k->life.wh : k->life_ref_wh)) {
 		/* A counter never goes back: this is another TWC, or it was reset. */
 		cp->stats.lifetime_rejected++;
-		ocpp_cp_log(cp, CORE_LOG_WARN, "connector %d: TWC energy counter went back from %llu to %llu kWh; counting from there",
-			    c, kwh(k->life.valid ? k->life.wh : k->life_ref_wh), kwh(wh));
+		ocpp_cp_log(cp, CORE_LOG_WARN,
+			    "connector %d: TWC energy counter went back from %llu to %llu kWh; counting from there", c,
+			    kwh(k->life.valid ? k->life.wh : k->life_ref_wh), kwh(wh));
 		life_anchor(k, wh, now);
 		return;
 	}
@@ -98,13 +99,30 @@ static void life_reading(struct ocpp_cp *cp, struct ocpp_conn *k, uint64_t wh, u
 
 		if (floor_wh - k->energy_wh > LIFE_SLACK_WH) {
 			cp->stats.lifetime_rejected++;
-			ocpp_cp_log(cp, CORE_LOG_WARN, "connector %d: TWC energy counter reads %llu kWh, %.0f kWh more than the register knows; counting from there",
+			ocpp_cp_log(cp, CORE_LOG_WARN,
+				    "connector %d: TWC energy counter reads %llu kWh, %.0f kWh more than the register "
+				    "knows; counting from there",
 				    c, kwh(wh), (floor_wh - k->energy_wh) / 1000.0);
 			life_anchor(k, wh, now);
 			return;
 		}
 		register_raise(k, floor_wh);
 		life_accept(k, wh, now);
+		return;
+	}
+	if (k->life.bad && wh == k->life.bad_wh) {
+		/* The same reply again (the bus repeats the last one): nothing new, and a value that was
+		 * implausible when it came does not become plausible by being repeated. */
+		k->life.bad_ms = now;
+		return;
+	}
+	if (k->life.bad && wh > k->life.bad_wh &&
+	    (double)(wh - k->life.bad_wh) <= deliverable_wh(cp, now > k->life.bad_ms ? now - k->life.bad_ms : 0)) {
+		/* The counter moves on from the value it jumped to: it really is there now (even if this
+		 * value alone would pass, the jump before it did not). */
+		ocpp_cp_log(cp, CORE_LOG_INFO, "connector %d: TWC energy counter goes on from %llu kWh; counting from there",
+			    c, kwh(wh));
+		life_anchor(k, wh, now);
 		return;
 	}
 	dt = now > k->life.ms ? now - k->life.ms : 0;
@@ -116,26 +134,13 @@ static void life_reading(struct ocpp_cp *cp, struct ocpp_conn *k, uint64_t wh, u
 		life_accept(k, wh, now);
 		return;
 	}
-	if (k->life.bad && wh >= k->life.bad_wh) {
-		uint64_t bdt = now > k->life.bad_ms ? now - k->life.bad_ms : 0;
-
-		if (wh == k->life.bad_wh) {
-			/* The same reply again (the bus repeats the last one): nothing new. */
-			k->life.bad_ms = now;
-			return;
-		}
-		if ((double)(wh - k->life.bad_wh) <= deliverable_wh(cp, bdt)) {
-			/* The counter moves on from the value it jumped to: it really is there now. */
-			ocpp_cp_log(cp, CORE_LOG_INFO, "connector %d: TWC energy counter keeps counting from %llu kWh; counting from there",
-				    c, kwh(wh));
-			life_anchor(k, wh, now);
-			return;
-		}
-	}
 	cp->stats.lifetime_rejected++;
 	if (!k->life.bad)
-		ocpp_cp_log(cp, CORE_LOG_WARN, "connector %d: TWC energy counter reads %llu kWh, %llu kWh more than %llu s ago (at most %.0f kWh possible); ignored",
-			    c, kwh(wh), kwh(wh - k->life.wh), (unsigned long long)(dt / 1000u), deliverable_wh(cp, dt) / 1000.0);
+		ocpp_cp_log(cp, CORE_LOG_WARN,
+			    "connector %d: TWC energy counter reads %llu kWh, %llu kWh more than %llu s before (at most "
+			    "%.0f kWh possible); ignored",
+			    c, kwh(wh), kwh(wh - k->life.wh), (unsigned long long)(dt / 1000u),
+			    deliverable_wh(cp, dt) / 1000.0);
 	k->life.bad = true;
 	k->life.bad_wh = wh;
 	k->life.bad_ms = now;
@@ -145,6 +150,9 @@ static void life_reading(struct ocpp_cp *cp, struct ocpp_conn *k, uint64_t wh, u
  * never fall below what the TWC's own lifetime counter (whole kWh) proves was delivered. */
 void ocpp_cp_energy_integrate(struct ocpp_cp *cp, struct ocpp_conn *k, const struct ocpp_evse *st, uint64_t now)
 {
+	double before = k->energy_wh;
+	uint64_t ref_before = k->life_ref_wh;
+
 	register_raise(k, 0);
 	if (k->seen && now > k->energy_mono && k->ev.present && k->ev.amps > 0) {
 		double volts = k->ev.volts > 0 ? k->ev.volts : cp->voltage;
@@ -157,6 +165,10 @@ void ocpp_cp_energy_integrate(struct ocpp_cp *cp, struct ocpp_conn *k, const str
 	k->energy_mono = now;
 	if (st->present && st->has_lifetime)
 		life_reading(cp, k, st->lifetime_wh, now);
+	/* Saved periodically once anything was saved in this run; until then a change would be lost
+	 * at the next restart, and the register would go back. */
+	if (!cp->next_store_ms && (k->energy_wh != before || k->life_ref_wh != ref_before))
+		ocpp_cp_save_connectors(cp);
 }
 
 double ocpp_cp_energy_wh(const struct ocpp_cp *cp, int c)

@@ -4,6 +4,16 @@
  * with the simulated time. One lws_sul ticks the meters when they are due and evaluates the policy
  * at least once a second; the decision becomes the bus's policy cap. Nothing here decides amps: the
  * policy core does, and the bus keeps every wiring limit.
+ *
+ * Trust on first use for https meters (trust LEARN, the default of powerwall and envoy): every
+ * request of such a meter is pinned to the key of its host:port (curl checks it in the handshake,
+ * before the request, and so the password or token, goes out). While no key is known, the meter's
+ * requests are held here, not sent, and a probe goes out instead: a TLS handshake that sends nothing
+ * at all (gw_http's pin_probe). The key it saw is stored in dataDir/meter-pins.json (atomic write,
+ * gw_store) and only then are the held requests sent, pinned to it: a peer that showed that key to
+ * the probe but not to them (a swap in between) gets nothing either. A key that no longer matches
+ * fails every request with the expected and the seen key logged; "pin": "reset" on the meter (or
+ * deleting its entry from the file) learns anew at the next start.
  */
 #include "gw_policy.h"
 
@@ -14,6 +24,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <jansson.h>
 #include <libwebsockets.h>
 
 #include "ems_meter.h"
@@ -24,11 +35,15 @@
 #include "gw_mqtt.h"
 #include "gw_ocpp.h"
 #include "gw_port.h"
+#include "gw_store.h"
 #include "gw_timer.h"
 
 #define EVAL_EVERY_MS 1000u
 #define HTTP_SLOTS 8        /* requests one meter may have in flight (HA: one per entity) */
 #define HTTP_TIMEOUT_MS 10000
+#define PINS_FILE "meter-pins.json"
+#define PINS_FILE_MAX (64 * 1024)
+#define ORIGIN_MAX 160
 
 struct gw_policy;
 
@@ -36,6 +51,11 @@ struct http_slot {
 	struct meter *m;
 	uint32_t id;        /* the core's request id */
 	bool busy;
+	/* A request held until its meter knows the server's key; body and bearer may be secrets, so the
+	 * copies are wiped when they go. */
+	bool held;
+	char method[8];
+	char *url, *body, *content_type, *bearer;
 };
 
 struct meter {
@@ -47,6 +67,11 @@ struct meter {
 	struct gw_mqtt *mqtt;   /* mqtt */
 	bool reset_wanted;      /* the core asked for a new Modbus connection */
 	struct http_slot http[HTTP_SLOTS];
+	int index;              /* in the ems list, for "ems[N].pin" in messages */
+	char origin[ORIGIN_MAX]; /* trust LEARN: "host:port", the meter's key in meter-pins.json */
+	char pin[GW_CONFIG_PIN_MAX]; /* trust PIN/LEARN: what the key must match; "" while LEARN knows none */
+	bool probing;           /* a probe for the key is out */
+	bool pin_failing;       /* a key mismatch was logged: quiet until a request goes through again */
 };
 
 struct gw_policy {
@@ -60,6 +85,8 @@ struct gw_policy {
 	int status_interval;
 	struct ems_policy *core;
 	struct gw_http *http;
+	char data_dir[GW_CONFIG_PATH_MAX];
+	json_t *pins;              /* meter-pins.json: "host:port" -> {pin, meter, learnt}; NULL until needed */
 	struct meter meters[GW_CONFIG_EMS_MAX];
 	int n_meters;
 	int64_t wall0_ms;          /* real wall time at creation; wall = wall0 + simulated elapsed */
@@ -105,6 +132,133 @@ static uint64_t now_ms(const struct gw_policy *pol)
 	return gw_clock_now_ms(pol->clock);
 }
 
+/* ---- pins (trust on first use; see the top of this file) ---- */
+
+/* "host:port" of an https url, the host in lower case, 443 when none is given. Return 0 or -EINVAL. */
+static int origin_of(const char *url, char *out, size_t outlen)
+{
+	const char *host, *close;
+	bool has_port;
+	size_t n;
+
+	if (strncmp(url, "https://", 8) != 0)
+		return -EINVAL;
+	host = url + 8;
+	n = strcspn(host, "/?#");
+	close = host[0] == '[' ? memchr(host, ']', n) : NULL;
+	has_port = close ? (size_t)(close - host) + 1 < n : memchr(host, ':', n) != NULL;
+	if (!n || n + 5 >= outlen)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++)
+		out[i] = (char)(host[i] >= 'A' && host[i] <= 'Z' ? host[i] - 'A' + 'a' : host[i]);
+	snprintf(out + n, outlen - n, "%s", has_port ? "" : ":443");
+	return 0;
+}
+
+/* The stored pin of @origin, or NULL. */
+static const char *pins_get(const struct gw_policy *pol, const char *origin)
+{
+	json_t *e = pol->pins ? json_object_get(pol->pins, origin) : NULL;
+
+	return json_string_value(json_object_get(e, "pin"));
+}
+
+/* dataDir/meter-pins.json into pol->pins. A file that is there but cannot be read stops the start:
+ * carrying on would learn every key anew, which is just what the file is there to prevent. */
+static int pins_load(struct gw_policy *pol)
+{
+	json_error_t jerr;
+	const char *origin;
+	json_t *e;
+	char *buf = NULL;
+	size_t len = 0;
+	int rc = gw_store_read(pol->data_dir, PINS_FILE, &buf, &len, PINS_FILE_MAX);
+
+	if (rc == -ENOENT) {
+		pol->pins = json_object();
+		return pol->pins ? 0 : -ENOMEM;
+	}
+	if (rc < 0) {
+		gw_log_error("%s/" PINS_FILE ": %s", pol->data_dir, strerror(-rc));
+		return rc;
+	}
+	pol->pins = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+	free(buf);
+	rc = json_is_object(pol->pins) ? 0 : -EINVAL;
+	json_object_foreach(pol->pins, origin, e) {
+		const char *pin = json_string_value(json_object_get(e, "pin"));
+
+		if (!pin || strncmp(pin, GW_HTTP_PIN_PREFIX, sizeof(GW_HTTP_PIN_PREFIX) - 1) != 0 ||
+		    strlen(pin) != GW_HTTP_PIN_LEN)
+			rc = -EINVAL;
+	}
+	if (rc) {
+		gw_log_error("%s/" PINS_FILE ": not an object of {\"pin\": \"sha256//...\"} by host:port%s%s; fix it, "
+			     "or delete it to learn every meter's key anew", pol->data_dir, pol->pins ? "" : ": ",
+			     pol->pins ? "" : jerr.text);
+		json_decref(pol->pins);
+		pol->pins = NULL;
+	}
+	return rc;
+}
+
+/* Record @pin as the key of @m's origin and store the file. Return 0 or -errno (nothing recorded). */
+static int pins_put(struct gw_policy *pol, const struct meter *m, const char *pin)
+{
+	char when[32] = "", *text;
+	struct timespec ts;
+	struct tm tm;
+	json_t *e;
+	int rc;
+
+	gw_clock_wall(&ts);
+	if (gmtime_r(&ts.tv_sec, &tm))
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	e = json_pack("{s:s, s:s, s:s}", "pin", pin, "meter", m->name, "learnt", when);
+	if (!e || json_object_set_new(pol->pins, m->origin, e) != 0)
+		return -ENOMEM;
+	text = json_dumps(pol->pins, JSON_INDENT(2) | JSON_SORT_KEYS);
+	rc = text ? gw_store_write(pol->data_dir, PINS_FILE, text, strlen(text), 0600) : -ENOMEM;
+	free(text);
+	if (rc)
+		json_object_del(pol->pins, m->origin);
+	return rc;
+}
+
+static void pin_mismatch(struct meter *m, const char *seen)
+{
+	struct gw_policy *pol = m->pol;
+	bool learnt = m->cfg.trust == GW_METER_TRUST_LEARN;
+
+	if (m->pin_failing)
+		return;
+	m->pin_failing = true;
+	if (learnt)
+		gw_log_error("%s: %s showed another TLS key than the one pinned: expected %s, seen %s; nothing was "
+			     "sent. If the device was replaced or reset, set \"pin\": \"reset\" on ems[%d] (or delete "
+			     "\"%s\" from %s/" PINS_FILE ") and restart to learn the new key; if not, something else "
+			     "answers at that address", m->name, m->origin, m->pin, seen[0] ? seen : "(unknown)",
+			     m->index, m->origin, pol->data_dir);
+	else
+		gw_log_error("%s: %s showed another TLS key than ems[%d].pin: expected %s, seen %s; nothing was "
+			     "sent. If the device's key really changed, check the new one and put it in ems[%d].pin "
+			     "(or \"pin\": \"reset\" to learn it)", m->name, m->cfg.url, m->index, m->pin,
+			     seen[0] ? seen : "(unknown)", m->index);
+}
+
+static void slot_held_free(struct http_slot *slot)
+{
+	char **s[] = { &slot->url, &slot->body, &slot->content_type, &slot->bearer };
+
+	for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++) {
+		if (*s[i])
+			explicit_bzero(*s[i], strlen(*s[i]));
+		free(*s[i]);
+		*s[i] = NULL;
+	}
+	slot->held = false;
+}
+
 /* ---- meter transports ---- */
 
 static void meter_log(void *user, enum core_log_level level, const char *msg)
@@ -123,31 +277,44 @@ static void http_done(void *user, const struct gw_http_resp *r)
 	slot->busy = false;
 	if (m->pol->stopped)
 		return;
+	if (r->status == -EKEYREJECTED)
+		pin_mismatch(m, r->pin);
+	else if (r->status > 0)
+		m->pin_failing = false;
 	before = meter_answers(m);
 	ems_meter_http_done(m->core, slot->id, r->status, r->body, r->len, now_ms(m->pol));
 	data_arrived(m, before);
 }
 
-static int meter_http(void *user, const struct ems_meter_http_req *req)
+/* @req out on @slot, trusted as the meter's config says. Return 0 or -errno. */
+static int slot_send(struct meter *m, struct http_slot *slot, const struct ems_meter_http_req *req)
 {
-	struct meter *m = user;
-	struct http_slot *slot = NULL;
 	struct gw_http_req r;
 	long rc;
 
-	for (int i = 0; i < HTTP_SLOTS && !slot; i++)
-		if (!m->http[i].busy)
-			slot = &m->http[i];
-	if (!slot)
-		return -EBUSY;
 	memset(&r, 0, sizeof(r));
 	r.method = req->method;
 	r.url = req->url;
 	r.body = req->body;
 	r.content_type = req->content_type;
 	r.bearer = req->bearer;
-	r.ca_file = m->cfg.ca_file[0] ? m->cfg.ca_file : NULL;
-	r.insecure = m->cfg.insecure;
+	switch (m->cfg.trust) {
+	case GW_METER_TRUST_CA:
+		r.ca_file = m->cfg.ca_file;
+		break;
+	case GW_METER_TRUST_INSECURE:
+		r.insecure = true;
+		break;
+	case GW_METER_TRUST_PIN:
+	case GW_METER_TRUST_LEARN:
+		/* Never unpinned: meter_http() holds a LEARN meter's requests until its key is known. */
+		if (!m->pin[0])
+			return -ENOKEY;
+		r.pin = m->pin;
+		break;
+	case GW_METER_TRUST_SYSTEM:
+		break;
+	}
 	r.timeout_ms = HTTP_TIMEOUT_MS;
 	r.max_body = 256 * 1024;
 	slot->m = m;
@@ -159,6 +326,115 @@ static int meter_http(void *user, const struct ems_meter_http_req *req)
 		return (int)rc;
 	}
 	return 0;
+}
+
+/* The held requests of @m: sent, pinned to the key now known, or failed with @status. */
+static void held_release(struct meter *m, int status)
+{
+	int idx[HTTP_SLOTS], n = 0;
+
+	for (int i = 0; i < HTTP_SLOTS; i++)
+		if (m->http[i].held)
+			idx[n++] = i;
+	for (int k = 0; k < n; k++) {
+		struct http_slot *slot = &m->http[idx[k]];
+		struct ems_meter_http_req req = {
+			.id = slot->id, .method = slot->method, .url = slot->url, .body = slot->body,
+			.content_type = slot->content_type, .bearer = slot->bearer,
+		};
+		unsigned before;
+		int rc = m->pin[0] ? slot_send(m, slot, &req) : (status < 0 ? status : -EPROTO);
+
+		slot_held_free(slot);
+		if (rc == 0)
+			continue;
+		/* Into the core only now: it may start its next request from here, on any free slot. */
+		slot->busy = false;
+		before = meter_answers(m);
+		ems_meter_http_done(m->core, req.id, rc, "", 0, now_ms(m->pol));
+		data_arrived(m, before);
+	}
+}
+
+static void probe_done(void *user, const struct gw_http_resp *r)
+{
+	struct meter *m = user;
+	struct gw_policy *pol = m->pol;
+	int status = r->status;
+
+	m->probing = false;
+	if (pol->stopped)
+		return;
+	if (status == 0) {
+		int rc = pins_put(pol, m, r->pin);
+
+		if (rc == 0) {
+			snprintf(m->pin, sizeof(m->pin), "%s", r->pin);
+			gw_log_info("%s: learnt the TLS key of %s: %s (trust on first use, stored in %s/" PINS_FILE
+				    "); from now on only this key is trusted", m->name, m->origin, m->pin, pol->data_dir);
+		} else {
+			gw_log_error("%s: cannot store the TLS key of %s in %s/" PINS_FILE ": %s; nothing sent, trying "
+				     "again at the next poll", m->name, m->origin, pol->data_dir, strerror(-rc));
+			status = rc;
+		}
+	}
+	held_release(m, status);
+}
+
+/* Hold @req on @slot and make sure a probe for the key is out. Return 0 or -errno (nothing held). */
+static int hold(struct meter *m, struct http_slot *slot, const struct ems_meter_http_req *req)
+{
+	struct gw_http_req probe = { .method = "GET", .url = m->cfg.url, .pin_probe = true,
+				     .timeout_ms = HTTP_TIMEOUT_MS };
+	long rc;
+
+	snprintf(slot->method, sizeof(slot->method), "%s", req->method);
+	slot->url = strdup(req->url);
+	slot->body = req->body ? strdup(req->body) : NULL;
+	slot->content_type = req->content_type ? strdup(req->content_type) : NULL;
+	slot->bearer = req->bearer ? strdup(req->bearer) : NULL;
+	if (!slot->url || (req->body && !slot->body) || (req->content_type && !slot->content_type) ||
+	    (req->bearer && !slot->bearer)) {
+		slot_held_free(slot);
+		return -ENOMEM;
+	}
+	if (!m->probing) {
+		rc = gw_http_request(m->pol->http, &probe, probe_done, m);
+		if (rc < 0) {
+			slot_held_free(slot);
+			return (int)rc;
+		}
+		m->probing = true;
+		gw_log_info("%s: no TLS key known for %s yet: a handshake that sends nothing learns it first",
+			    m->name, m->origin);
+	}
+	slot->m = m;
+	slot->id = req->id;
+	slot->held = true;
+	slot->busy = true;
+	return 0;
+}
+
+static int meter_http(void *user, const struct ems_meter_http_req *req)
+{
+	struct meter *m = user;
+	struct http_slot *slot = NULL;
+
+	for (int i = 0; i < HTTP_SLOTS && !slot; i++)
+		if (!m->http[i].busy)
+			slot = &m->http[i];
+	if (!slot)
+		return -EBUSY;
+	if (m->cfg.trust == GW_METER_TRUST_LEARN && !m->pin[0]) {
+		/* Another meter at the same host:port may have learnt it meanwhile. */
+		const char *known = pins_get(m->pol, m->origin);
+
+		if (known)
+			snprintf(m->pin, sizeof(m->pin), "%s", known);
+		else
+			return hold(m, slot, req);
+	}
+	return slot_send(m, slot, req);
 }
 
 static int meter_modbus_write(void *user, const uint8_t *bytes, size_t len)
@@ -259,6 +535,53 @@ static int mqtt_open(struct meter *m)
 	return m->mqtt ? 0 : -EIO;
 }
 
+/* What an https meter trusts, said once at start; a LEARN meter's stored key looked up (or forgotten). */
+static int meter_trust_start(struct gw_policy *pol, struct meter *m)
+{
+	const struct gw_config_meter *c = &m->cfg;
+	const char *stored;
+
+	switch (c->trust) {
+	case GW_METER_TRUST_INSECURE:
+		if (c->password[0] || c->token[0])
+			gw_log_warn("%s: insecure: true: the TLS certificate of %s is not checked, so the %s goes to "
+				    "whoever answers at that address; remove insecure to pin the device's key at the "
+				    "first connection, or set caFile", m->name, c->url, c->password[0] ? "password" : "token");
+		else
+			gw_log_warn("%s: insecure: true: the TLS certificate of %s is not checked, so the readings "
+				    "come from whoever answers at that address; remove insecure to pin its key, or set "
+				    "caFile", m->name, c->url);
+		return 0;
+	case GW_METER_TRUST_PIN:
+		snprintf(m->pin, sizeof(m->pin), "%s", c->pin);
+		return 0;
+	case GW_METER_TRUST_LEARN:
+		break;
+	case GW_METER_TRUST_SYSTEM:
+	case GW_METER_TRUST_CA:
+		return 0;
+	}
+	if (origin_of(c->url, m->origin, sizeof(m->origin)) != 0) {
+		gw_log_error("%s: cannot tell host and port in %s", m->name, c->url);
+		return -EINVAL;
+	}
+	if (!pol->pins && pins_load(pol) != 0)
+		return -EINVAL;
+	stored = pins_get(pol, m->origin);
+	if (c->pin_reset) {
+		gw_log_warn("%s: \"pin\": \"reset\": %s%s%s; the key of %s is learnt anew at the first connection. "
+			    "Remove \"pin\": \"reset\" from ems[%d] once it is, or every start learns anew", m->name,
+			    stored ? "the stored TLS key " : "no TLS key stored", stored ? stored : "",
+			    stored ? " is forgotten" : "", m->origin, m->index);
+		json_object_del(pol->pins, m->origin);
+	} else if (stored) {
+		snprintf(m->pin, sizeof(m->pin), "%s", stored);
+		gw_log_info("%s: TLS key of %s pinned: %s (learnt earlier, %s/" PINS_FILE ")", m->name, m->origin,
+			    m->pin, pol->data_dir);
+	}
+	return 0;
+}
+
 static int meter_start(struct gw_policy *pol, struct meter *m, const struct gw_config_meter *c, int index)
 {
 	struct gw_meter_core_params mp;
@@ -266,6 +589,7 @@ static int meter_start(struct gw_policy *pol, struct meter *m, const struct gw_c
 
 	m->pol = pol;
 	m->cfg = *c;
+	m->index = index;
 	gw_core_params_meter(c, index, &mp);
 	snprintf(m->name, sizeof(m->name), "%s", mp.name);
 	memset(&env, 0, sizeof(env));
@@ -283,10 +607,7 @@ static int meter_start(struct gw_policy *pol, struct meter *m, const struct gw_c
 		return port_open(m);
 	if (c->type == EMS_METER_MQTT)
 		return mqtt_open(m);
-	if (c->insecure && strncmp(c->url, "https://", 8) == 0)
-		gw_log_info("%s: TLS certificate of %s not checked (self-signed device; set caFile to pin it)", m->name,
-			    c->url);
-	return 0;
+	return meter_trust_start(pol, m);
 }
 
 /* ---- deciding ---- */
@@ -480,6 +801,7 @@ struct gw_policy *gw_policy_new(struct gw_loop *loop, const struct gw_clock *clo
 	pol->ocpp = ocpp;
 	pol->cfg = cfg->policy;
 	pol->status_interval = cfg->log.status_interval;
+	snprintf(pol->data_dir, sizeof(pol->data_dir), "%s", cfg->data_dir);
 	gw_clock_wall(&ts);
 	pol->wall0_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 - (int64_t)gw_clock_elapsed_ms(clock);
 	if (source) {
@@ -564,6 +886,9 @@ void gw_policy_stop(struct gw_policy *pol)
 	if (pol->http)
 		gw_http_stop(pol->http);
 	for (int i = 0; i < pol->n_meters; i++) {
+		/* Held requests never go out now; their copies of secrets go at once. */
+		for (int k = 0; k < HTTP_SLOTS; k++)
+			slot_held_free(&pol->meters[i].http[k]);
 		if (pol->meters[i].port)
 			gw_port_stop(pol->meters[i].port);
 		if (pol->meters[i].mqtt)
@@ -582,6 +907,7 @@ void gw_policy_free(struct gw_policy *pol)
 		ems_meter_free(pol->meters[i].core);
 	}
 	gw_http_free(pol->http);
+	json_decref(pol->pins);
 	ems_policy_free(pol->core);
 	free(pol);
 }

@@ -1,7 +1,8 @@
 /*
  * gw_config_meters: the ems list, one energy meter each, checked against the schema of its type:
  * which keys the type takes, their defaults, which are required, and the values map of the types
- * that are told where to read (homeassistant, json, mqtt).
+ * that are told where to read (homeassistant, json, mqtt); and how an https meter is trusted (caFile,
+ * insecure, pin, or the type's default), settled here into one trust mode so gw_policy only follows it.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -19,11 +20,11 @@ static const char *const meter_types[] = { "fronius", "powerwall", "envoy", "sol
 /* Which keys each type takes besides type, pollSeconds and maxAgeSeconds. */
 static const char *const *meter_keys(enum ems_meter_type t)
 {
-	static const char *const fronius[] = { "url", "caFile", "insecure", NULL };
-	static const char *const powerwall[] = { "url", "email", "password", "caFile", "insecure", NULL };
-	static const char *const envoy[] = { "url", "token", "caFile", "insecure", NULL };
+	static const char *const fronius[] = { "url", "caFile", "insecure", "pin", NULL };
+	static const char *const powerwall[] = { "url", "email", "password", "caFile", "insecure", "pin", NULL };
+	static const char *const envoy[] = { "url", "token", "caFile", "insecure", "pin", NULL };
 	static const char *const solaredge[] = { "host", "port", "unitId", "meter", "battery", NULL };
-	static const char *const told[] = { "url", "token", "caFile", "insecure", "values", NULL };
+	static const char *const told[] = { "url", "token", "caFile", "insecure", "pin", "values", NULL };
 	static const char *const mqtt[] = { "host", "port", "username", "password", "values", NULL };
 
 	switch (t) {
@@ -69,6 +70,87 @@ static bool host_ok(const char *s)
 		return false;
 	return gw_url_host_port_split(spec, strlen(spec), host, sizeof(host), &port, 1) == 0;
 }
+#define PIN_PREFIX "sha256//"
+#define PIN_B64_LEN 44 /* base64 of a SHA-256 */
+#define PINS_MAX 4
+
+/* "sha256//B64" (44 base64 characters ending in '='), one to PINS_MAX joined by ';': the form curl's
+ * CURLOPT_PINNEDPUBLICKEY takes as hashes, never the name of a key file. */
+static bool pins_ok(const char *s)
+{
+	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const size_t plen = sizeof(PIN_PREFIX) - 1;
+
+	for (int n = 1; n <= PINS_MAX; n++) {
+		if (strncmp(s, PIN_PREFIX, plen) != 0 || strspn(s + plen, b64) != PIN_B64_LEN - 1 ||
+		    s[plen + PIN_B64_LEN - 1] != '=')
+			return false;
+		s += plen + PIN_B64_LEN;
+		if (!*s)
+			return true;
+		if (*s++ != ';')
+			return false;
+	}
+	return false;
+}
+
+/*
+ * pin, caFile and insecure into one trust mode (after the url was checked). Each key that cannot go
+ * with another is refused by name rather than one silently winning: a CA and a pin, or either with
+ * insecure, would leave the user believing in a check that is not made.
+ */
+static int trust_settle(const json_t *v, const char *where, struct gw_config_meter *m, char *err, size_t errlen)
+{
+	const json_t *pin = json_object_get(v, "pin");
+	bool https = strncmp(m->url, "https://", 8) == 0;
+	bool learn = false;
+	char got[GOT_MAX];
+
+	if (m->insecure && m->ca_file[0]) {
+		gw_config_err_set(err, errlen,
+			"config: %s.insecure: cannot be true with caFile (the CA would not be checked)", where);
+		return -EINVAL;
+	}
+	if (pin) {
+		const char *p = json_string_value(pin);
+
+		if (!p || (strcmp(p, "learn") != 0 && strcmp(p, "reset") != 0 && !pins_ok(p))) {
+			gw_config_value_describe(pin, false, got, sizeof(got));
+			gw_config_err_set(err, errlen,
+				"config: %s.pin: must be \"learn\", \"reset\" or sha256//<base64 of the key's "
+				"SHA-256> (up to %d joined by ';') (got %s)", where, PINS_MAX, got);
+			return -EINVAL;
+		}
+		if (!https) {
+			gw_config_err_set(err, errlen, "config: %s.pin: only for an https:// url", where);
+			return -EINVAL;
+		}
+		if (m->ca_file[0] || m->insecure) {
+			gw_config_err_set(err, errlen, "config: %s.pin: cannot be used with %s", where,
+					  m->ca_file[0] ? "caFile (the CA is checked instead)" : "insecure: true");
+			return -EINVAL;
+		}
+		learn = strcmp(p, "learn") == 0 || strcmp(p, "reset") == 0;
+		m->pin_reset = strcmp(p, "reset") == 0;
+		if (!learn)
+			snprintf(m->pin, sizeof(m->pin), "%s", p);
+	}
+	if (!https)
+		m->trust = GW_METER_TRUST_SYSTEM;
+	else if (m->ca_file[0])
+		m->trust = GW_METER_TRUST_CA;
+	else if (m->insecure)
+		m->trust = GW_METER_TRUST_INSECURE;
+	else if (m->pin[0])
+		m->trust = GW_METER_TRUST_PIN;
+	/* Powerwall and Envoy serve self-signed certificates: the system store could never vouch for them. */
+	else if (learn || m->type == EMS_METER_POWERWALL || m->type == EMS_METER_ENVOY)
+		m->trust = GW_METER_TRUST_LEARN;
+	else
+		m->trust = GW_METER_TRUST_SYSTEM;
+	return 0;
+}
+
 /* One member of values: a string (entity, pointer or topic) or an object with scale and invert. */
 static int apply_source(const json_t *v, const char *where, enum ems_meter_type type, struct ems_meter_source *src,
 			char *err, size_t errlen)
@@ -210,7 +292,6 @@ static int apply_meter(const json_t *v, const char *where, struct gw_config_mete
 	m->se_meter = 1;
 	m->poll_s = 5;
 	m->max_age_s = m->type == EMS_METER_MQTT ? 60 : 30;
-	m->insecure = m->type == EMS_METER_POWERWALL || m->type == EMS_METER_ENVOY;
 	keys = meter_keys(m->type);
 	{
 		const char *all[16];
@@ -269,9 +350,6 @@ static int apply_meter(const json_t *v, const char *where, struct gw_config_mete
 			gw_config_err_set(err, errlen, "config: %s.caFile: %s", where, why);
 			rc = -EINVAL;
 		}
-		/* A pinned CA is the stronger choice; it wins over the type's default. */
-		if (!rc && !json_object_get(v, "insecure"))
-			m->insecure = false;
 	}
 	if (!rc && json_object_get(v, "values"))
 		rc = apply_values(json_object_get(v, "values"), where, m, err, errlen);
@@ -335,6 +413,8 @@ static int apply_meter(const json_t *v, const char *where, struct gw_config_mete
 			return -EINVAL;
 		}
 	}
+	if (m->url[0] && trust_settle(v, where, m, err, errlen) != 0)
+		return -EINVAL;
 	if (m->type != EMS_METER_MQTT && m->max_age_s < m->poll_s) {
 		gw_config_err_set(err, errlen,
 			"config: %s.maxAgeSeconds: must be at least pollSeconds (%d) (got %d)", where,

@@ -9,11 +9,22 @@
  * Ownership: lws closes the dup it adopted, curl closes its own socket (possibly much later, from its
  * connection cache). A socket record lives from curl's first sighting of a socket until lws reports
  * the dup closed; the record is curl's socketp and the wsi's opaque pointer at the same time.
+ *
+ * Pins: curl checks CURLOPT_PINNEDPUBLICKEY during the handshake, so a request to the wrong key dies
+ * before its headers (and any secret in them) are written. curl keeps a connection for reuse only by
+ * a request with the same TLS settings, the pin included, so a pinned request never rides a
+ * connection opened without it. What key the server showed comes from CURLOPT_CERTINFO (the leaf
+ * certificate, hashed here with OpenSSL as curl hashes it); a probe is CURLOPT_CONNECT_ONLY, which
+ * curl closes when the transfer is removed and never hands to another request.
  */
 #include "gw_http.h"
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <openssl/bio.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdint.h>
@@ -49,7 +60,10 @@ struct xfer {
 	size_t rx_len, rx_cap;
 	bool too_big;
 	bool rx_oom;
+	bool probe;   /* pin_probe: nothing is sent */
+	bool pinned;  /* a pin was set: say which key was seen if it does not match */
 	long retry_after_s;
+	char pin_seen[GW_HTTP_PIN_LEN + 1];
 
 	char what[LOG_URL_MAX + 16]; /* "METHOD url" without query or credentials, for logs */
 	char errbuf[CURL_ERROR_SIZE];
@@ -261,7 +275,6 @@ static int errno_of(const struct xfer *x, CURLcode rc)
 	case CURLE_SSL_CIPHER:
 	case CURLE_SSL_CACERT_BADFILE:
 	case CURLE_SSL_ISSUER_ERROR:
-	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
 	case CURLE_SSL_INVALIDCERTSTATUS:
 	case CURLE_SSL_CRL_BADFILE:
 	case CURLE_SSL_SHUTDOWN_FAILED:
@@ -270,6 +283,8 @@ static int errno_of(const struct xfer *x, CURLcode rc)
 	case CURLE_SSL_ENGINE_INITFAILED:
 	case CURLE_USE_SSL_FAILED:
 		return -EPROTO;
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+		return -EKEYREJECTED;
 	case CURLE_UNSUPPORTED_PROTOCOL:
 	case CURLE_URL_MALFORMAT:
 		return -EINVAL;
@@ -286,6 +301,44 @@ static int errno_of(const struct xfer *x, CURLcode rc)
 	}
 }
 
+/* The pin of the public key in @pem (one certificate): what curl compares with CURLOPT_PINNEDPUBLICKEY,
+ * the SHA-256 of the DER SubjectPublicKeyInfo in base64. Return 0 or -EPROTO. */
+static int pin_of_pem(const char *pem, char *out, size_t outlen)
+{
+	BIO *bio = BIO_new_mem_buf(pem, -1);
+	X509 *cert = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+	unsigned char *der = NULL, md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	char b64[4 * ((EVP_MAX_MD_SIZE + 2) / 3) + 1];
+	int n = cert ? i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert), &der) : -1;
+	int rc = -EPROTO;
+
+	if (n > 0 && EVP_Digest(der, (size_t)n, md, &mdlen, EVP_sha256(), NULL) == 1 && mdlen == 32) {
+		EVP_EncodeBlock((unsigned char *)b64, md, (int)mdlen);
+		if ((size_t)snprintf(out, outlen, GW_HTTP_PIN_PREFIX "%s", b64) < outlen)
+			rc = 0;
+	}
+	OPENSSL_free(der);
+	X509_free(cert);
+	BIO_free(bio);
+	return rc;
+}
+
+/* The server's pin from the certificates curl collected in this transfer's handshake (none when it
+ * reused a connection). Return 0 or -ENOENT. */
+static int pin_seen(struct xfer *x)
+{
+	struct curl_certinfo *ci = NULL;
+
+	if (curl_easy_getinfo(x->easy, CURLINFO_CERTINFO, &ci) != CURLE_OK || !ci || ci->num_of_certs < 1)
+		return -ENOENT;
+	/* Entry 0 is the server's own certificate, the one whose key curl pins. */
+	for (struct curl_slist *l = ci->certinfo[0]; l; l = l->next)
+		if (strncmp(l->data, "Cert:", 5) == 0)
+			return pin_of_pem(l->data + 5, x->pin_seen, sizeof(x->pin_seen)) ? -ENOENT : 0;
+	return -ENOENT;
+}
+
 /* Hand one finished transfer to its owner and free it; @x is already unlinked. */
 static void finish(struct xfer *x, CURLcode rc)
 {
@@ -297,9 +350,17 @@ static void finish(struct xfer *x, CURLcode rc)
 	resp.retry_after_s = x->retry_after_s;
 	resp.body = "";
 	resp.error = "";
+	resp.pin = "";
 	if (rc == CURLE_OK)
 		curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
-	if (rc == CURLE_OK && code > 0) {
+	if ((x->probe && rc == CURLE_OK) || (x->pinned && rc == CURLE_SSL_PINNEDPUBKEYNOTMATCH))
+		resp.pin = pin_seen(x) == 0 ? x->pin_seen : "";
+	if (x->probe && rc == CURLE_OK) {
+		resp.status = resp.pin[0] ? 0 : -EPROTO;
+		resp.error = resp.pin[0] ? "" : "no server certificate seen";
+		resp.retry_after_s = -1;
+		gw_log_debug("http: %s: key %s", x->what, resp.pin[0] ? resp.pin : "not seen");
+	} else if (rc == CURLE_OK && code > 0) {
 		resp.status = (int)code;
 		resp.body = x->rx ? x->rx : "";
 		resp.len = x->rx_len;
@@ -542,9 +603,44 @@ static int header_add(struct xfer *x, const char *name, const char *value)
 	return 0;
 }
 
+/* "sha256//B64" with 44 base64 characters, one or more separated by ';': nothing curl would read as the
+ * name of a key file instead. */
+static bool pin_ok(const char *p)
+{
+	const size_t plen = sizeof(GW_HTTP_PIN_PREFIX) - 1;
+
+	for (;;) {
+		size_t n;
+
+		if (strncmp(p, GW_HTTP_PIN_PREFIX, plen) != 0)
+			return false;
+		n = strcspn(p + plen, ";");
+		if (n != GW_HTTP_PIN_LEN - plen ||
+		    strspn(p + plen, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") != n)
+			return false;
+		p += plen + n;
+		if (!*p)
+			return true;
+		p++;
+	}
+}
+
+static bool is_https(const char *url)
+{
+	return strncasecmp(url, "https://", 8) == 0;
+}
+
 static int request_check(const struct gw_http_req *r)
 {
 	if (!r || !r->url || !r->url[0] || !method_ok(r->method))
+		return -EINVAL;
+	/* One way of trusting the server per request: mixing them would leave it unclear which applies. */
+	if ((r->pin || r->pin_probe) && (r->insecure || (r->ca_file && r->ca_file[0]) || !is_https(r->url)))
+		return -EINVAL;
+	if (r->pin && (r->pin_probe || !pin_ok(r->pin)))
+		return -EINVAL;
+	/* A probe goes to a peer nobody vouches for: it must have nothing to give away. */
+	if (r->pin_probe && (r->body || r->bearer))
 		return -EINVAL;
 	if (r->bearer && (!r->bearer[0] || !header_safe(r->bearer)))
 		return -EINVAL;
@@ -574,7 +670,7 @@ long gw_http_request(struct gw_http *h, const struct gw_http_req *r, gw_http_don
 	x->retry_after_s = -1;
 	x->max_body = r->max_body ? r->max_body : DEFAULT_MAX_BODY;
 	url_for_log(r->url, shown, sizeof(shown));
-	snprintf(x->what, sizeof(x->what), "%s %s", r->method, shown);
+	snprintf(x->what, sizeof(x->what), "%s %s", r->pin_probe ? "key of" : r->method, shown);
 	x->easy = curl_easy_init();
 	if (!x->easy)
 		goto fail;
@@ -597,6 +693,22 @@ long gw_http_request(struct gw_http *h, const struct gw_http_req *r, gw_http_don
 		/* The given CA replaces the system store (pinning, as for the OCPP link), so no CA path. */
 		SET(CURLOPT_CAINFO, r->ca_file);
 		SET(CURLOPT_CAPATH, (char *)NULL);
+	}
+	if (r->pin || r->pin_probe) {
+		/* Self-signed: the key is what is trusted, not a chain or a name. */
+		SET(CURLOPT_SSL_VERIFYPEER, 0L);
+		SET(CURLOPT_SSL_VERIFYHOST, 0L);
+		SET(CURLOPT_CERTINFO, 1L);
+	}
+	if (r->pin) {
+		SET(CURLOPT_PINNEDPUBLICKEY, r->pin);
+		x->pinned = true;
+	}
+	if (r->pin_probe) {
+		/* The handshake and nothing else; HTTP/1.1 so not even an HTTP/2 preface goes out. */
+		SET(CURLOPT_CONNECT_ONLY, 1L);
+		SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+		x->probe = true;
 	}
 	if (r->insecure) {
 		SET(CURLOPT_SSL_VERIFYPEER, 0L);

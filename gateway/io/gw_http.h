@@ -5,6 +5,12 @@
  * resolver if the library has one, so a slow name server does not stall the loop. No other file in
  * the gateway knows curl exists.
  *
+ * TLS trust per request: the system CA store (default), one CA file (ca_file), a pinned public key
+ * (pin: the server's key is checked in the handshake, before a byte of the request goes out; chain
+ * and host name are not, for self-signed devices), or nothing (insecure). A pin_probe opens the
+ * connection, completes the handshake and sends nothing at all: it reports the server's key, so a
+ * caller can learn a pin (trust on first use) without handing a credential to an unpinned peer.
+ *
  * Call only from the loop's thread. A done callback may start requests and may call gw_http_stop(),
  * but not gw_http_free().
  */
@@ -20,6 +26,11 @@
 struct gw_loop;
 struct gw_http;
 
+/* "sha256//" and the base64 of a SHA-256 of the server's SubjectPublicKeyInfo (DER): curl's
+ * CURLOPT_PINNEDPUBLICKEY form. */
+#define GW_HTTP_PIN_PREFIX "sha256//"
+#define GW_HTTP_PIN_LEN 52 /* 8 + 44 */
+
 struct gw_http_req {
 	const char *method;        /* "GET", "POST", ... */
 	const char *url;
@@ -28,17 +39,25 @@ struct gw_http_req {
 	const char *bearer;        /* "Authorization: Bearer ..." when set (a secret: never logged) */
 	const char *ca_file;       /* PEM file of the only CA trusted for https; NULL: the system store */
 	bool insecure;             /* skip certificate checks (self-signed local devices; logged once) */
+	const char *pin;           /* https: "sha256//B64[;sha256//B64...]": the server's key must be one of
+				    * these, or the request fails with -EKEYREJECTED before anything is sent;
+				    * chain and host name are then not checked. Not with ca_file or insecure */
+	bool pin_probe;            /* https: connect (TLS handshake) and send nothing; resp.pin is the server's
+				    * key. No body or bearer; status 0 when the handshake succeeded */
 	long timeout_ms;           /* whole request; 0 = 15000 */
 	size_t max_body;           /* answers longer than this fail with -EMSGSIZE; 0 = 1 MiB */
 };
 
 struct gw_http_resp {
 	int status;                /* HTTP status, or a negative errno when there was no answer
-				    * (-ETIMEDOUT, -ECONNREFUSED, -EHOSTUNREACH, -EPROTO for TLS, -EIO...) */
+				    * (-ETIMEDOUT, -ECONNREFUSED, -EHOSTUNREACH, -EPROTO for TLS, -EKEYREJECTED
+				    * for a server key that is not the pin, -EIO...); 0 after a pin_probe */
 	const char *body;          /* NUL-terminated, borrowed for the callback; "" when none */
 	size_t len;
 	long retry_after_s;        /* Retry-After header in seconds (delta form or HTTP date), -1 when absent */
 	const char *error;         /* curl's description when status < 0, else "" */
+	const char *pin;           /* the server's key as seen in this request's handshake, GW_HTTP_PIN_PREFIX
+				    * form: after a pin_probe, and after a pin mismatch (-EKEYREJECTED); else "" */
 };
 
 /* Called once per request from the loop, never from inside gw_http_request(). */
@@ -47,8 +66,8 @@ typedef void (*gw_http_done_fn)(void *user, const struct gw_http_resp *resp);
 /* Return: the client, or NULL (logged). */
 struct gw_http *gw_http_new(struct gw_loop *loop);
 
-/* Start @r (strings copied). Return a request number > 0, or -errno (-EINVAL for a malformed request,
- * -ESHUTDOWN after gw_http_stop()). */
+/* Start @r (strings copied). Return a request number > 0, or -errno (-EINVAL for a malformed request
+ * or conflicting trust settings, -ESHUTDOWN after gw_http_stop()). */
 long gw_http_request(struct gw_http *h, const struct gw_http_req *r, gw_http_done_fn done, void *user);
 
 /* Requests in flight. */

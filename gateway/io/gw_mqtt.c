@@ -20,12 +20,22 @@
  * Ownership: lws closes the dup it adopted; libmosquitto closes its own socket, when it sees an error
  * or at the next connect or at mosquitto_destroy(). An adoption record lives until lws reports its
  * dup closed; it is the wsi's opaque pointer.
+ *
+ * Size: a payload over GW_MQTT_PAYLOAD_MAX (16 KiB) is dropped before the handler sees it, counted,
+ * and logged at most once a minute (real time). That alone does not bound memory: libmosquitto reads
+ * a whole packet (MQTT allows 256 MiB) before any callback and has no option to refuse a large one.
+ * MQTT 5 lets the client say in CONNECT how large a packet it takes (Maximum Packet Size), and the
+ * broker then drops larger messages for this client; so the client speaks MQTT 5 with PACKET_MAX
+ * (256 KiB), set through proto_set(). A broker that only speaks 3.1.1 refuses MQTT 5 ("unacceptable
+ * protocol version", as 3.1.1 requires) and is spoken to in 3.1.1 from the next attempt on, without
+ * that bound: there only the drop on arrival applies.
  */
 #include "gw_mqtt.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <mosquitto.h>
+#include <mqtt_protocol.h>
 #include <net/if.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -57,6 +67,8 @@
 #define HOST_MAX 255              /* a DNS name's limit, and gw_dns's */
 #define NAME_MAX_LEN 64
 #define REASON_MAX 192
+#define PACKET_MAX (256u * 1024u)  /* MQTT 5 Maximum Packet Size: what libmosquitto may buffer */
+#define DROP_LOG_MS 60000u         /* dropped messages are logged at most this often */
 
 enum phase {
 	PH_WAIT,        /* the sul makes the next attempt */
@@ -103,6 +115,13 @@ struct gw_mqtt {
 	bool torn_down;
 	bool outage_logged; /* the current outage has had its one warning */
 	bool lib_ref;
+	bool v311;          /* the broker refused MQTT 5 (or libmosquitto could not set it up) */
+	bool downgrade;     /* ... just now: settle() reconnects in 3.1.1 */
+	bool proto_known;   /* a broker answered CONNACK, or refused MQTT 5 by the book */
+
+	uint32_t dropped;   /* messages over GW_MQTT_PAYLOAD_MAX */
+	bool drop_logged;
+	uint64_t drop_log_ms;
 };
 
 static unsigned lib_refs;
@@ -128,6 +147,40 @@ static bool field_ok(const char *s)
 static bool given(const char *s)
 {
 	return s && s[0];
+}
+
+/* A CONNACK or DISCONNECT reason: MQTT 5's codes are 128 and up, 3.1.1's CONNACK codes below. */
+static const char *reason_text(int rc, bool connack)
+{
+	if (rc >= 128)
+		return mosquitto_reason_string(rc);
+	return connack ? mosquitto_connack_string(rc) : mosquitto_strerror(rc);
+}
+
+/* MQTT 5 with a Maximum Packet Size of PACKET_MAX, or 3.1.1. libmosquitto 2.0 takes CONNECT
+ * properties only through mosquitto_connect_bind_v5(), which connects blocking; but it stores them,
+ * for this and every later connect, before it checks its other arguments. Given a keepalive it
+ * refuses (1 s) it stores them and returns MOSQ_ERR_INVAL without touching the network; NULL clears
+ * them. Return 0 or -EPROTO. */
+static int proto_set(struct gw_mqtt *m, bool v5)
+{
+	mosquitto_property *props = NULL;
+	int rc;
+
+	if (v5) {
+		if (mosquitto_int_option(m->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5) != MOSQ_ERR_SUCCESS ||
+		    mosquitto_property_add_int32(&props, MQTT_PROP_MAXIMUM_PACKET_SIZE, PACKET_MAX) != MOSQ_ERR_SUCCESS) {
+			mosquitto_property_free_all(&props);
+			return -EPROTO;
+		}
+	}
+	rc = mosquitto_connect_bind_v5(m->mosq, "", 0, 1, NULL, props);
+	mosquitto_property_free_all(&props);
+	if (rc != MOSQ_ERR_INVAL)
+		return -EPROTO;
+	if (!v5 && mosquitto_int_option(m->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311) != MOSQ_ERR_SUCCESS)
+		return -EPROTO;
+	return 0;
 }
 
 /* ---- adoptions ---- */
@@ -242,6 +295,26 @@ static void teardown(struct gw_mqtt *m)
 	m->phase = PH_WAIT;
 }
 
+/* The broker refused MQTT 5: the next attempt, at once, speaks 3.1.1. */
+static void downgrade(struct gw_mqtt *m)
+{
+	m->downgrade = false;
+	m->v311 = true;
+	m->proto_known = true;
+	if (proto_set(m, false) != 0) {
+		set_reason(m, "libmosquitto cannot switch to MQTT 3.1.1");
+		retry_later(m);
+		return;
+	}
+	gw_log_info("%s: %s:%d does not speak MQTT 5; using 3.1.1, where a message over %d bytes is dropped only "
+		    "once it has arrived", m->name, m->host, m->port, GW_MQTT_PAYLOAD_MAX);
+	drop_current(m);
+	m->phase = PH_WAIT;
+	m->lost = false;
+	m->reason[0] = '\0';
+	sul_in(m, 1);
+}
+
 /* Act on what libmosquitto's callbacks recorded; called after every libmosquitto call. */
 static void settle(struct gw_mqtt *m)
 {
@@ -253,6 +326,19 @@ static void settle(struct gw_mqtt *m)
 		/* Not expected (libmosquitto reports every close), but an unwatched session would be silent. */
 		set_reason(m, "libmosquitto closed the socket");
 		m->lost = true;
+	}
+	if (m->lost && m->downgrade) {
+		downgrade(m);
+		return;
+	}
+	/* A broker that drops an MQTT 5 CONNECT without a CONNACK (not by the book, but some do) would
+	 * never hear 3.1.1: until one answers, each attempt that got no CONNACK switches protocol. */
+	if (m->lost && m->phase == PH_CONNECTING && !m->proto_known) {
+		m->v311 = !m->v311;
+		if (proto_set(m, !m->v311) != 0) {
+			m->v311 = true;
+			(void)proto_set(m, false);
+		}
 	}
 	if (m->lost) {
 		retry_later(m);
@@ -277,8 +363,11 @@ static void mq_on_connect(struct mosquitto *mosq, void *obj, int rc)
 	if (m->stopped || m->lost)
 		return;
 	if (rc != 0) {
-		/* libmosquitto closes the connection and reports it next. */
-		set_reason(m, "%s", mosquitto_connack_string(rc));
+		/* libmosquitto closes the connection and reports it next. A 3.1.1 broker answers MQTT 5
+		 * with its own CONNACK 1, which libmosquitto reports as MQTT 5's 132. */
+		if (!m->v311 && (rc == MQTT_RC_UNSUPPORTED_PROTOCOL_VERSION || rc == CONNACK_REFUSED_PROTOCOL_VERSION))
+			m->downgrade = true;
+		set_reason(m, "%s", reason_text(rc, true));
 		return;
 	}
 	if (m->outage_logged)
@@ -286,6 +375,7 @@ static void mq_on_connect(struct mosquitto *mosq, void *obj, int rc)
 	else
 		gw_log_info("%s: connected to %s:%d", m->name, m->host, m->port);
 	m->outage_logged = false;
+	m->proto_known = true;
 	m->connack_ms = gw_clock_mono_ms();
 	m->reason[0] = '\0';
 	if (!m->n_topics) {
@@ -321,6 +411,18 @@ static void mq_on_message(struct mosquitto *mosq, void *obj, const struct mosqui
 	(void)mosq;
 	if (m->stopped || m->lost || !m->h.on_message || !msg->topic)
 		return;
+	if (msg->payloadlen > GW_MQTT_PAYLOAD_MAX) {
+		uint64_t now = gw_clock_mono_ms();
+
+		m->dropped++;
+		if (!m->drop_logged || now - m->drop_log_ms >= DROP_LOG_MS) {
+			gw_log_warn("%s: a message of %d bytes on %.128s is over %d bytes: dropped (%u so far)", m->name,
+				    msg->payloadlen, msg->topic, GW_MQTT_PAYLOAD_MAX, (unsigned)m->dropped);
+			m->drop_logged = true;
+			m->drop_log_ms = now;
+		}
+		return;
+	}
 	m->h.on_message(m->h.user, msg->topic, msg->payloadlen > 0 ? msg->payload : (const void *)"",
 			msg->payloadlen > 0 ? (size_t)msg->payloadlen : 0);
 }
@@ -341,7 +443,7 @@ static void mq_on_disconnect(struct mosquitto *mosq, void *obj, int rc)
 		else if (rc == MOSQ_ERR_KEEPALIVE)
 			set_reason(m, "no answer from the broker within the keepalive");
 		else
-			set_reason(m, "%s", mosquitto_strerror(rc));
+			set_reason(m, "%s", reason_text(rc, false));
 	}
 	m->lost = true;
 }
@@ -641,6 +743,15 @@ struct gw_mqtt *gw_mqtt_new(struct gw_loop *loop, const struct gw_mqtt_params *p
 	mosquitto_subscribe_callback_set(m->mosq, mq_on_subscribe);
 	mosquitto_message_callback_set(m->mosq, mq_on_message);
 	mosquitto_log_callback_set(m->mosq, mq_on_log);
+	if (proto_set(m, true) != 0) {
+		gw_log_debug("%s: libmosquitto cannot set up MQTT 5; using 3.1.1", m->name);
+		m->v311 = true;
+		if (proto_set(m, false) != 0) {
+			gw_log_error("%s: libmosquitto cannot set the MQTT version", name);
+			gw_mqtt_free(m);
+			return NULL;
+		}
+	}
 
 	/* The first attempt at the next loop turn: no handler can run from inside gw_mqtt_new(). */
 	m->phase = PH_WAIT;
@@ -657,6 +768,11 @@ oom:
 bool gw_mqtt_connected(const struct gw_mqtt *m)
 {
 	return m && !m->stopped && m->phase == PH_UP;
+}
+
+uint32_t gw_mqtt_dropped(const struct gw_mqtt *m)
+{
+	return m ? m->dropped : 0;
 }
 
 void gw_mqtt_stop(struct gw_mqtt *m)

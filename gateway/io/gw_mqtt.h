@@ -6,6 +6,10 @@
  * with a backoff and subscribes again after every connect. No other file in the gateway knows
  * libmosquitto exists.
  *
+ * A message whose payload is over GW_MQTT_PAYLOAD_MAX never reaches the handler: it is dropped,
+ * counted (gw_mqtt_dropped()) and logged at most once a minute. An MQTT 5 broker is also told not to
+ * send packets over 256 KiB at all, so libmosquitto never buffers more; see gw_mqtt.c.
+ *
  * Call only from the loop's thread. A handler may call gw_mqtt_stop() and gw_mqtt_connected(), but
  * not gw_mqtt_free().
  */
@@ -18,6 +22,9 @@
 
 #include <libwebsockets.h>
 
+
+/* The largest payload handed to on_message; a meter's reading is a few hundred bytes. */
+#define GW_MQTT_PAYLOAD_MAX (16 * 1024)
 
 struct gw_loop;
 struct gw_mqtt;
@@ -48,6 +55,9 @@ struct gw_mqtt *gw_mqtt_new(struct gw_loop *loop, const struct gw_mqtt_params *p
 
 /* Connected and subscribed: true between on_link(true) and on_link(false). */
 bool gw_mqtt_connected(const struct gw_mqtt *m);
+
+/* Messages dropped so far for a payload over GW_MQTT_PAYLOAD_MAX. */
+uint32_t gw_mqtt_dropped(const struct gw_mqtt *m);
 
 /* Cancel timers, disconnect, no handler after this: before lws_context_destroy(). */
 void gw_mqtt_stop(struct gw_mqtt *m);

@@ -1,14 +1,15 @@
 /*
  * libFuzzer target for the OCPP charge-point engine: the input, split into chunks at 0x00 bytes, is
  * fed to a running charge point as central-system frames, interleaved with commands (chunks that
- * start with a byte below 0x20) that let time pass (ticking at each deadline), update a TWC, map a
- * TWC, open or close the link, make sends fail, or rebuild the charge point from its journal and
- * state files as after a SIGKILL. Nothing is ever answered except what the input itself answers
- * (the message ids are predictable: "19b76daa800-<n>"). Checked: no crash, leak or undefined
- * behaviour; every frame sent is a JSON array; set_limit() only for connectors 1..8 with -1 (the
- * wiring), 0 or from the minimum to below the wiring, whatever charging profiles arrive, and
- * set_total_limit() -1 or below the total wiring; every journal record the core wrote is understood when restored. The whole input is also given
- * to ocpp_cp_restore_record() of a second charge point as one record.
+ * start with a byte below 0x20) that let time pass (ticking at each deadline), update a TWC (its
+ * lifetime counter any uint64), map a TWC, open or close the link, make sends fail, or rebuild the
+ * charge point from its journal and state files as after a SIGKILL. Nothing is ever answered
+ * except what the input itself answers (the message ids are predictable: "19b76daa800-<n>").
+ * Checked: no crash, leak or undefined behaviour; every frame sent is a JSON array; set_limit()
+ * only for connectors 1..8 with -1 (the wiring), 0 or from the minimum to below the wiring,
+ * whatever charging profiles arrive, and set_total_limit() -1 or below the total wiring; every
+ * journal record the core wrote is understood when restored. The whole input is also given to
+ * ocpp_cp_restore_record() of a second charge point as one record.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -242,6 +243,13 @@ static void fz_command(struct fz *z, const uint8_t *c, size_t n, bool fixed)
 		ev.offered_amps = (double)(e % 33);
 		ev.volts = b & 64 ? 0 : 230;
 		ev.lifetime_wh = (uint64_t)e * 100u;
+		/* Up to 9 more bytes: the lifetime counter as any uint64 (a TWC's reply can be absurd), in
+		 * base 255 with digit = byte - 1, since a chunk holds no 0x00; wraps at 2^64. */
+		if (n > 5) {
+			ev.lifetime_wh = 0;
+			for (size_t i = n < 14 ? n : 14; i-- > 5;)
+				ev.lifetime_wh = ev.lifetime_wh * 255u + (uint64_t)(c[i] - 1u);
+		}
 		if (b & 128)
 			memcpy(ev.vin, "5YJ3E1EA7KF000001", 18);
 		ocpp_cp_evse_update(z->cp, 1 + a % 3, &ev, z->now);

@@ -2,13 +2,18 @@
 // over TCP) in track-green mode, reading a SolarEdge inverter over Modbus TCP (a loopback SunSpec
 // register bank) or an MQTT meter (a real mosquitto broker, figures published from here). As in
 // ems_policy.test.mjs the loop is closed: house and sun are scripted, the car's draw is read back from
-// the simulator, so what the gateway decides changes what the meter shows.
+// the simulator, so what the gateway decides changes what the meter shows. Last, a Powerwall over
+// https with self-signed certificates: its key is learnt on first use, and a device with another key
+// at the same address gets no credential, until the pin is reset.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
 import { tempDir, cleanup, start, stop, status, waitFor, TWCGW } from './lib.mjs';
 import {
   startModbusServer, solarEdgeBank, readBank, MB_ILLEGAL_ADDRESS, MB_GATEWAY_NO_RESPONSE,
   haveMosquitto, startMosquitto, mqttConnect, startSampler, timeline, transitions, startSim, gatewayConfig, logLines,
+  selfSignedCert, startPowerwall,
 } from './meter_mocks.mjs';
 
 const VOLTAGE = 230;
@@ -140,6 +145,10 @@ test('track-green on a SolarEdge inverter over Modbus TCP (SunSpec): waits, star
       const outage = async (what, fail) => {
         const restAt = Date.now();
         await sampler.waitSettled(`exactly ${want23} A for 2 s before ${what}`, (x) => x.told === want23, 2000, 15000, restAt);
+        // Between two cycles (the battery block is a cycle's last read; the next starts a poll interval
+        // later), so the first failed read is a cycle's first, as asserted below.
+        const readMark = se.reads.length;
+        await waitFor(`the end of a Modbus cycle before ${what}`, async () => se.reads.slice(readMark).some((r) => r.addr === 0xe174), 5000, 20);
         const logMark = gw.stderr.length;
         const reqMark = se.server.requests.length;
         se.fail = fail;
@@ -349,6 +358,111 @@ test('track-green on an MQTT meter (real mosquitto): starts and follows, then un
     await client?.close();
     await sampler?.stop();
     await stop(broker, 'SIGTERM');
+    await stop(sim);
+    cleanup(dir);
+  }
+});
+
+// ---------------------------------------------------------------- https: trust on first use
+
+test('https Powerwall: its key is learnt on first use before the password goes out; another key at the address gets no credential; "pin": "reset" learns anew', { timeout: 120000 }, async (t) => {
+  const dir = tempDir();
+  const PASSWORD = 'PW-pass-7f3a9c';
+  const first = selfSignedCert(dir, 'powerwall-1');
+  const second = selfSignedCert(dir, 'powerwall-2');
+  assert.notEqual(first.pin, second.pin);
+  const pinsFile = path.join(dir, 'data', 'meter-pins.json');
+  let sim, pw1, pw2, gw;
+  const runGw = async (meterExtra = {}) => {
+    const cfg = gatewayConfig(dir, port, {
+      ems: [{ type: 'powerwall', url: `https://127.0.0.1:${pw1.port}`, email: 'me@example.com', password: PASSWORD,
+        pollSeconds: 1, maxAgeSeconds: 5, ...meterExtra }],
+    });
+    return start(TWCGW, ['-c', cfg]);
+  };
+  let port;
+  try {
+    ({ sim, port } = await startSim(dir));
+    pw1 = await startPowerwall({ ...first, password: PASSWORD });
+    const origin = `127.0.0.1:${pw1.port}`;
+
+    // a) First start: the key is learnt by a handshake that sends nothing, then the login goes out,
+    // pinned to it, and the readings arrive.
+    gw = await runGw();
+    await waitFor('readings from the first Powerwall', async () => logLines(gw, /; grid 500 W pv 3000 W load 3500 W/).length > 0, 10000);
+    assert.match(gw.stderr, new RegExp(`ems\\[0\\] powerwall: learnt the TLS key of ${origin.replace(/\./g, '\\.')}: ${first.pin.replace(/[+/]/g, '\\$&')} `));
+    const firstConn = pw1.connections[0];
+    assert.equal(firstConn.requests, 0, 'the first connection (the probe) carried no request');
+    const login = pw1.requests.find((r) => r.url === '/api/login/Basic');
+    assert.ok(login, 'the login reached the first Powerwall');
+    assert.ok(login.conn > firstConn.n, 'the login came on a later connection than the probe');
+    assert.ok(pw1.sawSecret(PASSWORD));
+    assert.ok(pw1.requests.some((r) => r.url === '/api/meters/aggregates' && r.authorization === `Bearer ${pw1.token}`));
+    const pins = JSON.parse(readFileSync(pinsFile, 'utf8'));
+    assert.equal(pins[origin]?.pin, first.pin, `meter-pins.json: ${JSON.stringify(pins)}`);
+    assert.equal(pins[origin]?.meter, 'ems[0] powerwall');
+    assert.equal(statSync(pinsFile).mode & 0o777, 0o600);
+    assert.equal(logLines(gw, /WARN|ERROR/).length, 0, logLines(gw, /WARN|ERROR/).join('\n'));
+
+    // b) The device is swapped, live, for one with another key at the same address: the next
+    // connection fails in the handshake with the expected and the seen pin named, and that device
+    // never receives a request, so neither the password nor the session token.
+    const mark = gw.stderr.length;
+    await pw1.close();
+    pw2 = await startPowerwall({ ...second, password: PASSWORD, port: pw1.port, figures: { pv: 4200 } });
+    await waitFor('the key mismatch', async () => /ERROR/.test(gw.stderr.slice(mark)), 10000);
+    const errLines = gw.stderr.slice(mark).split('\n').filter((l) => /ERROR/.test(l));
+    assert.equal(errLines.length, 1, errLines.join('\n'));
+    assert.ok(errLines[0].includes(`ems[0] powerwall: ${origin} showed another TLS key than the one pinned: ` +
+      `expected ${first.pin}, seen ${second.pin}; nothing was sent.`), errLines[0]);
+    assert.ok(errLines[0].includes(`set "pin": "reset" on ems[0] (or delete "${origin}" from ${path.join(dir, 'data')}/meter-pins.json)`), errLines[0]);
+    await sleep(3000); // a few more polls, backing off
+    assert.ok(pw2.connections.length >= 1, 'twcgw did try the new device');
+    assert.equal(pw2.requests.length, 0, `requests reached the unpinned device: ${pw2.requests.map((r) => r.url).join(', ')}`);
+    assert.equal(gw.exited, null, 'twcgw must still run');
+    assert.equal((await stop(gw, 'SIGTERM')).code, 0);
+
+    // c) A restart keeps the pin (from meter-pins.json): still nothing for the new device.
+    gw = await runGw();
+    await waitFor('the key mismatch after a restart', async () => /showed another TLS key/.test(gw.stderr), 10000);
+    assert.match(gw.stderr, /ems\[0\] powerwall: TLS key of 127\.0\.0\.1:\d+ pinned: sha256\/\/\S+ \(learnt earlier/);
+    await sleep(1500);
+    assert.equal(pw2.requests.length, 0, 'a request reached the unpinned device after a restart');
+    assert.ok(!pw2.sawSecret(PASSWORD));
+    assert.ok(!pw2.requests.some((r) => r.authorization), 'an Authorization header reached the unpinned device');
+    assert.equal((await stop(gw, 'SIGTERM')).code, 0);
+    assert.equal(JSON.parse(readFileSync(pinsFile, 'utf8'))[origin].pin, first.pin, 'a mismatch never rewrites the pin');
+
+    // d) "pin": "reset": the new key is learnt (probe first again), then the login goes to it.
+    const connsBefore = pw2.connections.length;
+    gw = await runGw({ pin: 'reset' });
+    await waitFor('readings from the second Powerwall', async () => logLines(gw, /; grid 500 W pv 4200 W/).length > 0, 10000);
+    assert.match(gw.stderr, /WARN .*ems\[0\] powerwall: "pin": "reset": the stored TLS key sha256\/\/\S+ is forgotten/);
+    assert.ok(gw.stderr.includes(`ems[0] powerwall: learnt the TLS key of ${origin}: ${second.pin} `));
+    assert.equal(pw2.connections[connsBefore].requests, 0, 'the first connection after the reset carried no request');
+    assert.ok(pw2.sawSecret(PASSWORD), 'the login reached the second Powerwall once its key was learnt');
+    assert.equal(JSON.parse(readFileSync(pinsFile, 'utf8'))[origin].pin, second.pin);
+    assert.equal(logLines(gw, /ERROR/).length, 0, logLines(gw, /ERROR/).join('\n'));
+    assert.equal((await stop(gw, 'SIGTERM')).code, 0);
+
+    // e) insecure: true keeps the old way (nothing checked) and says so at start.
+    gw = await runGw({ insecure: true });
+    await waitFor('readings with insecure: true', async () => logLines(gw, /; grid 500 W pv 4200 W/).length > 0, 10000);
+    // Said by the meter at start, with what is at stake, and by the transport at the first request.
+    const warn = logLines(gw, /WARN/);
+    assert.equal(warn.length, 2, warn.join('\n'));
+    assert.match(warn[0], /ems\[0\] powerwall: insecure: true: the TLS certificate of https:\/\/127\.0\.0\.1:\d+ is not checked, so the password goes to whoever answers at that address/);
+    assert.match(warn[1], /http: certificate checks are off for https:\/\/127\.0\.0\.1:\d+\/api\/login\/Basic/);
+    assert.equal((await stop(gw, 'SIGTERM')).code, 0);
+    t.diagnostic(`first device: ${pw1.connections.length} connections, ${pw1.requests.length} requests; second: ` +
+      `${pw2.connections.length} connections, ${pw2.requests.length} requests`);
+  } catch (err) {
+    if (gw) err.message += `\n--- twcgw log:\n${gw.stderr.split('\n').filter((l) => !/: \d+ polls, /.test(l)).slice(-40).join('\n')}`;
+    throw err;
+  } finally {
+    await stop(gw, 'SIGKILL');
+    await pw1?.close();
+    await pw2?.close();
     await stop(sim);
     cleanup(dir);
   }

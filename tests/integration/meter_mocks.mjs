@@ -1,8 +1,13 @@
 // Loopback stand-ins for the energy meters twcgw reaches over raw TCP rather than HTTP: a Modbus TCP
 // server with a SolarEdge SunSpec register bank, a real mosquitto broker, and a small MQTT 3.1.1
-// publisher. Plain node (net), no npm dependency: the wire formats are written out here, from the
-// protocols, not from twcgw's code, so a framing mistake on either side shows up as a failed test.
+// publisher; and a Powerwall's local API over https with a self-signed certificate, which records
+// every TLS connection and request so a test can prove where a credential went. Plain node (net,
+// https), no npm dependency: the wire formats are written out here, from the protocols, not from
+// twcgw's code, so a framing mistake on either side shows up as a failed test.
+import { execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
 import { existsSync, writeFileSync, readFileSync } from 'node:fs';
+import https from 'node:https';
 import net from 'node:net';
 import path from 'node:path';
 import { start, status, waitFor, writeConfig, TWCSIM } from './lib.mjs';
@@ -343,6 +348,93 @@ export async function mqttConnect(port, clientId) {
       });
     },
   };
+}
+
+// ---------------------------------------------------------------- HTTPS: a Powerwall's local API
+
+// A self-signed P-256 certificate for 127.0.0.1 (the openssl command line, as a device makes its own),
+// and the pin of its key as curl's CURLOPT_PINNEDPUBLICKEY takes it: sha256// and the base64 SHA-256
+// of the DER SubjectPublicKeyInfo, computed here by node from the private key, not from the certificate.
+export function selfSignedCert(dir, name) {
+  const keyFile = path.join(dir, `${name}.key`);
+  const certFile = path.join(dir, `${name}.crt`);
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
+    '-keyout', keyFile, '-out', certFile, '-days', '2', '-subj', `/CN=${name}`, '-addext', 'subjectAltName=IP:127.0.0.1'],
+  { stdio: 'pipe' });
+  const key = readFileSync(keyFile);
+  const spki = crypto.createPublicKey(key).export({ type: 'spki', format: 'der' });
+  return { key, cert: readFileSync(certFile), pin: `sha256//${crypto.createHash('sha256').update(spki).digest('base64')}` };
+}
+
+// A Powerwall 2 gateway's local API on 127.0.0.1 with { key, cert }: POST /api/login/Basic (the
+// customer password) gives a session token, which GET /api/meters/aggregates and
+// /api/system_status/soe want as bearer. figures: { grid, pv, load, battery, soe }, changeable.
+// Recorded: connections (one per TCP connection: { at, tls: handshake done, requests }) and requests
+// ({ at, conn, method, url, authorization, raw: request line, headers and body as received }).
+// port 0: any free port; else that one (a second device on the same address).
+export async function startPowerwall({ key, cert, password, port = 0, figures = {} }) {
+  const pw = { connections: [], requests: [], token: `pw-session-${crypto.randomBytes(8).toString('hex')}`,
+    figures: { grid: 500, pv: 3000, load: 3500, battery: 0, soe: 55, ...figures } };
+  const meter = (w) => ({ last_communication_time: new Date().toISOString(), instant_power: w,
+    instant_reactive_power: 0, instant_apparent_power: Math.abs(w), frequency: 0, energy_exported: 0, energy_imported: 0,
+    instant_average_voltage: 230, instant_average_current: Math.abs(w) / 230, i_a_current: 0, i_b_current: 0,
+    i_c_current: 0, timeout: 1500000000, num_meters_aggregated: 1, instant_total_current: Math.abs(w) / 230 });
+  const server = https.createServer({ key, cert }, (req, res) => {
+    const chunks = [];
+    req.on('data', (d) => chunks.push(d));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks).toString('utf8');
+      const conn = req.socket.twConn;
+      if (conn) conn.requests++;
+      const head = Object.entries(req.headers).map(([k, v]) => `${k}: ${v}`).join('\r\n');
+      pw.requests.push({ at: Date.now(), conn: conn?.n, method: req.method, url: req.url,
+        authorization: req.headers.authorization ?? null, raw: `${req.method} ${req.url}\r\n${head}\r\n\r\n${body}` });
+      const send = (code, obj) => {
+        const text = JSON.stringify(obj);
+        res.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
+        res.end(text);
+      };
+      const authed = req.headers.authorization === `Bearer ${pw.token}`;
+      const f = pw.figures;
+      if (req.method === 'POST' && req.url === '/api/login/Basic') {
+        let login = {};
+        try { login = JSON.parse(body); } catch { /* answered 401 below */ }
+        if (login.password === password) send(200, { email: login.email ?? '', firstname: 'Tesla', lastname: 'Energy', roles: ['Home_Owner'], token: pw.token, provider: 'Basic', loginTime: new Date().toISOString() });
+        else send(401, { code: 401, error: 'bad credentials', message: 'Login Error' });
+      } else if (req.method === 'GET' && req.url === '/api/meters/aggregates') {
+        if (!authed) send(401, { code: 401, error: 'token invalid', message: 'Invalid Token' });
+        else send(200, { site: meter(f.grid), battery: meter(f.battery), load: meter(f.load), solar: meter(f.pv) });
+      } else if (req.method === 'GET' && req.url === '/api/system_status/soe') {
+        if (!authed) send(401, { code: 401, error: 'token invalid', message: 'Invalid Token' });
+        else send(200, { percentage: f.soe });
+      } else {
+        send(404, { code: 404, error: 'not found' });
+      }
+    });
+  });
+  server.on('connection', (sock) => {
+    const conn = { n: pw.connections.length, at: Date.now(), tls: false, requests: 0 };
+    pw.connections.push(conn);
+    sock.twConn = conn;
+  });
+  server.on('secureConnection', (tls) => {
+    // The TLS socket wraps the TCP one the 'connection' event saw.
+    const conn = tls._parent?.twConn ?? tls.twConn;
+    if (conn) { conn.tls = true; tls.twConn = conn; }
+  });
+  server.on('tlsClientError', () => {});
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', resolve);
+  });
+  pw.port = server.address().port;
+  // Whether any request carried @secret anywhere (request line, headers, body).
+  pw.sawSecret = (secret) => pw.requests.some((r) => r.raw.includes(secret));
+  pw.close = () => new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+  return pw;
 }
 
 // ---------------------------------------------------------------- twc-sim, sampled

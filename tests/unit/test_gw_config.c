@@ -824,6 +824,7 @@ static void test_ems_full_http_modbus(void **state)
 	assert_int_equal(cfg.ems.m[0].max_age_s, 10);
 	assert_false(cfg.ems.m[0].insecure);
 	assert_string_equal(cfg.ems.m[0].ca_file, "");
+	assert_int_equal(cfg.ems.m[0].trust, GW_METER_TRUST_SYSTEM); /* http:// */
 
 	assert_int_equal(cfg.ems.m[1].type, EMS_METER_POWERWALL);
 	assert_string_equal(cfg.ems.m[1].url, "https://192.168.1.30");
@@ -831,12 +832,14 @@ static void test_ems_full_http_modbus(void **state)
 	assert_string_equal(cfg.ems.m[1].password, "PW-SECRET");
 	assert_int_equal(cfg.ems.m[1].poll_s, 5);
 	assert_int_equal(cfg.ems.m[1].max_age_s, 30);
-	assert_true(cfg.ems.m[1].insecure); /* self-signed on the LAN */
+	assert_false(cfg.ems.m[1].insecure);
+	assert_int_equal(cfg.ems.m[1].trust, GW_METER_TRUST_LEARN); /* self-signed on the LAN: its key is pinned */
 
 	assert_int_equal(cfg.ems.m[2].type, EMS_METER_ENVOY);
 	assert_string_equal(cfg.ems.m[2].token, "eyJ-TOKEN");
 	assert_string_equal(cfg.ems.m[2].ca_file, ca);
-	assert_false(cfg.ems.m[2].insecure); /* a pinned CA wins over the type's default */
+	assert_false(cfg.ems.m[2].insecure);
+	assert_int_equal(cfg.ems.m[2].trust, GW_METER_TRUST_CA); /* a CA given wins over the type's default */
 
 	assert_int_equal(cfg.ems.m[3].type, EMS_METER_SOLAREDGE);
 	assert_string_equal(cfg.ems.m[3].host, "192.168.1.40");
@@ -861,6 +864,75 @@ static void test_ems_full_http_modbus(void **state)
 	assert_int_equal(cfg.ems.m[0].max_age_s, 30);
 	assert_string_equal(cfg.ems.m[1].token, "");
 	assert_false(cfg.ems.m[1].insecure);
+	assert_int_equal(cfg.ems.m[1].trust, GW_METER_TRUST_LEARN); /* insecure: false is the default */
+}
+
+#define PIN_A "sha256//YhKJKSzoTt2b5FP18fvpHo7fJYqQCjAa3HWY3tvRMwE="
+#define PIN_B "sha256//0123456789abcdefghijklmnopqrstuvwxyzABCDEFG="
+
+/* How each https meter is trusted: caFile, insecure, pin, and the type's default. */
+static void test_ems_trust(void **state)
+{
+	static const struct {
+		const char *meter;
+		enum gw_config_meter_trust trust;
+		const char *pin;
+		bool reset;
+	} ok[] = {
+		{ "\"type\": \"powerwall\", \"url\": \"https://pw\", \"password\": \"p\"", GW_METER_TRUST_LEARN, "", false },
+		{ "\"type\": \"powerwall\", \"url\": \"http://pw\", \"password\": \"p\"", GW_METER_TRUST_SYSTEM, "", false },
+		{ "\"type\": \"envoy\", \"url\": \"https://e\", \"pin\": \"learn\"", GW_METER_TRUST_LEARN, "", false },
+		{ "\"type\": \"envoy\", \"url\": \"https://e\", \"pin\": \"reset\"", GW_METER_TRUST_LEARN, "", true },
+		{ "\"type\": \"envoy\", \"url\": \"https://e\", \"pin\": \"" PIN_A "\"", GW_METER_TRUST_PIN, PIN_A, false },
+		{ "\"type\": \"envoy\", \"url\": \"https://e\", \"pin\": \"" PIN_A ";" PIN_B "\"", GW_METER_TRUST_PIN,
+		  PIN_A ";" PIN_B, false },
+		{ "\"type\": \"envoy\", \"url\": \"https://e\", \"insecure\": true", GW_METER_TRUST_INSECURE, "", false },
+		{ "\"type\": \"fronius\", \"url\": \"https://f\"", GW_METER_TRUST_SYSTEM, "", false },
+		{ "\"type\": \"fronius\", \"url\": \"https://f\", \"pin\": \"learn\"", GW_METER_TRUST_LEARN, "", false },
+		{ "\"type\": \"homeassistant\", \"url\": \"https://ha\", \"token\": \"t\", \"values\": {\"grid\": "
+		  "\"sensor.g\"}", GW_METER_TRUST_SYSTEM, "", false },
+		{ "\"type\": \"json\", \"url\": \"https://j/x\", \"pin\": \"" PIN_B "\", \"values\": {\"grid\": \"/g\"}",
+		  GW_METER_TRUST_PIN, PIN_B, false },
+	};
+	struct gw_config cfg;
+	char err[ERR_LEN], ca[128], rest[1024];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		snprintf(rest, sizeof(rest), "\"twc\": {" TWC_OK "}, \"ems\": [{%s}]", ok[i].meter);
+		if (load_big(rest, &cfg, err) != 0)
+			fail_msg("case %zu refused: %s", i, err);
+		if (cfg.ems.m[0].trust != ok[i].trust)
+			fail_msg("case %zu: trust %d, expected %d", i, cfg.ems.m[0].trust, ok[i].trust);
+		assert_string_equal(cfg.ems.m[0].pin, ok[i].pin);
+		assert_int_equal(cfg.ems.m[0].pin_reset, ok[i].reset);
+	}
+
+	/* The keys that cannot go together, each refused by name. */
+	snprintf(ca, sizeof(ca), "%s/meter-ca.pem", tmp_root);
+	write_file(ca, "not checked here\n");
+	snprintf(rest, sizeof(rest), "\"twc\": {" TWC_OK "}, \"ems\": [{\"type\": \"envoy\", \"url\": \"https://e\", "
+		 "\"caFile\": \"%s\", \"pin\": \"learn\"}]", ca);
+	assert_int_equal(load_big(rest, &cfg, err), -EINVAL);
+	assert_string_equal(err, "config: ems[0].pin: cannot be used with caFile (the CA is checked instead)");
+	snprintf(rest, sizeof(rest), "\"twc\": {" TWC_OK "}, \"ems\": [{\"type\": \"envoy\", \"url\": \"https://e\", "
+		 "\"caFile\": \"%s\", \"insecure\": true}]", ca);
+	assert_int_equal(load_big(rest, &cfg, err), -EINVAL);
+	assert_string_equal(err, "config: ems[0].insecure: cannot be true with caFile (the CA would not be checked)");
+	snprintf(rest, sizeof(rest), "\"twc\": {" TWC_OK "}, \"ems\": [{\"type\": \"envoy\", \"url\": \"https://e\", "
+		 "\"caFile\": \"%s\", \"insecure\": false}]", ca);
+	assert_int_equal(load_big(rest, &cfg, err), 0);
+	assert_int_equal(cfg.ems.m[0].trust, GW_METER_TRUST_CA);
+	assert_int_equal(load_big("\"twc\": {" TWC_OK "}, \"ems\": [{\"type\": \"envoy\", \"url\": \"https://e\", "
+				  "\"insecure\": true, \"pin\": \"" PIN_A "\"}]", &cfg, err), -EINVAL);
+	assert_string_equal(err, "config: ems[0].pin: cannot be used with insecure: true");
+	assert_int_equal(load_big("\"twc\": {" TWC_OK "}, \"ems\": [{\"type\": \"powerwall\", \"url\": \"http://pw\", "
+				  "\"password\": \"p\", \"pin\": \"learn\"}]", &cfg, err), -EINVAL);
+	assert_string_equal(err, "config: ems[0].pin: only for an https:// url");
+	assert_int_equal(load_big("\"twc\": {" TWC_OK "}, \"ems\": [{\"type\": \"envoy\", \"url\": \"https://e\", "
+				  "\"pin\": \"sha256//abc\"}]", &cfg, err), -EINVAL);
+	assert_string_equal(err, "config: ems[0].pin: must be \"learn\", \"reset\" or sha256//<base64 of the key's "
+				 "SHA-256> (up to 4 joined by ';') (got \"sha256//abc\")");
 }
 
 /* The three types that are told where each value is. */
@@ -1022,6 +1094,26 @@ static const struct bad_case ems_bad_cases[] = {
 	{ "\"ems\": [{" FRONIUS_OK ", \"pollSeconds\": 60}]", "ems[0].maxAgeSeconds", "at least pollSeconds (60) (got 30)" },
 	{ "\"ems\": [{" FRONIUS_OK ", \"maxAgeSeconds\": 0}]", "ems[0].maxAgeSeconds", "from 1 to 86400 (got 0)" },
 	{ "\"ems\": [{" FRONIUS_OK ", \"insecure\": \"yes\"}]", "ems[0].insecure", "true or false" },
+	/* pin */
+	{ "\"ems\": [{\"type\": \"envoy\", \"url\": \"https://e\", \"pin\": 5}]", "ems[0].pin", "(got 5)" },
+	{ "\"ems\": [{\"type\": \"envoy\", \"url\": \"https://e\", \"pin\": \"\"}]", "ems[0].pin", "\"learn\"" },
+	{ "\"ems\": [{\"type\": \"envoy\", \"url\": \"https://e\", \"pin\": \"Learn\"}]", "ems[0].pin", "(got \"Learn\")" },
+	{ "\"ems\": [{\"type\": \"envoy\", \"url\": \"https://e\", \"pin\": \"/etc/twcgw/envoy.pem\"}]", "ems[0].pin",
+	  "sha256//" },
+	{ "\"ems\": [{\"type\": \"envoy\", \"url\": \"https://e\", \"pin\": \"sha1//YhKJKSzoTt2b5FP18fvpHo7fJYqQCjAa3HWY3tvRMwE=\"}]",
+	  "ems[0].pin", "sha256//" },
+	{ "\"ems\": [{\"type\": \"envoy\", \"url\": \"https://e\", \"pin\": \"" PIN_A ";\"}]", "ems[0].pin", "joined by ';'" },
+	{ "\"ems\": [{\"type\": \"envoy\", \"url\": \"https://e\", \"pin\": \"" PIN_A " \"}]", "ems[0].pin", NULL },
+	{ "\"ems\": [{\"type\": \"envoy\", \"url\": \"https://e\", \"pin\": \"sha256//YhKJKSzoTt2b5FP18fvpHo7fJYqQCjAa3HWY3tvRMw==\"}]",
+	  "ems[0].pin", NULL },
+	{ "\"ems\": [{\"type\": \"envoy\", \"url\": \"https://e\", \"pin\": \"" PIN_A ";" PIN_B ";" PIN_A ";" PIN_B ";" PIN_A
+	  "\"}]", "ems[0].pin", "up to 4" },
+	{ "\"ems\": [{\"type\": \"envoy\", \"url\": \"https://e\", \"pin\": [\"" PIN_A "\"]}]", "ems[0].pin", "(got an array)" },
+	{ "\"ems\": [{" FRONIUS_OK ", \"pin\": \"learn\"}]", "ems[0].pin", "only for an https:// url" },
+	{ "\"ems\": [{\"type\": \"solaredge-modbus\", \"host\": \"h\", \"pin\": \"learn\"}]", "ems[0].pin: unknown key",
+	  "for type solaredge-modbus" },
+	{ "\"ems\": [{\"type\": \"mqtt\", \"host\": \"b\", \"pin\": \"learn\", \"values\": {\"grid\": \"a\"}}]",
+	  "ems[0].pin: unknown key", "for type mqtt" },
 	{ "\"ems\": [{\"type\": \"solaredge-modbus\", \"host\": \"h\", \"port\": 0}]", "ems[0].port", "from 1 to 65535" },
 	{ "\"ems\": [{\"type\": \"solaredge-modbus\", \"host\": \"h\", \"unitId\": 248}]", "ems[0].unitId",
 	  "from 1 to 247 (got 248)" },
@@ -1440,6 +1532,7 @@ int main(void)
 		cmocka_unit_test(test_policy_defaults),
 		cmocka_unit_test(test_ems_full_http_modbus),
 		cmocka_unit_test(test_ems_full_told),
+		cmocka_unit_test(test_ems_trust),
 		cmocka_unit_test(test_ems_policy_bad_cases),
 		cmocka_unit_test(test_ems_messages_exact),
 		cmocka_unit_test(test_policy_until),

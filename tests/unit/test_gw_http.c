@@ -8,6 +8,14 @@
  * running inside gw_http_request(); and gw_http_stop()/gw_http_free() with requests in flight (no
  * callback, no leak). Every test stops its loop from a done callback; a watchdog timer only guards
  * against a hang.
+ *
+ * Pinning runs against a second child: a TLS server with a self-signed EC certificate made here, one
+ * connection at a time, that answers every request with how many requests (and Authorization
+ * headers) it has seen in all. Covered: a probe reports the key's pin and sends no request; a request
+ * pinned to that key goes through; one pinned to another key fails with -EKEYREJECTED, reports the
+ * key it saw, and never reaches the server's HTTP layer (the counts do not move); a pinned request
+ * never reuses a connection an unpinned one left open; and the requests that mix trust settings or
+ * carry a malformed pin are refused.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -31,6 +39,10 @@
 
 #include <cmocka.h>
 #include <libwebsockets.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include "gw_http.h"
 #include "gw_log.h"
@@ -287,6 +299,169 @@ static int refused_port(void)
 	return port;
 }
 
+/* ---- the TLS server child ---- */
+
+static int tls_port;
+static pid_t tls_pid = -1;
+static int tls_ctl = -1;
+static char tls_pin[128]; /* sha256//... of the server's key, computed here from the key itself */
+
+/* A P-256 key and a self-signed certificate for 127.0.0.1, valid for a day. */
+static int tls_cert_make(EVP_PKEY **key_out, X509 **cert_out)
+{
+	EVP_PKEY *key = EVP_EC_gen("P-256");
+	X509 *cert = X509_new();
+	X509_NAME *name;
+	int ok = key && cert;
+
+	ok = ok && X509_set_version(cert, 2) && ASN1_INTEGER_set(X509_get_serialNumber(cert), 1) &&
+	     X509_gmtime_adj(X509_getm_notBefore(cert), -3600) && X509_gmtime_adj(X509_getm_notAfter(cert), 86400) &&
+	     X509_set_pubkey(cert, key);
+	name = ok ? X509_get_subject_name(cert) : NULL;
+	ok = ok && name &&
+	     X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"127.0.0.1", -1, -1, 0) &&
+	     X509_set_issuer_name(cert, name) && X509_sign(cert, key, EVP_sha256()) > 0;
+	if (!ok) {
+		EVP_PKEY_free(key);
+		X509_free(cert);
+		return -1;
+	}
+	*key_out = key;
+	*cert_out = cert;
+	return 0;
+}
+
+/* The pin from the key (i2d_PUBKEY), not from the certificate as gw_http takes it: two roads to the
+ * same SubjectPublicKeyInfo. */
+static int pin_of_key(EVP_PKEY *key, char *out, size_t outlen)
+{
+	unsigned char *der = NULL, md[32];
+	unsigned int mdlen = 0;
+	char b64[64];
+	int n = i2d_PUBKEY(key, &der);
+	int rc = -1;
+
+	if (n > 0 && EVP_Digest(der, (size_t)n, md, &mdlen, EVP_sha256(), NULL) == 1 && mdlen == 32) {
+		EVP_EncodeBlock((unsigned char *)b64, md, 32);
+		snprintf(out, outlen, "sha256//%s", b64);
+		rc = 0;
+	}
+	OPENSSL_free(der);
+	return rc;
+}
+
+/* One request head from @ssl into @buf. Return true when a whole one arrived. */
+static bool tls_read_head(SSL *ssl, char *buf, size_t size)
+{
+	size_t len = 0;
+
+	buf[0] = '\0';
+	while (len + 1 < size) {
+		int n = SSL_read(ssl, buf + len, (int)(size - 1 - len));
+
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		buf[len] = '\0';
+		if (strstr(buf, "\r\n\r\n"))
+			return true;
+	}
+	return false;
+}
+
+/* One connection: handshake, then requests, each answered "req=N auth=M" with the totals. A request
+ * for /keep keeps the connection open for the next one (for a second at most), any other closes it. */
+static void tls_serve_one(SSL_CTX *ctx, int fd, int *reqs, int *auths)
+{
+	struct timeval tv = { .tv_sec = 5 }, keep = { .tv_sec = 1 };
+	char buf[4096], body[64], out[256];
+	SSL *ssl = SSL_new(ctx);
+	bool again = true;
+	int n;
+
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (!ssl || SSL_set_fd(ssl, fd) != 1 || SSL_accept(ssl) != 1)
+		goto done;
+	/* No whole head: a probe, or a client that gave up or went away. */
+	while (again && tls_read_head(ssl, buf, sizeof(buf))) {
+		again = strncmp(buf, "GET /keep ", 10) == 0;
+		(*reqs)++;
+		if (strcasestr(buf, "\r\nAuthorization:"))
+			(*auths)++;
+		n = snprintf(body, sizeof(body), "req=%d auth=%d", *reqs, *auths);
+		n = snprintf(out, sizeof(out), "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n%s\r\n%s", n,
+			     again ? "" : "Connection: close\r\n", body);
+		SSL_write(ssl, out, n);
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &keep, sizeof(keep));
+	}
+	SSL_shutdown(ssl);
+done:
+	SSL_free(ssl);
+	ERR_clear_error();
+	close(fd);
+}
+
+static void __attribute__((noreturn)) tls_main(int lfd, int ctl, EVP_PKEY *key, X509 *cert)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+	int reqs = 0, auths = 0;
+
+	signal(SIGPIPE, SIG_IGN);
+	if (!ctx || SSL_CTX_use_certificate(ctx, cert) != 1 || SSL_CTX_use_PrivateKey(ctx, key) != 1)
+		_exit(1);
+	for (;;) {
+		struct pollfd pfd[2] = { { .fd = ctl, .events = POLLIN }, { .fd = lfd, .events = POLLIN } };
+
+		if (poll(pfd, 2, -1) < 0)
+			continue;
+		if (pfd[0].revents) {
+			SSL_CTX_free(ctx);
+			_exit(0);
+		}
+		if (pfd[1].revents & POLLIN) {
+			int fd = accept(lfd, NULL, NULL);
+
+			if (fd >= 0)
+				tls_serve_one(ctx, fd, &reqs, &auths);
+		}
+	}
+}
+
+static int tls_server_start(void)
+{
+	EVP_PKEY *key = NULL;
+	X509 *cert = NULL;
+	int ctl[2];
+	int lfd = listen_any(&tls_port);
+
+	if (lfd < 0 || tls_cert_make(&key, &cert) != 0 || pin_of_key(key, tls_pin, sizeof(tls_pin)) != 0 ||
+	    pipe2(ctl, O_CLOEXEC) != 0)
+		return -1;
+	tls_pid = fork();
+	if (tls_pid < 0)
+		return -1;
+	if (tls_pid == 0) {
+		/* The plain server's control pipe too: a copy held here would keep that child from exiting. */
+		close(server_ctl);
+		close(ctl[1]);
+		tls_main(lfd, ctl[0], key, cert);
+	}
+	EVP_PKEY_free(key);
+	X509_free(cert);
+	close(lfd);
+	close(ctl[0]);
+	tls_ctl = ctl[1];
+	return 0;
+}
+
+static void tls_server_stop(void)
+{
+	if (tls_ctl >= 0)
+		close(tls_ctl);
+	if (tls_pid > 0)
+		waitpid(tls_pid, NULL, 0);
+}
+
 /* ---- the client side ---- */
 
 struct fixture {
@@ -306,6 +481,7 @@ struct answer {
 	size_t len;
 	char body[BODY_MAX];
 	char error[256];
+	char pin[128];
 	/* Started from the callback once this answer is in (NULL: nothing). */
 	void (*then)(struct answer *a);
 	struct answer *next;
@@ -368,6 +544,8 @@ static void on_done(void *user, const struct gw_http_resp *resp)
 	snprintf(a->body, sizeof(a->body), "%s", resp->body);
 	assert_non_null(resp->error);
 	snprintf(a->error, sizeof(a->error), "%s", resp->error);
+	assert_non_null(resp->pin);
+	snprintf(a->pin, sizeof(a->pin), "%s", resp->pin);
 	if (a->then)
 		a->then(a);
 	if (--f->outstanding == 0)
@@ -713,6 +891,156 @@ static void test_bad_requests(void **state)
 	gw_http_stop(NULL);
 }
 
+/* ---- pinning ---- */
+
+static char *tls_url(void)
+{
+	static char url[64];
+
+	snprintf(url, sizeof(url), "https://127.0.0.1:%d/data", tls_port);
+	return url;
+}
+
+/* "req=N auth=M" as the TLS server writes it. Return 0 or -1. */
+static int counts_of(const char *body, int *reqs, int *auths)
+{
+	char *end;
+
+	if (strncmp(body, "req=", 4) != 0)
+		return -1;
+	*reqs = (int)strtol(body + 4, &end, 10);
+	if (strncmp(end, " auth=", 6) != 0)
+		return -1;
+	*auths = (int)strtol(end + 6, &end, 10);
+	return *end == '\0' ? 0 : -1;
+}
+
+/* Each step starts the next from the done callback: the TLS server takes one connection at a time. */
+static struct gw_http_req pin_steps[4];
+static struct answer pin_answers[4];
+
+static void pin_next(struct answer *a)
+{
+	int i = (int)(a - pin_answers) + 1;
+
+	if (i < 4 && pin_steps[i].url) {
+		pin_answers[i].then = pin_next;
+		assert_true(start_req(a->f, &pin_answers[i], &pin_steps[i]) > 0);
+	}
+}
+
+static void pin_run(struct fixture *f)
+{
+	for (int i = 0; i < 4; i++)
+		pin_answers[i] = (struct answer){ .then = pin_next };
+	assert_true(start_req(f, &pin_answers[0], &pin_steps[0]) > 0);
+	assert_int_equal(run(f), 0);
+}
+
+/* Probe, then a request pinned to what the probe saw: the way a first connection learns a key. */
+static void test_pin_probe_then_pinned(void **state)
+{
+	struct fixture *f = *state;
+	int reqs = 0, auths = 0;
+
+	memset(pin_steps, 0, sizeof(pin_steps));
+	pin_steps[0] = (struct gw_http_req){ .method = "GET", .url = tls_url(), .pin_probe = true };
+	pin_steps[1] = (struct gw_http_req){ .method = "GET", .url = tls_url(), .pin = tls_pin, .bearer = "SECRET" };
+	pin_run(f);
+
+	assert_int_equal(pin_answers[0].calls, 1);
+	assert_int_equal(pin_answers[0].status, 0);
+	assert_string_equal(pin_answers[0].pin, tls_pin);
+	assert_string_equal(pin_answers[0].body, "");
+
+	assert_int_equal(pin_answers[1].calls, 1);
+	assert_int_equal(pin_answers[1].status, 200);
+	assert_string_equal(pin_answers[1].pin, ""); /* only reported after a probe or a mismatch */
+	assert_int_equal(counts_of(pin_answers[1].body, &reqs, &auths), 0);
+	assert_true(auths >= 1);
+}
+
+/* Another key than the pin: refused in the handshake, so the bearer never reaches the server. */
+static void test_pin_mismatch(void **state)
+{
+	struct fixture *f = *state;
+	static const char wrong[] = "sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+	char two[200];
+	int r0 = 0, a0 = 0, r1 = 0, a1 = 0;
+
+	/* Several pins: any one of them will do (a device with a key rollover announced). */
+	snprintf(two, sizeof(two), "%s;%s", wrong, tls_pin);
+	memset(pin_steps, 0, sizeof(pin_steps));
+	pin_steps[0] = (struct gw_http_req){ .method = "GET", .url = tls_url(), .pin = tls_pin };
+	pin_steps[1] = (struct gw_http_req){ .method = "POST", .url = tls_url(), .pin = wrong, .bearer = "SECRET",
+					     .body = "{\"password\":\"SECRET\"}", .content_type = "application/json" };
+	pin_steps[2] = (struct gw_http_req){ .method = "GET", .url = tls_url(), .pin = two };
+	pin_run(f);
+
+	assert_int_equal(pin_answers[0].status, 200);
+	assert_int_equal(counts_of(pin_answers[0].body, &r0, &a0), 0);
+
+	assert_int_equal(pin_answers[1].calls, 1);
+	assert_int_equal(pin_answers[1].status, -EKEYREJECTED);
+	assert_string_equal(pin_answers[1].pin, tls_pin); /* the key it did see, to be named in the error */
+	assert_string_equal(pin_answers[1].body, "");
+	assert_true(pin_answers[1].error[0] != '\0');
+
+	/* The next request is the server's very next one: the refused one never got that far. */
+	assert_int_equal(pin_answers[2].status, 200);
+	assert_int_equal(counts_of(pin_answers[2].body, &r1, &a1), 0);
+	assert_int_equal(r1, r0 + 1);
+	assert_int_equal(a1, a0);
+}
+
+/* curl reuses a connection only for a request with the same TLS settings, the pin included: a pinned
+ * request never rides a connection an unpinned one left open, whatever key that one was made with. */
+static void test_pin_no_reuse_of_unpinned(void **state)
+{
+	struct fixture *f = *state;
+	static const char wrong[] = "sha256//BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB=";
+	char keep[64];
+
+	snprintf(keep, sizeof(keep), "https://127.0.0.1:%d/keep", tls_port);
+	memset(pin_steps, 0, sizeof(pin_steps));
+	pin_steps[0] = (struct gw_http_req){ .method = "GET", .url = keep, .insecure = true };
+	pin_steps[1] = (struct gw_http_req){ .method = "GET", .url = keep, .pin = wrong, .bearer = "SECRET" };
+	pin_steps[2] = (struct gw_http_req){ .method = "GET", .url = keep, .pin = tls_pin };
+	pin_run(f);
+	assert_int_equal(pin_answers[0].status, 200);
+	assert_int_equal(pin_answers[1].status, -EKEYREJECTED);
+	assert_string_equal(pin_answers[1].pin, tls_pin);
+	assert_int_equal(pin_answers[2].status, 200);
+}
+
+static void test_pin_bad_requests(void **state)
+{
+	struct fixture *f = *state;
+	struct answer a = { 0 };
+	const char *https = tls_url();
+	struct gw_http_req bad[] = {
+		{ .method = "GET", .url = https, .pin = "sha256//short" },
+		{ .method = "GET", .url = https, .pin = "sha" },
+		{ .method = "GET", .url = https, .pin = "" },
+		{ .method = "GET", .url = https, .pin = "/etc/twcgw/device-key.pem" }, /* curl would read a file */
+		{ .method = "GET", .url = https, .pin = "sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=;" },
+		{ .method = "GET", .url = https, .pin = "sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n=" },
+		{ .method = "GET", .url = https, .pin = tls_pin, .insecure = true },
+		{ .method = "GET", .url = https, .pin = tls_pin, .ca_file = "/etc/ssl/certs/ca-certificates.crt" },
+		{ .method = "GET", .url = https, .pin = tls_pin, .pin_probe = true },
+		{ .method = "GET", .url = url_at(server_port, "/json"), .pin = tls_pin },
+		{ .method = "GET", .url = url_at(server_port, "/json"), .pin_probe = true },
+		{ .method = "GET", .url = https, .pin_probe = true, .bearer = "SECRET" },
+		{ .method = "POST", .url = https, .pin_probe = true, .body = "{}" },
+		{ .method = "GET", .url = https, .pin_probe = true, .insecure = true },
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(gw_http_request(f->http, &bad[i], on_done, &a), -EINVAL);
+	assert_int_equal(gw_http_pending(f->http), 0);
+	assert_int_equal(a.calls, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -729,16 +1057,21 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stop_from_callback, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_free_before_loop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_requests, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pin_probe_then_pinned, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pin_mismatch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pin_no_reuse_of_unpinned, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pin_bad_requests, setup, teardown),
 	};
 	int rc;
 
 	gw_log_set_level(getenv("TWCGW_TEST_DEBUG") ? GW_LOG_DEBUG : GW_LOG_WARN);
 	/* Before any loop exists, so the child inherits no lws or curl state worth speaking of. */
-	if (server_start() != 0) {
-		fprintf(stderr, "cannot start the test server: %s\n", strerror(errno));
+	if (server_start() != 0 || tls_server_start() != 0) {
+		fprintf(stderr, "cannot start the test servers: %s\n", strerror(errno));
 		return 1;
 	}
 	rc = cmocka_run_group_tests(tests, NULL, NULL);
 	server_stop();
+	tls_server_stop();
 	return rc;
 }

@@ -8,7 +8,10 @@
  * client subscribed again); user name and password, accepted and refused, with the password never in
  * the log; gw_mqtt_stop() while the broker is gone, while waiting for CONNACK, before the first loop
  * turn and from inside a handler (no handler after it, a clean DISCONNECT); gw_mqtt_free() while lws
- * still has the socket adopted; bad parameters. Each test stops its loop from a callback; a watchdog
+ * still has the socket adopted; bad parameters; a payload over GW_MQTT_PAYLOAD_MAX dropped before the
+ * handler, counted and warned about once, and one over the MQTT 5 Maximum Packet Size dropped by the
+ * broker; a broker that speaks only MQTT 3.1.1 (a forked fake that refuses MQTT 5 as 3.1.1 requires)
+ * spoken to in 3.1.1 at once, with no warning. Each test stops its loop from a callback; a watchdog
  * timer only guards against a hang. The gateway's log (stderr) is captured to a file per test, so the
  * tests can read it; lines that are not the gateway's (sanitizer, valgrind) are passed on to stderr.
  */
@@ -239,6 +242,7 @@ struct got {
 	char topic[128];
 	uint8_t payload[64];
 	size_t len;
+	size_t whole; /* the payload's length, len the part kept */
 };
 
 struct fixture;
@@ -264,6 +268,7 @@ struct fixture {
 	bool (*poll_fn)(struct fixture *f);
 	void (*later_fn)(struct fixture *f);
 	int step;
+	pid_t fake_pid; /* a fake broker of the test's own, killed at teardown */
 	int saved_stderr;
 	char log[LOG_MAX];
 };
@@ -279,6 +284,7 @@ static void h_message(void *user, const char *topic, const uint8_t *payload, siz
 		g = &c->got[c->msgs];
 		snprintf(g->topic, sizeof(g->topic), "%s", topic);
 		g->len = len < sizeof(g->payload) ? len : sizeof(g->payload);
+		g->whole = len;
 		memcpy(g->payload, payload, g->len);
 	}
 	c->msgs++;
@@ -561,6 +567,10 @@ static int teardown(void **state)
 	for (int i = 0; i < 2; i++)
 		gw_mqtt_free(f->c[i].m);
 	broker_kill(&f->broker, SIGTERM);
+	if (f->fake_pid > 0) {
+		kill(f->fake_pid, SIGKILL);
+		waitpid(f->fake_pid, NULL, 0);
+	}
 	gw_log_set_level(GW_LOG_INFO);
 	capture_end(f);
 	path_in(path, sizeof(path), "broker.log");
@@ -763,7 +773,7 @@ static void test_password(void **state)
 	assert_memory_equal(f->c[0].got[0].payload, "authorised", 10);
 	assert_int_equal(f->c[1].ups, 0);
 	assert_int_equal(f->c[1].downs, 0);
-	assert_true(log_has(f, "not authorised"));
+	assert_true(log_has(f, "(Not authorized)")); /* MQTT 5's CONNACK reason */
 	/* Neither password anywhere in the gateway's log, at debug level with libmosquitto's own lines. */
 	assert_true(log_has(f, "libmosquitto: "));
 	assert_false(log_has(f, SECRET));
@@ -1002,6 +1012,187 @@ static void test_bad_params(void **state)
 	gw_mqtt_free(NULL);
 }
 
+/* ---- payload size ---- */
+
+static uint8_t big_payload[1024 * 1024 + 1];
+
+static void pub_sizes(struct client *c, bool up)
+{
+	const struct pub_msg msgs[] = {
+		{ "gw/big", big_payload, GW_MQTT_PAYLOAD_MAX + 1, false },
+		{ "gw/huge", big_payload, (int)sizeof(big_payload), false }, /* over the 256 KiB packet maximum */
+		{ "gw/max", big_payload, GW_MQTT_PAYLOAD_MAX, false },
+		{ "gw/big", big_payload, GW_MQTT_PAYLOAD_MAX + 1000, false },
+		{ "gw/a", "ok", 2, false },
+	};
+
+	if (up && c->ups == 1)
+		publish(c->f->broker.port, msgs, 5, NULL, NULL);
+}
+
+static void stop_on_ok(struct client *c)
+{
+	if (c->msgs && !strcmp(c->got[c->msgs - 1].topic, "gw/a"))
+		gw_loop_stop(c->f->loop, 0);
+}
+
+/* Over GW_MQTT_PAYLOAD_MAX: dropped before the handler, counted, one warning; over the MQTT 5 Maximum
+ * Packet Size: the broker drops it, libmosquitto never buffers it. The others arrive, in order. */
+static void test_payload_cap(void **state)
+{
+	struct fixture *f = fixture_of(state);
+	static const char *const topics[] = { "gw/#" };
+
+	memset(big_payload, 'x', sizeof(big_payload));
+	client_new(f, 0, "127.0.0.1", f->broker.port, topics, 1, NULL, NULL);
+	f->c[0].on_link = pub_sizes;
+	f->c[0].on_msg = stop_on_ok;
+	assert_int_equal(run(f), 0);
+	assert_int_equal(f->c[0].msgs, 2);
+	assert_string_equal(f->c[0].got[0].topic, "gw/max");
+	assert_int_equal(f->c[0].got[0].whole, GW_MQTT_PAYLOAD_MAX);
+	assert_string_equal(f->c[0].got[1].topic, "gw/a");
+	assert_memory_equal(f->c[0].got[1].payload, "ok", 2);
+	assert_int_equal(gw_mqtt_dropped(f->c[0].m), 2);
+	assert_int_equal(log_count(f, "test mqtt: a message of", "dropped"), 1);
+	assert_true(log_has(f, "a message of 16385 bytes on gw/big is over 16384 bytes: dropped (1 so far)"));
+	assert_int_equal(broker_log_count("Dropping too large outgoing PUBLISH", ""), 1);
+	assert_int_equal(f->c[0].downs, 0);
+}
+
+/* ---- a broker that speaks MQTT 3.1.1 only ---- */
+
+static bool read_full(int fd, uint8_t *p, size_t n)
+{
+	while (n) {
+		ssize_t r = read(fd, p, n);
+
+		if (r <= 0)
+			return false;
+		p += r;
+		n -= (size_t)r;
+	}
+	return true;
+}
+
+/* One packet into @buf; its length, 0 on EOF or one too long. @hdr: the fixed header's length. */
+static size_t read_packet(int fd, uint8_t *buf, size_t cap, size_t *hdr)
+{
+	size_t len = 0, mult = 1, i = 1;
+
+	if (!read_full(fd, buf, 1))
+		return 0;
+	do {
+		if (i > 4 || !read_full(fd, &buf[i], 1))
+			return 0;
+		len += (buf[i] & 127u) * mult;
+		mult *= 128;
+	} while (buf[i++] & 128u);
+	*hdr = i;
+	if (i + len > cap || !read_full(fd, buf + i, len))
+		return 0;
+	return i + len;
+}
+
+static void write_all(int fd, const void *p, size_t n)
+{
+	if (write(fd, p, n) != (ssize_t)n)
+		_exit(3);
+}
+
+/* A PUBLISH at QoS 0 on gw/a: @text, or @n bytes of 'x' when NULL. */
+static void send_publish(int fd, const char *text, size_t n)
+{
+	uint8_t h[8] = { 0x30 };
+	size_t rl = 2 + 4 + n, i = 1;
+	static const uint8_t topic[] = { 0, 4, 'g', 'w', '/', 'a' };
+	char chunk[1024];
+
+	do {
+		h[i] = (uint8_t)(rl % 128);
+		rl /= 128;
+		if (rl)
+			h[i] |= 128;
+		i++;
+	} while (rl);
+	write_all(fd, h, i);
+	write_all(fd, topic, sizeof(topic));
+	memset(chunk, 'x', sizeof(chunk));
+	for (size_t left = n; left;) {
+		size_t k = left < sizeof(chunk) ? left : sizeof(chunk);
+
+		write_all(fd, text ? text + (n - left) : chunk, k);
+		left -= k;
+	}
+}
+
+/* The fake broker, in a child: MQTT 5 is refused with 3.1.1's CONNACK 1 (3.1.2-2); a 3.1.1 client
+ * is accepted, subscribed, and sent a payload over the cap and then "ok". */
+static void fake311_serve(int lfd)
+{
+	for (;;) {
+		uint8_t buf[4096];
+		size_t hdr = 0, n;
+		int fd = accept(lfd, NULL, NULL);
+
+		if (fd < 0)
+			_exit(1);
+		n = read_packet(fd, buf, sizeof(buf), &hdr);
+		if (n < hdr + 7 || (buf[0] & 0xf0) != 0x10) {
+			close(fd);
+			continue;
+		}
+		if (buf[hdr + 6] != 4) {
+			write_all(fd, "\x20\x02\x00\x01", 4);
+			close(fd);
+			continue;
+		}
+		write_all(fd, "\x20\x02\x00\x00", 4);
+		n = read_packet(fd, buf, sizeof(buf), &hdr);
+		if (n >= hdr + 2 && buf[0] == 0x82) {
+			uint8_t ack[5] = { 0x90, 3, buf[hdr], buf[hdr + 1], 0 };
+
+			write_all(fd, ack, sizeof(ack));
+			send_publish(fd, NULL, GW_MQTT_PAYLOAD_MAX + 1);
+			send_publish(fd, "ok", 2);
+		}
+		while (read(fd, buf, sizeof(buf)) > 0)
+			;
+		close(fd);
+	}
+}
+
+static void test_broker_v311_only(void **state)
+{
+	struct fixture *f = fixture_of(state);
+	static const char *const topics[] = { "gw/a" };
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t sl = sizeof(sa);
+	int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	assert_true(lfd >= 0);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(lfd, 8), 0);
+	assert_int_equal(getsockname(lfd, (struct sockaddr *)&sa, &sl), 0);
+	f->fake_pid = fork();
+	assert_true(f->fake_pid >= 0);
+	if (f->fake_pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		fake311_serve(lfd);
+		_exit(0);
+	}
+	close(lfd);
+	client_new(f, 0, "127.0.0.1", ntohs(sa.sin_port), topics, 1, NULL, NULL);
+	f->c[0].on_msg = stop_on_ok;
+	assert_int_equal(run(f), 0);
+	assert_int_equal(f->c[0].ups, 1);
+	assert_int_equal(f->c[0].msgs, 1);
+	assert_memory_equal(f->c[0].got[0].payload, "ok", 2);
+	assert_int_equal(gw_mqtt_dropped(f->c[0].m), 1);
+	assert_true(log_has(f, "does not speak MQTT 5; using 3.1.1"));
+	assert_false(log_has(f, "WARN  test mqtt: cannot connect"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1017,6 +1208,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_connack_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_free_before_loop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_params, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_payload_cap, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_broker_v311_only, setup, teardown),
 	};
 	char path[128];
 	int rc;
