@@ -170,13 +170,12 @@ static void sock_unlink(struct gw_http *h, struct sock_rec *rec)
 /* ---- answers ---- */
 
 /* Retry-After is either delta seconds or an HTTP date (RFC 9110 10.2.3); -1 when it is neither. */
-static long parse_retry_after(const char *v, size_t len)
+long gw_http_retry_after(const char *v, size_t len, int64_t now_s)
 {
 	char buf[128];
 	char *end;
 	long n;
 	time_t t;
-	struct timespec now;
 
 	while (len && (*v == ' ' || *v == '\t')) {
 		v++;
@@ -198,8 +197,9 @@ static long parse_retry_after(const char *v, size_t len)
 	t = curl_getdate(buf, NULL);
 	if (t == (time_t)-1)
 		return -1;
-	gw_clock_wall(&now);
-	return t > now.tv_sec ? (long)(t - now.tv_sec) : 0;
+	if (t <= now_s)
+		return 0;
+	return (int64_t)t - now_s > LONG_MAX ? LONG_MAX : (long)((int64_t)t - now_s);
 }
 
 static size_t on_header(char *p, size_t size, size_t n, void *ud)
@@ -207,12 +207,15 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
 	struct xfer *x = ud;
 	size_t len = size * n;
 	static const char ra[] = "Retry-After:";
+	struct timespec now;
 
 	/* A new status line starts a new answer (after a 100 Continue, say): forget the last one's. */
-	if (len >= 5 && memcmp(p, "HTTP/", 5) == 0)
+	if (len >= 5 && memcmp(p, "HTTP/", 5) == 0) {
 		x->retry_after_s = -1;
-	else if (len > sizeof(ra) - 1 && strncasecmp(p, ra, sizeof(ra) - 1) == 0)
-		x->retry_after_s = parse_retry_after(p + sizeof(ra) - 1, len - (sizeof(ra) - 1));
+	} else if (len > sizeof(ra) - 1 && strncasecmp(p, ra, sizeof(ra) - 1) == 0) {
+		gw_clock_wall(&now);
+		x->retry_after_s = gw_http_retry_after(p + sizeof(ra) - 1, len - (sizeof(ra) - 1), now.tv_sec);
+	}
 	return len;
 }
 

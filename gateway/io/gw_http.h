@@ -19,6 +19,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <libwebsockets.h>
 
@@ -72,6 +73,11 @@ long gw_http_request(struct gw_http *h, const struct gw_http_req *r, gw_http_don
 
 /* Requests in flight. */
 int gw_http_pending(const struct gw_http *h);
+
+/* A Retry-After header's value (@len bytes, no NUL needed): seconds from @now_s (Unix seconds), 0 for
+ * a date gone by, LONG_MAX when too large, -1 when it is neither delay-seconds nor an HTTP-date.
+ * Outside input: fuzz_gw_http_parse. */
+long gw_http_retry_after(const char *v, size_t len, int64_t now_s);
 
 /* Abort everything in flight (no callbacks) and cancel the timer: before lws_context_destroy(). */
 void gw_http_stop(struct gw_http *h);
