@@ -24,6 +24,7 @@
 #include "gw_import.h"
 #include "gw_log.h"
 #include "gw_loop.h"
+#include "gw_mqtt_status.h"
 #include "gw_notify.h"
 #include "gw_timer.h"
 #include "gw_ocpp.h"
@@ -50,6 +51,7 @@ struct app {
 	struct gw_tesla *tesla;
 	struct gw_policy *policy;
 	struct gw_control *control;  /* the operator's run-time settings */
+	struct gw_mqtt_status *mqtt; /* with an mqtt section */
 	lws_sorted_usec_list_t sul_status;
 	char status[256];
 };
@@ -168,6 +170,9 @@ static void app_reload_config(struct app *app)
 	if (memcmp(&cfg.ems, &app->cfg.ems, sizeof(cfg.ems)) != 0)
 		gw_log_warn("reload: ems changed; the meters change after a restart");
 	cfg.ems = app->cfg.ems;
+	if (memcmp(&cfg.mqtt, &app->cfg.mqtt, sizeof(cfg.mqtt)) != 0)
+		gw_log_warn("reload: mqtt.* changed; those changes take effect after a restart");
+	cfg.mqtt = app->cfg.mqtt;
 	gw_policy_apply_config(app->policy, &cfg);
 	app->cfg = cfg;
 	gw_control_reloaded(app->control);
@@ -202,8 +207,10 @@ static int run(struct app *app)
 		app->policy = gw_policy_new(app->loop, &app->clock, &app->cfg, app->bus, app->ocpp, NULL);
 	if (app->policy)
 		app->control = gw_control_new(app->config_path, &app->cfg, app->bus, app->policy);
+	if (app->control && app->cfg.mqtt.enabled)
+		app->mqtt = gw_mqtt_status_new(app->loop, &app->cfg, app->bus, app->ocpp, app->policy, app->control);
 	if (!app->bus || (app->cfg.ocpp.enabled && !app->ocpp) || (app->cfg.tesla.enabled && !app->tesla) ||
-	    !app->policy || !app->control) {
+	    !app->policy || !app->control || (app->cfg.mqtt.enabled && !app->mqtt)) {
 		code = -EIO;
 		goto out;
 	}
@@ -223,11 +230,13 @@ out:
 	if (app->loop)
 		lws_sul_cancel(&app->sul_status);
 	gw_notify_stop();
+	gw_mqtt_status_stop(app->mqtt);
 	gw_policy_stop(app->policy);
 	gw_tesla_stop(app->tesla);
 	gw_ocpp_stop(app->ocpp);
 	gw_bus_stop(app->bus);
 	gw_loop_free(app->loop);
+	gw_mqtt_status_free(app->mqtt);
 	gw_control_free(app->control);
 	gw_policy_free(app->policy);
 	gw_tesla_free(app->tesla);

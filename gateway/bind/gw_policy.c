@@ -867,6 +867,7 @@ void gw_policy_state(const struct gw_policy *pol, struct gw_policy_state *out)
 	struct ems_policy_stats st;
 
 	ems_policy_stats(pol->core, &st);
+	out->mode = pol->last.mode;
 	out->amps = pol->last.amps;
 	out->applied = pol->applied;
 	out->surplus_w = pol->last.surplus_w;

@@ -43,6 +43,7 @@ void gw_policy_apply_config(struct gw_policy *pol, const struct gw_config *cfg);
 
 /* The last decision, for the demo's table. */
 struct gw_policy_state {
+	enum ems_policy_mode mode; /* in force now (after an until, its then) */
 	int amps;                 /* what the policy allows the bus, 0 = cars wait */
 	bool applied;             /* the cap is in force (always standalone) */
 	double surplus_w;         /* NAN unless track-green knows it */

@@ -21,6 +21,7 @@
 #include "gw_config_internal.h"
 
 static int parse_port(const struct key_spec *k, const char *value, void *field, char *why, size_t whylen);
+static int parse_topic_prefix(const struct key_spec *k, const char *value, void *field, char *why, size_t whylen);
 static int parse_master_id(const struct key_spec *k, const char *value, void *field, char *why,
 			   size_t whylen);
 static bool phases_ok(long long v);
@@ -121,6 +122,16 @@ static const struct key_spec key_table[] = {
 	K_REAL("tesla.home.latitude", tesla.home_lat, -90, 90),
 	K_REAL("tesla.home.longitude", tesla.home_lon, -180, 180),
 	K_INT("tesla.home.radius", false, tesla.home_radius, 10, 100000, 300),
+	/* Status out, commands in, Home Assistant discovery: mqtt_check(). */
+	K_OBJECT("mqtt"),
+	K_STRING("mqtt.host", false, mqtt.host, gw_config_string_copy, NULL),
+	K_INT("mqtt.port", false, mqtt.port, 1, 65535, 1883),
+	K_STRING("mqtt.username", false, mqtt.username, gw_config_string_copy, NULL),
+	K_SECRET("mqtt.password", mqtt.password),
+	K_STRING("mqtt.clientId", false, mqtt.client_id, gw_config_string_copy, NULL),
+	K_STRING("mqtt.prefix", false, mqtt.prefix, parse_topic_prefix, "twcgw"),
+	K_BOOL("mqtt.discovery", mqtt.discovery, 1),
+	K_STRING("mqtt.discoveryPrefix", false, mqtt.discovery_prefix, parse_topic_prefix, "homeassistant"),
 };
 
 #define KEY_COUNT (sizeof(key_table) / sizeof(key_table[0]))
@@ -240,6 +251,22 @@ static int parse_port(const struct key_spec *k, const char *value, void *field, 
 	if (!ok) {
 		snprintf(why, whylen,
 			 "must be an absolute device path (e.g. /dev/ttyUSB0) or tcp://host:port with port 1 to 65535");
+		return -EINVAL;
+	}
+	return gw_config_string_copy(k, value, field, why, whylen);
+}
+
+/* A topic prefix is a topic's first levels: no wildcards, no empty level, no leading '$'. */
+static int parse_topic_prefix(const struct key_spec *k, const char *value, void *field, char *why, size_t whylen)
+{
+	size_t n = strlen(value);
+	bool ok = n > 0 && value[0] != '/' && value[n - 1] != '/' && value[0] != '$' && !strstr(value, "//");
+
+	for (size_t i = 0; ok && i < n; i++)
+		ok = value[i] != '+' && value[i] != '#' && (unsigned char)value[i] >= 0x20;
+	if (!ok) {
+		snprintf(why, whylen, "must be topic levels like \"twcgw\" or \"garage/twcgw\": no +, #, empty "
+				      "level, leading '$' or '/'");
 		return -EINVAL;
 	}
 	return gw_config_string_copy(k, value, field, why, whylen);
@@ -481,6 +508,23 @@ static int apply_choice(const struct key_spec *k, const json_t *v, struct gw_con
 }
 
 /* Ranges that depend on another key; the message names the key whose value is out of range. */
+/* The mqtt section needs a broker. */
+static int mqtt_check(struct gw_config *cfg, const json_t *root, char *err, size_t errlen)
+{
+	struct gw_config_mqtt *m = &cfg->mqtt;
+
+	m->enabled = gw_config_path_lookup(root, "mqtt") != NULL;
+	if (m->enabled && !m->host[0]) {
+		gw_config_err_set(err, errlen, "config: mqtt.host: required key missing (the mqtt section needs a broker)");
+		return -EINVAL;
+	}
+	if (m->password[0] && !m->username[0]) {
+		gw_config_err_set(err, errlen, "config: mqtt.username: required with mqtt.password");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int check_relations(const struct gw_config *cfg, const json_t *root, char *err, size_t errlen)
 {
 	const struct gw_config_twc *t = &cfg->twc;
@@ -647,6 +691,8 @@ static int from_json(const json_t *root, struct gw_config *out, char *err, size_
 		rc = gw_config_tesla_check(&cfg, root, err, errlen);
 	if (rc == 0)
 		rc = gw_config_policy_check(&cfg, root, err, errlen);
+	if (rc == 0)
+		rc = mqtt_check(&cfg, root, err, errlen);
 	if (rc)
 		return rc;
 	/* Last, because it may create directories: an otherwise invalid file changes nothing on disk. */

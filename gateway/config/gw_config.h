@@ -140,6 +140,19 @@ struct gw_config_tesla {
 	int home_radius;                    /* metres, default 300 */
 };
 
+/* The mqtt section: status out, commands in, Home Assistant discovery (gw_mqtt_status). */
+struct gw_config_mqtt {
+	bool enabled;
+	char host[256];
+	int port;                    /* default 1883 */
+	char username[128];
+	char password[256];          /* secret */
+	char client_id[128];         /* "" = twcgw-<prefix> */
+	char prefix[64];             /* topic prefix, default "twcgw" */
+	bool discovery;              /* Home Assistant discovery, default true */
+	char discovery_prefix[64];   /* default "homeassistant" */
+};
+
 struct gw_config {
 	char data_dir[GW_CONFIG_PATH_MAX]; /* exists (created 0750 if missing) and is writable */
 	struct gw_config_twc twc;
@@ -154,6 +167,7 @@ struct gw_config {
 	} log;
 	struct gw_config_ocpp ocpp;
 	struct gw_config_tesla tesla;
+	struct gw_config_mqtt mqtt;
 };
 
 /* The parts of an ocpp.url. */

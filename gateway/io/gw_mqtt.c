@@ -679,6 +679,11 @@ static int params_check(const struct gw_mqtt_params *p, const char **why)
 		*why = "topics missing";
 		return -EINVAL;
 	}
+	if (given(p->will_topic) && (!field_ok(p->will_topic) || mosquitto_pub_topic_check(p->will_topic) != MOSQ_ERR_SUCCESS ||
+				     !p->will_payload || strlen(p->will_payload) > FIELD_MAX)) {
+		*why = "a malformed last-will topic or payload";
+		return -EINVAL;
+	}
 	for (size_t i = 0; i < p->n_topics; i++) {
 		if (!field_ok(p->topics[i]) || mosquitto_sub_topic_check(p->topics[i]) != MOSQ_ERR_SUCCESS) {
 			*why = "a malformed topic filter";
@@ -738,6 +743,10 @@ struct gw_mqtt *gw_mqtt_new(struct gw_loop *loop, const struct gw_mqtt_params *p
 	if (given(p->username) && mosquitto_username_pw_set(m->mosq, p->username, given(p->password) ? p->password : NULL) !=
 					  MOSQ_ERR_SUCCESS)
 		goto oom;
+	if (given(p->will_topic) &&
+	    mosquitto_will_set(m->mosq, p->will_topic, (int)strlen(p->will_payload), p->will_payload, 1, true) !=
+		    MOSQ_ERR_SUCCESS)
+		goto oom;
 	mosquitto_connect_callback_set(m->mosq, mq_on_connect);
 	mosquitto_disconnect_callback_set(m->mosq, mq_on_disconnect);
 	mosquitto_subscribe_callback_set(m->mosq, mq_on_subscribe);
@@ -768,6 +777,27 @@ oom:
 bool gw_mqtt_connected(const struct gw_mqtt *m)
 {
 	return m && !m->stopped && m->phase == PH_UP;
+}
+
+int gw_mqtt_publish(struct gw_mqtt *m, const char *topic, const void *payload, size_t len, bool retain)
+{
+	int rc;
+
+	if (!gw_mqtt_connected(m))
+		return -ENOTCONN;
+	if (len > GW_MQTT_PAYLOAD_MAX * 16u)
+		return -EMSGSIZE;
+	m->in_mosq = true;
+	rc = mosquitto_publish(m->mosq, NULL, topic, (int)len, payload, 1, retain);
+	m->in_mosq = false;
+	if (rc == MOSQ_ERR_INVAL || rc == MOSQ_ERR_MALFORMED_UTF8)
+		return -EINVAL;
+	if (rc == MOSQ_ERR_NOMEM)
+		return -ENOMEM;
+	if (rc != MOSQ_ERR_SUCCESS)
+		return -ENOTCONN; /* the loss shows at the next read */
+	want_writable(m);
+	return 0;
 }
 
 uint32_t gw_mqtt_dropped(const struct gw_mqtt *m)

@@ -48,6 +48,9 @@ struct gw_mqtt_params {
 	size_t n_topics;
 	int keepalive_s;           /* 0: 30 */
 	const char *name;          /* for logs, e.g. "ems[2] mqtt" */
+	const char *will_topic;    /* NULL: no last will; else @will_payload, retained, QoS 1, published by
+				    * the broker when the connection dies without a DISCONNECT */
+	const char *will_payload;
 };
 
 /* Start connecting at the next loop turn (copies everything). NULL on error (logged). */
@@ -55,6 +58,12 @@ struct gw_mqtt *gw_mqtt_new(struct gw_loop *loop, const struct gw_mqtt_params *p
 
 /* Connected and subscribed: true between on_link(true) and on_link(false). */
 bool gw_mqtt_connected(const struct gw_mqtt *m);
+
+/* Publish @len bytes of @payload on @topic at QoS 1 (@retain: kept by the broker for later
+ * subscribers). Queued in libmosquitto and written as the socket takes it. Return 0, -ENOTCONN
+ * while not connected (nothing is queued for later: publishers send their state again on
+ * on_link(true)), -EINVAL for a bad topic, -ENOMEM. */
+int gw_mqtt_publish(struct gw_mqtt *m, const char *topic, const void *payload, size_t len, bool retain);
 
 /* Messages dropped so far for a payload over GW_MQTT_PAYLOAD_MAX. */
 uint32_t gw_mqtt_dropped(const struct gw_mqtt *m);
