@@ -445,6 +445,8 @@ struct gw_mqtt_status *gw_mqtt_status_new(struct gw_loop *loop, const struct gw_
 	p.name = "mqtt";
 	p.will_topic = will;
 	p.will_payload = "offline";
+	p.tls = s->mc.tls;
+	p.ca_file = s->mc.ca_file[0] ? s->mc.ca_file : NULL;
 	s->m = gw_mqtt_new(loop, &p, &h);
 	if (!s->m || gw_bus_add_observer(bus, &obs) < 0) {
 		gw_mqtt_free(s->m);

@@ -126,6 +126,8 @@ static const struct key_spec key_table[] = {
 	K_OBJECT("mqtt"),
 	K_STRING("mqtt.host", false, mqtt.host, gw_config_string_copy, NULL),
 	K_INT("mqtt.port", false, mqtt.port, 1, 65535, 1883),
+	K_BOOL("mqtt.tls", mqtt.tls, 0),
+	K_STRING("mqtt.caFile", false, mqtt.ca_file, gw_config_ca_file_parse, NULL),
 	K_STRING("mqtt.username", false, mqtt.username, gw_config_string_copy, NULL),
 	K_SECRET("mqtt.password", mqtt.password),
 	K_STRING("mqtt.clientId", false, mqtt.client_id, gw_config_string_copy, NULL),
@@ -518,6 +520,10 @@ static int mqtt_check(struct gw_config *cfg, const json_t *root, char *err, size
 		gw_config_err_set(err, errlen, "config: mqtt.host: required key missing (the mqtt section needs a broker)");
 		return -EINVAL;
 	}
+	if (m->ca_file[0])
+		m->tls = true;
+	if (m->tls && !gw_config_path_lookup(root, "mqtt.port"))
+		m->port = 8883;
 	if (m->password[0] && !m->username[0]) {
 		gw_config_err_set(err, errlen, "config: mqtt.username: required with mqtt.password");
 		return -EINVAL;

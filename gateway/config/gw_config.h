@@ -144,7 +144,9 @@ struct gw_config_tesla {
 struct gw_config_mqtt {
 	bool enabled;
 	char host[256];
-	int port;                    /* default 1883 */
+	int port;                    /* default 1883, 8883 with TLS */
+	bool tls;                    /* tls, or a caFile given */
+	char ca_file[GW_CONFIG_PATH_MAX]; /* "" = the system's CAs */
 	char username[128];
 	char password[256];          /* secret */
 	char client_id[128];         /* "" = twcgw-<prefix> */

@@ -29,6 +29,11 @@
  * (256 KiB), set through proto_set(). A broker that only speaks 3.1.1 refuses MQTT 5 ("unacceptable
  * protocol version", as 3.1.1 requires) and is spoken to in 3.1.1 from the next attempt on, without
  * that bound: there only the drop on arrival applies.
+ *
+ * TLS: libmosquitto would check the broker's certificate against the address it connects to, which
+ * here is numeric (gw_dns resolved it). So the client brings its own SSL_CTX: TLS 1.2 or later, the
+ * chain verified against the CA file (or the system's), and the host name given in the config
+ * checked by OpenSSL during the handshake, before CONNECT and its password go out.
  */
 #include "gw_mqtt.h"
 
@@ -36,8 +41,11 @@
 #include <fcntl.h>
 #include <mosquitto.h>
 #include <mqtt_protocol.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <net/if.h>
 #include <netdb.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -119,6 +127,7 @@ struct gw_mqtt {
 	bool downgrade;     /* ... just now: settle() reconnects in 3.1.1 */
 	bool proto_known;   /* a broker answered CONNACK, or refused MQTT 5 by the book */
 
+	SSL_CTX *ssl_ctx;   /* with tls: ours, see the top of the file */
 	uint32_t dropped;   /* messages over GW_MQTT_PAYLOAD_MAX */
 	bool drop_logged;
 	uint64_t drop_log_ms;
@@ -323,8 +332,10 @@ static void settle(struct gw_mqtt *m)
 		return;
 	}
 	if (!m->lost && m->cur && mosquitto_socket(m->mosq) < 0) {
-		/* Not expected (libmosquitto reports every close), but an unwatched session would be silent. */
-		set_reason(m, "libmosquitto closed the socket");
+		/* Not expected (libmosquitto reports every close), but an unwatched session would be silent.
+		 * A failed TLS handshake ends here too, its reason already recorded. */
+		if (!m->reason[0])
+			set_reason(m, "libmosquitto closed the socket");
 		m->lost = true;
 	}
 	if (m->lost && m->downgrade) {
@@ -453,9 +464,12 @@ static void mq_on_log(struct mosquitto *mosq, void *obj, int level, const char *
 	struct gw_mqtt *m = obj;
 
 	(void)mosq;
-	(void)level;
-	/* libmosquitto names packets, never their credentials. Debug only: it narrates every packet. */
+	/* libmosquitto names packets, never their credentials. Debug only: it narrates every packet. But
+	 * a TLS failure is only told here ("OpenSSL Error[0]: ... certificate verify failed"): that is
+	 * the reason the next warning gives. */
 	gw_log_debug("%s: libmosquitto: %s", m->name, str);
+	if (level == MOSQ_LOG_ERR && strstr(str, "OpenSSL Error") && !m->stopped)
+		set_reason(m, "TLS: %s", strstr(str, "]: ") ? strstr(str, "]: ") + 3 : str);
 }
 
 /* ---- attempts ---- */
@@ -474,7 +488,9 @@ static int connect_any(struct gw_mqtt *m, const struct addrinfo *ai)
 		err = errno;
 		m->in_mosq = false;
 		if (rc != MOSQ_ERR_SUCCESS) {
-			set_reason(m, "%s: %s", addr, rc == MOSQ_ERR_ERRNO ? strerror(err) : mosquitto_strerror(rc));
+			/* A handshake that failed at once has its OpenSSL reason from mq_on_log(): keep it. */
+			if (rc != MOSQ_ERR_TLS || strncmp(m->reason, "TLS: ", 5))
+				set_reason(m, "%s: %s", addr, rc == MOSQ_ERR_ERRNO ? strerror(err) : mosquitto_strerror(rc));
 			continue;
 		}
 		arc = adopt(m);
@@ -693,6 +709,27 @@ static int params_check(const struct gw_mqtt_params *p, const char **why)
 	return 0;
 }
 
+static SSL_CTX *tls_ctx_new(const char *host, const char *ca_file)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	X509_VERIFY_PARAM *vp;
+	unsigned char ip[16];
+	bool is_ip = inet_pton(AF_INET, host, ip) == 1 || inet_pton(AF_INET6, host, ip) == 1;
+
+	if (!ctx)
+		return NULL;
+	vp = SSL_CTX_get0_param(ctx);
+	if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 ||
+	    (ca_file && ca_file[0] ? SSL_CTX_load_verify_locations(ctx, ca_file, NULL) : SSL_CTX_set_default_verify_paths(ctx)) != 1 ||
+	    (is_ip ? X509_VERIFY_PARAM_set1_ip_asc(vp, host) : X509_VERIFY_PARAM_set1_host(vp, host, 0)) != 1) {
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	X509_VERIFY_PARAM_set_hostflags(vp, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	return ctx;
+}
+
 struct gw_mqtt *gw_mqtt_new(struct gw_loop *loop, const struct gw_mqtt_params *p, const struct gw_mqtt_handlers *h)
 {
 	const char *why = NULL;
@@ -747,6 +784,18 @@ struct gw_mqtt *gw_mqtt_new(struct gw_loop *loop, const struct gw_mqtt_params *p
 	    mosquitto_will_set(m->mosq, p->will_topic, (int)strlen(p->will_payload), p->will_payload, 1, true) !=
 		    MOSQ_ERR_SUCCESS)
 		goto oom;
+	if (p->tls) {
+		m->ssl_ctx = tls_ctx_new(p->host, p->ca_file);
+		/* Ours, without libmosquitto's defaults (they would check the numeric address); its own
+		 * host check off for the same reason: OpenSSL checks @host in the handshake. */
+		if (!m->ssl_ctx || mosquitto_int_option(m->mosq, MOSQ_OPT_SSL_CTX_WITH_DEFAULTS, 0) != MOSQ_ERR_SUCCESS ||
+		    mosquitto_void_option(m->mosq, MOSQ_OPT_SSL_CTX, m->ssl_ctx) != MOSQ_ERR_SUCCESS ||
+		    mosquitto_tls_insecure_set(m->mosq, true) != MOSQ_ERR_SUCCESS) {
+			gw_log_error("%s: cannot set up TLS%s%s", name, p->ca_file ? " with " : "", p->ca_file ? p->ca_file : "");
+			gw_mqtt_free(m);
+			return NULL;
+		}
+	}
 	mosquitto_connect_callback_set(m->mosq, mq_on_connect);
 	mosquitto_disconnect_callback_set(m->mosq, mq_on_disconnect);
 	mosquitto_subscribe_callback_set(m->mosq, mq_on_subscribe);
@@ -834,6 +883,7 @@ void gw_mqtt_free(struct gw_mqtt *m)
 	gw_dns_release(m->dns, true);
 	if (m->mosq)
 		mosquitto_destroy(m->mosq);
+	SSL_CTX_free(m->ssl_ctx); /* after: libmosquitto leaves a context it was given alone */
 	for (size_t i = 0; i < m->n_topics; i++)
 		free(m->topics[i]);
 	free(m->topics);

@@ -51,6 +51,9 @@ struct gw_mqtt_params {
 	const char *will_topic;    /* NULL: no last will; else @will_payload, retained, QoS 1, published by
 				    * the broker when the connection dies without a DISCONNECT */
 	const char *will_payload;
+	bool tls;                  /* TLS 1.2 or later; the broker's certificate checked against @ca_file
+				    * (or the system's CAs) and @host, before anything is sent */
+	const char *ca_file;       /* NULL: the system's CAs */
 };
 
 /* Start connecting at the next loop turn (copies everything). NULL on error (logged). */

@@ -5,11 +5,12 @@
 // mosquitto_sub / mosquitto_pub (Debian's mosquitto-clients) stand in for Home Assistant.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { TWCGW, TWCSIM, start, stop, tempDir, cleanup, waitFor, writeConfig, status } from './lib.mjs';
-import { startMosquitto, haveMosquitto } from './meter_mocks.mjs';
+import { startMosquitto, haveMosquitto, freePort, MOSQUITTO } from './meter_mocks.mjs';
 
 const haveClients = spawnSync('mosquitto_sub', ['--help']).error === undefined;
 
@@ -147,6 +148,78 @@ test('MQTT: status, Home Assistant discovery, commands that survive a restart, l
       const n = sub.lines.length;
       gw.child.kill('SIGKILL');
       await waitFor('last will', () => sub.lines.slice(n).some((l) => l.topic === 'garage/twcgw/status' && l.payload === 'offline'), 10000);
+    } finally {
+      if (gw && !gw.exited) gw.child.kill('SIGKILL');
+      if (sub) sub.child.kill();
+      await stop(sim);
+      await stop(broker);
+      cleanup(dir);
+    }
+  });
+
+// A CA and a broker certificate for DNS:localhost, made here with the openssl CLI.
+function makeCerts(dir) {
+  const f = (n) => path.join(dir, n);
+  const run = (...args) => execFileSync('openssl', args, { stdio: 'pipe' });
+  run('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', f('ca.key'),
+    '-out', f('ca.crt'), '-days', '2', '-subj', '/CN=twcgw test CA');
+  run('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', f('broker.key'),
+    '-out', f('broker.csr'), '-subj', '/CN=localhost');
+  writeFileSync(f('ext'), 'subjectAltName=DNS:localhost\n');
+  run('x509', '-req', '-in', f('broker.csr'), '-CA', f('ca.crt'), '-CAkey', f('ca.key'), '-CAcreateserial',
+    '-out', f('broker.crt'), '-days', '2', '-extfile', f('ext'));
+  return { ca: f('ca.crt'), cert: f('broker.crt'), key: f('broker.key') };
+}
+
+// One broker with a plain listener (for the test's own client) and a TLS one (for twcgw).
+async function startTlsBroker(dir, certs) {
+  const plain = await freePort();
+  const tls = await freePort();
+  const conf = path.join(dir, 'tls.conf');
+  const log = path.join(dir, 'tls.log');
+  writeFileSync(conf, [
+    `listener ${plain} 127.0.0.1`, 'allow_anonymous true',
+    `listener ${tls} 127.0.0.1`, `cafile ${certs.ca}`, `certfile ${certs.cert}`, `keyfile ${certs.key}`,
+    'allow_anonymous true', 'persistence false', `log_dest file ${log}`, 'log_type all',
+    ...(process.getuid?.() === 0 ? ['user root'] : []), '',
+  ].join('\n'));
+  const broker = await start(MOSQUITTO, ['-c', conf]);
+  await waitFor('the TLS broker', async () => {
+    const a = await new Promise((r) => { const c = net.connect(tls, '127.0.0.1', () => { c.end(); r(true); }); c.on('error', () => r(false)); });
+    return a;
+  }, 10000);
+  broker.plain = plain;
+  broker.tls = tls;
+  broker.log = () => (existsSync(log) ? readFileSync(log, 'utf8') : '');
+  return broker;
+}
+
+test('MQTT over TLS: the broker certificate is checked against the CA and the host name before anything is sent',
+  { skip: (!haveMosquitto() || !haveClients) && 'mosquitto or mosquitto-clients is not installed', timeout: 60000 },
+  async () => {
+    const dir = tempDir();
+    let broker, sim, gw, sub;
+    try {
+      const certs = makeCerts(dir);
+      broker = await startTlsBroker(dir, certs);
+      sim = await start(TWCSIM, ['--pty', path.join(dir, 'tty'), '--control', path.join(dir, 'sim.sock'), '--seed', '7',
+        '--slaves', '1'], { readyRe: /^ready pty (\S+)/m });
+      sub = subscribe(broker.plain, ['t/#']);
+      // The right name: connected, online.
+      let cfg = writeConfig(dir, { port: path.join(dir, 'tty') },
+        { mqtt: { host: 'localhost', port: broker.tls, caFile: certs.ca, prefix: 't/ok', discovery: false } });
+      gw = await start(TWCGW, ['-c', cfg]);
+      await waitFor('online over TLS', () => sub.last('t/ok/status') === 'online', 15000);
+      await stop(gw);
+      // The address instead of the name the certificate carries: refused in the handshake, no CONNECT.
+      cfg = writeConfig(dir, { port: path.join(dir, 'tty') },
+        { mqtt: { host: '127.0.0.1', port: broker.tls, caFile: certs.ca, prefix: 't/bad', discovery: false } });
+      gw = await start(TWCGW, ['-c', cfg]);
+      await waitFor('a TLS error logged', () => /mqtt: cannot connect to 127\.0\.0\.1:\d+ \(TLS: .*certificate verify failed/.test(gw.stderr), 15000)
+        .catch((e) => { throw new Error(`${e.message}: ${gw.stderr}`); });
+      await new Promise((r) => setTimeout(r, 2000));
+      assert.equal(sub.last('t/bad/status'), undefined);
+      assert.doesNotMatch(broker.log(), /as twcgw-t_bad/);
     } finally {
       if (gw && !gw.exited) gw.child.kill('SIGKILL');
       if (sub) sub.child.kill();
