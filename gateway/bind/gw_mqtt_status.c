@@ -17,6 +17,7 @@
 #include <jansson.h>
 #include <libwebsockets.h>
 
+#include "core_text.h"
 #include "ems_policy.h"
 #include "gw_bus.h"
 #include "gw_control.h"
@@ -349,6 +350,18 @@ static bool amps_parse(const char *text, int *out)
 	return true;
 }
 
+/* "twc/1A2B/maxAmps" -> 0x1A2B. */
+static bool twc_topic(const char *what, uint16_t *id)
+{
+	char hex[5];
+
+	if (strncmp(what, "twc/", 4) || strlen(what) != 4 + 4 + strlen("/maxAmps") || strcmp(what + 8, "/maxAmps"))
+		return false;
+	memcpy(hex, what + 4, 4);
+	hex[4] = '\0';
+	return core_text_hex16(hex, 4, id) == 0 && *id != 0;
+}
+
 static void on_message(void *user, const char *topic, const uint8_t *payload, size_t len)
 {
 	struct gw_mqtt_status *s = user;
@@ -356,8 +369,8 @@ static void on_message(void *user, const char *topic, const uint8_t *payload, si
 	char text[4096], err[512] = "";
 	const char *what = topic + pl;
 	int rc = -EINVAL;
-	unsigned id;
-	int amps, n = 0;
+	uint16_t id;
+	int amps;
 
 	if (len >= sizeof(text)) {
 		result(s, topic, -EMSGSIZE, "payload too large");
@@ -369,7 +382,7 @@ static void on_message(void *user, const char *topic, const uint8_t *payload, si
 		return;
 	if (!strcmp(what, "mode")) {
 		rc = gw_control_set_policy(s->control, text, err, sizeof(err));
-	} else if (sscanf(what, "twc/%4x/maxAmps%n", &id, &n) == 1 && what[n] == '\0' && id > 0) {
+	} else if (twc_topic(what, &id)) {
 		if (!amps_parse(text, &amps))
 			snprintf(err, sizeof(err), "maxAmps: a whole number of amps, or \"clear\" (got \"%.40s\")", text);
 		else
