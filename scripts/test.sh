@@ -42,6 +42,9 @@ if ! (cd build && ctest --output-on-failure -j"$jobs") 2>&1 | tee "$ctest_log"; 
   status=1
 fi
 
+echo "== Debian package of this machine's architecture (scripts/package.sh): build-pkg-*/, dist/, lintian"
+bash scripts/package.sh "$(dpkg --print-architecture)" || status=1
+
 # The conformance suite's one npm dependency, installed from the lock file when node_modules is missing
 # or the lock file changed since the last install.
 conformance_deps() {

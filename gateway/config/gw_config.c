@@ -61,6 +61,7 @@ static const char *const id_tag_sources[] = { "remote", "vin", "fixed", NULL };
  * checked in check_relations() after the table pass.
  */
 static const struct key_spec key_table[] = {
+	K_BOOL("exampleConfig", example, 0),
 	K_STRING("dataDir", true, data_dir, gw_config_string_copy, NULL),
 	K_OBJECT("twc"),
 	K_STRING("twc.port", true, twc.port, parse_port, NULL),
@@ -535,6 +536,13 @@ static int check_relations(const struct gw_config *cfg, const json_t *root, char
 {
 	const struct gw_config_twc *t = &cfg->twc;
 
+	/* The packaged example must not run as it is: its wiring limits are placeholders. */
+	if (cfg->example) {
+		gw_config_err_set(err, errlen, "config: exampleConfig: this is the example config: set "
+			"twc.wiringMaxAmpsAllTWCs and twc.wiringMaxAmpsPerTWC from the breaker and cable that feed the "
+			"Wall Connectors, and twc.port, then delete the exampleConfig line");
+		return -EINVAL;
+	}
 	if (t->wiring_max_per_twc > t->wiring_max_all) {
 		gw_config_err_set(err, errlen,
 			"config: twc.wiringMaxAmpsPerTWC: must be an integer from 1 to %d (twc.wiringMaxAmpsAllTWCs) (got %d)",

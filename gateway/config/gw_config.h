@@ -156,6 +156,7 @@ struct gw_config_mqtt {
 };
 
 struct gw_config {
+	bool example;                      /* exampleConfig: true is refused (the packaged example) */
 	char data_dir[GW_CONFIG_PATH_MAX]; /* exists (created 0750 if missing) and is writable */
 	struct gw_config_twc twc;
 	struct gw_config_policy policy;

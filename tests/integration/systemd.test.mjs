@@ -131,7 +131,14 @@ test('cmake --install lays out the service: programs, unit, man pages, example c
     // /etc when the build was configured for /usr (the packages), else under the configured prefix.
     const conf = ['etc/twcgw/twcgw.json', 'usr/local/etc/twcgw/twcgw.json'].map((f) => path.join(dest, f)).find(existsSync);
     assert.ok(conf, 'the example config is not installed');
-    const check = run(path.join(dest, 'usr/bin/twcgw'), ['-n', '-c', conf]);
+    // The example refuses to run until its placeholder limits were looked at and the line deleted.
+    let check = run(path.join(dest, 'usr/bin/twcgw'), ['-n', '-c', conf]);
+    assert.equal(check.status, 2);
+    assert.match(check.stderr, /exampleConfig: this is the example config: set twc\.wiringMaxAmpsAllTWCs/);
+    const edited = JSON.parse(readFileSync(conf, 'utf8'));
+    delete edited.exampleConfig;
+    writeFileSync(conf, JSON.stringify(edited));
+    check = run(path.join(dest, 'usr/bin/twcgw'), ['-n', '-c', conf]);
     assert.equal(check.status, 0, check.stderr);
     assert.match(check.stdout, /config OK/);
   } finally {

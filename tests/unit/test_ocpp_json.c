@@ -461,6 +461,9 @@ static void test_time_roundtrip_vs_libc(void **state)
 		assert_int_equal(ocpp_time_parse(b, &back), 0);
 		if (back != t)
 			fail_msg("%lld -> %s -> %lld", (long long)t, b, (long long)back);
+		/* libc is the reference only where its time_t reaches (a 32-bit one ends in 2038). */
+		if (sizeof(time_t) < 8 && (t / 1000 < INT32_MIN || t / 1000 > INT32_MAX))
+			continue;
 		secs = (time_t)(t >= 0 ? t / 1000 : (t - 999) / 1000);
 		assert_non_null(gmtime_r(&secs, &tm));
 		snprintf(ref, sizeof(ref), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
