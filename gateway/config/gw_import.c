@@ -1074,7 +1074,8 @@ static void policy(struct imp *im)
 
 /* ---- MQTT status, logging ---- */
 
-/* Whether this build's config loader takes @path: the mqtt section arrives in its own change. */
+/* Whether the config loader takes @path: a key it does not know is noted, never printed, so the
+ * output always passes twcgw -n. */
 static bool loader_knows(const char *path)
 {
 	const char *p;
