@@ -23,9 +23,12 @@ bool ocpp_cp_valid_connector(const struct ocpp_cp *cp, int c)
 	return c >= 1 && c <= cp->n_conn && cp->conn[c].mapped;
 }
 
+/* Suspended: an invalid idTag, Inoperative, or a transaction not yet on disk (a full disk: a crash
+ * now would lose it, so the car waits until its record is durable). */
 static bool conn_suspended(const struct ocpp_cp *cp, const struct ocpp_conn *k)
 {
-	return k->tx.invalid || k->inoperative || cp->cp_inoperative;
+	return k->tx.invalid || k->inoperative || cp->cp_inoperative ||
+	       (k->tx.active && ocpp_cp_journal_waiting(cp, k->tx.seq));
 }
 
 static enum ocpp_cp_status conn_status(const struct ocpp_cp *cp, int c, enum ocpp_cp_error *err)

@@ -230,6 +230,7 @@ int ocpp_cp_journal_put(struct ocpp_cp *cp, uint64_t seq, const char *text);
 void ocpp_cp_journal_del(struct ocpp_cp *cp, uint64_t seq);
 bool ocpp_cp_journal_durable(const struct ocpp_cp *cp); /* nothing waits: transaction messages may go */
 bool ocpp_cp_journal_room(const struct ocpp_cp *cp);    /* the waiting list may take a MeterValues */
+bool ocpp_cp_journal_waiting(const struct ocpp_cp *cp, uint64_t seq); /* record @seq is not on disk yet */
 void ocpp_cp_state_stored(struct ocpp_cp *cp, const char *name, int r); /* a state file's save result */
 void ocpp_cp_journal_retry(struct ocpp_cp *cp);         /* at ocpp_cp_journal_deadline() */
 uint64_t ocpp_cp_journal_deadline(const struct ocpp_cp *cp);

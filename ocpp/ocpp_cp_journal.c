@@ -6,7 +6,9 @@
  * because a message sent before its record is durable, or a confirmation acted on before its record
  * is, is what a crash turns into a lost or a duplicated transaction. Since the disk only ever holds a
  * prefix of the core's writes, a crash at any moment leaves the state of some earlier moment, never
- * a mix. A delete of a record whose put is still waiting cancels both: every record has a new
+ * a mix. A transaction whose own record waits gets no current (ocpp_cp_connector.c): a crash
+ * would lose it, and a charge nobody can bill must not happen. A delete of a record whose put is
+ * still waiting cancels both: every record has a new
  * sequence number, so that record never reached the disk. State files that could not be saved are
  * saved again at the same retries (the Local Authorization List is not: SendLocalList answers
  * Failed and keeps the old list).
@@ -117,6 +119,14 @@ void ocpp_cp_journal_del(struct ocpp_cp *cp, uint64_t seq)
 bool ocpp_cp_journal_durable(const struct ocpp_cp *cp)
 {
 	return cp->jb_n == 0;
+}
+
+bool ocpp_cp_journal_waiting(const struct ocpp_cp *cp, uint64_t seq)
+{
+	for (int i = 0; seq && i < cp->jb_n; i++)
+		if (cp->jb[i].seq == seq && cp->jb[i].text)
+			return true;
+	return false;
 }
 
 bool ocpp_cp_journal_room(const struct ocpp_cp *cp)

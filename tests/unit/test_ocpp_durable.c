@@ -135,8 +135,12 @@ static void test_nothing_sent_before_durable(void **state)
 	assert_int_equal(count_action(f, "StartTransaction", from), 0);
 	assert_true(ocpp_cp_stats(f->cp)->journal_waiting >= 2); /* the Start and the transaction record */
 	assert_int_equal(f->n_jr, 0);
+	/* A transaction a crash would lose gets no current. */
+	assert_int_equal(lim_now(f, 1), 0);
+	assert_string_equal(f->st[1], "SuspendedEVSE");
 	fk_advance(f, 6000); /* free, and the next retry */
 	assert_int_equal(count_action(f, "StartTransaction", from), 1);
+	assert_int_equal(lim_now(f, 1), -1);
 	assert_int_equal(ocpp_cp_stats(f->cp)->journal_waiting, 0);
 	assert_int_equal(ocpp_cp_transaction_id(f->cp, 1), 100);
 	assert_int_equal(journal_count(f, "\"k\":\"map\""), 1);
