@@ -205,12 +205,13 @@ void ocpp_cp_refresh(struct ocpp_cp *cp)
 {
 	if (!cp->started)
 		return;
-	/* Start transactions that are now possible. */
+	/* Start transactions that are now possible: not while the disk refuses writes, since a crash
+	 * would lose a transaction it could not record (it starts once the disk takes writes again). */
 	for (int c = 1; c <= cp->n_conn; c++) {
 		struct ocpp_conn *k = &cp->conn[c];
 
 		if (k->mapped && !k->tx.active && k->auth == OCPP_AS_OK && k->ev.present && !k->ev.fault &&
-		    k->ev.plugged && !k->finishing && !k->inoperative && !cp->cp_inoperative)
+		    k->ev.plugged && !k->finishing && !k->inoperative && !cp->cp_inoperative && ocpp_cp_journal_durable(cp))
 			ocpp_cp_tx_start(cp, c);
 	}
 	refresh_limits(cp);

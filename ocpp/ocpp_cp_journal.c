@@ -1,17 +1,18 @@
 /*
  * ocpp_cp_journal: the core's writes to durable storage, and what happens when the disk says no.
  * Journal puts and deletes go to env.journal_put/del in the order the core makes them. When one
- * fails (a full disk, an I/O error), it and every later one wait in memory, in order, and are
- * retried every few seconds; meanwhile no transaction message goes out (ocpp_cp_journal_durable()),
- * because a message sent before its record is durable, or a confirmation acted on before its record
- * is, is what a crash turns into a lost or a duplicated transaction. Since the disk only ever holds a
- * prefix of the core's writes, a crash at any moment leaves the state of some earlier moment, never
- * a mix. A transaction whose own record waits gets no current (ocpp_cp_connector.c): a crash
- * would lose it, and a charge nobody can bill must not happen. A delete of a record whose put is
- * still waiting cancels both: every record has a new
- * sequence number, so that record never reached the disk. State files that could not be saved are
- * saved again at the same retries (the Local Authorization List is not: SendLocalList answers
- * Failed and keeps the old list).
+ * fails (a full disk, an I/O error), it and every later one wait in memory, in order, and are retried
+ * every few seconds. Meanwhile no transaction message goes out and no transaction starts (a
+ * RemoteStartTransaction is Rejected): a message sent before its record is durable, or an answer
+ * acted on before its record is, is what a crash turns into a lost or a duplicated transaction. Since
+ * the disk only ever holds a prefix of the core's writes, a crash at any moment leaves the state of
+ * some earlier moment, never a mix. A transaction whose own record waits (the disk filled just as it
+ * started) gets no current (ocpp_cp_connector.c): a crash would lose it, and a charge nobody can
+ * bill must not happen. The connectors file counts too: it holds the energy register, which must
+ * never be behind a reading the central system has seen. A delete of a record whose put still waits
+ * cancels both: every record has a new sequence number, so that one never reached the disk. State
+ * files that could not be saved are saved again at the same retries (the Local Authorization List
+ * is not: SendLocalList answers Failed and keeps the old list).
  */
 #include "ocpp_cp_internal.h"
 
@@ -21,6 +22,7 @@
 #include <string.h>
 
 #define RETRY_MS 5000u
+#define STATE_CONNECTORS 2u /* its bit in state_dirty: the order of retried[] below */
 #define BACKLOG_MAX 4096 /* past this a new MeterValues is not queued (ocpp_cp_journal_room()) */
 
 struct ocpp_jop {
@@ -116,9 +118,11 @@ void ocpp_cp_journal_del(struct ocpp_cp *cp, uint64_t seq)
 		ocpp_cp_log(cp, CORE_LOG_ERROR, "journal: deleting record %" PRIu64 " failed: out of memory", seq);
 }
 
+/* Also the connectors file: it holds the energy register, and a reading the central system has seen
+ * must never be above the register a restart reads back (a PowerLoss meterStop would go back). */
 bool ocpp_cp_journal_durable(const struct ocpp_cp *cp)
 {
-	return cp->jb_n == 0;
+	return cp->jb_n == 0 && !(cp->state_dirty & STATE_CONNECTORS);
 }
 
 bool ocpp_cp_journal_waiting(const struct ocpp_cp *cp, uint64_t seq)
@@ -202,7 +206,7 @@ void ocpp_cp_journal_retry(struct ocpp_cp *cp)
 	/* Each save clears its bit or sets the retry again. */
 	if (dirty & 1u)
 		ocpp_cp_save_config(cp);
-	if (dirty & 2u)
+	if (dirty & STATE_CONNECTORS)
 		ocpp_cp_save_connectors(cp);
 	if (dirty & 4u)
 		ocpp_cp_save_auth(cp);

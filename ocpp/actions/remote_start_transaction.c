@@ -72,6 +72,12 @@ json_t *ocpp_handle_remote_start_transaction(struct ocpp_cp *cp, const json_t *r
 	}
 	if (c <= 0 || c > OCPP_MAX_CONNECTORS || !can_take(cp, (int)c))
 		return json_pack("{s:s}", "status", "Rejected");
+	/* The disk refuses writes: a transaction could not be recorded, so none is promised. */
+	if (!ocpp_cp_journal_durable(cp)) {
+		ocpp_cp_log(cp, CORE_LOG_WARN, "connector %lld: remote start rejected: the journal cannot be written",
+			    (long long)c);
+		return json_pack("{s:s}", "status", "Rejected");
+	}
 	if (ocpp_config_bool(cp->cfg, OCPP_KEY_AUTHORIZE_REMOTE_TX_REQUESTS) && !cached_ok(cp, tag)) {
 		struct ocpp_conn *k = &cp->conn[c];
 

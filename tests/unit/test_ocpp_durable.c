@@ -146,6 +146,76 @@ static void test_nothing_sent_before_durable(void **state)
 	assert_int_equal(journal_count(f, "\"k\":\"map\""), 1);
 }
 
+/* While the disk refuses writes no transaction is promised or started: a crash would lose it. A
+ * remote start is Rejected; once the disk takes writes again it is Accepted and the car charges. */
+static void test_no_transaction_while_full(void **state)
+{
+	struct fake *f = *state;
+	size_t from;
+
+	fk_key(f, "MeterValueSampleInterval", "10");
+	fk_online(f, 2);
+	f->autoack = true;
+	assert_string_equal(fk_cs_status(f, "RemoteStartTransaction", "{\"connectorId\":2,\"idTag\":\"TAG2\"}"),
+			    "Accepted");
+	fk_ev(f, 2, true, 16);
+	fk_charge(f, 2, 5, 16);
+	fk_ev(f, 1, true, 0);
+	f->full_since = f->now.mono_ms; /* the disk fills; connector 2's next sample finds out */
+	f->full_ms = 30000;
+	fk_charge(f, 2, 12, 16);
+	assert_true(ocpp_cp_stats(f->cp)->journal_waiting > 0);
+	from = f->n_fr;
+	assert_string_equal(fk_cs_status(f, "RemoteStartTransaction", "{\"connectorId\":1,\"idTag\":\"TAG1\"}"),
+			    "Rejected");
+	fk_advance(f, 25000); /* free, and the next retry */
+	assert_int_equal(ocpp_cp_stats(f->cp)->journal_waiting, 0);
+	assert_string_equal(fk_cs_status(f, "RemoteStartTransaction", "{\"connectorId\":1,\"idTag\":\"TAG1\"}"),
+			    "Accepted");
+	fk_advance(f, 2000);
+	assert_int_equal(count_action(f, "StartTransaction", from), 1);
+	assert_int_equal(lim_now(f, 1), -1);
+}
+
+/* A reading the central system saw is never above the register a restart reads back: while the
+ * connectors file (which holds the register) cannot be saved, MeterValues wait, and the PowerLoss
+ * StopTransaction after a crash is at least the last reading delivered. */
+static void test_register_never_behind_a_reading(void **state)
+{
+	struct fake *f = *state;
+	long long last_seen = -1, stop;
+	json_t *p;
+
+	fk_key(f, "MeterValueSampleInterval", "10");
+	fk_online(f, 1);
+	f->autoack = true;
+	assert_string_equal(fk_cs_status(f, "RemoteStartTransaction", "{\"connectorId\":1,\"idTag\":\"TAG1\"}"),
+			    "Accepted");
+	fk_ev(f, 1, true, 16);
+	fk_charge(f, 1, 30, 16);
+	f->store_fail = true; /* the state files fail, the journal still takes its appends */
+	fk_charge(f, 1, 60, 16);
+	for (size_t i = 0; i < f->n_fr; i++) {
+		const json_t *sv;
+
+		if (f->fr[i].type != 2 || strcmp(frame_action(&f->fr[i]), "MeterValues"))
+			continue;
+		sv = json_array_get(json_object_get(json_array_get(json_object_get(json_array_get(f->fr[i].j, 3),
+			"meterValue"), 0), "sampledValue"), 0);
+		last_seen = atoll(json_string_value(json_object_get(sv, "value")));
+	}
+	assert_true(last_seen > 0);
+	f->store_fail = false; /* SIGKILL, then a working disk */
+	fk_restart(f, NULL, 0);
+	fk_connect_boot(f);
+	fk_advance(f, 10000);
+	p = last_call(f, "StopTransaction");
+	assert_non_null(p);
+	stop = (long long)jint(p, "meterStop");
+	if (stop < last_seen)
+		fail_msg("meterStop %lld below the reading %lld the central system saw", stop, last_seen);
+}
+
 /* A state file that could not be saved is saved again once the disk frees. */
 static void test_state_file_saved_again(void **state)
 {
@@ -193,6 +263,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_nothing_sent_before_durable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_state_file_saved_again, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_transaction_while_full, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_register_never_behind_a_reading, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trigger_storm_bounded, setup, teardown),
 		cmocka_unit_test(test_disk_full_at_each_write),
 		cmocka_unit_test(test_disk_full_at_each_write_then_sigkill),
