@@ -424,6 +424,33 @@ void ocpp_cp_queue_free(struct ocpp_cp *cp)
 
 /* ---------------------------------------------------------------- restore after a restart */
 
+/* A MeterValues in the journal will reach the central system: the connector's register must not be
+ * below its energy reading, or a PowerLoss meterStop would go back (the connectors file may be older
+ * than the journal when the disk filled in between). */
+static void register_at_least(struct ocpp_cp *cp, int c, const json_t *payload)
+{
+	const json_t *mv, *sv, *s;
+	size_t i, j;
+
+	if (c < 1 || c > OCPP_MAX_CONNECTORS)
+		return;
+	mv = json_object_get(payload, "meterValue");
+	json_array_foreach(mv, i, sv) {
+		json_array_foreach(json_object_get(sv, "sampledValue"), j, s) {
+			const char *ms = json_string_value(json_object_get(s, "measurand"));
+			const char *unit = json_string_value(json_object_get(s, "unit"));
+			const char *v = json_string_value(json_object_get(s, "value"));
+			double wh;
+
+			if ((ms && strcmp(ms, "Energy.Active.Import.Register")) || (unit && strcmp(unit, "Wh")) || !v)
+				continue;
+			wh = strtod(v, NULL);
+			if (wh > cp->conn[c].energy_wh && wh <= OCPP_ENERGY_MAX_WH)
+				cp->conn[c].energy_wh = wh;
+		}
+	}
+}
+
 static int restore_msg(struct ocpp_cp *cp, uint64_t seq, const json_t *r)
 {
 	const char *a = json_string_value(json_object_get(r, "a"));
@@ -447,6 +474,8 @@ static int restore_msg(struct ocpp_cp *cp, uint64_t seq, const json_t *r)
 	m->tx = true;
 	m->connector = (int)json_integer_value(json_object_get(r, "c"));
 	m->tx_local = (int)json_integer_value(json_object_get(r, "t"));
+	if (action == OCPP_OUT_METER_VALUES)
+		register_at_least(cp, m->connector, p);
 	if (cp->q_tail)
 		cp->q_tail->next = m;
 	else
