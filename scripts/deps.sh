@@ -5,7 +5,7 @@ set -euo pipefail
 
 TWCGW_PACKAGES=(build-essential cmake pkg-config
   libwebsockets-dev libjansson-dev libssl-dev libserialport-dev libcurl4-openssl-dev libcmocka-dev libmosquitto-dev)
-TWCGW_TEST_PACKAGES=(valgrind clang libclang-rt-dev openssl mosquitto mosquitto-clients)
+TWCGW_TEST_PACKAGES=(valgrind clang libclang-rt-dev openssl mosquitto mosquitto-clients faketime)
 
 twcgw_missing_packages() {
   local p missing=()

@@ -62,6 +62,7 @@ if ! build/bin/bench_solar; then
   status=1
 fi
 
+echo "== Fault suite, short mode (tests/faults/run.mjs, docs/reliability.md)"; { conformance_deps && node tests/faults/run.mjs --short --twcgw build/bin/twcgw --twcsim build/bin/twc-sim; } || status=1
 echo "== OCPP 1.6J conformance suite (conformance/run.mjs)"
 conformance_log=build/conformance.log
 if conformance_deps; then
