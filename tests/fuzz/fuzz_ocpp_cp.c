@@ -21,6 +21,7 @@
 #include <jansson.h>
 
 #include "ocpp_cp.h"
+#include "fuzz_mem_journal.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -54,40 +55,15 @@ static int fz_send(void *user, const char *text, size_t len)
 static int fz_jput(void *user, uint64_t seq, const char *text)
 {
 	struct fz *z = user;
-	int i = 0;
 
-	if (!seq || !text)
-		abort();
-	while (i < z->n && z->seq[i] < seq)
-		i++;
-	if (i < z->n && z->seq[i] == seq) {
-		free(z->text[i]);
-		z->text[i] = strdup(text);
-		return 0;
-	}
-	if (z->n == MAX_RECORDS)
-		return -ENOSPC;
-	memmove(&z->seq[i + 1], &z->seq[i], (size_t)(z->n - i) * sizeof(z->seq[0]));
-	memmove(&z->text[i + 1], &z->text[i], (size_t)(z->n - i) * sizeof(z->text[0]));
-	z->seq[i] = seq;
-	z->text[i] = strdup(text);
-	z->n++;
-	return 0;
+	return mem_journal_put(z->seq, z->text, &z->n, MAX_RECORDS, seq, text);
 }
 
 static int fz_jdel(void *user, uint64_t seq)
 {
 	struct fz *z = user;
 
-	for (int i = 0; i < z->n; i++)
-		if (z->seq[i] == seq) {
-			free(z->text[i]);
-			memmove(&z->seq[i], &z->seq[i + 1], (size_t)(z->n - i - 1) * sizeof(z->seq[0]));
-			memmove(&z->text[i], &z->text[i + 1], (size_t)(z->n - i - 1) * sizeof(z->text[0]));
-			z->n--;
-			return 0;
-		}
-	return 0;
+	return mem_journal_del(z->seq, z->text, &z->n, seq);
 }
 
 static int fz_store(void *user, const char *name, const char *text, bool secret)
