@@ -52,7 +52,6 @@ struct gw_mqtt_status {
 	char node[64];             /* the prefix as an id: "garage/twcgw" -> "garage_twcgw" */
 	char topic_set[TOPIC_MAX];
 	char last_gateway[PAYLOAD_MAX];
-	bool gateway_announced;
 	struct seen seen[SEEN_MAX];
 	lws_sorted_usec_list_t sul_every, sul_change;
 	bool change_armed, stopped;
@@ -404,7 +403,6 @@ static void on_link(void *user, bool up)
 	char topic[TOPIC_MAX];
 
 	if (!up) {
-		s->gateway_announced = false;
 		for (int i = 0; i < SEEN_MAX; i++) {
 			s->seen[i].announced = false;
 			s->seen[i].last[0] = '\0';
@@ -414,10 +412,8 @@ static void on_link(void *user, bool up)
 	}
 	topic_of(s, topic, "%s", "status");
 	gw_mqtt_publish(s->m, topic, "online", 6, true);
-	if (s->mc.discovery) {
+	if (s->mc.discovery)
 		announce_gateway(s);
-		s->gateway_announced = true;
-	}
 	publish_all(s);
 }
 
