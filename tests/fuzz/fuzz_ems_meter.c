@@ -37,6 +37,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 struct fz {
 	struct ems_meter *m;
 	enum ems_meter_type type;
+	bool token_set;    /* TOKEN is this meter's secret (else a device may well send that text) */
 	uint64_t now;
 	bool pending;
 	bool in_tick;
@@ -98,7 +99,7 @@ static void fz_log(void *user, enum core_log_level level, const char *msg)
 {
 	struct fz *z = user;
 
-	if ((int)level < CORE_LOG_ERROR || level > CORE_LOG_DEBUG || strstr(msg, PASSWORD) || strstr(msg, TOKEN) ||
+	if ((int)level < CORE_LOG_ERROR || level > CORE_LOG_DEBUG || strstr(msg, PASSWORD) || (z->token_set && strstr(msg, TOKEN)) ||
 	    strchr(msg, '\n') || (z->type == EMS_METER_JSON && strstr(msg, "?key=")))
 		abort();
 	for (int i = 0; i < z->n_sessions; i++)
@@ -159,6 +160,7 @@ static bool fz_new(struct fz *z, uint8_t sel)
 	};
 
 	z->type = p.type;
+	z->token_set = p.token != NULL;
 	switch (p.type) {
 	case EMS_METER_HASS:
 		src(&p, EMS_GRID, "sensor.grid", "", 0, sel & 0x20);
