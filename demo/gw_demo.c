@@ -24,6 +24,7 @@
 
 #include "gw_bus.h"
 #include "gw_clock.h"
+#include "gw_control.h"
 #include "gw_config.h"
 #include "gw_demo_rig.h"
 #include "gw_log.h"
@@ -31,6 +32,7 @@
 #include "gw_ocpp.h"
 #include "gw_policy.h"
 #include "gw_port.h"
+#include "gw_web.h"
 #include "twc_sim.h"
 
 #define SIM_MAX_SLEEP_MS 1000u
@@ -185,12 +187,66 @@ int demo_rig_run(struct demo_rig *r)
 	return r->interrupted ? 130 : code;
 }
 
+int demo_rig_web(struct demo_rig *r, struct gw_config *cfg, const char *addr, bool addr_given,
+		 struct gw_policy *policy, struct gw_ocpp *ocpp)
+{
+	struct gw_web_parts parts;
+	const char *shown = addr;
+	int port;
+
+	if (!addr)
+		return 0;
+	if (policy) {
+		r->control = gw_control_new(NULL, cfg, r->bus, policy);
+		if (!r->control)
+			return -1;
+	}
+	parts = (struct gw_web_parts){ r->bus, ocpp, policy, r->control, NULL };
+	cfg->http.enabled = true;
+	cfg->http.n_listen = 1;
+	snprintf(cfg->http.listen[0], sizeof(cfg->http.listen[0]), "%s", addr);
+	r->web = gw_web_new(r->loop, &r->clock, cfg, &parts);
+	if (!r->web && !addr_given) {
+		/* Another program (or another demo) has 8080: any free port will do for a demo. */
+		snprintf(cfg->http.listen[0], sizeof(cfg->http.listen[0]), "127.0.0.1:0");
+		r->web = gw_web_new(r->loop, &r->clock, cfg, &parts);
+	}
+	if (!r->web) {
+		fprintf(stderr, "twcgw: --demo-http: cannot serve the status page on %s (see the log with -v)\n", addr);
+		return -1;
+	}
+	port = gw_web_port(r->web, 0);
+	shown = cfg->http.listen[0];
+	if (shown[0] == '[') {
+		const char *close = strchr(shown, ']');
+
+		printf("status page: http://%.*s:%d/\n", close ? (int)(close - shown + 1) : 0, shown, port);
+	} else {
+		const char *colon = strrchr(shown, ':');
+		int hl = colon ? (int)(colon - shown) : 0;
+
+		/* 0.0.0.0 is where we listen, not an address to browse to. */
+		if (hl == 7 && !strncmp(shown, "0.0.0.0", 7))
+			printf("status page: http://127.0.0.1:%d/\n", port);
+		else
+			printf("status page: http://%.*s:%d/\n", hl, shown, port);
+	}
+	fflush(stdout);
+	return 0;
+}
+
+bool demo_rig_policy_changed(const struct demo_rig *r)
+{
+	return r->control && strcmp(gw_control_policy_source(r->control), "settings") == 0;
+}
+
 void demo_rig_close(struct demo_rig *r)
 {
 	/* The simulator's timer, then the bus's and the port's, then the context: it closes both socket
 	 * ends' adoptions and calls back into the port, which must still exist. */
 	r->finished = true;
 	lws_sul_cancel(&r->sul_sim);
+	gw_web_stop(r->web);
 	gw_bus_stop(r->bus);
 	gw_port_stop(r->sim_port);
 	gw_loop_free(r->loop);
@@ -199,6 +255,10 @@ void demo_rig_close(struct demo_rig *r)
 
 void demo_rig_free(struct demo_rig *r)
 {
+	gw_web_free(r->web);
+	gw_control_free(r->control);
+	r->web = NULL;
+	r->control = NULL;
 	gw_bus_free(r->bus);
 	gw_port_free(r->sim_port);
 	twc_sim_free(r->sim);
@@ -508,7 +568,7 @@ static void demo_ocpp_config(struct gw_config *cfg, const char *ocpp_url)
 	cfg->ocpp.call_timeout = 30;
 }
 
-static int share_run(double speed, const char *ocpp_url)
+static int share_run(double speed, const char *ocpp_url, const char *http, bool http_given)
 {
 	struct twc_sim_config sc;
 	struct gw_config cfg;
@@ -534,6 +594,8 @@ static int share_run(double speed, const char *ocpp_url)
 		gw_log_error("demo: set-up failed");
 		goto out;
 	}
+	if (demo_rig_web(&d->rig, &cfg, http, http_given, d->policy, d->ocpp) != 0)
+		goto out;
 	demo_rig_start(&d->rig);
 
 	printf("twcgw demo: 3 simulated TWC slaves (protocol 2, fw 4.5.3, 32 A), wiring %d A total / %d A per TWC,\n"
@@ -575,14 +637,17 @@ int gw_demo_scenario_from_name(const char *name)
 	return -1;
 }
 
-int gw_demo_run(enum gw_demo_scenario scenario, double speed, const char *ocpp_url)
+int gw_demo_run(enum gw_demo_scenario scenario, double speed, const char *ocpp_url, const char *http)
 {
+	/* 8080 is only the default: a demo never fails because something else has it. */
+	bool http_given = http && strcmp(http, "127.0.0.1:8080") != 0;
+
 	if (scenario == GW_DEMO_SOLAR) {
 		if (ocpp_url) {
 			gw_log_error("demo: the solar day runs without OCPP");
 			return 1;
 		}
-		return demo_solar_run(speed);
+		return demo_solar_run(speed, http, http_given);
 	}
-	return share_run(speed > 0 ? speed : DEMO_SPEED, ocpp_url);
+	return share_run(speed > 0 ? speed : DEMO_SPEED, ocpp_url, http, http_given);
 }

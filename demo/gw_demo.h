@@ -29,7 +29,9 @@ int gw_demo_scenario_from_name(const char *name);
  * in force exceeded the available current, a slave was not found, ...; solar: the same limit check,
  * too little charged, too little of it from solar, or charging flapped), 130 if interrupted;
  * GW_LOOP_RESTART if the central system asked for a Reset.
+ * @http: serve the status page there ("127.0.0.1:8080", a free port if that one is busy; port 0 any
+ *        free port) and print its URL; NULL for none.
  */
-int gw_demo_run(enum gw_demo_scenario scenario, double speed, const char *ocpp_url);
+int gw_demo_run(enum gw_demo_scenario scenario, double speed, const char *ocpp_url, const char *http);
 
 #endif

@@ -26,6 +26,11 @@
 #include "gw_port.h"
 #include "twc_sim.h"
 
+struct gw_control;
+struct gw_web;
+struct gw_policy;
+struct gw_ocpp;
+
 struct demo_rig {
 	struct gw_clock clock;
 	struct gw_loop *loop;
@@ -35,6 +40,8 @@ struct demo_rig {
 	lws_sorted_usec_list_t sul_sim;
 	uint64_t start_ms;   /* gateway ms at open; scenario times count from here */
 	bool finished;       /* the end or a stop signal: no more simulator ticks */
+	struct gw_control *control; /* the page's controls (in memory: the demo keeps nothing) */
+	struct gw_web *web;  /* the status page, when asked for */
 	bool interrupted;    /* SIGINT/SIGTERM */
 };
 
@@ -68,12 +75,25 @@ void demo_rig_sim_rearm(struct demo_rig *r);
 /* Schedule @cb on @sul after @sim_delay_ms of gateway time. */
 void demo_rig_schedule(struct demo_rig *r, lws_sorted_usec_list_t *sul, sul_cb_t cb, uint64_t sim_delay_ms);
 
+/**
+ * demo_rig_web() - serve the status page on @addr ("127.0.0.1:8080"; NULL: none) for the scenario's
+ * @cfg (borrowed, outlives the rig; the controls change it), @policy and @ocpp (either may be NULL), and
+ * print its URL. The default address busy, a free port is taken instead.
+ * Return: 0, or -1 (logged).
+ */
+int demo_rig_web(struct demo_rig *r, struct gw_config *cfg, const char *addr, bool addr_given,
+		 struct gw_policy *policy, struct gw_ocpp *ocpp);
+
+/* Whether the operator changed the policy from the page (the scenario's own checks then no longer
+ * apply). */
+bool demo_rig_policy_changed(const struct demo_rig *r);
+
 /* Stop the simulator's timer, the bus and the port, then destroy the lws context. */
 void demo_rig_close(struct demo_rig *r);
 /* Free the bus, the port and the simulator. */
 void demo_rig_free(struct demo_rig *r);
 
 /* The solar-day scenario (gw_demo_solar.c); same return as gw_demo_run(). */
-int demo_solar_run(double speed);
+int demo_solar_run(double speed, const char *http, bool http_given);
 
 #endif

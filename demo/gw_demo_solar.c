@@ -186,6 +186,8 @@ static int verdict(const struct solar *s, const struct gw_policy_state *ps)
 	double share = s->car_wh > 0 ? s->solar_car_wh / s->car_wh : 0;
 	unsigned switches = ps->starts + ps->stops;
 	char why[256] = "";
+	/* The operator took over from the page: the day's solar figures then say nothing of the policy. */
+	bool changed = demo_rig_policy_changed(&s->rig);
 
 	twc_sim_stats(s->rig.sim, &st);
 	printf("\nThe day in figures (06:00-21:00, summed second by second of solar time):\n"
@@ -200,13 +202,13 @@ static int verdict(const struct solar *s, const struct gw_policy_state *ps)
 	if (st.max_in_force_total > SOLAR_AMPS)
 		snprintf(why, sizeof(why), "the limits in force reached %d A, above the %d A wiring",
 			 st.max_in_force_total, SOLAR_AMPS);
-	else if (s->car_wh / 1000 <= PASS_MIN_KWH)
+	else if (!changed && s->car_wh / 1000 <= PASS_MIN_KWH)
 		snprintf(why, sizeof(why), "the car charged only %.1f kWh (more than %.0f kWh expected)",
 			 s->car_wh / 1000, PASS_MIN_KWH);
-	else if (share < PASS_MIN_SOLAR_SHARE)
+	else if (!changed && share < PASS_MIN_SOLAR_SHARE)
 		snprintf(why, sizeof(why), "only %.0f %% of the charge came from solar (at least %.0f %% expected)",
 			 share * 100, PASS_MIN_SOLAR_SHARE * 100);
-	else if (switches > PASS_MAX_SWITCHES)
+	else if (!changed && switches > PASS_MAX_SWITCHES)
 		snprintf(why, sizeof(why), "charging flapped: %u starts + %u stops (at most %d expected)", ps->starts,
 			 ps->stops, PASS_MAX_SWITCHES);
 	else if (st.rx_bad || st.forbidden)
@@ -215,6 +217,9 @@ static int verdict(const struct solar *s, const struct gw_policy_state *ps)
 	printf("\n");
 	if (why[0])
 		printf("verdict: FAIL - %s\n", why);
+	else if (changed)
+		printf("verdict: PASS - the policy was changed from the status page, so only the safety checks apply: "
+		       "peak sum of limits in force %d A <= %d A wiring\n", st.max_in_force_total, SOLAR_AMPS);
 	else
 		printf("verdict: PASS - charged %.1f kWh, %.0f %% from solar; %u starts + %u stops on a cloudy day; "
 		       "peak sum of limits in force %d A <= %d A wiring\n",
@@ -277,7 +282,7 @@ static void solar_config(struct gw_config *cfg)
 	cfg->policy.fallback_after = 300;
 }
 
-int demo_solar_run(double speed)
+int demo_solar_run(double speed, const char *http, bool http_given)
 {
 	static const uint16_t ids[1] = { SOLAR_SLAVE_ID };
 	struct twc_sim_config sc;
@@ -305,6 +310,8 @@ int demo_solar_run(double speed)
 		gw_log_error("demo: set-up failed");
 		goto out;
 	}
+	if (demo_rig_web(&s->rig, &cfg, http, http_given, s->policy, NULL) != 0)
+		goto out;
 	demo_rig_start(&s->rig);
 	print_header(s);
 	lws_sul_schedule(gw_loop_context(s->rig.loop), 0, &s->sul_script, script_cb, 1);

@@ -27,6 +27,8 @@
 #include "gw_mqtt_status.h"
 #include "gw_notify.h"
 #include "gw_timer.h"
+#include "gw_web.h"
+#include "gw_auth.h"
 #include "gw_ocpp.h"
 #include "gw_policy.h"
 #include "gw_tesla.h"
@@ -52,6 +54,7 @@ struct app {
 	struct gw_policy *policy;
 	struct gw_control *control;  /* the operator's run-time settings */
 	struct gw_mqtt_status *mqtt; /* with an mqtt section */
+	struct gw_web *web;          /* with an http section */
 	lws_sorted_usec_list_t sul_status;
 	char status[256];
 };
@@ -62,6 +65,7 @@ static void usage(FILE *out)
 		"usage: twcgw -c FILE [-n] [-v]\n"
 		"       twcgw --demo [--demo-scenario NAME] [--demo-speed N] [--demo-ocpp URL] [-v]\n"
 		"       twcgw --import-twcmanager FILE > twcgw.json\n"
+		"       twcgw --hash-password < password.txt\n"
 		"\n"
 		"Master for Tesla Wall Connector Gen 2 slaves on an RS-485 bus; with an \"ocpp\" section in\n"
 		"the config, an OCPP 1.6J charge point with one connector per Wall Connector.\n"
@@ -79,9 +83,13 @@ static void usage(FILE *out)
 		"                        4 for share)\n"
 		"      --demo-ocpp URL   share scenario (implied): also show the cars to the OCPP central system\n"
 		"                        at URL (ws:// or wss://; charge box \"twcgw-demo\", no auth, idTag \"DEMO\")\n"
+		"      --demo-http ADDR  serve the status page on ADDR (default 127.0.0.1:8080; port 0 picks a free\n"
+		"                        port, \"off\" serves none) and print its URL\n"
 		"      --import-twcmanager FILE\n"
 		"                        print the twcgw config equivalent to TWCManager's config.json FILE\n"
 		"                        (and its settings.json); what is not carried over goes to stderr\n"
+		"      --hash-password   read a password (one line) on standard input and print the hash to put\n"
+		"                        in http.passwordHash\n"
 		"      --version         print the version and exit\n"
 		"  -h, --help            print this help and exit\n"
 		"\n"
@@ -209,8 +217,13 @@ static int run(struct app *app)
 		app->control = gw_control_new(app->config_path, &app->cfg, app->bus, app->policy);
 	if (app->control && app->cfg.mqtt.enabled)
 		app->mqtt = gw_mqtt_status_new(app->loop, &app->cfg, app->bus, app->ocpp, app->policy, app->control);
+	if (app->control && app->cfg.http.enabled) {
+		struct gw_web_parts parts = { app->bus, app->ocpp, app->policy, app->control, app->tesla };
+
+		app->web = gw_web_new(app->loop, &app->clock, &app->cfg, &parts);
+	}
 	if (!app->bus || (app->cfg.ocpp.enabled && !app->ocpp) || (app->cfg.tesla.enabled && !app->tesla) ||
-	    !app->policy || !app->control || (app->cfg.mqtt.enabled && !app->mqtt)) {
+	    !app->policy || !app->control || (app->cfg.mqtt.enabled && !app->mqtt) || (app->cfg.http.enabled && !app->web)) {
 		code = -EIO;
 		goto out;
 	}
@@ -230,12 +243,14 @@ out:
 	if (app->loop)
 		lws_sul_cancel(&app->sul_status);
 	gw_notify_stop();
+	gw_web_stop(app->web);
 	gw_mqtt_status_stop(app->mqtt);
 	gw_policy_stop(app->policy);
 	gw_tesla_stop(app->tesla);
 	gw_ocpp_stop(app->ocpp);
 	gw_bus_stop(app->bus);
 	gw_loop_free(app->loop);
+	gw_web_free(app->web);
 	gw_mqtt_status_free(app->mqtt);
 	gw_control_free(app->control);
 	gw_policy_free(app->policy);
@@ -244,6 +259,31 @@ out:
 	gw_bus_free(app->bus);
 	gw_log_info("stopped");
 	return code < 0 ? 1 : code;
+}
+
+/* --hash-password: one line from stdin (no echo to turn off: it is meant for a pipe or a prompt the
+ * shell gives), its hash on stdout. */
+static int hash_password(void)
+{
+	char line[300], out[GW_AUTH_HASH_MAX], err[128];
+	size_t n;
+
+	if (isatty(STDIN_FILENO))
+		fprintf(stderr, "password: ");
+	if (!fgets(line, sizeof(line), stdin)) {
+		fprintf(stderr, "twcgw: --hash-password: no password on standard input\n");
+		return EXIT_USAGE;
+	}
+	n = strcspn(line, "\r\n");
+	line[n] = '\0';
+	if (gw_auth_hash_password(line, out, sizeof(out), err, sizeof(err)) != 0) {
+		memset(line, 0, sizeof(line));
+		fprintf(stderr, "twcgw: --hash-password: %s\n", err);
+		return EXIT_USAGE;
+	}
+	memset(line, 0, sizeof(line));
+	printf("%s\n", out);
+	return 0;
 }
 
 /* OCPP Reset: everything is closed and the journal is on disk; start again as we were started. */
@@ -270,7 +310,8 @@ static bool parse_speed(const char *s, double *out)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_DEMO = 256, OPT_DEMO_SPEED, OPT_DEMO_OCPP, OPT_DEMO_SCENARIO, OPT_VERSION, OPT_IMPORT };
+	enum { OPT_DEMO = 256, OPT_DEMO_SPEED, OPT_DEMO_OCPP, OPT_DEMO_SCENARIO, OPT_VERSION, OPT_IMPORT, OPT_DEMO_HTTP,
+	       OPT_HASH };
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "check", no_argument, NULL, 'n' },
@@ -282,11 +323,14 @@ int main(int argc, char **argv)
 		{ "demo-scenario", required_argument, NULL, OPT_DEMO_SCENARIO },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ "import-twcmanager", required_argument, NULL, OPT_IMPORT },
+		{ "demo-http", required_argument, NULL, OPT_DEMO_HTTP },
+		{ "hash-password", no_argument, NULL, OPT_HASH },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct app app;
 	bool check = false, demo = false, speed_given = false;
-	const char *demo_url = NULL, *import_path = NULL;
+	const char *demo_url = NULL, *import_path = NULL, *demo_http = "127.0.0.1:8080";
+	bool demo_http_given = false, hash = false;
 	int scenario = -1; /* not given */
 	double speed = 0;  /* the scenario's default */
 	char err[ERR_MAX], warn[ERR_MAX] = "";
@@ -329,6 +373,13 @@ int main(int argc, char **argv)
 		case OPT_DEMO_OCPP:
 			demo_url = optarg;
 			break;
+		case OPT_DEMO_HTTP:
+			demo_http = optarg;
+			demo_http_given = true;
+			break;
+		case OPT_HASH:
+			hash = true;
+			break;
 		case OPT_DEMO_SCENARIO:
 			scenario = gw_demo_scenario_from_name(optarg);
 			if (scenario < 0) {
@@ -350,6 +401,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "twcgw: unexpected argument \"%s\"\n", argv[optind]);
 		usage(stderr);
 		return EXIT_USAGE;
+	}
+	if (hash) {
+		if (demo || app.config_path || check || import_path) {
+			fprintf(stderr, "twcgw: --hash-password takes no other option\n");
+			return EXIT_USAGE;
+		}
+		return hash_password();
 	}
 	if (import_path) {
 		if (demo || app.config_path || check) {
@@ -383,12 +441,19 @@ int main(int argc, char **argv)
 		if (scenario < 0)
 			scenario = demo_url ? GW_DEMO_SHARE : GW_DEMO_SOLAR;
 		gw_log_set_level(app.verbose ? GW_LOG_DEBUG : GW_LOG_WARN);
-		rc = gw_demo_run((enum gw_demo_scenario)scenario, speed_given ? speed : 0, demo_url);
+		if (!strcmp(demo_http, "off"))
+			demo_http = NULL;
+		else if (gw_config_listen_check(demo_http) != 0) {
+			fprintf(stderr, "twcgw: --demo-http: expected address:port such as 127.0.0.1:8080, or off; got \"%s\"\n",
+				demo_http);
+			return EXIT_USAGE;
+		}
+		rc = gw_demo_run((enum gw_demo_scenario)scenario, speed_given ? speed : 0, demo_url, demo_http);
 		return rc == GW_LOOP_RESTART ? restart(argv) : rc;
 	}
-	if (speed_given || demo_url || scenario >= 0) {
+	if (speed_given || demo_url || scenario >= 0 || demo_http_given) {
 		fprintf(stderr, "twcgw: %s needs --demo\n",
-			speed_given ? "--demo-speed" : demo_url ? "--demo-ocpp" : "--demo-scenario");
+			speed_given ? "--demo-speed" : demo_url ? "--demo-ocpp" : demo_http_given ? "--demo-http" : "--demo-scenario");
 		usage(stderr);
 		return EXIT_USAGE;
 	}

@@ -180,6 +180,18 @@ static void handle_call(struct ocpp_cp *cp, const struct ocpp_frame *f)
 	json_decref(conf);
 }
 
+const uint32_t ocpp_latency_bounds_ms[OCPP_LATENCY_BUCKETS] = { 50, 100, 250, 500, 1000, 2500, 5000, 10000 };
+
+/* How long the central system took to answer one of our CALLs, into the stats' histogram. */
+static void answer_time(struct ocpp_cp *cp, uint64_t ms)
+{
+	cp->stats.calls_answered++;
+	cp->stats.answer_ms_sum += ms;
+	for (int i = 0; i < OCPP_LATENCY_BUCKETS; i++)
+		if (ms <= ocpp_latency_bounds_ms[i])
+			cp->stats.answer_le[i]++;
+}
+
 static void handle_answer(struct ocpp_cp *cp, const struct ocpp_frame *f)
 {
 	struct ocpp_perr e = { OCPP_ERR_NONE, "" };
@@ -210,6 +222,7 @@ static void handle_answer(struct ocpp_cp *cp, const struct ocpp_frame *f)
 	}
 	cp->inflight = false;
 	cp->inflight_msg = NULL;
+	answer_time(cp, cp->now_ms - cp->inflight_sent_ms);
 	if (m)
 		ocpp_cp_queue_remove(cp, m);
 }
@@ -472,6 +485,16 @@ uint64_t ocpp_cp_next_deadline(const struct ocpp_cp *cp)
 bool ocpp_cp_registered(const struct ocpp_cp *cp)
 {
 	return cp->registered;
+}
+
+const char *ocpp_cp_registration(const struct ocpp_cp *cp)
+{
+	if (cp->registered)
+		return "Accepted";
+	/* cp->reg starts at Accepted (0): only an answer while connected makes Pending or Rejected. */
+	if (!cp->connected || cp->reg == OCPP_REG_ACCEPTED)
+		return "none";
+	return ocpp_registration_names[cp->reg];
 }
 
 struct ocpp_config *ocpp_cp_config(struct ocpp_cp *cp)

@@ -118,6 +118,9 @@ struct ocpp_cp_env {
 	void (*log)(void *user, enum core_log_level level, const char *msg);
 };
 
+#define OCPP_LATENCY_BUCKETS 8
+extern const uint32_t ocpp_latency_bounds_ms[OCPP_LATENCY_BUCKETS]; /* 50 ms .. 10 s */
+
 struct ocpp_cp_stats {
 	uint32_t rx_frames, tx_frames;
 	uint32_t rx_bad;              /* frames answered with a CALLERROR or dropped */
@@ -129,6 +132,11 @@ struct ocpp_cp_stats {
 	uint32_t queue_coalesced;     /* other messages replaced by a newer one of the same kind, or dropped */
 	uint32_t journal_failures;    /* journal writes the disk refused (each retry counts) */
 	uint32_t journal_waiting;     /* journal writes waiting for the disk now */
+	/* CALL -> CALLRESULT time of our own CALLs that were answered, cumulative per bound of
+	 * ocpp_latency_bounds_ms (a Prometheus histogram without its +Inf, which is calls_answered). */
+	uint32_t calls_answered;
+	uint64_t answer_ms_sum;
+	uint32_t answer_le[OCPP_LATENCY_BUCKETS];
 };
 
 struct ocpp_cp;
@@ -169,6 +177,8 @@ enum ocpp_cp_status ocpp_cp_connector_status(const struct ocpp_cp *cp, int conne
 int ocpp_cp_transaction_id(const struct ocpp_cp *cp, int connector);
 double ocpp_cp_energy_wh(const struct ocpp_cp *cp, int connector);
 bool ocpp_cp_registered(const struct ocpp_cp *cp); /* BootNotification Accepted since connect */
+/* "Accepted", "Pending", "Rejected" (the last BootNotification answer on this link), or "none". */
+const char *ocpp_cp_registration(const struct ocpp_cp *cp);
 struct ocpp_config *ocpp_cp_config(struct ocpp_cp *cp);
 const struct ocpp_cp_stats *ocpp_cp_stats(const struct ocpp_cp *cp);
 

@@ -129,6 +129,7 @@ struct ocpp_cp {
 	struct ocpp_msg *inflight_msg;    /* NULL for BootNotification */
 	enum ocpp_out_action inflight_action;
 	uint64_t inflight_deadline;
+	uint64_t inflight_sent_ms;        /* for the answer-time histogram */
 
 	struct ocpp_msg *q_head, *q_tail;
 	int q_persisted;                  /* transaction messages in the queue */

@@ -207,6 +207,7 @@ static int send_call(struct ocpp_cp *cp, enum ocpp_out_action a, const json_t *p
 	cp->inflight = true;
 	cp->inflight_action = a;
 	cp->inflight_deadline = cp->now_ms + cp->call_timeout_ms;
+	cp->inflight_sent_ms = cp->now_ms;
 	cp->last_send_ms = cp->now_ms;
 	return 0;
 }

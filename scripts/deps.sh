@@ -5,7 +5,8 @@ set -euo pipefail
 
 TWCGW_PACKAGES=(build-essential cmake pkg-config
   libwebsockets-dev libjansson-dev libssl-dev libserialport-dev libcurl4-openssl-dev libcmocka-dev libmosquitto-dev)
-TWCGW_TEST_PACKAGES=(valgrind clang libclang-rt-dev openssl mosquitto mosquitto-clients faketime)
+# chromium: the status page's browser test (tests/browser); prometheus: promtool checks /metrics.
+TWCGW_TEST_PACKAGES=(valgrind clang libclang-rt-dev openssl mosquitto mosquitto-clients faketime chromium prometheus)
 
 twcgw_missing_packages() {
   local p missing=()

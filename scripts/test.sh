@@ -20,6 +20,23 @@ status=0
 echo "== House rules (scripts/checksrc.sh)"
 bash scripts/checksrc.sh || status=1
 
+# The node packages of a test folder (conformance/: ocpp-rpc; tests/browser/: playwright-core), installed
+# from its lock file when node_modules is missing or the lock file changed since the last install.
+npm_deps() {
+  local dir=$1 want have=""
+  want=$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)
+  [ -f "$dir/node_modules/.lock-sha256" ] && have=$(cat "$dir/node_modules/.lock-sha256")
+  if [ ! -d "$dir/node_modules" ] || [ "$want" != "$have" ]; then
+    (cd "$dir" && npm ci --no-audit --no-fund) || return 1
+    echo "$want" >"$dir/node_modules/.lock-sha256"
+  fi
+}
+conformance_deps() { npm_deps conformance; }
+
+echo "== Node packages of the browser test (tests/browser) and the conformance suite"
+npm_deps tests/browser || status=1
+conformance_deps || status=1
+
 echo "== ASan/UBSan build"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DTWCGW_SANITIZE=ON >/dev/null
 cmake --build build-asan -j"$jobs" >/dev/null
@@ -31,7 +48,7 @@ CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DTWCGW_FUZZ=ON \
   -DTWCGW_FUZZ_SECONDS="$fuzz_seconds" >/dev/null
 cmake --build build-fuzz -j"$jobs" --target fuzz_twc_frame fuzz_twc_bus fuzz_ocpp_frame fuzz_ocpp_cp fuzz_tesla_api \
   fuzz_ems_parse fuzz_ems_meter fuzz_gw_config fuzz_gw_held fuzz_gw_journal fuzz_ocpp_state fuzz_tesla_files \
-  fuzz_gw_http_parse >/dev/null
+  fuzz_gw_http_parse fuzz_gw_api >/dev/null
 (cd build-fuzz && ctest --output-on-failure -L fuzz -V -j"$jobs" 2>&1 | grep -E "stat::number_of_executed_units|Test +#|tests passed|Passed|Failed") || status=1
 
 echo "== Release build: unit, valgrind and integration tests"
@@ -44,18 +61,6 @@ fi
 
 echo "== Debian package of this machine's architecture (scripts/package.sh): build-pkg-*/, dist/, lintian"
 bash scripts/package.sh "$(dpkg --print-architecture)" || status=1
-
-# The conformance suite's one npm dependency, installed from the lock file when node_modules is missing
-# or the lock file changed since the last install.
-conformance_deps() {
-  local want have=""
-  want=$(sha256sum conformance/package-lock.json | cut -d' ' -f1)
-  [ -f conformance/node_modules/.lock-sha256 ] && have=$(cat conformance/node_modules/.lock-sha256)
-  if [ ! -d conformance/node_modules/ocpp-rpc ] || [ "$want" != "$have" ]; then
-    (cd conformance && npm ci --no-audit --no-fund) || return 1
-    echo "$want" >conformance/node_modules/.lock-sha256
-  fi
-}
 
 echo "== Solar day benchmark (bench/bench_solar): the policy against an oracle"
 if ! build/bin/bench_solar; then

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "gw_bus.h"
 #include "gw_log.h"
@@ -79,7 +80,7 @@ struct gw_control *gw_control_new(const char *config_path, struct gw_config *cfg
 	ctl->bus = bus;
 	ctl->policy = policy;
 	/* gw_control_config() already said what is wrong with a bad file; start from nothing then. */
-	if (gw_settings_load(cfg->data_dir, &ctl->set, err, sizeof(err)) < 0)
+	if (!config_path || gw_settings_load(cfg->data_dir, &ctl->set, err, sizeof(err)) < 0)
 		memset(&ctl->set, 0, sizeof(ctl->set));
 	maxes_apply(ctl);
 	return ctl;
@@ -148,12 +149,76 @@ static int policy_parse(const char *text, json_t **out, char *err, size_t errlen
 
 static int store(struct gw_control *ctl, char *err, size_t errlen)
 {
-	int rc = gw_settings_save(ctl->cfg->data_dir, &ctl->set);
+	int rc;
+
+	if (!ctl->config_path)
+		return 0; /* the demo: nothing on disk */
+	rc = gw_settings_save(ctl->cfg->data_dir, &ctl->set);
 
 	if (rc < 0)
 		snprintf(err, errlen, "cannot store %s/%s: %s; nothing changed", ctl->cfg->data_dir, GW_SETTINGS_FILE,
 			 strerror(-rc));
 	return rc;
+}
+
+/* A mode name of the policy object's member @key into @out. */
+static int mode_member(const json_t *policy, const char *key, enum ems_policy_mode *out, char *err, size_t errlen)
+{
+	const json_t *v = json_object_get(policy, key);
+	int m = json_is_string(v) ? ems_policy_mode_from_name(json_string_value(v)) : -1;
+
+	if (m < 0) {
+		snprintf(err, errlen, "config: policy.%s: must be \"off\", \"charge-now\", \"scheduled\" or "
+			 "\"track-green\"", key);
+		return -EINVAL;
+	}
+	*out = (enum ems_policy_mode)m;
+	return 0;
+}
+
+/*
+ * No config file (the demo): the operator's mode, until and then over the running config, checked
+ * here because there is no file to check them against. The demo's house stands in for meters, so
+ * every mode is possible; a schedule needs the file's rules and is refused.
+ */
+static int memory_policy(struct gw_control *ctl, const json_t *policy, struct gw_config *out, char *err,
+			 size_t errlen)
+{
+	const char *key;
+	json_t *v;
+	char why[160];
+
+	*out = *ctl->cfg;
+	if (!policy)
+		return 0; /* back to the start-up policy: the demo keeps none apart, so nothing changes */
+	json_object_foreach((json_t *)policy, key, v) {
+		if (strcmp(key, "mode") && strcmp(key, "until") && strcmp(key, "then")) {
+			snprintf(err, errlen, "config: policy.%.40s: not available in the demo (mode, until, then)", key);
+			return -EINVAL;
+		}
+	}
+	if (mode_member(policy, "mode", &out->policy.mode, err, errlen))
+		return -EINVAL;
+	if (out->policy.mode == EMS_POLICY_SCHEDULED && out->policy.n_windows == 0) {
+		snprintf(err, errlen, "config: policy.mode: \"scheduled\" needs a schedule, and the demo has none");
+		return -EINVAL;
+	}
+	out->policy.has_until = json_object_get(policy, "until") != NULL;
+	out->policy.then = EMS_POLICY_OFF;
+	if (out->policy.has_until) {
+		v = json_object_get(policy, "until");
+		if (!json_is_string(v) || gw_config_until_text(json_string_value(v), &out->policy.until_ms, why,
+							       sizeof(why))) {
+			snprintf(err, errlen, "config: policy.until: %s", json_is_string(v) ? why : "must be a string");
+			return -EINVAL;
+		}
+		if (json_object_get(policy, "then") && mode_member(policy, "then", &out->policy.then, err, errlen))
+			return -EINVAL;
+	} else if (json_object_get(policy, "then")) {
+		snprintf(err, errlen, "config: policy.then: needs policy.until (the time the mode ends)");
+		return -EINVAL;
+	}
+	return 0;
 }
 
 int gw_control_set_policy(struct gw_control *ctl, const char *text, char *err, size_t errlen)
@@ -179,7 +244,8 @@ int gw_control_set_policy(struct gw_control *ctl, const char *text, char *err, s
 		json_object_update(next, given);
 		json_decref(given);
 	}
-	rc = gw_config_with_policy(ctl->config_path, next, &with, err, errlen);
+	rc = ctl->config_path ? gw_config_with_policy(ctl->config_path, next, &with, err, errlen)
+			      : memory_policy(ctl, next, &with, err, errlen);
 	if (rc) {
 		json_decref(next);
 		return rc;
@@ -231,4 +297,67 @@ int gw_control_max(const struct gw_control *ctl, uint16_t twc_id)
 const char *gw_control_policy_source(const struct gw_control *ctl)
 {
 	return ctl->set.policy ? "settings" : "config";
+}
+
+static void days_text(uint8_t days, char *out, size_t n)
+{
+	static const char *const names[7] = { "sun", "mon", "tue", "wed", "thu", "fri", "sat" };
+	size_t used = 0;
+
+	out[0] = '\0';
+	if ((days & 0x7f) == 0x7f) {
+		snprintf(out, n, "daily");
+		return;
+	}
+	for (int d = 0; d < 7; d++) {
+		if ((days & (1u << d)) && used < n) {
+			int w = snprintf(out + used, n - used, "%s%s", used ? "," : "", names[d]);
+
+			if (w > 0)
+				used += (size_t)w;
+		}
+	}
+}
+
+json_t *gw_control_policy_json(const struct gw_control *ctl)
+{
+	const struct gw_config_policy *p = &ctl->cfg->policy;
+	json_t *j = json_pack("{s:s}", "mode", ems_policy_mode_name(p->mode)), *sched;
+
+	if (!j)
+		return NULL;
+	if (p->has_until) {
+		time_t t = (time_t)(p->until_ms / 1000);
+		struct tm tm;
+		char when[32];
+
+		if (gmtime_r(&t, &tm) && strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm))
+			json_object_set_new(j, "until", json_string(when));
+		json_object_set_new(j, "then", json_string(ems_policy_mode_name(p->then)));
+	}
+	sched = json_array();
+	for (int i = 0; sched && i < p->n_windows; i++) {
+		const struct ems_policy_window *w = &p->windows[i];
+		char days[40], start[8], end[8];
+
+		days_text(w->days, days, sizeof(days));
+		snprintf(start, sizeof(start), "%02d:%02d", (w->start_min / 60) % 24, w->start_min % 60);
+		snprintf(end, sizeof(end), "%02d:%02d", (w->end_min / 60) % 24, w->end_min % 60);
+		json_array_append_new(sched, json_pack("{s:s,s:s,s:s,s:i}", "days", days, "start", start, "end", end,
+						       "amps", w->amps));
+	}
+	if (sched)
+		json_object_set_new(j, "schedule", sched);
+	return j;
+}
+
+unsigned gw_control_modes(const struct gw_control *ctl)
+{
+	unsigned m = 1u << EMS_POLICY_OFF | 1u << EMS_POLICY_CHARGE_NOW;
+
+	if (ctl->cfg->policy.n_windows > 0)
+		m |= 1u << EMS_POLICY_SCHEDULED;
+	if (ctl->cfg->ems.n > 0 || !ctl->config_path)
+		m |= 1u << EMS_POLICY_TRACK_GREEN;
+	return m;
 }

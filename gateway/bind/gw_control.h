@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "gw_config.h"
 
 struct gw_bus;
@@ -28,7 +30,9 @@ int gw_control_config(const char *path, const char *data_dir, struct gw_config *
 		      char *warn, size_t warnlen);
 
 /* @cfg is the running config (main's, updated in place by a change); @bus and @policy are applied to.
- * Applies the stored maximums to the bus. NULL on allocation failure. */
+ * Applies the stored maximums to the bus. NULL on allocation failure.
+ * @config_path NULL (the demo, which has no file and no dataDir): changes are kept in memory only and
+ * the policy takes mode, until and then (no schedule). */
 struct gw_control *gw_control_new(const char *config_path, struct gw_config *cfg, struct gw_bus *bus,
 				  struct gw_policy *policy);
 void gw_control_free(struct gw_control *ctl);
@@ -48,6 +52,13 @@ int gw_control_max(const struct gw_control *ctl, uint16_t twc_id); /* -1: none *
 
 /* Where the policy in force comes from: "config" or "settings". */
 const char *gw_control_policy_source(const struct gw_control *ctl);
+
+/* The policy in force as the config's "policy" members (mode, until, then, schedule): new reference. */
+json_t *gw_control_policy_json(const struct gw_control *ctl);
+
+/* The modes this config can run: track-green only with meters (or the demo's house). Bit per
+ * enum ems_policy_mode. */
+unsigned gw_control_modes(const struct gw_control *ctl);
 
 /* After SIGHUP: @cfg was loaded through gw_control_config(); re-apply the maximums. */
 void gw_control_reloaded(struct gw_control *ctl);

@@ -912,3 +912,33 @@ void gw_policy_free(struct gw_policy *pol)
 	ems_policy_free(pol->core);
 	free(pol);
 }
+
+int gw_policy_meter(const struct gw_policy *pol, int i, struct gw_policy_meter *out)
+{
+	static const enum ems_value order[] = { EMS_GRID, EMS_PV, EMS_LOAD };
+	const struct meter *m;
+	uint64_t now, best = UINT64_MAX;
+	struct ems_reading r;
+	struct ems_meter_stats st;
+
+	if (i < 0 || i >= pol->n_meters)
+		return -ENOENT;
+	m = &pol->meters[i];
+	now = gw_clock_now_ms(pol->clock);
+	out->name = m->name;
+	out->type = ems_meter_type_name(m->cfg.type);
+	for (int v = 0; v < EMS_NVALUES; v++) {
+		uint64_t age = ems_meter_age_ms(m->core, (enum ems_value)v, now);
+
+		if (age < best)
+			best = age;
+	}
+	out->age_s = best == UINT64_MAX ? NAN : (double)best / 1000.0;
+	ems_meter_stats(m->core, &st);
+	out->ok = best != UINT64_MAX && best <= (uint64_t)m->cfg.max_age_s * 1000u && !st.failing;
+	ems_meter_reading(m->core, now, &r);
+	out->value_w = NAN;
+	for (size_t k = 0; k < sizeof(order) / sizeof(order[0]) && isnan(out->value_w); k++)
+		out->value_w = r.v[order[k]];
+	return 0;
+}

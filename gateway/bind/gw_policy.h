@@ -53,6 +53,17 @@ struct gw_policy_state {
 };
 void gw_policy_state(const struct gw_policy *pol, struct gw_policy_state *out);
 
+/* Meter @i (0..) for the status page: its name, type, the age of its freshest value (NAN never read),
+ * whether that is within its maxAge, and its main figure (grid, else pv, else load; NAN unknown).
+ * Return 0, or -ENOENT past the last meter. */
+struct gw_policy_meter {
+	const char *name, *type; /* borrowed from the policy */
+	double age_s;
+	bool ok;
+	double value_w;
+};
+int gw_policy_meter(const struct gw_policy *pol, int i, struct gw_policy_meter *out);
+
 /* One status line (also every log.statusInterval seconds). */
 void gw_policy_log_status(struct gw_policy *pol);
 

@@ -247,3 +247,33 @@ void gw_tesla_free(struct gw_tesla *t)
 	gw_http_free(t->http);
 	free(t);
 }
+
+int gw_tesla_vehicle(const struct gw_tesla *t, int slot, bool car, int64_t now_wall_ms, char *detail, size_t n)
+{
+	const struct tesla_stats *st;
+	const char *vin;
+
+	if (!t) {
+		snprintf(detail, n, "vehicle API not configured");
+		return -1;
+	}
+	if (!car || slot < 0 || slot >= TWC_MAX_SLAVES) {
+		snprintf(detail, n, "no car");
+		return -1;
+	}
+	st = tesla_stats(t->core);
+	vin = tesla_connector_vin(t->core, slot + 1);
+	if (st->needs_login)
+		snprintf(detail, n, "login needed (the refresh token was refused)");
+	else if (st->budget_exhausted)
+		snprintf(detail, n, "daily budget spent");
+	else if (st->blocked_until_ms > now_wall_ms)
+		snprintf(detail, n, "rate-limited for %lld s", (long long)((st->blocked_until_ms - now_wall_ms + 999) / 1000));
+	else if (!vin || !vin[0])
+		snprintf(detail, n, "car not identified");
+	else {
+		snprintf(detail, n, "%s", vin);
+		return 1;
+	}
+	return 0;
+}

@@ -21,6 +21,11 @@ struct gw_tesla;
 struct gw_tesla *gw_tesla_new(struct gw_loop *loop, const struct gw_clock *clock, const struct gw_config *cfg,
 			      struct gw_bus *bus);
 /* Cancel timers and abort requests: before lws_context_destroy(). NULL is a no-op. */
+/* Whether the vehicle API can reach the car on bus slot @slot now: 1 (the car is known and commands
+ * may go out), 0 (it cannot: @detail says why: login needed, budget spent, rate-limited, car not
+ * identified), -1 no car. @t NULL: -1 with "vehicle API not configured". */
+int gw_tesla_vehicle(const struct gw_tesla *t, int slot, bool car, int64_t now_wall_ms, char *detail, size_t n);
+
 void gw_tesla_stop(struct gw_tesla *t);
 void gw_tesla_free(struct gw_tesla *t); /* NULL is a no-op */
 

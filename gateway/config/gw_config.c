@@ -134,6 +134,14 @@ static const struct key_spec key_table[] = {
 	K_STRING("mqtt.clientId", false, mqtt.client_id, gw_config_string_copy, NULL),
 	K_STRING("mqtt.prefix", false, mqtt.prefix, parse_topic_prefix, "twcgw"),
 	K_BOOL("mqtt.discovery", mqtt.discovery, 1),
+	/* The status page, REST API and /metrics: gw_config_http_check(). */
+	K_OBJECT("http"),
+	{ .path = "http.listen", .type = KEY_LIST, .list = gw_config_http_listen_apply, .string_ok = true },
+	K_STRING("http.certFile", false, http.cert_file, gw_config_string_copy, NULL),
+	K_STRING("http.keyFile", false, http.key_file, gw_config_string_copy, NULL),
+	K_SECRET("http.passwordHash", http.password_hash),
+	K_SECRET("http.token", http.token),
+	K_BOOL("http.authRead", http.auth_read, 0),
 	K_STRING("mqtt.discoveryPrefix", false, mqtt.discovery_prefix, parse_topic_prefix, "homeassistant"),
 };
 
@@ -338,7 +346,7 @@ static int check_unknown(const json_t *obj, const char *prefix, char *err, size_
 			gw_config_err_set(err, errlen, "config: %s: unknown key", shown);
 			return -EINVAL;
 		}
-		if (k->type == KEY_LIST && !json_is_array(v)) {
+		if (k->type == KEY_LIST && !json_is_array(v) && !(k->string_ok && json_is_string(v))) {
 			char got[GOT_MAX];
 			gw_config_value_describe(v, false, got, sizeof(got));
 			gw_config_err_set(err, errlen, "config: %s: must be an array (got %s)", path, got);
@@ -707,6 +715,8 @@ static int from_json(const json_t *root, struct gw_config *out, char *err, size_
 		rc = gw_config_policy_check(&cfg, root, err, errlen);
 	if (rc == 0)
 		rc = mqtt_check(&cfg, root, err, errlen);
+	if (rc == 0)
+		rc = gw_config_http_check(&cfg, root, err, errlen);
 	if (rc)
 		return rc;
 	/* Last, because it may create directories: an otherwise invalid file changes nothing on disk. */

@@ -155,6 +155,20 @@ struct gw_config_mqtt {
 	char discovery_prefix[64];   /* default "homeassistant" */
 };
 
+/* The http section: status page, REST API and /metrics (gateway/web). Enabled by the section. */
+#define GW_CONFIG_HTTP_LISTEN_MAX 4
+struct gw_config_http {
+	bool enabled;
+	char listen[GW_CONFIG_HTTP_LISTEN_MAX][64]; /* "127.0.0.1:8080", "[::]:8443"; default loopback 8080 */
+	int n_listen;
+	bool beyond_loopback;          /* a listen address other than 127.0.0.0/8 and ::1 */
+	char cert_file[GW_CONFIG_PATH_MAX]; /* both or neither: HTTPS */
+	char key_file[GW_CONFIG_PATH_MAX];
+	char password_hash[160];       /* twcgw --hash-password; secret (a hash, still not to be shown) */
+	char token[256];               /* bearer token; secret */
+	bool auth_read;                /* beyond loopback, reading needs credentials too; default false */
+};
+
 struct gw_config {
 	bool example;                      /* exampleConfig: true is refused (the packaged example) */
 	char data_dir[GW_CONFIG_PATH_MAX]; /* exists (created 0750 if missing) and is writable */
@@ -171,6 +185,7 @@ struct gw_config {
 	struct gw_config_ocpp ocpp;
 	struct gw_config_tesla tesla;
 	struct gw_config_mqtt mqtt;
+	struct gw_config_http http;
 };
 
 /* The parts of an ocpp.url. */
@@ -193,6 +208,13 @@ int gw_config_load(const char *path, struct gw_config *out, char *err, size_t er
  * if the file said it, and errors name the key. @policy NULL: the file alone.
  */
 int gw_config_with_policy(const char *path, const json_t *policy, struct gw_config *out, char *err, size_t errlen);
+
+/* An http.listen address ("127.0.0.1:8080", "[::1]:0"): 0 if well-formed, else -EINVAL. */
+int gw_config_listen_check(const char *addr);
+
+/* policy.until's text ("2026-11-22T07:00:00+01:00") as UTC ms since the epoch: 0, or -EINVAL with
+ * @why saying what the value must look like. */
+int gw_config_until_text(const char *value, int64_t *out_ms, char *why, size_t whylen);
 
 /* The dotted path of key @i of the loader's table ("twc.port"), NULL past the last: what the man
  * page twcgw.json(5) must describe (tests/unit/test_man_pages.c). */

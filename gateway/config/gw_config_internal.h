@@ -54,6 +54,7 @@ struct key_spec {
 	const int *values;          /* KEY_CHOICE: the enum value of each choice; NULL: its index */
 	key_parse_fn parse;         /* KEY_STRING */
 	key_list_fn list;           /* KEY_LIST */
+	bool string_ok;             /* KEY_LIST: a single string is also accepted (http.listen) */
 };
 
 /* ---- messages and the table walk (gw_config.c) ---- */
@@ -109,5 +110,9 @@ int gw_config_ems_apply(const json_t *v, struct gw_config *cfg, char *err, size_
 /* ---- dataDir (gw_config_dir.c) ---- */
 
 int gw_config_data_dir_check(const char *dir, char *err, size_t errlen);
+
+/* ---- the http section (gw_config_http.c) ---- */
+int gw_config_http_listen_apply(const json_t *v, struct gw_config *cfg, char *err, size_t errlen);
+int gw_config_http_check(struct gw_config *cfg, const json_t *root, char *err, size_t errlen);
 
 #endif

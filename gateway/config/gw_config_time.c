@@ -89,6 +89,11 @@ bad:
 	return -EINVAL;
 }
 
+int gw_config_until_text(const char *value, int64_t *out_ms, char *why, size_t whylen)
+{
+	return gw_config_until_parse(NULL, value, out_ms, why, whylen);
+}
+
 /* "HH:MM" as minutes after midnight. */
 int gw_config_hhmm_parse(const char *s, int *out)
 {
