@@ -111,7 +111,8 @@ static void rig_interrupted(void *user, int signo)
 	(void)signo;
 	r->finished = true;
 	r->interrupted = true;
-	printf("\ndemo interrupted\n");
+	if (!r->lingering)
+		printf("\ndemo interrupted\n");
 }
 
 void demo_rig_config(struct gw_config *cfg, int available, int per_twc)
@@ -184,7 +185,22 @@ int demo_rig_run(struct demo_rig *r)
 
 	if (code < 0)
 		return 1;
+	if (r->lingering)
+		return r->verdict;
 	return r->interrupted ? 130 : code;
+}
+
+void demo_rig_end(struct demo_rig *r, int verdict)
+{
+	if (r->web && isatty(STDOUT_FILENO)) {
+		r->lingering = true;
+		r->verdict = verdict;
+		printf("\nThe status page stays up, the simulated cars too: press Ctrl-C to stop.\n");
+		fflush(stdout);
+		return;
+	}
+	r->finished = true;
+	gw_loop_stop(r->loop, verdict);
 }
 
 int demo_rig_web(struct demo_rig *r, struct gw_config *cfg, const char *addr, bool addr_given,
@@ -545,8 +561,7 @@ static void script_cb(lws_sorted_usec_list_t *sul)
 	}
 	if (t >= DEMO_END_MS) {
 		print_table(d, "end");
-		d->rig.finished = true;
-		gw_loop_stop(d->rig.loop, verdict(d));
+		demo_rig_end(&d->rig, verdict(d));
 		return;
 	}
 	if (why)

@@ -42,6 +42,8 @@ struct demo_rig {
 	bool finished;       /* the end or a stop signal: no more simulator ticks */
 	struct gw_control *control; /* the page's controls (in memory: the demo keeps nothing) */
 	struct gw_web *web;  /* the status page, when asked for */
+	bool lingering;      /* the script ended, the page stays up until Ctrl-C (a person is watching) */
+	int verdict;         /* the exit code once the lingering ends */
 	bool interrupted;    /* SIGINT/SIGTERM */
 };
 
@@ -87,6 +89,13 @@ int demo_rig_web(struct demo_rig *r, struct gw_config *cfg, const char *addr, bo
 /* Whether the operator changed the policy from the page (the scenario's own checks then no longer
  * apply). */
 bool demo_rig_policy_changed(const struct demo_rig *r);
+
+/*
+ * demo_rig_end() - the scenario's script is over with exit code @verdict. With a status page and a
+ * terminal on stdout, the loop goes on (the simulated cars stay, the page stays up) until Ctrl-C, so
+ * the person who opened the page can look at the day; otherwise the loop stops now.
+ */
+void demo_rig_end(struct demo_rig *r, int verdict);
 
 /* Stop the simulator's timer, the bus and the port, then destroy the lws context. */
 void demo_rig_close(struct demo_rig *r);

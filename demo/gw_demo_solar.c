@@ -249,8 +249,7 @@ static void script_cb(lws_sorted_usec_list_t *sul)
 	s->stops = ps.stops;
 	if (t >= SOLAR_END_S) {
 		print_line(s, SOLAR_END_S, &ps, note);
-		s->rig.finished = true;
-		gw_loop_stop(s->rig.loop, verdict(s, &ps));
+		demo_rig_end(&s->rig, verdict(s, &ps));
 		return;
 	}
 	if (note || t >= s->next_line_s) {

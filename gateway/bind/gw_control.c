@@ -270,7 +270,7 @@ int gw_control_set_max(struct gw_control *ctl, uint16_t twc_id, int amps, char *
 	int before = gw_settings_max(&ctl->set, twc_id), rc;
 
 	if (twc_id == 0 || amps < -1 || amps > ctl->cfg->twc.wiring_max_per_twc) {
-		snprintf(err, errlen, "maxAmps: must be 0 to %d (twc.wiringMaxAmpsPerTWC), or -1 to clear (got %d)",
+		snprintf(err, errlen, "maxAmps: must be 0 to %d (twc.wiringMaxAmpsPerTWC), or cleared (got %d)",
 			 ctl->cfg->twc.wiring_max_per_twc, amps);
 		return -EINVAL;
 	}

@@ -104,6 +104,8 @@ int gw_config_http_listen_apply(const json_t *v, struct gw_config *cfg, char *er
 	json_t *e;
 
 	cfg->http.n_listen = 0;
+	if (!v)
+		return 0; /* absent: gw_config_http_check() puts the default in */
 	if (json_is_string(v))
 		return listen_one(v, "http.listen", cfg, err, errlen);
 	if (json_array_size(v) == 0) {

@@ -53,7 +53,7 @@ static void header_add(struct gw_httpd_resp *resp, const char *fmt, const char *
 
 static void reply_json(struct gw_httpd_resp *resp, int status, json_t *j)
 {
-	char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	char *text = j ? json_dumps(j, GW_STATUS_JSON_FLAGS) : NULL;
 
 	json_decref(j);
 	if (!text) {
@@ -337,7 +337,7 @@ char *gw_api_status_text(struct gw_api *api, size_t *len)
 	api->ops.status(api->ops.user, &st);
 	j = gw_status_json(&st);
 	gw_status_clear(&st);
-	text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	text = j ? json_dumps(j, GW_STATUS_JSON_FLAGS) : NULL;
 	json_decref(j);
 	if (text && len)
 		*len = strlen(text);

@@ -14,6 +14,8 @@
 #include <jansson.h>
 
 #define GW_STATUS_CONNECTORS_MAX 3 /* slaves on one bus */
+/* How every answer is written: one line, and 0.1 A as 0.1, not 0.10000000000000001. */
+#define GW_STATUS_JSON_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(10))
 #define GW_STATUS_METERS_MAX 8
 /* OCPP CALL -> CALLRESULT latency histogram upper bounds, seconds (then +Inf). */
 #define GW_STATUS_LATENCY_BUCKETS 8

@@ -411,7 +411,7 @@ static int op_set_policy(void *user, const json_t *policy, char *err, size_t err
 	/* {"mode": "config"} alone: back to the file's policy. */
 	if (json_object_size(policy) == 1 && json_is_string(mode) && !strcmp(json_string_value(mode), "config"))
 		return gw_control_set_policy(w->p.control, "config", err, errlen);
-	text = json_dumps(policy, JSON_COMPACT);
+	text = json_dumps(policy, GW_STATUS_JSON_FLAGS);
 	if (!text)
 		return -ENOMEM;
 	rc = gw_control_set_policy(w->p.control, text, err, errlen);
@@ -481,7 +481,7 @@ static void tick_cb(lws_sorted_usec_list_t *sul)
 	fill(w, &st);
 	if (gw_history_offer(w->hist, &st) == 1) {
 		json_t *h = gw_history_last_json(w->hist);
-		char *ht = h ? json_dumps(h, JSON_COMPACT) : NULL;
+		char *ht = h ? json_dumps(h, GW_STATUS_JSON_FLAGS) : NULL;
 
 		if (ht)
 			gw_httpd_push(w->httpd, "history", ht, strlen(ht));
@@ -499,12 +499,12 @@ static void tick_cb(lws_sorted_usec_list_t *sul)
 			json_object_del(copy, "time");
 			json_object_del(copy, "uptimeS");
 			json_object_del(copy, "process");
-			text = json_dumps(copy, JSON_COMPACT | JSON_SORT_KEYS);
+			text = json_dumps(copy, GW_STATUS_JSON_FLAGS | JSON_SORT_KEYS);
 			json_decref(copy);
 		}
 	}
 	if (text && (!w->last_text || strcmp(text, w->last_text) || now - w->last_push_ms >= PUSH_EVERY_MS)) {
-		char *full = json_dumps(j, JSON_COMPACT);
+		char *full = json_dumps(j, GW_STATUS_JSON_FLAGS);
 
 		if (full)
 			gw_httpd_push(w->httpd, "status", full, strlen(full));
