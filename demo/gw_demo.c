@@ -253,7 +253,7 @@ int demo_rig_web(struct demo_rig *r, struct gw_config *cfg, const char *addr, bo
 
 bool demo_rig_policy_changed(const struct demo_rig *r)
 {
-	return r->control && strcmp(gw_control_policy_source(r->control), "settings") == 0;
+	return r->control && strcmp(gw_control_policy_source(r->control), "config") != 0;
 }
 
 void demo_rig_close(struct demo_rig *r)

@@ -42,7 +42,9 @@
     return isNaN(d.getTime()) ? String(iso) : d.toLocaleString();
   }
   const modeName = (m) => MODE_NAMES[m] || String(m);
-  const sourceName = (s) => (s === 'settings' ? 'set here' : s === 'config' ? 'config file' : String(s));
+  const SOURCES = { config: 'config file', page: 'set on this page', api: 'set through the REST API', mqtt: 'set over MQTT',
+    settings: 'set at run time' };
+  const sourceName = (s) => SOURCES[s] || String(s);
 
   function el(tag, cls, text) {
     const e = document.createElement(tag);
@@ -444,7 +446,7 @@
     const v = pol.value || {};
     const modes = s.modes && s.modes.length ? s.modes : Object.keys(MODE_NAMES);
     put('policy-source', 'in force: ' + modeName(v.mode) + ', ' + sourceName(pol.source));
-    $('policy-config').disabled = pol.source !== 'settings';
+    $('policy-config').disabled = pol.source === 'config';
     if (!st.formDirty) {
       fillSelect($('mode'), modes, v.mode);
       fillSelect($('then'), modes.filter((m) => m !== 'charge-now'), v.then || 'off');

@@ -161,6 +161,13 @@ static int store(struct gw_control *ctl, char *err, size_t errlen)
 	return rc;
 }
 
+static void max_by_set(struct gw_control *ctl, uint16_t id, const char *by)
+{
+	for (int i = 0; i < ctl->set.n_max; i++)
+		if (ctl->set.max[i].id == id)
+			snprintf(ctl->set.max[i].by, sizeof(ctl->set.max[i].by), "%s", gw_settings_by_ok(by) ? by : "");
+}
+
 /* A mode name of the policy object's member @key into @out. */
 static int mode_member(const json_t *policy, const char *key, enum ems_policy_mode *out, char *err, size_t errlen)
 {
@@ -221,9 +228,10 @@ static int memory_policy(struct gw_control *ctl, const json_t *policy, struct gw
 	return 0;
 }
 
-int gw_control_set_policy(struct gw_control *ctl, const char *text, char *err, size_t errlen)
+int gw_control_set_policy(struct gw_control *ctl, const char *text, const char *by, char *err, size_t errlen)
 {
 	json_t *given, *next = NULL, *old = ctl->set.policy;
+	char old_by[GW_SETTINGS_BY_MAX];
 	struct gw_config with;
 	int rc = policy_parse(text, &given, err, errlen);
 
@@ -250,10 +258,13 @@ int gw_control_set_policy(struct gw_control *ctl, const char *text, char *err, s
 		json_decref(next);
 		return rc;
 	}
+	memcpy(old_by, ctl->set.policy_by, sizeof(old_by));
 	ctl->set.policy = next;
+	snprintf(ctl->set.policy_by, sizeof(ctl->set.policy_by), "%s", next && gw_settings_by_ok(by) ? by : "");
 	rc = store(ctl, err, errlen);
 	if (rc) {
 		ctl->set.policy = old;
+		memcpy(ctl->set.policy_by, old_by, sizeof(old_by));
 		json_decref(next);
 		return rc;
 	}
@@ -265,28 +276,41 @@ int gw_control_set_policy(struct gw_control *ctl, const char *text, char *err, s
 	return 0;
 }
 
-int gw_control_set_max(struct gw_control *ctl, uint16_t twc_id, int amps, char *err, size_t errlen)
+int gw_control_set_max(struct gw_control *ctl, uint16_t twc_id, int amps, const char *by, char *err, size_t errlen)
 {
 	int before = gw_settings_max(&ctl->set, twc_id), rc;
+	char before_by[GW_SETTINGS_BY_MAX];
 
 	if (twc_id == 0 || amps < -1 || amps > ctl->cfg->twc.wiring_max_per_twc) {
 		snprintf(err, errlen, "maxAmps: must be 0 to %d (twc.wiringMaxAmpsPerTWC), or cleared (got %d)",
 			 ctl->cfg->twc.wiring_max_per_twc, amps);
 		return -EINVAL;
 	}
+	snprintf(before_by, sizeof(before_by), "%s", gw_settings_max_by(&ctl->set, twc_id));
 	if (gw_settings_set_max(&ctl->set, twc_id, amps) < 0) {
 		snprintf(err, errlen, "maxAmps: at most %d Wall Connectors may have one", TWC_MAX_KNOWN);
 		return -ENOSPC;
 	}
+	max_by_set(ctl, twc_id, by);
 	rc = store(ctl, err, errlen);
 	if (rc) {
 		gw_settings_set_max(&ctl->set, twc_id, before);
+		max_by_set(ctl, twc_id, before_by);
 		return rc;
 	}
 	rc = gw_bus_set_user_max(ctl->bus, twc_id, amps);
 	if (rc < 0)
 		snprintf(err, errlen, "stored, but the bus refused it: %s", strerror(-rc));
 	return rc;
+}
+
+const char *gw_control_max_source(const struct gw_control *ctl, uint16_t twc_id)
+{
+	const char *by = gw_settings_max_by(&ctl->set, twc_id);
+
+	if (gw_settings_max(&ctl->set, twc_id) < 0)
+		return "";
+	return by[0] ? by : "settings";
 }
 
 int gw_control_max(const struct gw_control *ctl, uint16_t twc_id)
@@ -296,7 +320,9 @@ int gw_control_max(const struct gw_control *ctl, uint16_t twc_id)
 
 const char *gw_control_policy_source(const struct gw_control *ctl)
 {
-	return ctl->set.policy ? "settings" : "config";
+	if (!ctl->set.policy)
+		return "config";
+	return ctl->set.policy_by[0] ? ctl->set.policy_by : "settings";
 }
 
 static void days_text(uint8_t days, char *out, size_t n)

@@ -43,14 +43,19 @@ void gw_control_free(struct gw_control *ctl);
  * "config" goes back to the file's policy. Return 0, or -EINVAL / -errno with @err saying why (the
  * key, or that it could not be stored).
  */
-int gw_control_set_policy(struct gw_control *ctl, const char *json, char *err, size_t errlen);
+int gw_control_set_policy(struct gw_control *ctl, const char *json, const char *by, char *err, size_t errlen);
 
 /* The operator's maximum for Wall Connector @twc_id: 0 (may not charge) up to the per-TWC wiring, or
  * -1 to clear. Return 0 or a negative errno with @err set. */
-int gw_control_set_max(struct gw_control *ctl, uint16_t twc_id, int amps, char *err, size_t errlen);
+int gw_control_set_max(struct gw_control *ctl, uint16_t twc_id, int amps, const char *by, char *err, size_t errlen);
 int gw_control_max(const struct gw_control *ctl, uint16_t twc_id); /* -1: none */
+/* Who set the maximum of @twc_id: "page", "api", "mqtt", "settings" (unknown), or "" when none. */
+const char *gw_control_max_source(const struct gw_control *ctl, uint16_t twc_id);
 
-/* Where the policy in force comes from: "config" or "settings". */
+/* @by of the two setters: who asks ("page", "api", "mqtt"), kept with the setting and shown on the page. */
+
+/* Where the policy in force comes from: "config", or who set it ("page", "api", "mqtt"; "settings"
+ * for a settings file that does not say). */
 const char *gw_control_policy_source(const struct gw_control *ctl);
 
 /* The policy in force as the config's "policy" members (mode, until, then, schedule): new reference. */

@@ -380,12 +380,12 @@ static void on_message(void *user, const char *topic, const uint8_t *payload, si
 	if (strncmp(topic, s->topic_set, pl))
 		return;
 	if (!strcmp(what, "mode")) {
-		rc = gw_control_set_policy(s->control, text, err, sizeof(err));
+		rc = gw_control_set_policy(s->control, text, "mqtt", err, sizeof(err));
 	} else if (twc_topic(what, &id)) {
 		if (!amps_parse(text, &amps))
 			snprintf(err, sizeof(err), "maxAmps: a whole number of amps, or \"clear\" (got \"%.40s\")", text);
 		else
-			rc = gw_control_set_max(s->control, (uint16_t)id, amps, err, sizeof(err));
+			rc = gw_control_set_max(s->control, (uint16_t)id, amps, "mqtt", err, sizeof(err));
 	} else {
 		snprintf(err, sizeof(err), "unknown command topic (mode, twc/<ID>/maxAmps)");
 	}

@@ -40,7 +40,8 @@ int gw_settings_parse(const char *text, size_t len, struct gw_settings *out, cha
 		goto out;
 	}
 	json_object_foreach(doc, key, v) {
-		if (strcmp(key, "version") && strcmp(key, "policy") && strcmp(key, "maxAmps")) {
+		if (strcmp(key, "version") && strcmp(key, "policy") && strcmp(key, "maxAmps") && strcmp(key, "policyBy") &&
+		    strcmp(key, "maxAmpsBy")) {
 			snprintf(err, errlen, "unknown key \"%.40s\"", key);
 			goto out;
 		}
@@ -69,6 +70,32 @@ int gw_settings_parse(const char *text, size_t len, struct gw_settings *out, cha
 			snprintf(err, errlen, "maxAmps: more than %d Wall Connectors", TWC_MAX_KNOWN);
 			goto out;
 		}
+	}
+	v = json_object_get(doc, "policyBy");
+	if (v) {
+		if (!json_is_string(v) || !gw_settings_by_ok(json_string_value(v))) {
+			snprintf(err, errlen, "policyBy: must be \"page\", \"api\" or \"mqtt\"");
+			goto out;
+		}
+		snprintf(out->policy_by, sizeof(out->policy_by), "%s", json_string_value(v));
+	}
+	max = json_object_get(doc, "maxAmpsBy");
+	if (max && !json_is_object(max)) {
+		snprintf(err, errlen, "\"maxAmpsBy\" must be an object of Wall Connector ids");
+		goto out;
+	}
+	json_object_foreach(max, key, v) {
+		uint16_t id;
+		int i;
+
+		if (core_text_hex16(key, 4, &id) < 0 || !json_is_string(v) || !gw_settings_by_ok(json_string_value(v))) {
+			snprintf(err, errlen, "maxAmpsBy: \"%.8s\" must be a 4-hex-digit id with page, api or mqtt", key);
+			goto out;
+		}
+		for (i = 0; i < out->n_max && out->max[i].id != id; i++)
+			;
+		if (i < out->n_max) /* a "by" without its maximum says nothing: dropped */
+			snprintf(out->max[i].by, sizeof(out->max[i].by), "%s", json_string_value(v));
 	}
 	rc = 0;
 out:
@@ -100,24 +127,31 @@ int gw_settings_load(const char *dir, struct gw_settings *out, char *err, size_t
 
 int gw_settings_save(const char *dir, const struct gw_settings *s)
 {
-	json_t *doc = json_pack("{s:i}", "version", 1), *max = json_object();
+	json_t *doc = json_pack("{s:i}", "version", 1), *max = json_object(), *by = json_object();
 	char *text;
 	int rc;
 
-	if (!doc || !max) {
+	if (!doc || !max || !by) {
 		json_decref(doc);
 		json_decref(max);
+		json_decref(by);
 		return -ENOMEM;
 	}
-	if (s->policy)
+	if (s->policy) {
 		json_object_set(doc, "policy", s->policy);
+		if (s->policy_by[0])
+			json_object_set_new(doc, "policyBy", json_string(s->policy_by));
+	}
 	for (int i = 0; i < s->n_max; i++) {
 		char id[8];
 
 		snprintf(id, sizeof(id), "%04X", s->max[i].id);
 		json_object_set_new(max, id, json_integer(s->max[i].amps));
+		if (s->max[i].by[0])
+			json_object_set_new(by, id, json_string(s->max[i].by));
 	}
 	json_object_set_new(doc, "maxAmps", max);
+	json_object_set_new(doc, "maxAmpsBy", by);
 	text = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(doc);
 	if (!text)
@@ -152,6 +186,20 @@ int gw_settings_set_max(struct gw_settings *s, uint16_t id, int amps)
 		return -ENOSPC;
 	s->max[s->n_max].id = id;
 	s->max[s->n_max].amps = amps;
+	s->max[s->n_max].by[0] = '\0';
 	s->n_max++;
 	return 0;
+}
+
+int gw_settings_by_ok(const char *by)
+{
+	return by && (!strcmp(by, "page") || !strcmp(by, "api") || !strcmp(by, "mqtt"));
+}
+
+const char *gw_settings_max_by(const struct gw_settings *s, uint16_t id)
+{
+	for (int i = 0; i < s->n_max; i++)
+		if (s->max[i].id == id)
+			return s->max[i].by;
+	return "";
 }

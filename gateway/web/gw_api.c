@@ -456,7 +456,7 @@ static void post_login(struct gw_api *api, const struct gw_httpd_req *req, struc
 	header_add(resp, "Set-Cookie: %s\r\n", cookie);
 }
 
-static void put_policy(struct gw_api *api, const struct gw_httpd_req *req, struct gw_httpd_resp *resp)
+static void put_policy(struct gw_api *api, const struct gw_httpd_req *req, const char *by, struct gw_httpd_resp *resp)
 {
 	static const char *const allowed[] = { "mode", "until", "then", "schedule", NULL };
 	json_t *body = body_object(req, resp, allowed);
@@ -470,7 +470,7 @@ static void put_policy(struct gw_api *api, const struct gw_httpd_req *req, struc
 		reply_error(resp, 400, "mode", "mode: required (or schedule)");
 		return;
 	}
-	rc = api->ops.set_policy(api->ops.user, body, err, sizeof(err));
+	rc = api->ops.set_policy(api->ops.user, body, by, err, sizeof(err));
 	json_decref(body);
 	if (rc) {
 		field_of(err, field, sizeof(field));
@@ -480,7 +480,8 @@ static void put_policy(struct gw_api *api, const struct gw_httpd_req *req, struc
 	reply_json(resp, 200, api->ops.settings(api->ops.user));
 }
 
-static void put_max(struct gw_api *api, const struct gw_httpd_req *req, int connector, struct gw_httpd_resp *resp)
+static void put_max(struct gw_api *api, const struct gw_httpd_req *req, int connector, const char *by,
+		    struct gw_httpd_resp *resp)
 {
 	static const char *const allowed[] = { "maxAmps", NULL };
 	json_t *body = body_object(req, resp, allowed), *v;
@@ -505,7 +506,7 @@ static void put_max(struct gw_api *api, const struct gw_httpd_req *req, int conn
 		return;
 	}
 	json_decref(body);
-	rc = api->ops.set_max(api->ops.user, connector, amps, err, sizeof(err));
+	rc = api->ops.set_max(api->ops.user, connector, amps, by, err, sizeof(err));
 	if (rc == -ENOENT) {
 		reply_error(resp, 404, NULL, "no such connector");
 		return;
@@ -659,7 +660,7 @@ void gw_api_handle(struct gw_api *api, const struct gw_httpd_req *req, struct gw
 		if (!put && !post)
 			method_not_allowed(resp, "PUT, POST");
 		else if (change_allowed(api, req, &w, resp, true))
-			put_policy(api, req, resp);
+			put_policy(api, req, w.bearer ? "api" : "page", resp);
 		return;
 	}
 	conn = connector_route(req->path);
@@ -667,7 +668,7 @@ void gw_api_handle(struct gw_api *api, const struct gw_httpd_req *req, struct gw
 		if (!put && !post)
 			method_not_allowed(resp, "PUT, POST");
 		else if (change_allowed(api, req, &w, resp, true))
-			put_max(api, req, conn, resp);
+			put_max(api, req, conn, w.bearer ? "api" : "page", resp);
 		return;
 	}
 	reply_error(resp, 404, NULL, "not found");

@@ -26,11 +26,12 @@ struct gw_api_ops {
 	/* The GET /api/v1/settings object (new reference) or NULL. */
 	json_t *(*settings)(void *user);
 	/* The operator's policy: the members of the config's "policy" ({"mode": "config"} = back to the
-	 * file's). 0, or a negative errno with @err naming the key ("policy.until: ..."). */
-	int (*set_policy)(void *user, const json_t *policy, char *err, size_t errlen);
+	 * file's). @by: "page" (a browser: the CSRF token) or "api" (a bearer token). 0, or a negative
+	 * errno with @err naming the key ("policy.until: ..."). */
+	int (*set_policy)(void *user, const json_t *policy, const char *by, char *err, size_t errlen);
 	/* The operator's maximum for @connector: amps >= 0 or -1 to clear. 0, -ENOENT (no such
 	 * connector) or another negative errno with @err. */
-	int (*set_max)(void *user, int connector, int amps, char *err, size_t errlen);
+	int (*set_max)(void *user, int connector, int amps, const char *by, char *err, size_t errlen);
 	/* GET /api/v1/history after @since_s (new reference) or NULL. */
 	json_t *(*history)(void *user, int64_t since_s);
 	/* The HTTP server's counters for /metrics; optional. */

@@ -383,7 +383,7 @@ static json_t *op_settings(void *user)
 		snprintf(hex, sizeof(hex), "%04X", in.id);
 		json_array_append_new(conns, json_pack("{s:i,s:s,s:o,s:s,s:s}", "connector", conn > 0 ? conn : slot + 1,
 						       "twc", hex, "maxAmps", max >= 0 ? json_integer(max) : json_null(),
-						       "source", max >= 0 ? "settings" : "config", "limitBy",
+						       "source", max >= 0 ? gw_control_max_source(w->p.control, in.id) : "config", "limitBy",
 						       w->p.ocpp ? "central system" : "policy"));
 	}
 	j = json_pack("{s:{s:o,s:s},s:o,s:o,s:i}", "policy", "value",
@@ -397,7 +397,7 @@ fail:
 	return NULL;
 }
 
-static int op_set_policy(void *user, const json_t *policy, char *err, size_t errlen)
+static int op_set_policy(void *user, const json_t *policy, const char *by, char *err, size_t errlen)
 {
 	struct gw_web *w = user;
 	const json_t *mode = json_object_get(policy, "mode");
@@ -410,16 +410,16 @@ static int op_set_policy(void *user, const json_t *policy, char *err, size_t err
 	}
 	/* {"mode": "config"} alone: back to the file's policy. */
 	if (json_object_size(policy) == 1 && json_is_string(mode) && !strcmp(json_string_value(mode), "config"))
-		return gw_control_set_policy(w->p.control, "config", err, errlen);
+		return gw_control_set_policy(w->p.control, "config", by, err, errlen);
 	text = json_dumps(policy, GW_STATUS_JSON_FLAGS);
 	if (!text)
 		return -ENOMEM;
-	rc = gw_control_set_policy(w->p.control, text, err, errlen);
+	rc = gw_control_set_policy(w->p.control, text, by, err, errlen);
 	free(text);
 	return rc;
 }
 
-static int op_set_max(void *user, int connector, int amps, char *err, size_t errlen)
+static int op_set_max(void *user, int connector, int amps, const char *by, char *err, size_t errlen)
 {
 	struct gw_web *w = user;
 	const struct twc_bus *core = gw_bus_core(w->p.bus);
@@ -432,7 +432,7 @@ static int op_set_max(void *user, int connector, int amps, char *err, size_t err
 			continue;
 		conn = w->p.ocpp ? gw_ocpp_connector_of(w->p.ocpp, in.id) : slot + 1;
 		if (conn == connector)
-			return gw_control_set_max(w->p.control, in.id, amps, err, errlen);
+			return gw_control_set_max(w->p.control, in.id, amps, by, err, errlen);
 	}
 	snprintf(err, errlen, "no connector %d on the bus now", connector);
 	return -ENOENT;

@@ -138,7 +138,7 @@ test('mode change made in the page reaches the bus', async () => {
     const moved = body.bus.heldAmps !== s0.bus.heldAmps || body.bus.offeredAmps !== s0.bus.offeredAmps;
     return body.policy.mode === 'charge-now' && (moved || s0.policy.mode === 'charge-now') ? body : null;
   }, 60000);
-  assert.equal(s.policy.source, 'settings');
+  assert.equal(s.policy.source, 'page');
   assert.equal(await page.textContent('#policy-error'), '');
   await page.waitForFunction(() => document.getElementById('p-mode').textContent.startsWith('Charge now'), null,
     { timeout: 15000 });

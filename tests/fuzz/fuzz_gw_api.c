@@ -53,9 +53,11 @@ static json_t *fake_settings(void *user)
 	return json_pack("{s:{s:{s:s},s:s}}", "policy", "value", "mode", "charge-now", "source", "config");
 }
 
-static int fake_set_policy(void *user, const json_t *policy, char *err, size_t errlen)
+static int fake_set_policy(void *user, const json_t *policy, const char *by, char *err, size_t errlen)
 {
 	(void)user;
+	if (strcmp(by, "page") && strcmp(by, "api"))
+		abort();
 	if (!json_is_string(json_object_get(policy, "mode"))) {
 		snprintf(err, errlen, "config: policy.mode: must be a mode name");
 		return -EINVAL;
@@ -64,9 +66,11 @@ static int fake_set_policy(void *user, const json_t *policy, char *err, size_t e
 	return 0;
 }
 
-static int fake_set_max(void *user, int connector, int amps, char *err, size_t errlen)
+static int fake_set_max(void *user, int connector, int amps, const char *by, char *err, size_t errlen)
 {
 	(void)user;
+	if (strcmp(by, "page") && strcmp(by, "api"))
+		abort();
 	(void)amps;
 	if (connector != 1) {
 		snprintf(err, errlen, "no connector %d", connector);

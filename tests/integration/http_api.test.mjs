@@ -128,7 +128,7 @@ test('REST API on loopback: page, status, controls that reach the bus and surviv
 
       r = await req(port, 'PUT', '/api/v1/settings/policy', { body: { mode: 'off' }, headers: csrf });
       assert.equal(r.status, 200, r.text);
-      assert.equal(r.json.policy.source, 'settings');
+      assert.equal(r.json.policy.source, 'page', 'a change with the CSRF token is the page\'s');
       assert.equal(r.json.policy.value.mode, 'off');
       // A protocol 2 Wall Connector told 0 A still offers 6 A (twc-sim shows it as the real ones do), so
       // "off" shows as the policy at 0 A and the slave down at its floor.
@@ -178,13 +178,13 @@ test('REST API on loopback: page, status, controls that reach the bus and surviv
       gw = await start(TWCGW, ['-c', cfg]);
       await waitFor('the server again', async () => (await req(port, 'GET', '/api/v1/settings').catch(() => null))?.status === 200, 10000);
       const set = (await req(port, 'GET', '/api/v1/settings')).json;
-      assert.equal(set.policy.source, 'settings');
+      assert.equal(set.policy.source, 'page');
       assert.equal(set.policy.value.mode, 'charge-now');
       assert.ok(existsSync(path.join(dir, 'data', 'settings.json')));
       assert.equal(readFileSync(cfg, 'utf8'), cfgBefore);
       await waitFor('the maximum again', async () => {
         const c = (await req(port, 'GET', '/api/v1/settings')).json.connectors[0];
-        return c?.maxAmps === 10;
+        return c?.maxAmps === 10 && c.source === 'page';
       }, 20000, 250);
     } finally {
       await stop(gw);
@@ -241,6 +241,7 @@ test('beyond loopback: credentials for reading and controls, login, no secret in
     assert.equal(r.status, 200, r.text);
     r = keep(await req(port, 'PUT', '/api/v1/settings/policy', { body: { mode: 'charge-now' }, headers: { authorization: `Bearer ${TOKEN}` } }));
     assert.equal(r.status, 200, 'a bearer token needs no CSRF token');
+    assert.equal(r.json.policy.source, 'api', 'a change with a bearer token is the REST API\'s');
     r = keep(await req(port, 'POST', '/api/v1/logout', { headers: { cookie: sid, ...csrf } }));
     assert.equal(r.status, 200);
     r = keep(await req(port, 'GET', '/api/v1/status', { headers: { cookie: sid } }));

@@ -124,7 +124,7 @@ test('MQTT: status, Home Assistant discovery, commands that survive a restart, l
       publish(broker.port, 'garage/twcgw/set/mode', 'off');
       await waitFor('mode off', () => {
         const g = sub.last('garage/twcgw/gateway');
-        return g?.policy.mode === 'off' && g.policy.source === 'settings' && g.policy.amps === 0;
+        return g?.policy.mode === 'off' && g.policy.source === 'mqtt' && g.policy.amps === 0;
       }, 10000);
       assert.equal(readFileSync(cfg, 'utf8'), original, 'the config file was rewritten');
       const settings = JSON.parse(readFileSync(path.join(dir, 'data', 'settings.json'), 'utf8'));
@@ -139,7 +139,7 @@ test('MQTT: status, Home Assistant discovery, commands that survive a restart, l
       await waitFor('settings kept', () => {
         const g = sub.last('garage/twcgw/gateway');
         const t = sub.last('garage/twcgw/twc/1A2B');
-        return g?.policy.mode === 'off' && g.policy.source === 'settings' && t?.maxAmps === 10;
+        return g?.policy.mode === 'off' && g.policy.source === 'mqtt' && t?.maxAmps === 10;
       }, 15000);
       publish(broker.port, 'garage/twcgw/set/mode', 'config');
       await waitFor('the config policy again', () => sub.last('garage/twcgw/gateway')?.policy.source === 'config', 10000);
