@@ -72,6 +72,42 @@ static void test_parse_and_round_trip(void **state)
 	gw_settings_clear(&back);
 }
 
+/* Who made each change comes back after a save and a load; a bad one is an error naming the member. */
+static void test_by_round_trip(void **state)
+{
+	const char *text = "{\"version\":1,\"policy\":{\"mode\":\"off\"},\"policyBy\":\"page\","
+			   "\"maxAmps\":{\"1A2B\":16,\"3C4D\":8},\"maxAmpsBy\":{\"1A2B\":\"mqtt\"}}";
+	const char *bad[] = {
+		"{\"version\":1,\"policyBy\":\"cron\"}",
+		"{\"version\":1,\"policyBy\":3}",
+		"{\"version\":1,\"maxAmps\":{\"1A2B\":16},\"maxAmpsBy\":{\"1A2B\":\"x\"}}",
+		"{\"version\":1,\"maxAmpsBy\":[]}",
+	};
+	struct gw_settings s, back;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(gw_settings_parse(text, strlen(text), &s, err, sizeof(err)), 0);
+	assert_string_equal(s.policy_by, "page");
+	assert_string_equal(gw_settings_max_by(&s, 0x1A2B), "mqtt");
+	assert_string_equal(gw_settings_max_by(&s, 0x3C4D), "");
+	assert_int_equal(gw_settings_save(dir, &s), 0);
+	assert_int_equal(gw_settings_load(dir, &back, err, sizeof(err)), 0);
+	assert_string_equal(back.policy_by, "page");
+	assert_string_equal(gw_settings_max_by(&back, 0x1A2B), "mqtt");
+	assert_int_equal(gw_settings_max(&back, 0x3C4D), 8);
+	/* A maximum set anew forgets who set the old one until the setter says. */
+	assert_int_equal(gw_settings_set_max(&back, 0x1A2B, -1), 0);
+	assert_int_equal(gw_settings_set_max(&back, 0x1A2B, 10), 0);
+	assert_string_equal(gw_settings_max_by(&back, 0x1A2B), "");
+	gw_settings_clear(&s);
+	gw_settings_clear(&back);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(gw_settings_parse(bad[i], strlen(bad[i]), &s, err, sizeof(err)), -EINVAL);
+		assert_non_null(strstr(err, i < 2 ? "policyBy" : "maxAmpsBy"));
+	}
+}
+
 static void test_bad_files_named(void **state)
 {
 	const char *bad[] = {
@@ -147,6 +183,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_parse_and_round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_by_round_trip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_files_named, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_policy_overlay, setup, teardown),
 	};
