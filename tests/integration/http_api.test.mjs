@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import path from 'node:path';
 import { TWCGW, TWCSIM, start, stop, tempDir, cleanup, waitFor, writeConfig, run } from './lib.mjs';
 import { freePort } from './meter_mocks.mjs';
@@ -252,6 +253,48 @@ test('beyond loopback: credentials for reading and controls, login, no secret in
       assert.ok(!a.includes(hash.split('$')[3]), 'the hash never comes back');
     }
     assert.ok(!gw.stdout.includes(TOKEN) && !gw.stderr.includes(TOKEN), 'the token is not logged');
+  } finally {
+    await stop(gw);
+    await stop(sim);
+    cleanup(dir);
+  }
+});
+
+// One GET over HTTPS, trusting only @ca.
+function httpsGet(port, p, ca) {
+  return new Promise((resolve, reject) => {
+    const rq = https.get({ host: '127.0.0.1', port, path: p, ca, servername: 'localhost' }, (res) => {
+      const tls = res.socket.getProtocol();
+      let body = '';
+      res.on('data', (d) => { body += d; });
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body, tls }));
+    });
+    rq.on('error', reject);
+  });
+}
+
+test('HTTPS with http.certFile and http.keyFile', { timeout: 60000 }, async () => {
+  const dir = tempDir();
+  let sim, gw;
+  try {
+    const cert = path.join(dir, 'cert.pem'), key = path.join(dir, 'key.pem');
+    const ossl = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
+      '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1', '-days', '2',
+      '-keyout', key, '-out', cert], { encoding: 'utf8' });
+    assert.equal(ossl.status, 0, ossl.stderr);
+    sim = await startSim(dir);
+    const port = await freePort();
+    const cfg = writeConfig(dir, { port: path.join(dir, 'tty'), wiringMaxAmpsAllTWCs: 32, wiringMaxAmpsPerTWC: 32 },
+      { http: { listen: `127.0.0.1:${port}`, certFile: cert, keyFile: key } });
+    gw = await start(TWCGW, ['-c', cfg]);
+    const ca = readFileSync(cert);
+    const r = await waitFor('the HTTPS server', () => httpsGet(port, '/api/v1/status', ca).catch(() => null), 10000);
+    assert.equal(r.status, 200);
+    assert.ok(['TLSv1.2', 'TLSv1.3'].includes(r.tls), r.tls);
+    assert.match(r.headers['strict-transport-security'], /max-age=\d+/);
+    assert.equal(JSON.parse(r.body).bus.wiringMaxAmpsAllTWCs, 32);
+    const plain = await req(port, 'GET', '/api/v1/status').catch((e) => e);
+    assert.ok(plain instanceof Error || plain.status >= 400, 'plain HTTP on the HTTPS port gets no status');
   } finally {
     await stop(gw);
     await stop(sim);

@@ -32,8 +32,19 @@ static void test_boot_status_heartbeat(void **state)
 	assert_string_equal(jstr(p, "chargePointSerialNumber"), "GW-0001");
 	assert_string_equal(jstr(p, "firmwareVersion"), "0.1.0");
 	assert_int_equal(fk_pending(f), 0);
+	fk_advance(f, 300); /* the central system takes 300 ms to answer */
 	fk_ack_boot(f, "Accepted", 50);
 	assert_true(ocpp_cp_registered(f->cp));
+	{
+		const struct ocpp_cp_stats *st = ocpp_cp_stats(f->cp);
+
+		/* One answer of 300 ms: in every bucket from 500 ms up, not in those below. */
+		assert_int_equal(st->calls_answered, 1);
+		assert_int_equal(st->answer_ms_sum, 300);
+		assert_int_equal(st->answer_le[2], 0); /* <= 250 ms */
+		assert_int_equal(st->answer_le[3], 1); /* <= 500 ms */
+		assert_int_equal(st->answer_le[OCPP_LATENCY_BUCKETS - 1], 1);
+	}
 	assert_string_equal(ocpp_config_str(ocpp_cp_config(f->cp), OCPP_KEY_HEARTBEAT_INTERVAL), "50");
 
 	p = fk_expect(f, "StatusNotification");
@@ -91,10 +102,13 @@ static void test_boot_rejected_then_pending(void **state)
 	fk_start(f);
 	assert_int_equal(ocpp_cp_connector_for_twc(f->cp, 0x1001), 1);
 	fk_ev(f, 1, false, 0);
+	assert_string_equal(ocpp_cp_registration(f->cp), "none");
 	ocpp_cp_connected(f->cp, f->now);
 	fk_expect(f, "BootNotification");
+	assert_string_equal(ocpp_cp_registration(f->cp), "none"); /* asked, not answered */
 	fk_ack_boot(f, "Rejected", 5);
 	assert_false(ocpp_cp_registered(f->cp));
+	assert_string_equal(ocpp_cp_registration(f->cp), "Rejected");
 	fk_no_call(f);
 	assert_int_equal(ocpp_cp_next_deadline(f->cp), f->now.mono_ms + 5000);
 	fk_advance(f, 4999);
@@ -103,6 +117,7 @@ static void test_boot_rejected_then_pending(void **state)
 	fk_expect(f, "BootNotification");
 	fk_ack_boot(f, "Pending", 10);
 	assert_false(ocpp_cp_registered(f->cp));
+	assert_string_equal(ocpp_cp_registration(f->cp), "Pending");
 	fk_no_call(f);
 
 	/* While Pending the central system's own requests are answered (TC_002). */
@@ -121,6 +136,7 @@ static void test_boot_rejected_then_pending(void **state)
 	fk_expect(f, "BootNotification");
 	fk_ack_boot(f, "Accepted", 300);
 	assert_true(ocpp_cp_registered(f->cp));
+	assert_string_equal(ocpp_cp_registration(f->cp), "Accepted");
 	fk_settle(f);
 	assert_string_equal(f->st[0], "Available");
 	assert_string_equal(f->st[1], "Available");
