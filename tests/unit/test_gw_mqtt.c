@@ -797,14 +797,23 @@ static void test_stop_broker_gone(void **state)
 {
 	struct fixture *f = fixture_of(state);
 	static const char *const topics[] = { "gw/a" };
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t sl = sizeof(sa);
+	int hold = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
+	/* A port bound and never listened on refuses every connection, and nobody else can take it
+	 * meanwhile: the dead broker's port could be reused by another test running in parallel. */
 	broker_kill(&f->broker, SIGTERM);
-	client_new(f, 0, "127.0.0.1", f->broker.port, topics, 1, NULL, NULL);
+	assert_true(hold >= 0);
+	assert_int_equal(bind(hold, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(getsockname(hold, (struct sockaddr *)&sa, &sl), 0);
+	client_new(f, 0, "127.0.0.1", ntohs(sa.sin_port), topics, 1, NULL, NULL);
 	/* And one stopped before the loop ever turns. */
-	client_new(f, 1, "127.0.0.1", f->broker.port, topics, 1, NULL, NULL);
+	client_new(f, 1, "127.0.0.1", ntohs(sa.sin_port), topics, 1, NULL, NULL);
 	client_stop(&f->c[1]);
 	poll_every(f, first_failure_seen);
 	assert_int_equal(run(f), 0);
+	close(hold);
 	for (int i = 0; i < 2; i++) {
 		assert_int_equal(f->c[i].ups + f->c[i].downs + f->c[i].msgs, 0);
 		assert_false(gw_mqtt_connected(f->c[i].m));
