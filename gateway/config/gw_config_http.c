@@ -4,67 +4,24 @@
  * expose). Listening beyond loopback needs a credential (http.passwordHash or http.token), because the
  * controls change what the chargers may draw; certFile and keyFile come together.
  */
-#include <arpa/inet.h>
 #include <errno.h>
-#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "gw_auth.h"
 #include "gw_config_internal.h"
+#include "gw_url.h"
 
 #define HTTP_DEFAULT_LISTEN "127.0.0.1:8080"
 
-/* Split "a.b.c.d:port" / "[v6]:port"; true when well-formed, with @loopback set. */
+/* The address syntax is gw_url's, shared with the HTTP server that binds it: what passes here binds. */
 static bool listen_parse(const char *s, bool *loopback)
 {
-	char host[64];
-	const char *colon;
-	size_t hl;
-	char *end;
-	long port;
+	struct sockaddr_storage sa;
+	socklen_t sl;
 
-	if (s[0] == '[') {
-		const char *close = strchr(s, ']');
-
-		if (!close || close[1] != ':')
-			return false;
-		hl = (size_t)(close - s - 1);
-		if (hl == 0 || hl >= sizeof(host))
-			return false;
-		memcpy(host, s + 1, hl);
-		host[hl] = '\0';
-		colon = close + 1;
-	} else {
-		colon = strrchr(s, ':');
-		if (!colon || colon == s)
-			return false;
-		hl = (size_t)(colon - s);
-		if (hl >= sizeof(host))
-			return false;
-		memcpy(host, s, hl);
-		host[hl] = '\0';
-	}
-	if (!colon[1] || colon[1] < '0' || colon[1] > '9')
-		return false;
-	errno = 0;
-	port = strtol(colon + 1, &end, 10);
-	if (errno || *end || port < 0 || port > 65535)
-		return false;
-	if (s[0] == '[') {
-		struct in6_addr a6;
-
-		if (inet_pton(AF_INET6, host, &a6) != 1)
-			return false;
-		*loopback = IN6_IS_ADDR_LOOPBACK(&a6);
-	} else {
-		struct in_addr a4;
-
-		if (inet_pton(AF_INET, host, &a4) != 1)
-			return false;
-		*loopback = (ntohl(a4.s_addr) >> 24) == 127;
-	}
-	return true;
+	return gw_url_listen_parse(s, &sa, &sl, loopback) == 0;
 }
 
 int gw_config_listen_check(const char *addr)

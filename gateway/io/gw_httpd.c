@@ -1,7 +1,8 @@
 /*
  * gw_httpd: the HTTP/1.1 server on the gateway's lws loop. We open, bind and listen on the sockets
  * ourselves and adopt them as raw files; each accepted connection is adopted as an lws raw socket
- * (TLS done by lws on the server's vhost), and this file parses requests and writes responses. Why
+ * (TLS done by lws on the server's vhost), and this file reads requests (the head through the pure
+ * parser in gw_httpd_parse.c, which a fuzzer drives) and writes responses. Why
  * not lws's own HTTP role: in 4.1.6 it percent-decodes and normalises the URI and splits the query
  * into decoded fragments (the raw query cannot be recovered), it answers some errors itself without
  * our security headers, and lws_vhost_destroy() never stops a vhost's listener (being_destroyed is
@@ -18,16 +19,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <libwebsockets.h>
 
 #include "gw_clock.h"
+#include "gw_httpd_parse.h"
 #include "gw_log.h"
 #include "gw_loop.h"
 #include "gw_timer.h"
+#include "gw_url.h"
 
 #define PROTO_NAME "twcgw-httpd"
 #define HEAD_IN_MAX 8192         /* request line and headers */
@@ -190,31 +192,6 @@ static bool extra_headers_ok(const char *h)
 		p += 2;
 	}
 	return true;
-}
-
-static bool token_char(unsigned char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || strchr("!#$%&'*+-.^_`|~", c);
-}
-
-static bool list_has(const char *v, const char *tok)
-{
-	size_t n = strlen(tok);
-
-	for (const char *p = v; *p;) {
-		while (*p == ' ' || *p == '\t' || *p == ',')
-			p++;
-		const char *e = p;
-		while (*e && *e != ',')
-			e++;
-		const char *t = e;
-		while (t > p && (t[-1] == ' ' || t[-1] == '\t'))
-			t--;
-		if ((size_t)(t - p) == n && strncasecmp(p, tok, n) == 0)
-			return true;
-		p = e;
-	}
-	return false;
 }
 
 /* ---- rate limit: a token bucket per peer address ---- */
@@ -400,143 +377,29 @@ static void respond_json(struct conn *c, int status, const char *body, const cha
 
 /* ---- request parsing ---- */
 
-static char *trim(char *b, char *e)
+/* @sp of c->in as a C string: the byte after a span is a delimiter of the head (' ', '?', '#', blank,
+ * tab or CR), never part of another span, so it can become the NUL. */
+static const char *span_str(struct conn *c, struct gw_httpd_span sp)
 {
-	while (b < e && (*b == ' ' || *b == '\t'))
-		b++;
-	while (e > b && (e[-1] == ' ' || e[-1] == '\t'))
-		e--;
-	*e = '\0';
-	return b;
+	if (!sp.len)
+		return "";
+	c->in[sp.off + sp.len] = '\0';
+	return c->in + sp.off;
 }
 
-/* Parse the head (c->head_len bytes of c->in, ending in CRLFCRLF) in place. Return 0, or the status
- * to refuse the request with (the connection then closes). */
-static int head_parse(struct conn *c)
+/* Take a head gw_httpd_head_parse() accepted (or refused 413) into the connection and c->req. */
+static void req_fill(struct conn *c, const struct gw_httpd_head *h)
 {
-	static const char *const methods[] = { "GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS" };
-	char *p = c->in;
-	char *end = c->in + c->head_len - 2; /* the blank line's CRLF */
-	char *eol = strstr(p, "\r\n");
-	bool http10, have_clen = false, close = false, keep = false;
-	const char **slot;
-	int n_hdr = 0;
-
 	memset(&c->req, 0, sizeof(c->req));
-	c->req.host = c->req.origin = c->req.authorization = c->req.cookie = c->req.content_type =
-		c->req.csrf = c->req.query = "";
-	c->clen = 0;
-	c->expect_continue = false;
-	c->is_head = false;
-	c->keep_alive = false;
-	if (memchr(c->in, '\0', c->head_len - 2)) /* up to the NUL conn_process() put there */
-		return 400; /* a NUL in the head would cut the strings parsed below */
-
-	/* The request line: METHOD SP target SP HTTP/1.x */
-	*eol = '\0';
-	char *sp1 = strchr(p, ' ');
-	char *sp2 = sp1 ? strchr(sp1 + 1, ' ') : NULL;
-
-	if (!sp1 || !sp2 || strchr(sp2 + 1, ' '))
-		return 400;
-	*sp1 = *sp2 = '\0';
-	c->req.method = NULL;
-	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
-		if (strcmp(p, methods[i]) == 0)
-			c->req.method = methods[i];
-	if (!c->req.method)
-		return 501;
-	c->is_head = strcmp(c->req.method, "HEAD") == 0;
-	if (strcmp(sp2 + 1, "HTTP/1.1") == 0)
-		http10 = false;
-	else if (strcmp(sp2 + 1, "HTTP/1.0") == 0)
-		http10 = true;
-	else
-		return strncmp(sp2 + 1, "HTTP/", 5) == 0 ? 505 : 400;
-	char *target = sp1 + 1;
-
-	if (target[0] != '/')
-		return 400;
-	for (const unsigned char *t = (const unsigned char *)target; *t; t++)
-		if (*t <= 0x20 || *t >= 0x7f)
-			return 400;
-	char *q = strchr(target, '?');
-
-	if (q) {
-		*q = '\0';
-		c->req.query = q + 1;
-	}
-	char *hash = strchr(q ? q + 1 : target, '#');
-
-	if (hash)
-		*hash = '\0'; /* a fragment never belongs on the wire; drop it if a client sends one */
-	c->req.path = target;
-
-	/* Header lines. */
-	for (p = eol + 2; p < end; p = eol + 2) {
-		eol = strstr(p, "\r\n");
-		*eol = '\0';
-		if (++n_hdr > HEADERS_IN_MAX)
-			return 431;
-		if (*p == ' ' || *p == '\t')
-			return 400; /* obsolete line folding */
-		char *colon = strchr(p, ':');
-
-		if (!colon || colon == p)
-			return 400;
-		for (char *k = p; k < colon; k++)
-			if (!token_char((unsigned char)*k))
-				return 400;
-		*colon = '\0';
-		char *v = trim(colon + 1, eol);
-
-		for (const unsigned char *t = (const unsigned char *)v; *t; t++)
-			if ((*t < 0x20 && *t != '\t') || *t == 0x7f)
-				return 400;
-		slot = NULL;
-		if (strcasecmp(p, "Host") == 0)
-			slot = &c->req.host;
-		else if (strcasecmp(p, "Origin") == 0)
-			slot = &c->req.origin;
-		else if (strcasecmp(p, "Authorization") == 0)
-			slot = &c->req.authorization;
-		else if (strcasecmp(p, "Cookie") == 0)
-			slot = &c->req.cookie;
-		else if (strcasecmp(p, "Content-Type") == 0)
-			slot = &c->req.content_type;
-		else if (strcasecmp(p, "X-CSRF-Token") == 0)
-			slot = &c->req.csrf;
-		else if (strcasecmp(p, "Transfer-Encoding") == 0)
-			return 501; /* no chunked request bodies: Content-Length only, no smuggling */
-		else if (strcasecmp(p, "Content-Length") == 0) {
-			char *e;
-			unsigned long long v2;
-
-			if (!*v || strspn(v, "0123456789") != strlen(v) || strlen(v) > 15)
-				return 400;
-			v2 = strtoull(v, &e, 10);
-			if (have_clen && v2 != c->clen)
-				return 400;
-			have_clen = true;
-			c->clen = (size_t)v2;
-		} else if (strcasecmp(p, "Connection") == 0) {
-			close = close || list_has(v, "close");
-			keep = keep || list_has(v, "keep-alive");
-		} else if (strcasecmp(p, "Expect") == 0) {
-			if (strcasecmp(v, "100-continue") != 0)
-				return 417;
-			c->expect_continue = true;
-		}
-		if (slot) {
-			if (**slot)
-				return 400; /* one of each: two Hosts or two Authorizations is an attack or a bug */
-			*slot = v;
-		}
-	}
-	if (!http10 && !c->req.host[0])
-		return 400;
-	c->keep_alive = http10 ? (keep && !close) : !close;
-	return 0;
+	c->req.method = h->method;
+	c->req.path = span_str(c, h->path);
+	c->req.query = span_str(c, h->query);
+	c->req.host = span_str(c, h->host);
+	c->req.origin = span_str(c, h->origin);
+	c->req.authorization = span_str(c, h->authorization);
+	c->req.cookie = span_str(c, h->cookie);
+	c->req.content_type = span_str(c, h->content_type);
+	c->req.csrf = span_str(c, h->csrf);
 }
 
 /* ---- dispatch ---- */
@@ -626,38 +489,21 @@ static void conn_process(struct conn *c)
 	if (c->state != C_READ)
 		return;
 	if (!c->parsed) {
-		char *end = c->in_len >= 4 ? memmem(c->in, c->in_len, "\r\n\r\n", 4) : NULL;
+		const struct gw_httpd_limits lim = { HEAD_IN_MAX, HEADERS_IN_MAX, s->body_max };
+		struct gw_httpd_head h;
 
-		if (!end) {
-			if (c->in_len >= HEAD_IN_MAX) {
-				c->is_head = false;
-				respond_json(c, 431, "{\"error\":\"request head too large\"}", NULL, true);
-			}
+		if (gw_httpd_head_parse(c->in, c->in_len, &lim, &h) == GW_HTTPD_PARSE_MORE)
 			return;
-		}
-		c->head_len = (size_t)(end - c->in) + 4;
-		if (c->head_len > HEAD_IN_MAX) {
-			c->is_head = false;
-			respond_json(c, 431, "{\"error\":\"request head too large\"}", NULL, true);
-			return;
-		}
-		end[2] = '\0'; /* strings end at the blank line; the body starts after it */
-		int st = head_parse(c);
-
-		end[2] = '\r';
 		c->parsed = true;
-		if (st) {
-			char msg[64];
-
-			gw_log_debug("httpd: %s: refused a request (%d)", c->peer, st);
-			snprintf(msg, sizeof(msg), "{\"error\":\"%s\"}", reason_phrase(st));
-			c->is_head = false;
-			respond_json(c, st, msg, NULL, true);
-			return;
-		}
-		if (c->clen > s->body_max) {
+		c->head_len = h.head_len;
+		c->clen = h.content_length; /* on a refusal too: conn_writeable() drains a refused body */
+		c->keep_alive = h.keep_alive;
+		c->expect_continue = h.expect_continue;
+		c->is_head = h.is_head;
+		if (h.status == 413) {
 			char msg[96];
 
+			req_fill(c, &h);
 			s->st.too_large++;
 			gw_log_debug("httpd: %s %s %s: body of %zu bytes refused", c->peer, c->req.method, c->req.path,
 				     c->clen);
@@ -665,6 +511,19 @@ static void conn_process(struct conn *c)
 			respond_json(c, 413, msg, NULL, true);
 			return;
 		}
+		if (h.status) {
+			char msg[64];
+
+			gw_log_debug("httpd: %s: refused a request (%d: %s)", c->peer, h.status, h.why);
+			if (h.status == 431 && !h.head_len)
+				snprintf(msg, sizeof(msg), "{\"error\":\"request head too large\"}");
+			else
+				snprintf(msg, sizeof(msg), "{\"error\":\"%s\"}", reason_phrase(h.status));
+			c->is_head = false;
+			respond_json(c, h.status, msg, NULL, true);
+			return;
+		}
+		req_fill(c, &h);
 	}
 	if (c->in_len < c->head_len + c->clen) {
 		if (c->expect_continue) {
@@ -1035,61 +894,6 @@ static void keepalive_cb(lws_sorted_usec_list_t *sul)
 
 /* ---- listening ---- */
 
-/* "a.b.c.d:port" or "[v6]:port" into @sa; NULL-safe. Return 0 or -EINVAL. */
-static int listen_parse(const char *spec, struct sockaddr_storage *sa, socklen_t *sl, bool *loopback)
-{
-	char host[64];
-	const char *colon, *hb, *he;
-	char *e;
-	long port;
-
-	memset(sa, 0, sizeof(*sa));
-	if (!spec)
-		return -EINVAL;
-	if (spec[0] == '[') {
-		hb = spec + 1;
-		he = strchr(hb, ']');
-		if (!he || he[1] != ':')
-			return -EINVAL;
-		colon = he + 1;
-	} else {
-		hb = spec;
-		colon = strrchr(spec, ':');
-		if (!colon)
-			return -EINVAL;
-		he = colon;
-	}
-	if ((size_t)(he - hb) >= sizeof(host) || he == hb)
-		return -EINVAL;
-	memcpy(host, hb, (size_t)(he - hb));
-	host[he - hb] = '\0';
-	if (!colon[1] || strspn(colon + 1, "0123456789") != strlen(colon + 1) || strlen(colon + 1) > 5)
-		return -EINVAL;
-	port = strtol(colon + 1, &e, 10);
-	if (port < 0 || port > 65535)
-		return -EINVAL;
-	if (spec[0] == '[') {
-		struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)sa;
-
-		if (inet_pton(AF_INET6, host, &a6->sin6_addr) != 1)
-			return -EINVAL;
-		a6->sin6_family = AF_INET6;
-		a6->sin6_port = htons((uint16_t)port);
-		*sl = sizeof(*a6);
-		*loopback = IN6_IS_ADDR_LOOPBACK(&a6->sin6_addr);
-	} else {
-		struct sockaddr_in *a4 = (struct sockaddr_in *)sa;
-
-		if (inet_pton(AF_INET, host, &a4->sin_addr) != 1)
-			return -EINVAL;
-		a4->sin_family = AF_INET;
-		a4->sin_port = htons((uint16_t)port);
-		*sl = sizeof(*a4);
-		*loopback = (ntohl(a4->sin_addr.s_addr) >> 24) == 127;
-	}
-	return 0;
-}
-
 static int listener_open(struct gw_httpd *s, struct listener *l, const char *spec, char *err, size_t errlen)
 {
 	struct sockaddr_storage sa;
@@ -1100,7 +904,7 @@ static int listener_open(struct gw_httpd *s, struct listener *l, const char *spe
 	snprintf(l->addr, sizeof(l->addr), "%s", spec ? spec : "(null)");
 	l->srv = s;
 	l->port = -1;
-	if (listen_parse(spec, &sa, &sl, &l->loopback) < 0) {
+	if (gw_url_listen_parse(spec, &sa, &sl, &l->loopback) < 0) {
 		snprintf(err, errlen, "listen address \"%s\": not IPv4:port or [IPv6]:port", l->addr);
 		return -EINVAL;
 	}

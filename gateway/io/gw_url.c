@@ -1,15 +1,21 @@
 /*
  * gw_url: the address forms the gateway's transports connect to, split by one set of rules:
  * "tcp://host:port" for an RS-485 bridge, Modbus or MQTT, and "ws[s]://host[:port][/path]" for the
- * central system. Host names are letters, digits, '.', '-', '_'; an IPv6 literal goes in brackets.
- * Pure string code, shared by the config checks and the transports.
+ * central system, plus "IPv4:port" / "[IPv6]:port" for what the HTTP server listens on. Host names
+ * are letters, digits, '.', '-', '_'; an IPv6 literal goes in brackets. Pure string code, shared by
+ * the config checks and the transports.
  */
 #include "gw_url.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <string.h>
+
+#define LISTEN_HOST_MAX 64 /* an IPv6 literal with a scope or an embedded IPv4 fits with room */
 
 static bool all_digits(const char *s, size_t n)
 {
@@ -104,5 +110,63 @@ int gw_url_split(const char *url, struct gw_url *out)
 		return -EINVAL;
 	memcpy(out->path, path, plen);
 	out->path[plen] = '\0';
+	return 0;
+}
+
+int gw_url_listen_parse(const char *spec, struct sockaddr_storage *sa, socklen_t *sl, bool *loopback)
+{
+	char host[LISTEN_HOST_MAX];
+	const char *hb, *he, *colon;
+	long port = 0;
+
+	memset(sa, 0, sizeof(*sa));
+	if (!spec)
+		return -EINVAL;
+	if (spec[0] == '[') {
+		hb = spec + 1;
+		he = strchr(hb, ']');
+		if (!he || he[1] != ':')
+			return -EINVAL;
+		colon = he + 1;
+	} else {
+		hb = spec;
+		colon = strrchr(spec, ':');
+		if (!colon)
+			return -EINVAL;
+		he = colon;
+	}
+	if (he == hb || (size_t)(he - hb) >= sizeof(host))
+		return -EINVAL;
+	memcpy(host, hb, (size_t)(he - hb));
+	host[he - hb] = '\0';
+	/* Digits only (no sign, no blank), leading zeros allowed as the config has always taken them. */
+	if (!colon[1])
+		return -EINVAL;
+	for (const char *p = colon + 1; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return -EINVAL;
+		port = port * 10 + (*p - '0');
+		if (port > 65535)
+			return -EINVAL;
+	}
+	if (spec[0] == '[') {
+		struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)sa;
+
+		if (inet_pton(AF_INET6, host, &a6->sin6_addr) != 1)
+			return -EINVAL;
+		a6->sin6_family = AF_INET6;
+		a6->sin6_port = htons((uint16_t)port);
+		*sl = sizeof(*a6);
+		*loopback = IN6_IS_ADDR_LOOPBACK(&a6->sin6_addr);
+	} else {
+		struct sockaddr_in *a4 = (struct sockaddr_in *)sa;
+
+		if (inet_pton(AF_INET, host, &a4->sin_addr) != 1)
+			return -EINVAL;
+		a4->sin_family = AF_INET;
+		a4->sin_port = htons((uint16_t)port);
+		*sl = sizeof(*a4);
+		*loopback = (ntohl(a4->sin_addr.s_addr) >> 24) == 127;
+	}
 	return 0;
 }

@@ -1,13 +1,15 @@
 /*
  * gw_url: splitting the addresses the transports connect to: "tcp://host:port" (RS-485 bridges,
- * Modbus TCP, MQTT) and "ws[s]://host[:port][/path]" (the central system). One set of host rules for
- * both, used by the config checks and by the transports themselves.
+ * Modbus TCP, MQTT) and "ws[s]://host[:port][/path]" (the central system), and the addresses the HTTP
+ * server listens on. One set of rules each, used by the config checks and by the code that connects
+ * or binds.
  */
 #ifndef GW_URL_H
 #define GW_URL_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/socket.h>
 
 #define GW_URL_MAX 256
 
@@ -39,5 +41,15 @@ int gw_url_tcp_split(const char *spec, char *host, size_t hostlen, int *port);
  * No credentials, query or fragment. Return: 0, or -EINVAL if @url is not such a URL.
  */
 int gw_url_split(const char *url, struct gw_url *out);
+
+/**
+ * gw_url_listen_parse() - an address to listen on: "a.b.c.d:port" or "[v6addr]:port", a literal
+ * (a name could resolve to more than the operator meant to expose), port 0..65535 in decimal (0: any
+ * free port). One reading for the config check and the HTTP server that binds it.
+ * @sa, @sl: receive the socket address (zeroed first) and its length.
+ * @loopback: set when the address is in 127.0.0.0/8 or is ::1.
+ * Return: 0, or -EINVAL if @spec is NULL or not such an address.
+ */
+int gw_url_listen_parse(const char *spec, struct sockaddr_storage *sa, socklen_t *sl, bool *loopback);
 
 #endif
