@@ -8,6 +8,7 @@
  * and the ems list (every meter type, the keys each type takes, values per type, and secrets that
  * never appear in a message).
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <ftw.h>
 #include <setjmp.h>
@@ -17,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -712,6 +714,47 @@ static void test_url_split(void **state)
 	assert_int_equal(gw_url_split("ws://cs:80x", &u), -EINVAL);
 	assert_int_equal(gw_url_split("ws://cs/x#frag", &u), -EINVAL);
 	assert_int_equal(gw_url_split("ws://[::1]x/", &u), -EINVAL);
+}
+
+/* http.listen's syntax: literal addresses only, loopback told apart, the port bounded. */
+static void test_listen_parse(void **state)
+{
+	static const struct {
+		const char *spec;
+		int ok;        /* 1 accepted */
+		bool loopback;
+		int port;
+	} cases[] = {
+		{ "127.0.0.1:8080", 1, true, 8080 },   { "127.9.9.9:0", 1, true, 0 },
+		{ "0.0.0.0:80", 1, false, 80 },         { "192.168.1.5:65535", 1, false, 65535 },
+		{ "[::1]:8080", 1, true, 8080 },        { "[::]:443", 1, false, 443 },
+		{ "127.0.0.1:000080", 1, true, 80 },    { "1.2.3.4:65536", 0, false, 0 },
+		{ "localhost:80", 0, false, 0 },        { ":80", 0, false, 0 },
+		{ "127.0.0.1", 0, false, 0 },           { "127.0.0.1:", 0, false, 0 },
+		{ "127.0.0.1:-1", 0, false, 0 },        { "[::1]8080", 0, false, 0 },
+		{ "[]:80", 0, false, 0 },               { "::1:80", 0, false, 0 },
+		{ "127.0.0.1:80x", 0, false, 0 },       { "", 0, false, 0 },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct sockaddr_storage sa;
+		socklen_t sl = 0;
+		bool loopback = !cases[i].loopback;
+		int rc = gw_url_listen_parse(cases[i].spec, &sa, &sl, &loopback);
+
+		if ((rc == 0) != (cases[i].ok == 1))
+			fail_msg("\"%s\": %s", cases[i].spec, rc == 0 ? "accepted" : "refused");
+		if (rc == 0) {
+			int port = sa.ss_family == AF_INET ? ntohs(((struct sockaddr_in *)&sa)->sin_port)
+							  : ntohs(((struct sockaddr_in6 *)&sa)->sin6_port);
+
+			assert_int_equal(loopback, cases[i].loopback);
+			assert_int_equal(port, cases[i].port);
+			assert_true(sl > 0);
+		}
+		assert_int_equal(gw_config_listen_check(cases[i].spec) == 0, cases[i].ok == 1);
+	}
 }
 
 static void test_names(void **state)
@@ -1528,6 +1571,7 @@ int main(void)
 		cmocka_unit_test(test_tesla_section),
 		cmocka_unit_test(test_tesla_errors),
 		cmocka_unit_test(test_url_split),
+		cmocka_unit_test(test_listen_parse),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_policy_defaults),
 		cmocka_unit_test(test_ems_full_http_modbus),
