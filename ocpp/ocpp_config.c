@@ -1,6 +1,6 @@
 /*
- * ocpp_config: THE table of OCPP 1.6 configuration keys (Core profile, section 9.1, plus the two
- * security whitepaper keys) and the one validator every write goes through, whether it comes from
+ * ocpp_config: THE table of OCPP 1.6 configuration keys (Core profile, section 9.1, the Smart Charging
+ * and Local Auth List capacities, and the security whitepaper's keys) and the one validator every write goes through, whether it comes from
  * ChangeConfiguration, the gateway's config file or the persisted changes. Values are kept as
  * normalised text (what GetConfiguration reports) with the number or measurand set beside it.
  * Choices for Tesla Wall Connectors: the cable is fixed and has no lock, so UnlockConnectorOnEVSideDisconnect
@@ -22,6 +22,9 @@ enum item_rule {
 	ITEM_PHASE_ROTATION, /* "N.RST" ... "N.Unknown", N a connector 0..8 */
 	ITEM_PROFILE,        /* a feature profile name */
 	ITEM_RATE_UNIT,      /* "Current" or "Power" */
+	/* STRING keys: ITEM_NONE is a Basic-auth password (printable ASCII without ':'); this one is a
+	 * name that goes into a certificate (any UTF-8 text without control characters). */
+	ITEM_TEXT_UTF8,
 };
 
 struct key_def {
@@ -94,6 +97,16 @@ static const struct key_def keys[OCPP_KEY_COUNT] = {
 	[OCPP_KEY_AUTHORIZATION_KEY] = { { "AuthorizationKey", OCPP_KT_STRING, OCPP_KA_W, NULL, 16, 40, false, "" },
 					 ITEM_NONE, -1 },
 	[OCPP_KEY_SECURITY_PROFILE] = INT("SecurityProfile", RW, NULL, 0, 2, "0"),
+	/* The subject's O= in the CSR of SignCertificate; unset ("") until the central system or the
+	 * config file names the operator, and ExtendedTriggerMessage(SignChargePointCertificate) is
+	 * Rejected until then. 64: X.520's upper bound for an organizationName. */
+	[OCPP_KEY_CPO_NAME] = { { "CpoName", OCPP_KT_STRING, OCPP_KA_RW, NULL, 1, 64, false, "" }, ITEM_TEXT_UTF8, -1 },
+	/* Capacities of the certificate store (the gateway sets the values its certs code has); the
+	 * whitepaper caps a certificateChain at 10 000 characters. */
+	[OCPP_KEY_CERTIFICATE_SIGNED_MAX_CHAIN_SIZE] = INT("CertificateSignedMaxChainSize", R, NULL, 1, 10000, "10000"),
+	[OCPP_KEY_CERTIFICATE_STORE_MAX_LENGTH] = INT("CertificateStoreMaxLength", R, NULL, 1, 1000, "20"),
+	/* false until the store does the whitepaper's one-root-plus-fallback rule for a new CSMS root. */
+	[OCPP_KEY_ADDITIONAL_ROOT_CERTIFICATE_CHECK] = BOOL("AdditionalRootCertificateCheck", R, "false"),
 	/* OCPP 1.6 5.18 has a transaction finished before an unlock; with no lock to release the spec
 	 * leaves open whether UnlockConnector still ends it. false: it does not (use RemoteStopTransaction). */
 	[OCPP_KEY_STOP_TRANSACTION_IF_UNLOCK_NOT_SUPPORTED] = BOOL("StopTransactionIfUnlockNotSupported", RW, "false"),
@@ -207,6 +220,7 @@ static int csl_item(enum item_rule rule, const char *s, size_t len, char *canon,
 		snprintf(canon, cap, "%c.%s", s[0], rotation_names[i]);
 		return 0;
 	case ITEM_NONE:
+	case ITEM_TEXT_UTF8:
 		break;
 	}
 	return -EINVAL;
@@ -260,6 +274,57 @@ static int parse_csl(enum item_rule rule, const char *s, long max_items, char *o
 	return 0;
 }
 
+static bool text_password(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (s[i] < 0x20 || s[i] > 0x7e || s[i] == ':')
+			return false;
+	return true;
+}
+
+/* Well-formed UTF-8 (shortest forms, no surrogates, at most U+10FFFF) without C0, DEL or C1 controls:
+ * JSON text is UTF-8 already, but a value may come from elsewhere (the gateway's own config). */
+static bool text_utf8(const char *text, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)text;
+	size_t i = 0;
+
+	while (i < len) {
+		unsigned c = s[i], n, cp;
+
+		if (c < 0x80) {
+			if (c < 0x20 || c == 0x7f)
+				return false;
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf) {
+			n = 1;
+			cp = c & 0x1f;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			n = 2;
+			cp = c & 0x0f;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			n = 3;
+			cp = c & 0x07;
+		} else {
+			return false;
+		}
+		if (len - i <= n)
+			return false;
+		for (unsigned k = 1; k <= n; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return false;
+			cp = (cp << 6) | (s[i + k] & 0x3fu);
+		}
+		if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
+		    (cp >= 0xd800 && cp <= 0xdfff) || (cp >= 0x80 && cp <= 0x9f))
+			return false;
+		i += n + 1;
+	}
+	return true;
+}
+
 /* Check @value against @k's rule and, when it passes, store it normalised. */
 static int store(struct ocpp_config *c, enum ocpp_key k, const char *value)
 {
@@ -293,14 +358,14 @@ static int store(struct ocpp_config *c, enum ocpp_key k, const char *value)
 		break;
 	}
 	case OCPP_KT_STRING:
-		/* Printable ASCII without ':', which some Basic-auth servers take as the end of the
-		 * user part wherever it is. The default (no key) only the gateway may restore, see
-		 * ocpp_config_set(). */
+		/* A password: printable ASCII without ':', which some Basic-auth servers take as the end
+		 * of the user part wherever it is. A name: UTF-8 without control characters, which a
+		 * certificate subject and a log line can both carry. The default (unset) only the gateway
+		 * may restore, see ocpp_config_set(). */
 		if ((long)len < d->info.min || (long)len > d->info.max)
 			return -EINVAL;
-		for (size_t i = 0; i < len; i++)
-			if (value[i] < 0x20 || value[i] > 0x7e || value[i] == ':')
-				return -EINVAL;
+		if (d->rule == ITEM_TEXT_UTF8 ? !text_utf8(value, len) : !text_password(value, len))
+			return -EINVAL;
 		snprintf(norm, sizeof(norm), "%s", value);
 		break;
 	}

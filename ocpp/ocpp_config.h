@@ -56,9 +56,13 @@ enum ocpp_key {
 	OCPP_KEY_LOCAL_AUTH_LIST_ENABLED,
 	OCPP_KEY_LOCAL_AUTH_LIST_MAX_LENGTH,
 	OCPP_KEY_SEND_LOCAL_LIST_MAX_LENGTH,
-	/* Security whitepaper keys used by security profiles 1 and 2. */
+	/* Security whitepaper keys (section 6.3 of the reference): profiles 1 and 2, then certificates. */
 	OCPP_KEY_AUTHORIZATION_KEY,
 	OCPP_KEY_SECURITY_PROFILE,
+	OCPP_KEY_CPO_NAME,                          /* O= of the charge point certificate's CSR */
+	OCPP_KEY_CERTIFICATE_SIGNED_MAX_CHAIN_SIZE, /* longest certificateChain accepted, characters */
+	OCPP_KEY_CERTIFICATE_STORE_MAX_LENGTH,      /* most root certificates the store holds */
+	OCPP_KEY_ADDITIONAL_ROOT_CERTIFICATE_CHECK,
 	/* Vendor keys (the names other charge points use for the same choice). */
 	OCPP_KEY_STOP_TRANSACTION_IF_UNLOCK_NOT_SUPPORTED,
 	OCPP_KEY_COUNT

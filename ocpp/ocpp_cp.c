@@ -1,7 +1,8 @@
 /*
  * ocpp_cp: the charge point's skeleton. Creation and freeing, the entry points the caller drives
  * (start, link up and down, tick, the next deadline), the dispatch of incoming frames to the action
- * handlers in actions/, Reset, and the files of config keys, auth cache, profiles and local list.
+ * handlers in actions/, Reset, the files of config keys, auth cache, profiles and local list, and the
+ * security events the skeleton sees (the wall clock stepping, a Reset) or the gateway reports.
  * The queue, the connectors, transactions and metering each have their ocpp_cp_<job>.c beside it;
  * this file decides when they run. Pure: time comes in as struct ocpp_now, effects go out through
  * struct ocpp_cp_env.
@@ -17,6 +18,9 @@
 #define ABSENT_GRACE_MS 30000u        /* a mapped TWC not seen this long after start is Faulted */
 #define RESET_MIN_DELAY_MS 1000u      /* let the Reset.conf reach the wire */
 #define RESET_DRAIN_MS 10000u         /* wait this long for StopTransaction.conf before restarting */
+/* The wall clock moving this far against the monotonic one between two calls was set, not slewed
+ * (NTP slews both clocks alike, at most 0.5 ms/s): SettingSystemTime. */
+#define CLOCK_STEP_MS 10000
 
 /* The CALLRESULT of each action the charge point sends, indexed by action so that a change to the
  * enum cannot shift a result onto another action's handler. */
@@ -32,9 +36,13 @@ static const conf_fn conf_handlers[OCPP_OUT_COUNT] = {
 	[OCPP_OUT_START_TRANSACTION] = ocpp_start_transaction_conf,
 	[OCPP_OUT_STATUS_NOTIFICATION] = ocpp_status_notification_conf,
 	[OCPP_OUT_STOP_TRANSACTION] = ocpp_stop_transaction_conf,
+	[OCPP_OUT_LOG_STATUS_NOTIFICATION] = ocpp_log_status_notification_conf,
+	[OCPP_OUT_SECURITY_EVENT_NOTIFICATION] = ocpp_security_event_notification_conf,
+	[OCPP_OUT_SIGNED_FIRMWARE_STATUS_NOTIFICATION] = ocpp_signed_firmware_status_notification_conf,
 };
 
-/* The central system's CALLs of the Core, Local Auth List, Smart Charging and Remote Trigger profiles. */
+/* The central system's CALLs of the Core, Local Auth List, Smart Charging and Remote Trigger profiles,
+ * and of the security whitepaper. */
 static const struct {
 	const char *name;
 	ocpp_handler_fn fn;
@@ -44,6 +52,7 @@ static const struct {
 	{ .name = "ClearCache", .fn = ocpp_handle_clear_cache },
 	{ .name = "ClearChargingProfile", .fn = ocpp_handle_clear_charging_profile },
 	{ .name = "DataTransfer", .fn = ocpp_handle_data_transfer },
+	{ .name = "ExtendedTriggerMessage", .fn = ocpp_handle_extended_trigger_message },
 	{ .name = "GetCompositeSchedule", .fn = ocpp_handle_get_composite_schedule },
 	{ .name = "GetConfiguration", .fn = ocpp_handle_get_configuration },
 	{ .name = "GetLocalListVersion", .fn = ocpp_handle_get_local_list_version },
@@ -59,8 +68,8 @@ static const struct {
 /* OCPP 1.6 actions of the other profiles (and the security whitepaper): known, not supported. */
 static const char *const not_supported[] = {
 	"CancelReservation", "GetDiagnostics", "ReserveNow",
-	"UpdateFirmware", "CertificateSigned", "DeleteCertificate", "ExtendedTriggerMessage",
-	"GetInstalledCertificateIds", "GetLog", "InstallCertificate", "SignedUpdateFirmware",
+	"UpdateFirmware", "CertificateSigned", "DeleteCertificate", "GetInstalledCertificateIds",
+	"GetLog", "InstallCertificate", "SignedUpdateFirmware",
 };
 
 /* ---------------------------------------------------------------- small helpers */
@@ -128,12 +137,47 @@ void ocpp_cp_save_profiles(struct ocpp_cp *cp)
 
 /* ---------------------------------------------------------------- after every event */
 
-/* After anything happened: late authorisations, statuses and limits, then send what is due. */
+/* After anything happened: late authorisations, statuses and limits, then send what is due. Last,
+ * the gateway's CSR work that an ExtendedTriggerMessage asked for: its CALLRESULT is out by now. */
 void ocpp_cp_step(struct ocpp_cp *cp)
 {
 	ocpp_cp_auth_retry(cp);
 	ocpp_cp_refresh(cp);
 	ocpp_cp_queue_pump(cp);
+	if (cp->sign_due) {
+		int r;
+
+		cp->sign_due = false; /* before the call: it may come back into the core */
+		r = cp->env.sign_certificate ? cp->env.sign_certificate(cp->env.user) : -ENOSYS;
+		if (r < 0)
+			ocpp_cp_log(cp, CORE_LOG_ERROR, "making a key and CSR for SignCertificate failed: %s", strerror(-r));
+	}
+}
+
+/* ---------------------------------------------------------------- both clocks */
+
+/* Take the time of an entry point. A step of the wall clock against the monotonic one is a
+ * SettingSystemTime event; differences that do not fit an int64_t (nonsense from a broken clock)
+ * start the comparison afresh. */
+static void clock_at(struct ocpp_cp *cp, struct ocpp_now now)
+{
+	int64_t off, step;
+
+	cp->now_ms = now.mono_ms;
+	cp->now_wall = now.wall_ms;
+	if (now.mono_ms > (uint64_t)INT64_MAX || __builtin_sub_overflow(now.wall_ms, (int64_t)now.mono_ms, &off)) {
+		cp->clock_known = false;
+		return;
+	}
+	if (cp->started && cp->clock_known && !__builtin_sub_overflow(off, cp->clock_off, &step) &&
+	    (step > CLOCK_STEP_MS || step < -CLOCK_STEP_MS)) {
+		char info[96];
+
+		snprintf(info, sizeof(info), "wall clock stepped by %+lld s", (long long)(step / 1000));
+		ocpp_cp_security_event_at(cp, "SettingSystemTime", info, now.wall_ms);
+	}
+	cp->clock_off = off;
+	cp->clock_known = true;
 }
 
 /* ---------------------------------------------------------------- inbound frames */
@@ -206,6 +250,19 @@ static void handle_answer(struct ocpp_cp *cp, const struct ocpp_frame *f)
 	if (f->type == OCPP_CALLERROR) {
 		char why[160];
 
+		/* A central system without the security extension never takes one: retrying would only
+		 * hold back the transaction messages queued behind it. */
+		if (cp->inflight_action == OCPP_OUT_SECURITY_EVENT_NOTIFICATION && cp->inflight_msg &&
+		    (!strcmp(f->error_code, "NotImplemented") || !strcmp(f->error_code, "NotSupported"))) {
+			m = cp->inflight_msg;
+			cp->inflight = false;
+			cp->inflight_msg = NULL;
+			ocpp_cp_log(cp, CORE_LOG_WARN, "the central system does not take SecurityEventNotification (%s): %s dropped",
+				    f->error_code, json_string_value(json_object_get(m->payload, "type")));
+			ocpp_cp_queue_remove(cp, m);
+			return;
+		}
+
 		snprintf(why, sizeof(why), "CALLERROR %s: %.100s", f->error_code, f->error_desc);
 		ocpp_cp_call_fail(cp, why);
 		return;
@@ -232,8 +289,7 @@ void ocpp_cp_input(struct ocpp_cp *cp, const char *text, size_t len, struct ocpp
 	struct ocpp_frame f;
 	struct ocpp_frame_fault fault;
 
-	cp->now_ms = now.mono_ms;
-	cp->now_wall = now.wall_ms;
+	clock_at(cp, now);
 	cp->stats.rx_frames++;
 	if (ocpp_frame_parse(text, len, &f, &fault) < 0) {
 		cp->stats.rx_bad++;
@@ -354,8 +410,7 @@ void ocpp_cp_free(struct ocpp_cp *cp)
 
 void ocpp_cp_start(struct ocpp_cp *cp, uint64_t max_seq, struct ocpp_now now)
 {
-	cp->now_ms = now.mono_ms;
-	cp->now_wall = now.wall_ms;
+	clock_at(cp, now);
 	if (max_seq + 1 > cp->next_seq)
 		cp->next_seq = max_seq + 1;
 	cp->id_base = (uint64_t)now.wall_ms;
@@ -373,8 +428,7 @@ void ocpp_cp_start(struct ocpp_cp *cp, uint64_t max_seq, struct ocpp_now now)
 
 void ocpp_cp_connected(struct ocpp_cp *cp, struct ocpp_now now)
 {
-	cp->now_ms = now.mono_ms;
-	cp->now_wall = now.wall_ms;
+	clock_at(cp, now);
 	cp->connected = true;
 	cp->inflight = false;
 	for (struct ocpp_msg *m = cp->q_head; m; m = m->next)
@@ -386,8 +440,7 @@ void ocpp_cp_connected(struct ocpp_cp *cp, struct ocpp_now now)
 
 void ocpp_cp_disconnected(struct ocpp_cp *cp, struct ocpp_now now)
 {
-	cp->now_ms = now.mono_ms;
-	cp->now_wall = now.wall_ms;
+	clock_at(cp, now);
 	if (cp->connected)
 		ocpp_cp_link_drop(cp);
 	ocpp_cp_step(cp);
@@ -405,10 +458,22 @@ void ocpp_cp_request_reset(struct ocpp_cp *cp, bool hard)
 		ocpp_cp_tx_stop(cp, c, why);
 }
 
+/* A journal mark that the Reset happened: the next start reports ResetOrReboot, in order with the
+ * StopTransactions the Reset queued, even if the process dies before it could say so itself. */
+static void reset_mark(struct ocpp_cp *cp)
+{
+	json_t *r = json_pack("{s:s,s:b,s:I}", "k", "reset", "hard", cp->reset_hard, "at", (json_int_t)cp->now_wall);
+	char *text = r ? json_dumps(r, JSON_COMPACT) : NULL;
+
+	json_decref(r);
+	if (!text || ocpp_cp_journal_put(cp, cp->next_seq++, text) < 0)
+		ocpp_cp_log(cp, CORE_LOG_WARN, "Reset: could not journal it, ResetOrReboot will not be reported");
+	free(text);
+}
+
 void ocpp_cp_tick(struct ocpp_cp *cp, struct ocpp_now now)
 {
-	cp->now_ms = now.mono_ms;
-	cp->now_wall = now.wall_ms;
+	clock_at(cp, now);
 	if (!cp->started)
 		return;
 	if (cp->inflight && cp->now_ms >= cp->inflight_deadline) {
@@ -427,6 +492,7 @@ void ocpp_cp_tick(struct ocpp_cp *cp, struct ocpp_now now)
 		cp->reset_pending = false;
 		ocpp_cp_log(cp, CORE_LOG_INFO, "%s reset now", cp->reset_hard ? "hard" : "soft");
 		ocpp_cp_save_connectors(cp);
+		reset_mark(cp);
 		if (cp->env.reset)
 			cp->env.reset(cp->env.user, cp->reset_hard);
 	}
@@ -480,6 +546,18 @@ uint64_t ocpp_cp_next_deadline(const struct ocpp_cp *cp)
 				       ? cp->reset_due_ms
 				       : (cp->reset_deadline_ms > cp->reset_due_ms ? cp->reset_deadline_ms : cp->reset_due_ms));
 	return d;
+}
+
+int ocpp_cp_security_event(struct ocpp_cp *cp, const char *type, const char *techinfo, struct ocpp_now now)
+{
+	int r;
+
+	if (!cp || !cp->started)
+		return -EINVAL;
+	clock_at(cp, now);
+	r = ocpp_cp_security_event_at(cp, type, techinfo, now.wall_ms);
+	ocpp_cp_step(cp);
+	return r;
 }
 
 bool ocpp_cp_registered(const struct ocpp_cp *cp)

@@ -5,10 +5,10 @@
  * connector current limits and resets go out through struct ocpp_cp_env. ocpp_cp_next_deadline()
  * says when it next wants ocpp_cp_tick(). It never reads a clock, a socket or a file.
  *
- * Transaction messages (StartTransaction, StopTransaction, MeterValues) are put in the journal before
- * they are sent and deleted when their CALLRESULT arrives, so they survive a crash and are replayed in
- * order after restart: feed every live journal record to ocpp_cp_restore_record() before
- * ocpp_cp_start().
+ * Transaction messages (StartTransaction, StopTransaction, MeterValues) and the security events the
+ * whitepaper calls critical are put in the journal before they are sent and deleted when their
+ * CALLRESULT arrives, so they survive a crash and are replayed in order after restart: feed every
+ * live journal record to ocpp_cp_restore_record() before ocpp_cp_start().
  */
 #ifndef OCPP_CP_H
 #define OCPP_CP_H
@@ -116,6 +116,12 @@ struct ocpp_cp_env {
 	void (*config_changed)(void *user, enum ocpp_key k);
 	/* One log line. Never contains a secret. Optional. */
 	void (*log)(void *user, enum core_log_level level, const char *msg);
+	/* ExtendedTriggerMessage(SignChargePointCertificate) was Accepted (CpoName is set, read it with
+	 * ocpp_config_str(ocpp_cp_config(cp), OCPP_KEY_CPO_NAME)): make a new key and CSR for the
+	 * SignCertificate request. Called after the CALLRESULT went out, from inside the core's entry
+	 * point; it may call ocpp_cp_security_event(). Return 0 or -errno (logged). Optional: without it
+	 * the trigger is answered NotImplemented. */
+	int (*sign_certificate)(void *user);
 };
 
 #define OCPP_LATENCY_BUCKETS 8
@@ -127,11 +133,13 @@ struct ocpp_cp_stats {
 	uint32_t calls_timed_out;
 	uint32_t lifetime_rejected;   /* TWC lifetime counter readings not believed (a jump, a reset) */
 	uint32_t queue_dropped;       /* MeterValues dropped by the queue bound */
-	uint32_t queued;              /* transaction messages waiting now */
+	uint32_t queued;              /* transaction messages (and critical security events) waiting now */
 	uint32_t queued_other;        /* other messages waiting now (at most OCPP_QUEUE_OTHER_MAX) */
 	uint32_t queue_coalesced;     /* other messages replaced by a newer one of the same kind, or dropped */
 	uint32_t journal_failures;    /* journal writes the disk refused (each retry counts) */
 	uint32_t journal_waiting;     /* journal writes waiting for the disk now */
+	uint32_t security_events;     /* security events taken (queued, or folded into one waiting) */
+	uint32_t security_dropped;    /* security events dropped by their bounds (see ocpp_cp_security_event) */
 	/* CALL -> CALLRESULT time of our own CALLs that were answered, cumulative per bound of
 	 * ocpp_latency_bounds_ms (a Prometheus histogram without its +Inf, which is calls_answered). */
 	uint32_t calls_answered;
@@ -163,6 +171,25 @@ void ocpp_cp_input(struct ocpp_cp *cp, const char *text, size_t len, struct ocpp
 void ocpp_cp_tick(struct ocpp_cp *cp, struct ocpp_now now);
 /* Monotonic ms of the next thing ocpp_cp_tick() has to do; UINT64_MAX if nothing. */
 uint64_t ocpp_cp_next_deadline(const struct ocpp_cp *cp);
+
+/*
+ * ocpp_cp_security_event() - a security event the gateway saw (whitepaper section 6.4), for the
+ * central system as a SecurityEventNotification: @type is the event's name ("StartupOfTheDevice",
+ * "InvalidCentralSystemCertificate", ...; printable ASCII, at most 50 characters), @techinfo free
+ * text for the operator (may be NULL; cut to 255 bytes; never a secret), @now when it happened.
+ * Call it after ocpp_cp_start(). Critical events (FirmwareUpdated, SettingSystemTime,
+ * StartupOfTheDevice, ResetOrReboot, SecurityLogWasCleared, MemoryExhaustion,
+ * TamperDetectionActivated) are journalled like transaction messages and sent in order with them,
+ * whatever the link does meanwhile. The others wait in memory across outages, at most
+ * OCPP_QUEUE_OTHER_MAX messages with the rest: past that a new one replaces the oldest waiting event
+ * (counted in stats.security_dropped), and one identical to an event still waiting is folded into it.
+ * The core reports by itself: ResetOrReboot after a Reset it performed (at the next start),
+ * SettingSystemTime when the wall clock steps against the monotonic one, and
+ * ReconfigurationOfSecurityParameters when the central system changes SecurityProfile,
+ * AuthorizationKey or CpoName. StartupOfTheDevice and the TLS and certificate events are the
+ * gateway's to report. Return 0, -EINVAL (bad @type, not started) or -ENOMEM.
+ */
+int ocpp_cp_security_event(struct ocpp_cp *cp, const char *type, const char *techinfo, struct ocpp_now now);
 
 /* The connector for TWC @twc_id, assigning the next free number (and persisting the map) the first
  * time. Return 1..OCPP_MAX_CONNECTORS or -ENOSPC. */

@@ -33,6 +33,10 @@ enum ocpp_out_action {
 	OCPP_OUT_START_TRANSACTION,
 	OCPP_OUT_STATUS_NOTIFICATION,
 	OCPP_OUT_STOP_TRANSACTION,
+	/* security whitepaper */
+	OCPP_OUT_LOG_STATUS_NOTIFICATION,
+	OCPP_OUT_SECURITY_EVENT_NOTIFICATION,
+	OCPP_OUT_SIGNED_FIRMWARE_STATUS_NOTIFICATION,
 	OCPP_OUT_COUNT
 };
 
@@ -41,7 +45,10 @@ struct ocpp_msg {
 	struct ocpp_msg *next;
 	enum ocpp_out_action action;
 	json_t *payload;           /* owned */
-	bool tx;                   /* transaction message: kept across outages, attempts apply */
+	bool tx;                   /* transaction message: kept across outages, attempts apply (a
+				    * critical security event is one too: it must not be lost) */
+	bool keep;                 /* not journalled but kept across outages: a security event that is
+				    * not critical cannot be re-derived after reconnecting as a status can */
 	uint64_t seq;              /* journal record, 0 = not persisted (or the journal failed) */
 	int connector;
 	int tx_local;              /* the transaction it belongs to (0 none): for provisional ids */
@@ -157,6 +164,14 @@ struct ocpp_cp {
 	unsigned state_dirty;             /* state files whose last save failed */
 	int q_other;                      /* other messages in the queue (bounded, coalesced) */
 
+	/* security whitepaper */
+	bool sign_due;                    /* call env.sign_certificate once the CALLRESULT is out */
+	bool clock_known;                 /* clock_off holds a reading */
+	int64_t clock_off;                /* wall - mono at the last entry point: a step is SettingSystemTime */
+	uint64_t reset_mark_seq;          /* journal record of a Reset performed before this start, 0 none */
+	int64_t reset_mark_wall;
+	bool reset_mark_hard;
+
 	/* restore bookkeeping: confirmed ids of transactions whose StartTransaction was acknowledged */
 	struct { int local, id; uint64_t seq; } maps[256];
 	int n_maps;
@@ -203,6 +218,10 @@ json_t *ocpp_cp_meter_value(struct ocpp_cp *cp, int c, unsigned mask, enum ocpp_
 json_t *ocpp_idtaginfo_json(const struct ocpp_id_tag_info *info);
 int ocpp_idtaginfo_parse(const json_t *obj, struct ocpp_id_tag_info *out, struct ocpp_perr *e);
 
+/* A security event now (whitepaper section 6.4): critical ones are journalled like transaction
+ * messages, the others wait in memory, bounded. Return 0 or -errno. */
+int ocpp_cp_security_event_at(struct ocpp_cp *cp, const char *type, const char *techinfo, int64_t wall_ms);
+
 /* ---- between the ocpp_cp*.c files ---- */
 #define OCPP_CP_RAMP_GRACE_MS 15000u  /* a car just granted current is Charging while it ramps up */
 #define OCPP_CP_AUTH_RETRY_MS 30000u  /* a local idTag that could not be checked is tried again */
@@ -242,6 +261,10 @@ void ocpp_cp_queue_pump(struct ocpp_cp *cp);                  /* send what is du
 struct ocpp_msg *ocpp_cp_queue_peek(const struct ocpp_cp *cp); /* the next to send, NULL when empty */
 void ocpp_cp_queue_remove(struct ocpp_cp *cp, struct ocpp_msg *m); /* unlink, unjournal, free */
 void ocpp_cp_queue_free(struct ocpp_cp *cp);
+/* Queue a SecurityEventNotification (payload taken): @critical ones in the journal, in order with the
+ * transaction messages; the others bounded, kept across outages, never replacing another kind of
+ * message, an identical one still waiting folded into it. Return 0 or -errno. */
+int ocpp_cp_queue_security(struct ocpp_cp *cp, json_t *payload, bool critical);
 /* The CALL in flight failed (CALLERROR, a result that does not parse, or no answer in time). */
 void ocpp_cp_call_fail(struct ocpp_cp *cp, const char *why);
 void ocpp_cp_link_drop(struct ocpp_cp *cp);                   /* the connection is gone */
@@ -275,6 +298,7 @@ json_t *ocpp_handle_clear_cache(struct ocpp_cp *cp, const json_t *req, struct oc
 json_t *ocpp_handle_clear_charging_profile(struct ocpp_cp *cp, const json_t *req, struct ocpp_perr *e);
 json_t *ocpp_handle_get_composite_schedule(struct ocpp_cp *cp, const json_t *req, struct ocpp_perr *e);
 json_t *ocpp_handle_set_charging_profile(struct ocpp_cp *cp, const json_t *req, struct ocpp_perr *e);
+json_t *ocpp_handle_extended_trigger_message(struct ocpp_cp *cp, const json_t *req, struct ocpp_perr *e);
 json_t *ocpp_handle_data_transfer(struct ocpp_cp *cp, const json_t *req, struct ocpp_perr *e);
 json_t *ocpp_handle_get_configuration(struct ocpp_cp *cp, const json_t *req, struct ocpp_perr *e);
 json_t *ocpp_handle_get_local_list_version(struct ocpp_cp *cp, const json_t *req, struct ocpp_perr *e);
@@ -313,5 +337,22 @@ int ocpp_status_notification_conf(struct ocpp_cp *cp, struct ocpp_msg *m, const 
 json_t *ocpp_stop_transaction_req(int tx_id, const char *id_tag, int meter_stop, int64_t wall_ms,
 				  enum ocpp_stop_reason reason, json_t *transaction_data);
 int ocpp_stop_transaction_conf(struct ocpp_cp *cp, struct ocpp_msg *m, const json_t *conf, struct ocpp_perr *e);
+/* Security whitepaper. @request_id < 0: none (the status was not asked for by a GetLog or a
+ * SignedUpdateFirmware). */
+json_t *ocpp_log_status_notification_req(const char *status, int request_id);
+int ocpp_log_status_notification_conf(struct ocpp_cp *cp, struct ocpp_msg *m, const json_t *conf,
+				      struct ocpp_perr *e);
+json_t *ocpp_signed_firmware_status_notification_req(const char *status, int request_id);
+int ocpp_signed_firmware_status_notification_conf(struct ocpp_cp *cp, struct ocpp_msg *m, const json_t *conf,
+						  struct ocpp_perr *e);
+#define OCPP_SECURITY_TYPE_MAX 50      /* CiString50 */
+#define OCPP_SECURITY_TECHINFO_MAX 255 /* CiString255 */
+/* NULL when @type is not a CiString50 of printable ASCII; @techinfo (may be NULL) is cut to 255 bytes
+ * at a character boundary. */
+json_t *ocpp_security_event_notification_req(const char *type, int64_t wall_ms, const char *techinfo);
+int ocpp_security_event_notification_conf(struct ocpp_cp *cp, struct ocpp_msg *m, const json_t *conf,
+					  struct ocpp_perr *e);
+/* Whether the whitepaper's table of security events marks @type critical (pushed, never lost). */
+bool ocpp_security_event_critical(const char *type);
 
 #endif

@@ -1,9 +1,10 @@
 /*
  * ocpp_cp_queue: the charge point's outbound CALLs, one in flight at a time, and their journal.
- * Transaction messages (StartTransaction, MeterValues, StopTransaction) are journalled as they are
- * queued and kept across outages with their retry rules; the rest goes with the link. At start the
- * journal's records rebuild the queue, the open transactions and the confirmed transaction ids, and
- * transactions a crash cut short are stopped.
+ * Transaction messages (StartTransaction, MeterValues, StopTransaction) and critical security events
+ * are journalled as they are queued and kept across outages with their retry rules; the other
+ * security events are kept across outages in memory, bounded; the rest goes with the link. At start
+ * the journal's records rebuild the queue, the open transactions and the confirmed transaction ids,
+ * transactions a crash cut short are stopped, and a Reset performed before the restart is reported.
  */
 #include "ocpp_cp_internal.h"
 
@@ -15,6 +16,9 @@
 #include <string.h>
 
 #define BOOT_RETRY_DEFAULT_MS 60000u  /* boot retry when the central system gives no interval */
+/* Critical security events waiting at most before a repeat of a type already waiting is dropped: a
+ * clock that keeps stepping must not fill the disk, and the first of each kind is the evidence. */
+#define SECURITY_CRITICAL_MAX 64
 
 /* Action names on the wire and in journal records, indexed by action so that a change to the enum
  * cannot rename a journalled message. */
@@ -29,6 +33,9 @@ static const char *const out_names[OCPP_OUT_COUNT] = {
 	[OCPP_OUT_START_TRANSACTION] = "StartTransaction",
 	[OCPP_OUT_STATUS_NOTIFICATION] = "StatusNotification",
 	[OCPP_OUT_STOP_TRANSACTION] = "StopTransaction",
+	[OCPP_OUT_LOG_STATUS_NOTIFICATION] = "LogStatusNotification",
+	[OCPP_OUT_SECURITY_EVENT_NOTIFICATION] = "SecurityEventNotification",
+	[OCPP_OUT_SIGNED_FIRMWARE_STATUS_NOTIFICATION] = "SignedFirmwareStatusNotification",
 };
 
 /* ---------------------------------------------------------------- the outbound queue */
@@ -181,6 +188,87 @@ int ocpp_cp_queue(struct ocpp_cp *cp, enum ocpp_out_action a, json_t *payload, i
 		cp->q_head = m;
 	cp->q_tail = m;
 	cp->stats.queued = (uint32_t)cp->q_persisted;
+	cp->stats.queued_other = (uint32_t)cp->q_other;
+	return 0;
+}
+
+/* Two events are the same when type and techInfo are; the timestamp is when, not what. */
+static bool same_event(const json_t *a, const json_t *b)
+{
+	return json_equal(json_object_get(a, "type"), json_object_get(b, "type")) &&
+	       ((!json_object_get(a, "techInfo") && !json_object_get(b, "techInfo")) ||
+		json_equal(json_object_get(a, "techInfo"), json_object_get(b, "techInfo")));
+}
+
+static void security_drop(struct ocpp_cp *cp, json_t *payload, const char *why)
+{
+	cp->stats.security_dropped++;
+	ocpp_cp_log(cp, CORE_LOG_WARN, "security event %s dropped: %s",
+		    json_string_value(json_object_get(payload, "type")), why);
+}
+
+int ocpp_cp_queue_security(struct ocpp_cp *cp, json_t *payload, bool critical)
+{
+	struct ocpp_msg *m, *oldest = NULL, *oldest_prev = NULL, *p;
+	int n_critical = 0;
+	bool same_type = false;
+
+	if (!payload)
+		return -ENOMEM;
+	if (critical) {
+		for (m = cp->q_head; m; m = m->next) {
+			if (!m->tx || m->action != OCPP_OUT_SECURITY_EVENT_NOTIFICATION)
+				continue;
+			n_critical++;
+			same_type = same_type || json_equal(json_object_get(m->payload, "type"),
+							    json_object_get(payload, "type"));
+		}
+		if (n_critical >= SECURITY_CRITICAL_MAX && same_type) {
+			security_drop(cp, payload, "too many critical events wait, one of this type among them");
+			json_decref(payload);
+			return 0;
+		}
+		return ocpp_cp_queue(cp, OCPP_OUT_SECURITY_EVENT_NOTIFICATION, payload, 0, 0, true);
+	}
+	for (m = cp->q_head, p = NULL; m; p = m, m = m->next) {
+		if (!m->keep || m == cp->inflight_msg)
+			continue;
+		if (same_event(m->payload, payload)) {
+			/* A TLS failure at every reconnect attempt is one fact, not a queue full of them. */
+			json_decref(payload);
+			cp->stats.queue_coalesced++;
+			return 0;
+		}
+		if (!oldest) {
+			oldest = m;
+			oldest_prev = p;
+		}
+	}
+	/* Past the bound an event replaces the oldest waiting event, never a status or an Authorize. */
+	if (cp->q_other >= OCPP_QUEUE_OTHER_MAX) {
+		if (!oldest) {
+			security_drop(cp, payload, "the queue is full");
+			json_decref(payload);
+			return -ENOSPC;
+		}
+		security_drop(cp, oldest->payload, "the queue is full, a newer one replaces it");
+		q_unlink(cp, oldest_prev, oldest);
+		msg_free(oldest);
+	}
+	m = calloc(1, sizeof(*m));
+	if (!m) {
+		json_decref(payload);
+		return -ENOMEM;
+	}
+	m->action = OCPP_OUT_SECURITY_EVENT_NOTIFICATION;
+	m->payload = payload;
+	m->keep = true;
+	if (cp->q_tail)
+		cp->q_tail->next = m;
+	else
+		cp->q_head = m;
+	cp->q_tail = m;
+	cp->q_other++;
 	cp->stats.queued_other = (uint32_t)cp->q_other;
 	return 0;
 }
@@ -404,7 +492,7 @@ void ocpp_cp_link_drop(struct ocpp_cp *cp)
 	}
 	for (m = cp->q_head; m; m = next) {
 		next = m->next;
-		if (!m->tx)
+		if (!m->tx && !m->keep)
 			ocpp_cp_queue_remove(cp, m);
 	}
 	for (int c = 1; c <= cp->n_conn; c++)
@@ -463,8 +551,9 @@ static int restore_msg(struct ocpp_cp *cp, uint64_t seq, const json_t *r)
 		if (a && !strcmp(a, out_names[i]))
 			action = i;
 	if ((action != OCPP_OUT_START_TRANSACTION && action != OCPP_OUT_STOP_TRANSACTION &&
-	     action != OCPP_OUT_METER_VALUES) ||
-	    !json_is_object(p))
+	     action != OCPP_OUT_METER_VALUES && action != OCPP_OUT_SECURITY_EVENT_NOTIFICATION) ||
+	    !json_is_object(p) ||
+	    (action == OCPP_OUT_SECURITY_EVENT_NOTIFICATION && !json_is_string(json_object_get(p, "type"))))
 		return -EINVAL;
 	m = calloc(1, sizeof(*m));
 	if (!m)
@@ -527,6 +616,13 @@ int ocpp_cp_restore_record(struct ocpp_cp *cp, uint64_t seq, const char *text)
 		cp->maps[cp->n_maps].id = (int)json_integer_value(json_object_get(r, "id"));
 		cp->maps[cp->n_maps].seq = seq;
 		cp->n_maps++;
+		ret = 0;
+	} else if (kind && !strcmp(kind, "reset")) {
+		/* One report per restart: two marks mean the process went on after the first. */
+		ocpp_cp_journal_del(cp, cp->reset_mark_seq);
+		cp->reset_mark_seq = seq;
+		cp->reset_mark_hard = json_is_true(json_object_get(r, "hard"));
+		cp->reset_mark_wall = json_integer_value(json_object_get(r, "at"));
 		ret = 0;
 	}
 	json_decref(r);
@@ -658,4 +754,13 @@ void ocpp_cp_restore_finish(struct ocpp_cp *cp)
 	for (int i = 0; i < cp->n_maps; i++)
 		if (cp->maps[i].local >= cp->tx_local_next && cp->maps[i].local < INT_MAX)
 			cp->tx_local_next = cp->maps[i].local + 1;
+	/* The event is journalled before the mark goes: a crash in between reports it twice, never not. */
+	if (cp->reset_mark_seq) {
+		ocpp_cp_security_event_at(cp, "ResetOrReboot",
+					  cp->reset_mark_hard ? "Hard reset requested by the central system"
+							      : "Soft reset requested by the central system",
+					  cp->reset_mark_wall);
+		ocpp_cp_journal_del(cp, cp->reset_mark_seq);
+		cp->reset_mark_seq = 0;
+	}
 }

@@ -1,7 +1,8 @@
 /*
  * ChangeConfiguration (CS -> CP): set one configuration key through the key table's rules, persist
  * the change, and apply it: timers pick up new intervals at once, and the gateway is told about the
- * keys it applies itself (WebSocketPingInterval, SecurityProfile, AuthorizationKey).
+ * keys it applies itself (WebSocketPingInterval, SecurityProfile, AuthorizationKey). A change of a
+ * security parameter (those two and CpoName) is also a ReconfigurationOfSecurityParameters event.
  */
 #include "ocpp_cp_internal.h"
 
@@ -46,6 +47,10 @@ json_t *ocpp_handle_change_configuration(struct ocpp_cp *cp, const json_t *req, 
 		default:
 			break;
 		}
+		if (changed == OCPP_KEY_SECURITY_PROFILE || changed == OCPP_KEY_AUTHORIZATION_KEY ||
+		    changed == OCPP_KEY_CPO_NAME)
+			ocpp_cp_security_event_at(cp, "ReconfigurationOfSecurityParameters",
+						  ocpp_config_info((enum ocpp_key)changed)->name, cp->now_wall);
 	}
 	return json_pack("{s:s}", "status", ocpp_config_status_names[st]);
 }

@@ -3,8 +3,9 @@
  * the core sends is recorded and parsed, the journal and the state files are kept in memory (so a
  * charge point can be rebuilt from them, as after a SIGKILL), limits, resets and key changes are
  * logged, and time is driven by hand: ticks happen exactly when ocpp_cp_next_deadline() says, never
- * after a sleep. Shared by test_ocpp_cp.c and test_ocpp_actions.c; everything is static inline so
- * each test uses what it needs.
+ * after a sleep. Shared by the test_ocpp_*.c files; everything is static inline so each test uses
+ * what it needs. The gateway's CSR step (env.sign_certificate) is counted, with the frames sent by
+ * then, so a test can tell it ran after the CALLRESULT.
  */
 #ifndef OCPP_FAKE_H
 #define OCPP_FAKE_H
@@ -96,6 +97,12 @@ struct fake {
 	int next_txid;
 	int boot_interval;
 	const char *auth_status; /* Authorize answer when autoack */
+
+	bool no_sign;         /* build the charge point without env.sign_certificate */
+	int signs;            /* sign_certificate calls */
+	int sign_rc;          /* what it returns */
+	size_t sign_frames;   /* frames sent when it was last called */
+	const char *sign_event; /* a security event it reports back into the core, NULL none */
 };
 
 static inline bool quick(void)
@@ -281,6 +288,17 @@ static inline void env_config_changed(void *user, enum ocpp_key k)
 		f->changed[f->n_changed++] = (int)k;
 }
 
+static inline int env_sign_certificate(void *user)
+{
+	struct fake *f = user;
+
+	f->signs++;
+	f->sign_frames = f->n_fr;
+	if (f->sign_event)
+		assert_int_equal(ocpp_cp_security_event(f->cp, f->sign_event, "from the CSR step", f->now), 0);
+	return f->sign_rc;
+}
+
 static const struct ocpp_cp_env fake_env = {
 	.send = env_send,
 	.journal_put = env_jput,
@@ -290,6 +308,7 @@ static const struct ocpp_cp_env fake_env = {
 	.set_total_limit = env_set_total_limit,
 	.reset = env_reset,
 	.config_changed = env_config_changed,
+	.sign_certificate = env_sign_certificate,
 };
 
 static inline int setup(void **state)
@@ -353,6 +372,8 @@ static inline void fk_new(struct fake *f)
 	struct ocpp_cp_env env = fake_env;
 
 	env.user = f;
+	if (f->no_sign)
+		env.sign_certificate = NULL;
 	f->p.keys = f->keys;
 	f->p.n_keys = f->n_keys;
 	f->p.config_json = f->files[0].text;

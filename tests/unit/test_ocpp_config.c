@@ -80,6 +80,12 @@ static const struct expect expected[OCPP_KEY_COUNT] = {
 	{ OCPP_KEY_SEND_LOCAL_LIST_MAX_LENGTH, "SendLocalListMaxLength", OCPP_KT_INT, OCPP_KA_R, "250" },
 	{ OCPP_KEY_AUTHORIZATION_KEY, "AuthorizationKey", OCPP_KT_STRING, OCPP_KA_W, "" },
 	{ OCPP_KEY_SECURITY_PROFILE, "SecurityProfile", OCPP_KT_INT, OCPP_KA_RW, "0" },
+	{ OCPP_KEY_CPO_NAME, "CpoName", OCPP_KT_STRING, OCPP_KA_RW, "" },
+	{ OCPP_KEY_CERTIFICATE_SIGNED_MAX_CHAIN_SIZE, "CertificateSignedMaxChainSize", OCPP_KT_INT, OCPP_KA_R,
+	  "10000" },
+	{ OCPP_KEY_CERTIFICATE_STORE_MAX_LENGTH, "CertificateStoreMaxLength", OCPP_KT_INT, OCPP_KA_R, "20" },
+	{ OCPP_KEY_ADDITIONAL_ROOT_CERTIFICATE_CHECK, "AdditionalRootCertificateCheck", OCPP_KT_BOOL, OCPP_KA_R,
+	  "false" },
 	{ OCPP_KEY_STOP_TRANSACTION_IF_UNLOCK_NOT_SUPPORTED, "StopTransactionIfUnlockNotSupported", OCPP_KT_BOOL,
 	  OCPP_KA_RW, "false" },
 };
@@ -123,7 +129,7 @@ static void change(struct ocpp_config *c, const char *key, const char *value, en
 static void test_table(void **state)
 {
 	(void)state;
-	assert_int_equal(OCPP_KEY_COUNT, 41);
+	assert_int_equal(OCPP_KEY_COUNT, 45);
 	for (int k = 0; k < OCPP_KEY_COUNT; k++) {
 		const struct ocpp_key_info *i = ocpp_config_info((enum ocpp_key)k);
 		char lower[OCPP_CONFIG_KEY_MAX + 1];
