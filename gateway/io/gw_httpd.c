@@ -15,6 +15,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/ssl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -746,6 +747,9 @@ static void listener_accept(struct listener *l)
 			close(fd);
 			continue;
 		}
+		/* A response's last small segment must not wait for the client's delayed ACK (40 ms on
+		 * Linux): measured on /metrics over keep-alive, 44 ms without this, 1.5 ms with it. */
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 }, sizeof(int));
 		memset(&ad, 0, sizeof(ad));
 		ad.vh = s->vh;
 		ad.type = LWS_ADOPT_SOCKET | (s->tls ? LWS_ADOPT_ALLOW_SSL : 0);

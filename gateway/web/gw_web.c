@@ -272,7 +272,7 @@ static void fill_connectors(struct gw_web *w, struct gw_status *st, uint64_t now
 	}
 }
 
-static void fill(struct gw_web *w, struct gw_status *st)
+static void fill(struct gw_web *w, struct gw_status *st, bool process)
 {
 	const struct twc_bus *core = gw_bus_core(w->p.bus);
 	uint64_t now = gw_clock_now_ms(w->clock);
@@ -349,14 +349,15 @@ static void fill(struct gw_web *w, struct gw_status *st)
 		st->meters[i].value_w = m.value_w;
 		st->n_meters = i + 1;
 	}
-	process_figures(st);
+	if (process)
+		process_figures(st);
 }
 
 /* ---- the API's view of the gateway ---- */
 
 static void op_status(void *user, struct gw_status *out)
 {
-	fill(user, out);
+	fill(user, out, true);
 }
 
 static json_t *op_settings(void *user)
@@ -471,6 +472,7 @@ static void tick_cb(lws_sorted_usec_list_t *sul)
 {
 	struct gw_web *w = lws_container_of(sul, struct gw_web, sul_tick);
 	struct gw_status st;
+	struct gw_httpd_stats hs;
 	uint64_t now = gw_clock_mono_ms();
 	json_t *j;
 	char *text;
@@ -478,8 +480,10 @@ static void tick_cb(lws_sorted_usec_list_t *sul)
 	if (w->stopped)
 		return;
 	memset(&st, 0, sizeof(st));
-	fill(w, &st);
-	if (gw_history_offer(w->hist, &st) == 1) {
+	gw_httpd_stats(w->httpd, &hs);
+	/* The history and the sessions need the snapshot every second; the JSON only an open page. */
+	fill(w, &st, hs.streams > 0);
+	if (gw_history_offer(w->hist, &st) == 1 && hs.streams > 0) {
 		json_t *h = gw_history_last_json(w->hist);
 		char *ht = h ? json_dumps(h, GW_STATUS_JSON_FLAGS) : NULL;
 
@@ -487,6 +491,13 @@ static void tick_cb(lws_sorted_usec_list_t *sul)
 			gw_httpd_push(w->httpd, "history", ht, strlen(ht));
 		free(ht);
 		json_decref(h);
+	}
+	if (hs.streams == 0) {
+		gw_status_clear(&st);
+		free(w->last_text);
+		w->last_text = NULL; /* the next page gets the status at once anyway */
+		gw_timer_in(w->loop, NULL, &w->sul_tick, tick_cb, TICK_MS);
+		return;
 	}
 	/* Compared without the clock fields, which change every second by themselves. */
 	j = gw_status_json(&st);
