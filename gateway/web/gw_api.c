@@ -124,6 +124,33 @@ static bool origin_ok(const struct gw_httpd_req *req)
 }
 
 /*
+ * On a loopback listener nothing needs credentials, so a page elsewhere must not reach it by pointing
+ * its own name at 127.0.0.1 (DNS rebinding): the browser would then send that name as Host, and count
+ * the answers as same-origin. Only loopback names are served there.
+ */
+static bool host_loopback(const char *host)
+{
+	char name[64];
+	size_t n;
+
+	if (host[0] == '[')
+		return strncmp(host, "[::1]", 5) == 0 && (host[5] == '\0' || host[5] == ':');
+	n = strcspn(host, ":");
+	if (n == 0 || n >= sizeof(name))
+		return false;
+	memcpy(name, host, n);
+	name[n] = '\0';
+	if (strcasecmp(name, "localhost") == 0)
+		return true;
+	if (strncmp(name, "127.", 4) != 0)
+		return false;
+	for (size_t i = 4; i < n; i++)
+		if (!((name[i] >= '0' && name[i] <= '9') || name[i] == '.'))
+			return false;
+	return true;
+}
+
+/*
  * The checks every change passes before its body is read: credentials, the CSRF token (the page's
  * only way to get it is a same-origin read) and Origin. Return true to go on; else @resp is set.
  */
@@ -551,6 +578,10 @@ void gw_api_handle(struct gw_api *api, const struct gw_httpd_req *req, struct gw
 	struct who w = who_of(api, req);
 	int conn;
 
+	if (req->listener_loopback && !host_loopback(req->host)) {
+		reply_error(resp, 403, NULL, "Host is not a loopback name: this listener serves only localhost");
+		return;
+	}
 	/* The page's files: open to all, the page itself asks for a login when the API wants one. */
 	asset = strncmp(req->path, "/api/", 5) ? gw_asset_find(req->path) : NULL;
 	if (asset) {

@@ -119,6 +119,12 @@ test('REST API on loopback: page, status, controls that reach the bus and surviv
       assert.match(r.json.error, /not valid JSON/);
       r = await req(port, 'PUT', '/api/v1/settings/policy', { body: { mode: 'off', pad: 'x'.repeat(20000) }, headers: csrf });
       assert.equal(r.status, 413);
+      // DNS rebinding: another name pointed at 127.0.0.1 is not served by the loopback listener.
+      const rebound = await new Promise((resolve, reject) => {
+        http.get({ host: '127.0.0.1', port, path: '/api/v1/session', headers: { host: `evil.example:${port}` } },
+          (res) => { res.resume(); resolve(res.statusCode); }).on('error', reject);
+      });
+      assert.equal(rebound, 403);
       r = await req(port, 'DELETE', '/api/v1/status', { headers: csrf });
       assert.equal(r.status, 405);
       r = await req(port, 'GET', '/api/v1/nothing');
