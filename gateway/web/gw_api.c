@@ -194,7 +194,8 @@ static json_t *body_object(const struct gw_httpd_req *req, struct gw_httpd_resp 
 	}
 	j = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &e);
 	if (!j) {
-		snprintf(msg, sizeof(msg), "body: not valid JSON (line %d, column %d: %s)", e.line, e.column, e.text);
+		/* Line and column only: jansson's text quotes the body, which may hold a password. */
+		snprintf(msg, sizeof(msg), "body: not valid JSON (line %d, column %d)", e.line, e.column);
 		reply_error(resp, 400, NULL, msg);
 		return NULL;
 	}
@@ -225,7 +226,8 @@ static json_t *body_object(const struct gw_httpd_req *req, struct gw_httpd_resp 
 	return j;
 }
 
-/* "policy.until: must be ..." (gw_control's words) -> field "until". */
+/* "config: policy.until: must be ..." (gw_control's words) -> field "until"; "" when the error is not
+ * about a member (a full disk, no controls). */
 static void field_of(const char *err, char *out, size_t n)
 {
 	const char *p = err;
@@ -233,8 +235,11 @@ static void field_of(const char *err, char *out, size_t n)
 
 	if (strncmp(p, "config: ", 8) == 0)
 		p += 8;
-	if (strncmp(p, "policy.", 7) == 0)
-		p += 7;
+	if (strncmp(p, "policy.", 7) != 0) {
+		out[0] = '\0';
+		return;
+	}
+	p += 7;
 	while (p[k] && p[k] != ':' && p[k] != ' ' && k + 1 < n) {
 		out[k] = p[k];
 		k++;
@@ -437,7 +442,7 @@ static void get_metrics(struct gw_api *api, struct gw_httpd_resp *resp)
 static void get_session(struct gw_api *api, const struct gw_httpd_req *req, const struct who *w,
 			struct gw_httpd_resp *resp)
 {
-	bool configured = api->auth && gw_auth_configured(api->auth);
+	bool configured = api->auth && gw_auth_has_password(api->auth);
 	bool need_control = !req->listener_loopback, need_read = need_control && api->auth_read;
 
 	reply_json(resp, 200,
@@ -487,7 +492,7 @@ static void put_policy(struct gw_api *api, const struct gw_httpd_req *req, const
 {
 	static const char *const allowed[] = { "mode", "until", "then", "schedule", NULL };
 	json_t *body = body_object(req, resp, allowed);
-	char err[512], field[32];
+	char err[512] = "", field[32];
 	int rc;
 
 	if (!body)
@@ -512,7 +517,7 @@ static void put_max(struct gw_api *api, const struct gw_httpd_req *req, int conn
 {
 	static const char *const allowed[] = { "maxAmps", NULL };
 	json_t *body = body_object(req, resp, allowed), *v;
-	char err[512];
+	char err[512] = "";
 	int amps, rc;
 
 	if (!body)
@@ -655,7 +660,7 @@ void gw_api_handle(struct gw_api *api, const struct gw_httpd_req *req, struct gw
 	}
 	if (strcmp(req->path, "/api/v1/events") == 0) {
 		if (!get) {
-			method_not_allowed(resp, "GET");
+			method_not_allowed(resp, "GET, HEAD");
 			return;
 		}
 		/* The first event is the status now, so a page has something to show at once. */

@@ -318,6 +318,11 @@ bool gw_auth_configured(const struct gw_auth *a)
 	return a && (a->has_password || a->has_token);
 }
 
+bool gw_auth_has_password(const struct gw_auth *a)
+{
+	return a && a->has_password;
+}
+
 static void session_clear(struct session *s)
 {
 	OPENSSL_cleanse(s, sizeof(*s));

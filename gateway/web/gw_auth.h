@@ -33,8 +33,9 @@ int gw_auth_password_matches(const char *hash, const char *password);
 struct gw_auth *gw_auth_new(const char *password_hash, const char *token);
 void gw_auth_free(struct gw_auth *a);
 
-/* Is there any credential configured? */
+/* Is there any credential configured? A password (a login form makes sense)? */
 bool gw_auth_configured(const struct gw_auth *a);
+bool gw_auth_has_password(const struct gw_auth *a);
 
 /* Login with the password at @now_ms: 0 and a new session id in @sid (GW_AUTH_ID_LEN + 1 bytes),
  * -EACCES wrong password, -EAGAIN too many failures lately (retry later), -ENOENT no password set. */
