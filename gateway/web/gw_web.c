@@ -257,7 +257,9 @@ static void fill_connectors(struct gw_web *w, struct gw_status *st, uint64_t now
 		session_step(w, s, car, c->power_w, reg, now);
 		c->in_session = s->active;
 		c->session_s = s->active ? (now - s->start_ms) / 1000u : 0;
-		c->session_wh = !s->active ? 0 : isfinite(reg) && isfinite(s->start_wh) ? reg - s->start_wh : s->wh;
+		/* The OCPP register counts in Wh; a TWC's own counter only in whole kWh (and twc-sim's not
+		 * at all), so standalone the session is the measured power integrated here. */
+		c->session_wh = !s->active ? 0 : cp && isfinite(reg) && isfinite(s->start_wh) ? reg - s->start_wh : s->wh;
 		c->sessions = s->count;
 		for (size_t i = 0, k = 0; in.vin[i] && k + 1 < sizeof(c->vin); i++) {
 			/* Bytes from the bus: only what a VIN can hold reaches JSON. */
