@@ -39,6 +39,7 @@ static const conf_fn conf_handlers[OCPP_OUT_COUNT] = {
 	[OCPP_OUT_LOG_STATUS_NOTIFICATION] = ocpp_log_status_notification_conf,
 	[OCPP_OUT_SECURITY_EVENT_NOTIFICATION] = ocpp_security_event_notification_conf,
 	[OCPP_OUT_SIGNED_FIRMWARE_STATUS_NOTIFICATION] = ocpp_signed_firmware_status_notification_conf,
+	[OCPP_OUT_SIGN_CERTIFICATE] = ocpp_sign_certificate_conf,
 };
 
 /* The central system's CALLs of the Core, Local Auth List, Smart Charging and Remote Trigger profiles,
@@ -47,15 +48,19 @@ static const struct {
 	const char *name;
 	ocpp_handler_fn fn;
 } in_handlers[] = {
+	{ .name = "CertificateSigned", .fn = ocpp_handle_certificate_signed },
 	{ .name = "ChangeAvailability", .fn = ocpp_handle_change_availability },
 	{ .name = "ChangeConfiguration", .fn = ocpp_handle_change_configuration },
 	{ .name = "ClearCache", .fn = ocpp_handle_clear_cache },
 	{ .name = "ClearChargingProfile", .fn = ocpp_handle_clear_charging_profile },
 	{ .name = "DataTransfer", .fn = ocpp_handle_data_transfer },
+	{ .name = "DeleteCertificate", .fn = ocpp_handle_delete_certificate },
 	{ .name = "ExtendedTriggerMessage", .fn = ocpp_handle_extended_trigger_message },
 	{ .name = "GetCompositeSchedule", .fn = ocpp_handle_get_composite_schedule },
 	{ .name = "GetConfiguration", .fn = ocpp_handle_get_configuration },
+	{ .name = "GetInstalledCertificateIds", .fn = ocpp_handle_get_installed_certificate_ids },
 	{ .name = "GetLocalListVersion", .fn = ocpp_handle_get_local_list_version },
+	{ .name = "InstallCertificate", .fn = ocpp_handle_install_certificate },
 	{ .name = "RemoteStartTransaction", .fn = ocpp_handle_remote_start_transaction },
 	{ .name = "RemoteStopTransaction", .fn = ocpp_handle_remote_stop_transaction },
 	{ .name = "Reset", .fn = ocpp_handle_reset },
@@ -68,8 +73,7 @@ static const struct {
 /* OCPP 1.6 actions of the other profiles (and the security whitepaper): known, not supported. */
 static const char *const not_supported[] = {
 	"CancelReservation", "GetDiagnostics", "ReserveNow",
-	"UpdateFirmware", "CertificateSigned", "DeleteCertificate", "GetInstalledCertificateIds",
-	"GetLog", "InstallCertificate", "SignedUpdateFirmware",
+	"UpdateFirmware", "GetLog", "SignedUpdateFirmware",
 };
 
 /* ---------------------------------------------------------------- small helpers */
@@ -556,6 +560,18 @@ int ocpp_cp_security_event(struct ocpp_cp *cp, const char *type, const char *tec
 		return -EINVAL;
 	clock_at(cp, now);
 	r = ocpp_cp_security_event_at(cp, type, techinfo, now.wall_ms);
+	ocpp_cp_step(cp);
+	return r;
+}
+
+int ocpp_cp_sign_certificate(struct ocpp_cp *cp, const char *csr_pem, struct ocpp_now now)
+{
+	int r;
+
+	if (!cp || !cp->started)
+		return -EINVAL;
+	clock_at(cp, now);
+	r = ocpp_cp_sign_certificate_queue(cp, csr_pem);
 	ocpp_cp_step(cp);
 	return r;
 }

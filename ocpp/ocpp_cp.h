@@ -68,6 +68,38 @@ struct ocpp_key_override {
 	const char *value;
 };
 
+/* CertificateHashData of the security whitepaper (an RFC 6960 CertID): the order of the algorithms
+ * is that of certs/certs.h's enum certs_hash_alg, the sizes its CERTS_HASH_HEX_MAX and
+ * CERTS_SERIAL_MAX, so the gateway can copy one into the other field by field. */
+enum ocpp_hash_alg {
+	OCPP_HASH_SHA256 = 0,
+	OCPP_HASH_SHA384,
+	OCPP_HASH_SHA512,
+};
+#define OCPP_CERT_HASH_MAX 128  /* issuerNameHash, issuerKeyHash: CiString128 (hex) */
+#define OCPP_CERT_SERIAL_MAX 40 /* serialNumber: CiString40 (hex) */
+struct ocpp_cert_hash {
+	enum ocpp_hash_alg alg;
+	char issuer_name_hash[OCPP_CERT_HASH_MAX + 1];
+	char issuer_key_hash[OCPP_CERT_HASH_MAX + 1];
+	char serial[OCPP_CERT_SERIAL_MAX + 1];
+};
+#define OCPP_CSR_MAX 5500       /* SignCertificate.csr */
+#define OCPP_CERT_PEM_MAX 5500  /* InstallCertificate.certificate */
+
+/* What env.install_certificate returns: the InstallCertificate.conf status. */
+enum ocpp_cert_install {
+	OCPP_CERT_INSTALL_FAILED = -1,  /* any negative value: could not store it */
+	OCPP_CERT_INSTALL_ACCEPTED = 0,
+	OCPP_CERT_INSTALL_REJECTED = 1, /* any positive value: not a valid root, store full, ... */
+};
+/* What env.delete_certificate returns: the DeleteCertificate.conf status. */
+enum ocpp_cert_delete {
+	OCPP_CERT_DELETE_FAILED = -1,   /* any negative value: e.g. the last CentralSystemRootCertificate */
+	OCPP_CERT_DELETE_ACCEPTED = 0,
+	OCPP_CERT_DELETE_NOT_FOUND = 1, /* any positive value */
+};
+
 struct ocpp_cp_params {
 	/* BootNotification */
 	const char *vendor;          /* CiString20 */
@@ -119,9 +151,29 @@ struct ocpp_cp_env {
 	/* ExtendedTriggerMessage(SignChargePointCertificate) was Accepted (CpoName is set, read it with
 	 * ocpp_config_str(ocpp_cp_config(cp), OCPP_KEY_CPO_NAME)): make a new key and CSR for the
 	 * SignCertificate request. Called after the CALLRESULT went out, from inside the core's entry
-	 * point; it may call ocpp_cp_security_event(). Return 0 or -errno (logged). Optional: without it
-	 * the trigger is answered NotImplemented. */
+	 * point; it may call ocpp_cp_security_event() and ocpp_cp_sign_certificate() (with the CSR, now
+	 * or later). Return 0 or -errno (logged). Optional: without it the trigger is answered
+	 * NotImplemented. */
 	int (*sign_certificate)(void *user);
+	/* The certificate callbacks below bind the central system's certificate messages to the
+	 * gateway's certificate store. Each is called from inside ocpp_cp_input(), before the CALLRESULT
+	 * goes out: it must not call back into the core (a reconnect it wants is scheduled, not done). */
+	/* CertificateSigned: @chain (PEM, at most CertificateSignedMaxChainSize characters) for the key
+	 * of the last CSR. Return 0 when it is valid and will be used (Accepted), < 0 when not
+	 * (Rejected): then @reason (@reasonlen bytes, "" on entry) may say why, and the core sends the
+	 * security event InvalidChargePointCertificate with it as techInfo. NULL: every chain is
+	 * Rejected (no event: nothing was checked). */
+	int (*certificate_signed)(void *user, const char *chain, char *reason, size_t reasonlen);
+	/* InstallCertificate: @type "CentralSystemRootCertificate" or "ManufacturerRootCertificate",
+	 * @pem at most OCPP_CERT_PEM_MAX characters. Return an enum ocpp_cert_install. NULL: Rejected. */
+	int (*install_certificate)(void *user, const char *type, const char *pem);
+	/* DeleteCertificate: the certificate(s) with hash data @h. Return an enum ocpp_cert_delete.
+	 * NULL: NotFound. */
+	int (*delete_certificate)(void *user, const struct ocpp_cert_hash *h);
+	/* GetInstalledCertificateIds: the hash data of the installed certificates of @type (as above)
+	 * into @out, at most @max (CertificateStoreMaxLength). Return how many (0: NotFound), or -errno
+	 * (answered with a CALLERROR InternalError). NULL: NotFound. */
+	int (*installed_certificates)(void *user, const char *type, struct ocpp_cert_hash *out, int max);
 };
 
 #define OCPP_LATENCY_BUCKETS 8
@@ -190,6 +242,17 @@ uint64_t ocpp_cp_next_deadline(const struct ocpp_cp *cp);
  * gateway's to report. Return 0, -EINVAL (bad @type, not started) or -ENOMEM.
  */
 int ocpp_cp_security_event(struct ocpp_cp *cp, const char *type, const char *techinfo, struct ocpp_now now);
+
+/*
+ * ocpp_cp_sign_certificate() - send SignCertificate.req with @csr_pem (a PEM PKCS#10 request, at most
+ * OCPP_CSR_MAX characters of printable ASCII and line breaks): the gateway calls it from (or after)
+ * env.sign_certificate once it has made the key and the CSR. It is an ordinary message: it waits
+ * for the registration, a newer one replaces one still waiting, and it is lost with the link (the
+ * central system triggers again). The answer is only logged: Accepted means CertificateSigned
+ * follows, Rejected ends the attempt. Return 0, -EINVAL (bad @csr_pem, not started), -ENOTCONN (no
+ * link) or -ENOMEM.
+ */
+int ocpp_cp_sign_certificate(struct ocpp_cp *cp, const char *csr_pem, struct ocpp_now now);
 
 /* The connector for TWC @twc_id, assigning the next free number (and persisting the map) the first
  * time. Return 1..OCPP_MAX_CONNECTORS or -ENOSPC. */

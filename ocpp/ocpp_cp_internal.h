@@ -37,6 +37,7 @@ enum ocpp_out_action {
 	OCPP_OUT_LOG_STATUS_NOTIFICATION,
 	OCPP_OUT_SECURITY_EVENT_NOTIFICATION,
 	OCPP_OUT_SIGNED_FIRMWARE_STATUS_NOTIFICATION,
+	OCPP_OUT_SIGN_CERTIFICATE,
 	OCPP_OUT_COUNT
 };
 
@@ -292,6 +293,10 @@ void ocpp_cp_aligned_tick(struct ocpp_cp *cp);                 /* the clock-alig
  * Parse @req completely (errors into @e), act, and return the CALLRESULT payload (NULL with @e set on
  * bad input). */
 typedef json_t *(*ocpp_handler_fn)(struct ocpp_cp *cp, const json_t *req, struct ocpp_perr *e);
+json_t *ocpp_handle_certificate_signed(struct ocpp_cp *cp, const json_t *req, struct ocpp_perr *e);
+json_t *ocpp_handle_delete_certificate(struct ocpp_cp *cp, const json_t *req, struct ocpp_perr *e);
+json_t *ocpp_handle_get_installed_certificate_ids(struct ocpp_cp *cp, const json_t *req, struct ocpp_perr *e);
+json_t *ocpp_handle_install_certificate(struct ocpp_cp *cp, const json_t *req, struct ocpp_perr *e);
 json_t *ocpp_handle_change_availability(struct ocpp_cp *cp, const json_t *req, struct ocpp_perr *e);
 json_t *ocpp_handle_change_configuration(struct ocpp_cp *cp, const json_t *req, struct ocpp_perr *e);
 json_t *ocpp_handle_clear_cache(struct ocpp_cp *cp, const json_t *req, struct ocpp_perr *e);
@@ -354,5 +359,17 @@ int ocpp_security_event_notification_conf(struct ocpp_cp *cp, struct ocpp_msg *m
 					  struct ocpp_perr *e);
 /* Whether the whitepaper's table of security events marks @type critical (pushed, never lost). */
 bool ocpp_security_event_critical(const char *type);
+/* SignCertificate: NULL when @csr is not a CiString5500 of printable ASCII and line breaks. */
+json_t *ocpp_sign_certificate_req(const char *csr);
+int ocpp_sign_certificate_conf(struct ocpp_cp *cp, struct ocpp_msg *m, const json_t *conf, struct ocpp_perr *e);
+/* Queue SignCertificate.req (after the checks of ocpp_cp_sign_certificate()); 0 or -errno. */
+int ocpp_cp_sign_certificate_queue(struct ocpp_cp *cp, const char *csr);
+
+/* The whitepaper's CertificateUseEnumType (what InstallCertificate and GetInstalledCertificateIds
+ * take) and HashAlgorithmEnumType (indexed by enum ocpp_hash_alg). */
+#define OCPP_CERT_TYPES 2
+extern const char *const ocpp_cert_type_names[OCPP_CERT_TYPES];
+#define OCPP_HASH_ALGS 3
+extern const char *const ocpp_hash_alg_names[OCPP_HASH_ALGS];
 
 #endif

@@ -36,6 +36,7 @@ static const char *const out_names[OCPP_OUT_COUNT] = {
 	[OCPP_OUT_LOG_STATUS_NOTIFICATION] = "LogStatusNotification",
 	[OCPP_OUT_SECURITY_EVENT_NOTIFICATION] = "SecurityEventNotification",
 	[OCPP_OUT_SIGNED_FIRMWARE_STATUS_NOTIFICATION] = "SignedFirmwareStatusNotification",
+	[OCPP_OUT_SIGN_CERTIFICATE] = "SignCertificate",
 };
 
 /* ---------------------------------------------------------------- the outbound queue */

@@ -5,7 +5,9 @@
  * logged, and time is driven by hand: ticks happen exactly when ocpp_cp_next_deadline() says, never
  * after a sleep. Shared by the test_ocpp_*.c files; everything is static inline so each test uses
  * what it needs. The gateway's CSR step (env.sign_certificate) is counted, with the frames sent by
- * then, so a test can tell it ran after the CALLRESULT.
+ * then, so a test can tell it ran after the CALLRESULT. The certificate callbacks (CertificateSigned,
+ * InstallCertificate, DeleteCertificate, GetInstalledCertificateIds) answer what the test set and
+ * keep what they were given.
  */
 #ifndef OCPP_FAKE_H
 #define OCPP_FAKE_H
@@ -103,6 +105,24 @@ struct fake {
 	int sign_rc;          /* what it returns */
 	size_t sign_frames;   /* frames sent when it was last called */
 	const char *sign_event; /* a security event it reports back into the core, NULL none */
+	const char *sign_csr; /* a CSR it hands back with ocpp_cp_sign_certificate(), NULL none */
+	int sign_csr_rc;      /* what that returned */
+
+	bool no_certs;        /* build the charge point without the four certificate callbacks */
+	int signed_calls;     /* certificate_signed calls */
+	int signed_rc;        /* what it returns */
+	const char *signed_reason; /* the reason it writes when it rejects, NULL none */
+	size_t signed_len;    /* length of the chain it was last given */
+	size_t signed_reasonlen;
+	int install_calls, install_rc;
+	char install_type[64];
+	size_t install_len;
+	int delete_calls, delete_rc;
+	struct ocpp_cert_hash deleted;
+	int ids_calls, ids_rc; /* ids_rc < 0: returned as is; else the count of @ids to list */
+	int ids_max;          /* @max it was last given */
+	char ids_type[64];
+	struct ocpp_cert_hash ids[4];
 };
 
 static inline bool quick(void)
@@ -296,7 +316,56 @@ static inline int env_sign_certificate(void *user)
 	f->sign_frames = f->n_fr;
 	if (f->sign_event)
 		assert_int_equal(ocpp_cp_security_event(f->cp, f->sign_event, "from the CSR step", f->now), 0);
+	if (f->sign_csr)
+		f->sign_csr_rc = ocpp_cp_sign_certificate(f->cp, f->sign_csr, f->now);
 	return f->sign_rc;
+}
+
+static inline int env_certificate_signed(void *user, const char *chain, char *reason, size_t reasonlen)
+{
+	struct fake *f = user;
+
+	f->signed_calls++;
+	f->signed_len = strlen(chain);
+	f->signed_reasonlen = reasonlen;
+	assert_true(reasonlen > 0);
+	assert_string_equal(reason, "");
+	if (f->signed_rc < 0 && f->signed_reason)
+		snprintf(reason, reasonlen, "%s", f->signed_reason);
+	return f->signed_rc;
+}
+
+static inline int env_install_certificate(void *user, const char *type, const char *pem)
+{
+	struct fake *f = user;
+
+	f->install_calls++;
+	snprintf(f->install_type, sizeof(f->install_type), "%s", type);
+	f->install_len = strlen(pem);
+	return f->install_rc;
+}
+
+static inline int env_delete_certificate(void *user, const struct ocpp_cert_hash *h)
+{
+	struct fake *f = user;
+
+	f->delete_calls++;
+	f->deleted = *h;
+	return f->delete_rc;
+}
+
+static inline int env_installed_certificates(void *user, const char *type, struct ocpp_cert_hash *out, int max)
+{
+	struct fake *f = user;
+
+	f->ids_calls++;
+	f->ids_max = max;
+	snprintf(f->ids_type, sizeof(f->ids_type), "%s", type);
+	if (f->ids_rc < 0)
+		return f->ids_rc;
+	for (int i = 0; i < f->ids_rc && i < max && i < 4; i++)
+		out[i] = f->ids[i];
+	return f->ids_rc;
 }
 
 static const struct ocpp_cp_env fake_env = {
@@ -309,6 +378,10 @@ static const struct ocpp_cp_env fake_env = {
 	.reset = env_reset,
 	.config_changed = env_config_changed,
 	.sign_certificate = env_sign_certificate,
+	.certificate_signed = env_certificate_signed,
+	.install_certificate = env_install_certificate,
+	.delete_certificate = env_delete_certificate,
+	.installed_certificates = env_installed_certificates,
 };
 
 static inline int setup(void **state)
@@ -374,6 +447,12 @@ static inline void fk_new(struct fake *f)
 	env.user = f;
 	if (f->no_sign)
 		env.sign_certificate = NULL;
+	if (f->no_certs) {
+		env.certificate_signed = NULL;
+		env.install_certificate = NULL;
+		env.delete_certificate = NULL;
+		env.installed_certificates = NULL;
+	}
 	f->p.keys = f->keys;
 	f->p.n_keys = f->n_keys;
 	f->p.config_json = f->files[0].text;
