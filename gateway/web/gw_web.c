@@ -328,7 +328,10 @@ static void fill(struct gw_web *w, struct gw_status *st, bool process)
 	st->policy.amps = ps.amps;
 	copy_text(st->policy.reason, sizeof(st->policy.reason), ps.reason ? ps.reason : "");
 	st->policy.surplus_w = ps.surplus_w;
+	/* The house without the cars: a meter's load includes them unless the config says otherwise. */
 	st->policy.house_w = ps.reading.v[EMS_LOAD];
+	if (isfinite(st->policy.house_w) && w->cfg->policy.load_includes_chargers)
+		st->policy.house_w = fmax(0, st->policy.house_w - gw_bus_drawn_w(w->p.bus));
 	st->policy.pv_w = ps.reading.v[EMS_PV];
 	st->policy.grid_w = ps.reading.v[EMS_GRID];
 	if (w->cfg->policy.has_until) {
