@@ -689,3 +689,14 @@ void gw_bus_free(struct gw_bus *bus)
 	twc_bus_free(bus->core);
 	free(bus);
 }
+
+void gw_bus_vin_text(const struct twc_slave_info *in, char *out, size_t n)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; in->vin[i] && k + 1 < n; i++)
+		if ((in->vin[i] >= 'A' && in->vin[i] <= 'Z') || (in->vin[i] >= '0' && in->vin[i] <= '9'))
+			out[k++] = in->vin[i];
+	if (n)
+		out[k] = '\0';
+}

@@ -98,6 +98,9 @@ int gw_bus_set_policy_cap(struct gw_bus *bus, int amps);
  * car ramping to a new limit is never overstated), x twc.voltage x twc.phases. */
 double gw_bus_drawn_w(const struct gw_bus *bus);
 
+/* The VIN a slave reported, as text fit for JSON: bytes from the bus, so only A-Z and 0-9 are kept. */
+void gw_bus_vin_text(const struct twc_slave_info *in, char *out, size_t n);
+
 /* Log one line per slave and one for the bus (also done every log.statusInterval seconds). */
 void gw_bus_log_status(struct gw_bus *bus);
 

@@ -219,13 +219,8 @@ static void publish_twc(struct gw_mqtt_status *s, const struct twc_slave_info *i
 	if (in) {
 		double amps = isfinite(in->measured_amps) ? in->measured_amps : 0;
 		char vin[sizeof(in->vin)];
-		size_t k = 0;
 
-		/* Bytes from the bus: only what a VIN can hold reaches JSON (and must be UTF-8 there). */
-		for (size_t i = 0; in->vin[i] && k + 1 < sizeof(vin); i++)
-			if ((in->vin[i] >= 'A' && in->vin[i] <= 'Z') || (in->vin[i] >= '0' && in->vin[i] <= '9'))
-				vin[k++] = in->vin[i];
-		vin[k] = '\0';
+		gw_bus_vin_text(in, vin, sizeof(vin));
 		j = json_pack("{s:s,s:s,s:i,s:i,s:f,s:i,s:i,s:s}", "id", hex, "state",
 			      state_names[in->status <= TWC_SLAVE_ERROR ? in->status : TWC_SLAVE_ERROR], "offeredAmps",
 			      in->offered_amps, "heldAmps", in->held_amps, "measuredAmps", round(amps * 10) / 10,

@@ -146,7 +146,7 @@ static struct session *session_of(struct gw_web *w, uint16_t id)
 }
 
 /* Advance @s to now: a car present opens a session, its absence closes it. */
-static void session_step(struct gw_web *w, struct session *s, bool car, double power_w, double register_wh,
+static void session_step(struct session *s, bool car, double power_w, double register_wh,
 			 uint64_t now)
 {
 	if (car && !s->active) {
@@ -161,7 +161,6 @@ static void session_step(struct gw_web *w, struct session *s, bool car, double p
 		s->wh += power_w * (double)(now - s->last_ms) / 3600000.0;
 	}
 	s->last_ms = now;
-	(void)w;
 }
 
 static void copy_text(char *dst, size_t n, const char *src)
@@ -254,20 +253,14 @@ static void fill_connectors(struct gw_web *w, struct gw_status *st, uint64_t now
 		c->energy_wh = reg;
 		car = in.status == TWC_SLAVE_PLUGGED || in.status == TWC_SLAVE_CHARGING;
 		s = session_of(w, in.id);
-		session_step(w, s, car, c->power_w, reg, now);
+		session_step(s, car, c->power_w, reg, now);
 		c->in_session = s->active;
 		c->session_s = s->active ? (now - s->start_ms) / 1000u : 0;
 		/* The OCPP register counts in Wh; a TWC's own counter only in whole kWh (and twc-sim's not
 		 * at all), so standalone the session is the measured power integrated here. */
 		c->session_wh = !s->active ? 0 : cp && isfinite(reg) && isfinite(s->start_wh) ? reg - s->start_wh : s->wh;
 		c->sessions = s->count;
-		for (size_t i = 0, k = 0; in.vin[i] && k + 1 < sizeof(c->vin); i++) {
-			/* Bytes from the bus: only what a VIN can hold reaches JSON. */
-			if ((in.vin[i] >= 'A' && in.vin[i] <= 'Z') || (in.vin[i] >= '0' && in.vin[i] <= '9')) {
-				c->vin[k++] = in.vin[i];
-				c->vin[k] = '\0';
-			}
-		}
+		gw_bus_vin_text(&in, c->vin, sizeof(c->vin));
 		c->vehicle = gw_tesla_vehicle(w->p.tesla, slot, car, gw_clock_wall_ms(), c->vehicle_detail,
 					      sizeof(c->vehicle_detail));
 		st->n_connectors++;
