@@ -107,9 +107,12 @@ struct gw_config_ocpp {
 	bool enabled;
 	char url[GW_CONFIG_URL_MAX];                  /* ws://host[:port][/path] or wss://... */
 	char charge_box_id[GW_CONFIG_CBID_MAX + 1];   /* appended to the URL path */
-	int security_profile;                         /* 0..2; 2 needs wss:// */
+	int security_profile;                         /* 0..3; 2 and 3 need wss://, 3 cert_file+key_file */
 	char authorization_key[GW_CONFIG_AUTH_KEY_MAX + 1]; /* secret; "" unless profile 1 or 2 */
 	char ca_file[GW_CONFIG_PATH_MAX];             /* "" = the system CA store */
+	char cert_file[GW_CONFIG_PATH_MAX];           /* certFile: first ChargePointCertificate (PEM chain) */
+	char key_file[GW_CONFIG_PATH_MAX];            /* keyFile: its unencrypted PEM key, mode 0600 */
+	char firmware_install[GW_CONFIG_PATH_MAX];    /* firmwareInstallCommand: run with a verified file */
 	enum ocpp_id_tag_source id_tag_source;        /* default remote */
 	char id_tag_fixed[OCPP_IDTAG_MAX + 1];        /* source fixed */
 	struct gw_config_ocpp_key keys[GW_CONFIG_OCPP_KEYS_MAX];

@@ -83,6 +83,8 @@ int gw_config_ws_url_parse(const struct key_spec *k, const char *value, void *fi
 int gw_config_cbid_parse(const struct key_spec *k, const char *value, void *field, char *why, size_t whylen);
 int gw_config_auth_key_parse(const struct key_spec *k, const char *value, void *field, char *why,
 			     size_t whylen);
+/* An absolute path of an executable regular file (ocpp.firmwareInstallCommand). */
+int gw_config_exec_parse(const struct key_spec *k, const char *value, void *field, char *why, size_t whylen);
 int gw_config_ca_file_parse(const struct key_spec *k, const char *value, void *field, char *why,
 			    size_t whylen);
 int gw_config_id_tag_parse(const struct key_spec *k, const char *value, void *field, char *why,

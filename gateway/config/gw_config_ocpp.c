@@ -1,16 +1,21 @@
 /*
  * gw_config_ocpp: the rules of the ocpp and tesla sections beyond type and range: the URL, charge box
  * id, authorization key, idTag and CA file checks (the http URL and CA file checks serve ems too),
- * ocpp.keys against the OCPP core's own key table, and the requirements between each section's keys.
+ * ocpp.keys against the OCPP core's own key table, the TLS files of security profiles 2 and 3 (read
+ * and checked with certs/, so `twcgw -n` finds a wrong pair before the central system does), and the
+ * requirements between each section's keys.
  */
 #include <errno.h>
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "certs.h"
 #include "gw_config_internal.h"
 #include "ocpp_config.h"
 
@@ -216,6 +221,116 @@ int gw_config_ocpp_keys_apply(const json_t *obj, struct gw_config *cfg, char *er
 	return rc;
 }
 
+int gw_config_exec_parse(const struct key_spec *k, const char *value, void *field, char *why, size_t whylen)
+{
+	struct stat st;
+	const char *fail = NULL;
+
+	if (value[0] != '/')
+		fail = "not absolute";
+	else if (stat(value, &st) != 0 || access(value, X_OK) != 0)
+		fail = strerror(errno);
+	else if (!S_ISREG(st.st_mode))
+		fail = "not a regular file";
+	if (fail) {
+		snprintf(why, whylen, "must be the absolute path of an executable file: %s", fail);
+		return -EINVAL;
+	}
+	return gw_config_string_copy(k, value, field, why, whylen);
+}
+
+/* A whole PEM file into @buf (NUL-terminated); -EFBIG past @size - 1 bytes. */
+static int pem_read(const char *path, char *buf, size_t size, size_t *len)
+{
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	if (!f)
+		return -errno;
+	n = fread(buf, 1, size, f);
+	fclose(f);
+	if (n >= size)
+		return -EFBIG;
+	buf[n] = '\0';
+	*len = n;
+	return 0;
+}
+
+#define PEM_FILE_MAX 16384
+
+/* ocpp.caFile for profiles 2 and 3 (only CA certificates, valid now). */
+static int ocpp_ca_check(const struct gw_config_ocpp *o, char *buf, int64_t now, char *err, size_t errlen)
+{
+	size_t len = 0;
+
+	if (!o->ca_file[0] || o->security_profile < 2)
+		return 0;
+	if (pem_read(o->ca_file, buf, PEM_FILE_MAX, &len) != 0 || certs_ca_check(buf, len, now, NULL) != CERTS_OK) {
+		gw_config_err_set(err, errlen, "config: ocpp.caFile: must hold PEM CA certificates valid now "
+				  "(the central system's root)");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* ocpp.certFile with ocpp.keyFile: a pair, valid now, the key private to its owner (it
+ * authenticates the gateway). */
+static int ocpp_pair_check(const struct gw_config_ocpp *o, char *cert, char *key, int64_t now, char *err,
+			   size_t errlen)
+{
+	char detail[CERTS_DETAIL_MAX] = "";
+	size_t clen = 0, klen = 0;
+	struct stat st;
+	enum certs_reason r;
+
+	if (!o->cert_file[0] != !o->key_file[0]) {
+		gw_config_err_set(err, errlen, "config: %s: required with %s (a certificate needs its key)",
+				  o->cert_file[0] ? "ocpp.keyFile" : "ocpp.certFile",
+				  o->cert_file[0] ? "ocpp.certFile" : "ocpp.keyFile");
+		return -EINVAL;
+	}
+	if (!o->cert_file[0])
+		return 0;
+	if (stat(o->key_file, &st) == 0 && (st.st_mode & 077)) {
+		gw_config_err_set(err, errlen, "config: ocpp.keyFile: readable by others (mode %03o); make it 0600 "
+				  "(chmod 600)", (unsigned)(st.st_mode & 0777));
+		return -EINVAL;
+	}
+	if (pem_read(o->cert_file, cert, PEM_FILE_MAX, &clen) != 0) {
+		gw_config_err_set(err, errlen, "config: ocpp.certFile: cannot read a PEM file under 16 KiB");
+		return -EINVAL;
+	}
+	if (pem_read(o->key_file, key, PEM_FILE_MAX, &klen) != 0) {
+		gw_config_err_set(err, errlen, "config: ocpp.keyFile: cannot read a PEM file under 16 KiB");
+		return -EINVAL;
+	}
+	r = certs_pair_check(cert, clen, key, klen, now, detail, sizeof(detail));
+	if (r != CERTS_OK) {
+		gw_config_err_set(err, errlen, "config: %s: %s%s%s",
+				  r == CERTS_E_KEY ? "ocpp.keyFile" : "ocpp.certFile", certs_reason_name(r),
+				  detail[0] ? ": " : "", detail);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int ocpp_tls_files_check(const struct gw_config_ocpp *o, char *err, size_t errlen)
+{
+	char *cert = malloc(PEM_FILE_MAX), *key = malloc(PEM_FILE_MAX);
+	int64_t now = (int64_t)time(NULL);
+	int rc = -ENOMEM;
+
+	if (!cert || !key)
+		gw_config_err_set(err, errlen, "config: out of memory");
+	else if ((rc = ocpp_ca_check(o, cert, now, err, errlen)) == 0)
+		rc = ocpp_pair_check(o, cert, key, now, err, errlen);
+	if (key)
+		explicit_bzero(key, PEM_FILE_MAX);
+	free(cert);
+	free(key);
+	return rc;
+}
+
 /* The ocpp section's requirements that involve more than one key. */
 int gw_config_ocpp_check(struct gw_config *cfg, const json_t *root, char *err, size_t errlen)
 {
@@ -232,19 +347,27 @@ int gw_config_ocpp_check(struct gw_config *cfg, const json_t *root, char *err, s
 	}
 	if (gw_url_split(o->url, &u) != 0)
 		return -EINVAL; /* gw_config_ws_url_parse() let it through: cannot happen */
-	if (o->security_profile == 2 && !u.tls) {
+	if (o->security_profile >= 2 && !u.tls) {
 		gw_config_err_set(err, errlen,
-			"config: ocpp.securityProfile: 2 (TLS and Basic auth) needs a wss:// ocpp.url "
-			"(got 2 with a ws:// URL)");
+			"config: ocpp.securityProfile: %d (TLS and %s) needs a wss:// ocpp.url (got %d with a ws:// URL)",
+			o->security_profile, o->security_profile == 3 ? "a client certificate" : "Basic auth",
+			o->security_profile);
 		return -EINVAL;
 	}
-	if (o->security_profile >= 1 && !o->authorization_key[0]) {
+	if (o->security_profile == 3 && !o->cert_file[0]) {
+		gw_config_err_set(err, errlen,
+			"config: ocpp.certFile: required key missing for ocpp.securityProfile 3 (with ocpp.keyFile)");
+		return -EINVAL;
+	}
+	if (ocpp_tls_files_check(o, err, errlen) != 0)
+		return -EINVAL;
+	if ((o->security_profile == 1 || o->security_profile == 2) && !o->authorization_key[0]) {
 		gw_config_err_set(err, errlen,
 			"config: ocpp.authorizationKey: required key missing for ocpp.securityProfile %d",
 			o->security_profile);
 		return -EINVAL;
 	}
-	if (o->security_profile >= 1 && strchr(o->charge_box_id, ':')) {
+	if ((o->security_profile == 1 || o->security_profile == 2) && strchr(o->charge_box_id, ':')) {
 		gw_config_err_set(err, errlen, "config: ocpp.chargeBoxId: must not contain ':' with Basic auth "
 			"(ocpp.securityProfile %d)", o->security_profile);
 		return -EINVAL;

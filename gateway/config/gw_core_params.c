@@ -54,7 +54,8 @@ void gw_core_params_ocpp(const struct gw_config *cfg, bool tls, struct gw_ocpp_c
 	p->max_amps_total = cfg->twc.wiring_max_all;
 	p->min_amps = cfg->twc.min_amps;
 	p->call_timeout_s = c->call_timeout;
-	p->max_security_profile = tls ? 2 : 1;
+	/* 3 over TLS: the client certificate comes from the store (its prerequisite is the gateway's to check). */
+	p->max_security_profile = tls ? 3 : 1;
 	p->keys = out->keys;
 	p->n_keys = n;
 }

@@ -6,7 +6,8 @@
  * an authorization key that never appears in a message; the policy section (defaults, until as an
  * exact instant, schedule windows and their day bits, the rules between mode, then, schedule and ems)
  * and the ems list (every meter type, the keys each type takes, values per type, and secrets that
- * never appear in a message).
+ * never appear in a message); security profile 3's files (a CA, a certificate and its key made here at
+ * run time: the pair checked, the key's mode, each error naming its key).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -20,11 +21,13 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "gw_config.h"
+#include "test_certs_mk.h"
 
 #define ERR_LEN 512
 
@@ -257,7 +260,15 @@ static const struct bad_case bad_cases[] = {
 	{ "\"twc\": {" TWC_OK "}, \"ocpp\": {\"url\": \"ws://cs\", \"chargeBoxId\": "
 	  "\"0123456789012345678901234567890123456789012345678\"}", "ocpp.chargeBoxId", "1 to 48" },
 	/* ocpp.securityProfile and the keys it needs */
-	{ "\"twc\": {" TWC_OK "}, " OCPP_OK ", \"securityProfile\": 3}", "ocpp.securityProfile", "from 0 to 2 (got 3)" },
+	{ "\"twc\": {" TWC_OK "}, " OCPP_OK ", \"securityProfile\": 4}", "ocpp.securityProfile", "from 0 to 3 (got 4)" },
+	{ "\"twc\": {" TWC_OK "}, " OCPP_OK ", \"securityProfile\": 3}", "ocpp.securityProfile", "3 (TLS and a client "
+	  "certificate) needs a wss:// ocpp.url" },
+	{ "\"twc\": {" TWC_OK "}, \"ocpp\": {\"url\": \"wss://cs\", \"chargeBoxId\": \"cp1\", \"securityProfile\": 3}",
+	  "ocpp.certFile", "required key missing for ocpp.securityProfile 3" },
+	{ "\"twc\": {" TWC_OK "}, " OCPP_OK ", \"certFile\": \"/etc/passwd\"}", "ocpp.keyFile", "required with ocpp.certFile" },
+	{ "\"twc\": {" TWC_OK "}, " OCPP_OK ", \"certFile\": \"relative.pem\"}", "ocpp.certFile", "absolute" },
+	{ "\"twc\": {" TWC_OK "}, " OCPP_OK ", \"firmwareInstallCommand\": \"/etc/passwd\"}", "ocpp.firmwareInstallCommand",
+	  "executable" },
 	{ "\"twc\": {" TWC_OK "}, " OCPP_OK ", \"securityProfile\": \"1\"}", "ocpp.securityProfile", NULL },
 	{ "\"twc\": {" TWC_OK "}, " OCPP_OK ", \"securityProfile\": 2, \"authorizationKey\": \"0123456789abcdef\"}",
 	  "ocpp.securityProfile", "wss:// ocpp.url" },
@@ -527,6 +538,8 @@ static void test_tcp_split(void **state)
 	assert_int_equal(gw_url_tcp_split("tcp://averyveryverylonghost:1", host, 8, &port), -ENAMETOOLONG);
 }
 
+static void mk_files_write(const char *ca_path, const char *cert_path, const char *key_path, const char *cn);
+
 static void test_ocpp_full(void **state)
 {
 	struct gw_config cfg;
@@ -536,7 +549,10 @@ static void test_ocpp_full(void **state)
 
 	(void)state;
 	snprintf(ca, sizeof(ca), "%s/ca.pem", tmp_root);
-	write_file(ca, "not checked here\n");
+	write_file(ca, "not PEM: refused with profile 2\n");
+	assert_int_equal(load_with("\"twc\": {" TWC_OK "}, \"ocpp\": {\"url\": \"ws://cs\", \"chargeBoxId\": \"cp1\", "
+				   "\"caFile\": \"/nonexistent/ca.pem\"}", &cfg, err), -EINVAL);
+	mk_files_write(ca, NULL, NULL, NULL);
 	snprintf(rest, sizeof(rest),
 		 "\"twc\": {" TWC_OK "}, \"ocpp\": {\"url\": \"wss://cs.example/ocpp/\", \"chargeBoxId\": \"TWC#1\","
 		 " \"securityProfile\": 2, \"authorizationKey\": \"0123456789abcdefXYZ!\", \"caFile\": \"%s\","
@@ -568,6 +584,88 @@ static void test_ocpp_full(void **state)
 	assert_string_equal(cfg.ocpp.keys[2].value, "Energy.Active.Import.Register, Current.Import");
 	assert_string_equal(cfg.ocpp.keys[3].name, "WebSocketPingInterval");
 	assert_string_equal(cfg.ocpp.keys[3].value, "30");
+}
+
+/* A CA valid for ten years from now into @ca_path and, when @cert_path is set, a leaf it signed for
+ * CN @cn with its key (@key_path, mode 0600). */
+static void mk_files_write(const char *ca_path, const char *cert_path, const char *key_path, const char *cn)
+{
+	int64_t now = (int64_t)time(NULL);
+	struct mk_opts ro = { .cn = "Test CSMS Root", .serial = 7, .ca = 1, .not_before = now - MK_DAY,
+			      .not_after = now + 3650 * MK_DAY };
+	struct mk_opts lo = { .cn = cn, .o = "ACME", .serial = 8, .not_before = now - MK_DAY,
+			      .not_after = now + 365 * MK_DAY };
+	EVP_PKEY *rk = mk_key(), *lk = mk_key();
+	X509 *root = mk_cert(&ro, rk, NULL, NULL), *leaf = mk_cert(&lo, lk, root, rk);
+	char *pem = mk_pem(root);
+
+	write_file(ca_path, pem);
+	free(pem);
+	if (cert_path) {
+		pem = mk_pem(leaf);
+		write_file(cert_path, pem);
+		free(pem);
+		pem = mk_key_pem(lk);
+		write_file(key_path, pem);
+		assert_int_equal(chmod(key_path, 0600), 0);
+		free(pem);
+	}
+	X509_free(leaf);
+	X509_free(root);
+	EVP_PKEY_free(lk);
+	EVP_PKEY_free(rk);
+}
+
+/* Security profile 3: wss://, a CA, a certificate with its key (both checked as a pair, now), no
+ * AuthorizationKey needed; each broken file names its key. */
+static void test_ocpp_tls_files(void **state)
+{
+	struct gw_config cfg;
+	char err[ERR_LEN], ca[128], cert[128], key[128], other_key[128], rest[1024];
+	const char *fmt = "\"twc\": {" TWC_OK "}, \"ocpp\": {\"url\": \"wss://cs.example/ocpp\", \"chargeBoxId\": "
+			  "\"CP-3\", \"securityProfile\": 3, \"caFile\": \"%s\", \"certFile\": \"%s\", \"keyFile\": \"%s\"}";
+
+	(void)state;
+	snprintf(ca, sizeof(ca), "%s/sp3-ca.pem", tmp_root);
+	snprintf(cert, sizeof(cert), "%s/sp3-cert.pem", tmp_root);
+	snprintf(key, sizeof(key), "%s/sp3-key.pem", tmp_root);
+	snprintf(other_key, sizeof(other_key), "%s/sp3-other-key.pem", tmp_root);
+	mk_files_write(ca, cert, key, "CP-3");
+	snprintf(rest, sizeof(rest), fmt, ca, cert, key);
+	if (load_with(rest, &cfg, err) != 0)
+		fail_msg("refused: %s", err);
+	assert_int_equal(cfg.ocpp.security_profile, 3);
+	assert_string_equal(cfg.ocpp.cert_file, cert);
+	assert_string_equal(cfg.ocpp.key_file, key);
+	assert_string_equal(cfg.ocpp.authorization_key, "");
+
+	/* A key that is not the certificate's. */
+	{
+		char c2[128];
+
+		snprintf(c2, sizeof(c2), "%s/sp3-cert2.pem", tmp_root);
+		mk_files_write(ca, c2, other_key, "CP-3");
+		snprintf(rest, sizeof(rest), fmt, ca, cert, other_key);
+	}
+	assert_int_equal(load_with(rest, &cfg, err), -EINVAL);
+	assert_non_null(strstr(err, "config: ocpp.certFile: "));
+	/* The key readable by others. */
+	assert_int_equal(chmod(key, 0644), 0);
+	snprintf(rest, sizeof(rest), fmt, ca, cert, key);
+	assert_int_equal(load_with(rest, &cfg, err), -EINVAL);
+	assert_non_null(strstr(err, "config: ocpp.keyFile: readable by others (mode 644)"));
+	assert_int_equal(chmod(key, 0600), 0);
+	/* Not a key at all. */
+	write_file(other_key, "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n");
+	assert_int_equal(chmod(other_key, 0600), 0);
+	snprintf(rest, sizeof(rest), fmt, ca, cert, other_key);
+	assert_int_equal(load_with(rest, &cfg, err), -EINVAL);
+	assert_non_null(strstr(err, "config: ocpp.keyFile: "));
+	assert_null(strstr(err, "AAAA"));
+	/* A caFile that is a leaf, not a CA. */
+	snprintf(rest, sizeof(rest), fmt, cert, cert, key);
+	assert_int_equal(load_with(rest, &cfg, err), -EINVAL);
+	assert_non_null(strstr(err, "config: ocpp.caFile: "));
 }
 
 static void test_ocpp_defaults(void **state)
@@ -1566,6 +1664,7 @@ int main(void)
 		cmocka_unit_test(test_data_dir_not_writable),
 		cmocka_unit_test(test_tcp_split),
 		cmocka_unit_test(test_ocpp_full),
+		cmocka_unit_test(test_ocpp_tls_files),
 		cmocka_unit_test(test_ocpp_defaults),
 		cmocka_unit_test(test_ocpp_key_never_echoed),
 		cmocka_unit_test(test_tesla_section),
