@@ -96,7 +96,9 @@ static const struct key_def keys[OCPP_KEY_COUNT] = {
 	/* Basic-auth password (whitepaper: 16 to 40 characters); never reported back. */
 	[OCPP_KEY_AUTHORIZATION_KEY] = { { "AuthorizationKey", OCPP_KT_STRING, OCPP_KA_W, NULL, 16, 40, false, "" },
 					 ITEM_NONE, -1 },
-	[OCPP_KEY_SECURITY_PROFILE] = INT("SecurityProfile", RW, NULL, 0, 2, "0"),
+	/* 3 (TLS with client certificates) only where the gateway says it is ready for it: see the
+	 * ChangeConfiguration handler. */
+	[OCPP_KEY_SECURITY_PROFILE] = INT("SecurityProfile", RW, NULL, 0, 3, "0"),
 	/* The subject's O= in the CSR of SignCertificate; unset ("") until the central system or the
 	 * config file names the operator, and ExtendedTriggerMessage(SignChargePointCertificate) is
 	 * Rejected until then. 64: X.520's upper bound for an organizationName. */
@@ -446,9 +448,10 @@ enum ocpp_config_status ocpp_config_change(struct ocpp_config *c, const char *ke
 		return OCPP_CFG_NOT_SUPPORTED;
 	if (!c || !value || keys[k].info.access == OCPP_KA_R)
 		return OCPP_CFG_REJECTED;
-	/* Whitepaper: the security profile may only be raised from the central system. */
+	/* Whitepaper: the security profile may only be raised from the central system (A05: "higher
+	 * than the current one"; the same value would reconnect for nothing). */
 	if (k == OCPP_KEY_SECURITY_PROFILE &&
-	    (parse_int(value, keys[k].info.min, keys[k].info.max, &level) < 0 || level < c->num[k]))
+	    (parse_int(value, keys[k].info.min, keys[k].info.max, &level) < 0 || level <= c->num[k]))
 		return OCPP_CFG_REJECTED;
 	if (store(c, (enum ocpp_key)k, value) < 0)
 		return OCPP_CFG_REJECTED;

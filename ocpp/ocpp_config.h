@@ -56,7 +56,7 @@ enum ocpp_key {
 	OCPP_KEY_LOCAL_AUTH_LIST_ENABLED,
 	OCPP_KEY_LOCAL_AUTH_LIST_MAX_LENGTH,
 	OCPP_KEY_SEND_LOCAL_LIST_MAX_LENGTH,
-	/* Security whitepaper keys (section 6.3 of the reference): profiles 1 and 2, then certificates. */
+	/* Security whitepaper keys (section 6.3 of the reference): profiles 1 to 3, then certificates. */
 	OCPP_KEY_AUTHORIZATION_KEY,
 	OCPP_KEY_SECURITY_PROFILE,
 	OCPP_KEY_CPO_NAME,                          /* O= of the charge point certificate's CSR */
@@ -119,7 +119,8 @@ unsigned ocpp_config_measurands(const struct ocpp_config *c, enum ocpp_key k);
 
 /*
  * ocpp_config_change() - ChangeConfiguration from the central system.
- * Unknown key -> NOT_SUPPORTED; read-only key or a value that fails the key's rule -> REJECTED;
+ * Unknown key -> NOT_SUPPORTED; read-only key, a value that fails the key's rule, or a
+ * SecurityProfile not above the current one (never lowered, whitepaper A00) -> REJECTED;
  * otherwise the value is stored (normalised: bools lower case, ints without leading zeros, CSL without
  * spaces) and the answer is ACCEPTED or REBOOT_REQUIRED. *changed (may be NULL) is set to the key on
  * success, -1 otherwise.

@@ -60,20 +60,22 @@ static const struct {
 	{ .name = "GetConfiguration", .fn = ocpp_handle_get_configuration },
 	{ .name = "GetInstalledCertificateIds", .fn = ocpp_handle_get_installed_certificate_ids },
 	{ .name = "GetLocalListVersion", .fn = ocpp_handle_get_local_list_version },
+	{ .name = "GetLog", .fn = ocpp_handle_get_log },
 	{ .name = "InstallCertificate", .fn = ocpp_handle_install_certificate },
 	{ .name = "RemoteStartTransaction", .fn = ocpp_handle_remote_start_transaction },
 	{ .name = "RemoteStopTransaction", .fn = ocpp_handle_remote_stop_transaction },
 	{ .name = "Reset", .fn = ocpp_handle_reset },
 	{ .name = "SendLocalList", .fn = ocpp_handle_send_local_list },
 	{ .name = "SetChargingProfile", .fn = ocpp_handle_set_charging_profile },
+	{ .name = "SignedUpdateFirmware", .fn = ocpp_handle_signed_update_firmware },
 	{ .name = "TriggerMessage", .fn = ocpp_handle_trigger_message },
 	{ .name = "UnlockConnector", .fn = ocpp_handle_unlock_connector },
 };
 
-/* OCPP 1.6 actions of the other profiles (and the security whitepaper): known, not supported. */
+/* OCPP 1.6 actions of the other profiles: known, not supported (the whitepaper's GetLog and
+ * SignedUpdateFirmware replace GetDiagnostics and UpdateFirmware). */
 static const char *const not_supported[] = {
-	"CancelReservation", "GetDiagnostics", "ReserveNow",
-	"UpdateFirmware", "GetLog", "SignedUpdateFirmware",
+	"CancelReservation", "GetDiagnostics", "ReserveNow", "UpdateFirmware",
 };
 
 /* ---------------------------------------------------------------- small helpers */
@@ -215,7 +217,9 @@ static void handle_call(struct ocpp_cp *cp, const struct ocpp_frame *f)
 					       NULL));
 		return;
 	}
+	cp->in_call = true;
 	conf = in_handlers[i].fn(cp, f->payload, &e);
+	cp->in_call = false;
 	if (!conf) {
 		cp->stats.rx_bad++;
 		if (e.error == OCPP_ERR_NONE)
@@ -353,6 +357,8 @@ struct ocpp_cp *ocpp_cp_new(const struct ocpp_cp_params *p, const struct ocpp_cp
 	cp->next_seq = 1;
 	cp->tx_local_next = 1;
 	cp->reported0 = -1;
+	cp->log_status = -1;
+	cp->fw_status = -1;
 	for (int i = 0; i < p->n_keys; i++)
 		if (ocpp_config_find(p->keys[i].name) < 0 ||
 		    ocpp_config_set(cp->cfg, (enum ocpp_key)ocpp_config_find(p->keys[i].name), p->keys[i].value) < 0)
@@ -552,6 +558,14 @@ uint64_t ocpp_cp_next_deadline(const struct ocpp_cp *cp)
 	return d;
 }
 
+/* The end of a public entry point an env callback may call: inside a CS CALL's handler only queue,
+ * the CALLRESULT must go out first (ocpp_cp_input() steps once it has). */
+static void step_unless_in_call(struct ocpp_cp *cp)
+{
+	if (!cp->in_call)
+		ocpp_cp_step(cp);
+}
+
 int ocpp_cp_security_event(struct ocpp_cp *cp, const char *type, const char *techinfo, struct ocpp_now now)
 {
 	int r;
@@ -560,7 +574,7 @@ int ocpp_cp_security_event(struct ocpp_cp *cp, const char *type, const char *tec
 		return -EINVAL;
 	clock_at(cp, now);
 	r = ocpp_cp_security_event_at(cp, type, techinfo, now.wall_ms);
-	ocpp_cp_step(cp);
+	step_unless_in_call(cp);
 	return r;
 }
 
@@ -572,8 +586,60 @@ int ocpp_cp_sign_certificate(struct ocpp_cp *cp, const char *csr_pem, struct ocp
 		return -EINVAL;
 	clock_at(cp, now);
 	r = ocpp_cp_sign_certificate_queue(cp, csr_pem);
-	ocpp_cp_step(cp);
+	step_unless_in_call(cp);
 	return r;
+}
+
+int ocpp_cp_log_status(struct ocpp_cp *cp, const char *status, int request_id, struct ocpp_now now)
+{
+	int r;
+
+	if (!cp || !cp->started)
+		return -EINVAL;
+	clock_at(cp, now);
+	r = ocpp_cp_log_status_queue(cp, status, request_id < 0 ? -1 : request_id);
+	if (r == -EINVAL)
+		ocpp_cp_log(cp, CORE_LOG_ERROR, "LogStatusNotification: unknown status");
+	step_unless_in_call(cp);
+	return r;
+}
+
+int ocpp_cp_firmware_status(struct ocpp_cp *cp, const char *status, int request_id, struct ocpp_now now)
+{
+	int r;
+
+	if (!cp || !cp->started)
+		return -EINVAL;
+	clock_at(cp, now);
+	r = ocpp_cp_firmware_status_queue(cp, status, request_id < 0 ? -1 : request_id);
+	if (r == -EINVAL)
+		ocpp_cp_log(cp, CORE_LOG_ERROR, "SignedFirmwareStatusNotification: unknown status");
+	step_unless_in_call(cp);
+	return r;
+}
+
+int ocpp_cp_security_profile_fallback(struct ocpp_cp *cp, int profile, struct ocpp_now now)
+{
+	long cur;
+	char v[16], info[128];
+
+	if (!cp)
+		return -EINVAL;
+	cur = ocpp_cp_key_int(cp, OCPP_KEY_SECURITY_PROFILE);
+	if (profile < 0 || profile >= cur)
+		return -EINVAL;
+	clock_at(cp, now);
+	snprintf(v, sizeof(v), "%d", profile);
+	if (ocpp_config_set(cp->cfg, OCPP_KEY_SECURITY_PROFILE, v) < 0)
+		return -EINVAL;
+	ocpp_cp_save_config(cp);
+	ocpp_cp_log(cp, CORE_LOG_WARN, "SecurityProfile %ld failed to connect: back to %d", cur, profile);
+	snprintf(info, sizeof(info), "SecurityProfile back from %ld to %d: no connection with %ld", cur, profile, cur);
+	if (cp->started) {
+		ocpp_cp_security_event_at(cp, "ReconfigurationOfSecurityParameters", info, now.wall_ms);
+		step_unless_in_call(cp);
+	}
+	return 0;
 }
 
 bool ocpp_cp_registered(const struct ocpp_cp *cp)

@@ -5,8 +5,8 @@
  * connector current limits and resets go out through struct ocpp_cp_env. ocpp_cp_next_deadline()
  * says when it next wants ocpp_cp_tick(). It never reads a clock, a socket or a file.
  *
- * Transaction messages (StartTransaction, StopTransaction, MeterValues) and the security events the
- * whitepaper calls critical are put in the journal before they are sent and deleted when their
+ * Transaction messages (StartTransaction, StopTransaction, MeterValues), the security events the
+ * whitepaper calls critical and the log upload and firmware update statuses are put in the journal before they are sent and deleted when their
  * CALLRESULT arrives, so they survive a crash and are replayed in order after restart: feed every
  * live journal record to ocpp_cp_restore_record() before ocpp_cp_start().
  */
@@ -100,6 +100,41 @@ enum ocpp_cert_delete {
 	OCPP_CERT_DELETE_NOT_FOUND = 1, /* any positive value */
 };
 
+/* GetLog (whitepaper use case N01), as the core hands it to env.get_log once it has checked it. */
+#define OCPP_URI_MAX 512            /* remoteLocation, firmware.location: anyURI of at most 512 */
+#define OCPP_LOG_FILE_NAME_MAX 255  /* GetLog.conf filename: CiString255 */
+enum ocpp_log_type {
+	OCPP_LOG_DIAGNOSTICS, /* DiagnosticsLog */
+	OCPP_LOG_SECURITY,    /* SecurityLog */
+};
+struct ocpp_get_log {
+	enum ocpp_log_type type;
+	int request_id;                  /* >= 0 */
+	const char *location;            /* where to upload: a URI with a scheme, at most OCPP_URI_MAX */
+	int64_t oldest_ms, latest_ms;    /* 0 = absent, else ms since the epoch */
+	int retries, retry_interval_s;   /* -1 = absent, else >= 0 */
+};
+
+/* SignedUpdateFirmware (whitepaper use case L01), as the core hands it to env.signed_update_firmware. */
+#define OCPP_FW_SIGNING_CERT_MAX 5500 /* firmware.signingCertificate: PEM */
+#define OCPP_FW_SIGNATURE_MAX 800     /* firmware.signature: base64 */
+struct ocpp_signed_firmware {
+	int request_id;                  /* >= 0 */
+	const char *location;            /* a URI with a scheme, at most OCPP_URI_MAX */
+	int64_t retrieve_ms, install_ms; /* install_ms 0 = absent (install once downloaded and checked) */
+	int retries, retry_interval_s;   /* -1 = absent, else >= 0 */
+	const char *signing_certificate; /* at most OCPP_FW_SIGNING_CERT_MAX characters */
+	const char *signature;           /* at most OCPP_FW_SIGNATURE_MAX characters */
+};
+/* What env.signed_update_firmware returns: the SignedUpdateFirmware.conf status. */
+enum ocpp_fw_update {
+	OCPP_FW_ACCEPTED = 0,
+	OCPP_FW_REJECTED,
+	OCPP_FW_ACCEPTED_CANCELED,    /* an update in progress was cancelled and this one started */
+	OCPP_FW_INVALID_CERTIFICATE,  /* signingCertificate not valid (the core raises the security event) */
+	OCPP_FW_REVOKED_CERTIFICATE,
+};
+
 struct ocpp_cp_params {
 	/* BootNotification */
 	const char *vendor;          /* CiString20 */
@@ -115,7 +150,7 @@ struct ocpp_cp_params {
 	int min_amps;                /* minAmpsPerTWC: a profile allowing less pauses the connector */
 	int call_timeout_s;          /* a CALL unanswered this long has failed; 0 = 30 */
 	int queue_max;               /* transaction messages held at most; 0 = 1000 */
-	int max_security_profile;    /* highest SecurityProfile the link can do: 2 on wss://, else 1 */
+	int max_security_profile;    /* highest SecurityProfile the link can do: 3 on wss://, else 1 */
 	/* Initial key values (the config file's ocpp.keys); persisted central-system changes win. */
 	const struct ocpp_key_override *keys;
 	int n_keys;
@@ -174,6 +209,34 @@ struct ocpp_cp_env {
 	 * into @out, at most @max (CertificateStoreMaxLength). Return how many (0: NotFound), or -errno
 	 * (answered with a CALLERROR InternalError). NULL: NotFound. */
 	int (*installed_certificates)(void *user, const char *type, struct ocpp_cert_hash *out, int max);
+	/* The log and firmware callbacks below are called from inside ocpp_cp_input(), before the
+	 * CALLRESULT goes out. They may report the first status at once (ocpp_cp_log_status(),
+	 * ocpp_cp_firmware_status(): the notification is queued behind the CALLRESULT); the work itself
+	 * (download, upload) they schedule, they do not do it here. */
+	/* GetLog: upload the log @req->type to @req->location (the fields as documented at struct
+	 * ocpp_get_log). Return 0 when the upload is taken (Accepted), 1 when one in progress was
+	 * cancelled for it (AcceptedCanceled): then @file_name (@file_name_len bytes, "" on entry) names
+	 * the file it uploads, at most OCPP_LOG_FILE_NAME_MAX characters ("" sends none). < 0: Rejected.
+	 * Progress goes to ocpp_cp_log_status() with @req->request_id. NULL: every GetLog is Rejected. */
+	int (*get_log)(void *user, const struct ocpp_get_log *req, char *file_name, size_t file_name_len);
+	/* SignedUpdateFirmware: fetch @req->location at @req->retrieve_ms, check the signature against
+	 * the signing certificate, install at @req->install_ms (0: once checked). Return an enum
+	 * ocpp_fw_update (anything else is answered Rejected); OCPP_FW_INVALID_CERTIFICATE also makes
+	 * the core send the security event InvalidFirmwareSigningCertificate. Progress goes to
+	 * ocpp_cp_firmware_status() with @req->request_id. NULL: every request is Rejected. */
+	int (*signed_update_firmware)(void *user, const struct ocpp_signed_firmware *req);
+	/* ChangeConfiguration SecurityProfile=@profile (1..3, above the current one and within
+	 * params.max_security_profile; for 1 and 2 an AuthorizationKey is set, the core checks that):
+	 * whether the gateway can connect with it, i.e. for 2 and 3 a CentralSystemRootCertificate is
+	 * installed, for 3 a valid charge point certificate and key too. Return 0 when ready, < 0 when
+	 * not: then @why (@whylen bytes, "" on entry) may say why (logged: never a secret), and the
+	 * answer is Rejected. Called from inside ocpp_cp_input(); must not call back into the core.
+	 * NULL: 3 is Rejected, 1 and 2 need only the AuthorizationKey. */
+	int (*security_ready)(void *user, int profile, char *why, size_t whylen);
+	/* Every security event the core takes (its own and ocpp_cp_security_event()'s), as it is queued:
+	 * @type, when it happened (wall ms), @techinfo cleaned of control characters (may be NULL), for the
+	 * security log GetLog uploads. Must not call back into the core. Optional. */
+	void (*security_logged)(void *user, const char *type, int64_t when_ms, const char *techinfo);
 };
 
 #define OCPP_LATENCY_BUCKETS 8
@@ -185,7 +248,8 @@ struct ocpp_cp_stats {
 	uint32_t calls_timed_out;
 	uint32_t lifetime_rejected;   /* TWC lifetime counter readings not believed (a jump, a reset) */
 	uint32_t queue_dropped;       /* MeterValues dropped by the queue bound */
-	uint32_t queued;              /* transaction messages (and critical security events) waiting now */
+	uint32_t queued;              /* transaction messages, critical security events, log and firmware
+				       * statuses waiting now (all journalled) */
 	uint32_t queued_other;        /* other messages waiting now (at most OCPP_QUEUE_OTHER_MAX) */
 	uint32_t queue_coalesced;     /* other messages replaced by a newer one of the same kind, or dropped */
 	uint32_t journal_failures;    /* journal writes the disk refused (each retry counts) */
@@ -253,6 +317,44 @@ int ocpp_cp_security_event(struct ocpp_cp *cp, const char *type, const char *tec
  * link) or -ENOMEM.
  */
 int ocpp_cp_sign_certificate(struct ocpp_cp *cp, const char *csr_pem, struct ocpp_now now);
+
+/*
+ * ocpp_cp_log_status() - where the upload of a log asked for by GetLog stands, for the central
+ * system as a LogStatusNotification {status, requestId}: @status one of BadMessage, Idle,
+ * NotSupportedOperation, PermissionDenied, Uploaded, UploadFailure, Uploading; @request_id the
+ * GetLog's requestId (< 0: none is sent). Every status is journalled and sent in order with the
+ * transaction messages, whatever the link or the process does meanwhile: none is folded into a
+ * later one (only an exact repeat of the last one still waiting is). The core remembers the last
+ * status: ExtendedTriggerMessage(LogStatusNotification) answers Uploading with its requestId while
+ * it is Uploading, else Idle. May be called from env.get_log. Return 0, -EINVAL (unknown @status,
+ * not started), -ENOSPC (64 of them already wait) or -ENOMEM.
+ */
+int ocpp_cp_log_status(struct ocpp_cp *cp, const char *status, int request_id, struct ocpp_now now);
+
+/*
+ * ocpp_cp_firmware_status() - where a signed firmware update stands, for the central system as a
+ * SignedFirmwareStatusNotification {status, requestId}: @status one of Downloaded, DownloadFailed,
+ * Downloading, DownloadScheduled, DownloadPaused, Idle, InstallationFailed, Installing, Installed,
+ * InstallRebooting, InstallScheduled, InstallVerificationFailed, InvalidSignature,
+ * SignatureVerified; @request_id the SignedUpdateFirmware's requestId (< 0: none is sent).
+ * Journalled and sent in order like ocpp_cp_log_status(), so InstallRebooting reaches the central
+ * system even when the restart follows at once (report Installed after it). InvalidSignature also
+ * raises the security event InvalidFirmwareSignature, journalled like a critical one (OCTT
+ * TC_081). ExtendedTriggerMessage(FirmwareStatusNotification) answers with the last status while
+ * an update is in progress (not Idle, Installed or one of the failures), else Idle. May be called
+ * from env.signed_update_firmware. Return 0, -EINVAL, -ENOSPC or -ENOMEM as ocpp_cp_log_status().
+ */
+int ocpp_cp_firmware_status(struct ocpp_cp *cp, const char *status, int request_id, struct ocpp_now now);
+
+/*
+ * ocpp_cp_security_profile_fallback() - the first connection with the SecurityProfile the central
+ * system raised failed: put SecurityProfile back to @profile (below the current value: the only way
+ * down, the central system can only raise it) and persist the keys through env.store as any change
+ * does. env.config_changed is not called: the gateway that calls this reconnects by itself. The
+ * central system hears of it as a ReconfigurationOfSecurityParameters event. Return 0 or -EINVAL
+ * (@profile not below the current one, or negative).
+ */
+int ocpp_cp_security_profile_fallback(struct ocpp_cp *cp, int profile, struct ocpp_now now);
 
 /* The connector for TWC @twc_id, assigning the next free number (and persisting the map) the first
  * time. Return 1..OCPP_MAX_CONNECTORS or -ENOSPC. */

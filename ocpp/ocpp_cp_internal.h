@@ -172,6 +172,12 @@ struct ocpp_cp {
 	uint64_t reset_mark_seq;          /* journal record of a Reset performed before this start, 0 none */
 	int64_t reset_mark_wall;
 	bool reset_mark_hard;
+	bool in_call;                     /* a CS CALL's handler runs: its CALLRESULT is not out yet, so
+					   * the public entry points an env callback may call queue only */
+	int log_status;                   /* last LogStatusNotification status (OCPP_LOG_ST_*), -1 none */
+	int log_request_id;
+	int fw_status;                    /* last SignedFirmwareStatusNotification status, -1 none */
+	int fw_request_id;
 
 	/* restore bookkeeping: confirmed ids of transactions whose StartTransaction was acknowledged */
 	struct { int local, id; uint64_t seq; } maps[256];
@@ -219,8 +225,9 @@ json_t *ocpp_cp_meter_value(struct ocpp_cp *cp, int c, unsigned mask, enum ocpp_
 json_t *ocpp_idtaginfo_json(const struct ocpp_id_tag_info *info);
 int ocpp_idtaginfo_parse(const json_t *obj, struct ocpp_id_tag_info *out, struct ocpp_perr *e);
 
-/* A security event now (whitepaper section 6.4): critical ones are journalled like transaction
- * messages, the others wait in memory, bounded. Return 0 or -errno. */
+/* A security event now (whitepaper section 6.4): critical ones (and those OCTT expects pushed, see
+ * ocpp_security_event_journalled()) are journalled like transaction messages, the others wait in
+ * memory, bounded. Return 0 or -errno. */
 int ocpp_cp_security_event_at(struct ocpp_cp *cp, const char *type, const char *techinfo, int64_t wall_ms);
 
 /* ---- between the ocpp_cp*.c files ---- */
@@ -296,6 +303,8 @@ typedef json_t *(*ocpp_handler_fn)(struct ocpp_cp *cp, const json_t *req, struct
 json_t *ocpp_handle_certificate_signed(struct ocpp_cp *cp, const json_t *req, struct ocpp_perr *e);
 json_t *ocpp_handle_delete_certificate(struct ocpp_cp *cp, const json_t *req, struct ocpp_perr *e);
 json_t *ocpp_handle_get_installed_certificate_ids(struct ocpp_cp *cp, const json_t *req, struct ocpp_perr *e);
+json_t *ocpp_handle_get_log(struct ocpp_cp *cp, const json_t *req, struct ocpp_perr *e);
+json_t *ocpp_handle_signed_update_firmware(struct ocpp_cp *cp, const json_t *req, struct ocpp_perr *e);
 json_t *ocpp_handle_install_certificate(struct ocpp_cp *cp, const json_t *req, struct ocpp_perr *e);
 json_t *ocpp_handle_change_availability(struct ocpp_cp *cp, const json_t *req, struct ocpp_perr *e);
 json_t *ocpp_handle_change_configuration(struct ocpp_cp *cp, const json_t *req, struct ocpp_perr *e);
@@ -350,6 +359,28 @@ int ocpp_log_status_notification_conf(struct ocpp_cp *cp, struct ocpp_msg *m, co
 json_t *ocpp_signed_firmware_status_notification_req(const char *status, int request_id);
 int ocpp_signed_firmware_status_notification_conf(struct ocpp_cp *cp, struct ocpp_msg *m, const json_t *conf,
 						  struct ocpp_perr *e);
+/* The whitepaper's UploadLogStatusEnumType and FirmwareStatusEnumType (signed variant). */
+#define OCPP_LOG_ST_IDLE 1
+#define OCPP_LOG_ST_UPLOADING 6
+#define OCPP_LOG_STATUSES 7
+extern const char *const ocpp_log_status_names[OCPP_LOG_STATUSES];
+#define OCPP_FW_STATUSES 14
+extern const char *const ocpp_fw_status_names[OCPP_FW_STATUSES];
+/* Whether firmware status @st (an index of ocpp_fw_status_names) means an update is still going on. */
+bool ocpp_fw_status_in_progress(int st);
+/* Queue a LogStatusNotification / SignedFirmwareStatusNotification of @status (checked against the
+ * names) in the journal and remember it (after the checks of ocpp_cp_log_status() and
+ * ocpp_cp_firmware_status()); 0 or -errno. */
+int ocpp_cp_log_status_queue(struct ocpp_cp *cp, const char *status, int request_id);
+int ocpp_cp_firmware_status_queue(struct ocpp_cp *cp, const char *status, int request_id);
+/* Journal and queue one of those two notifications (@a); log_status_notification.c says why the
+ * journal. An exact repeat of the last one waiting is folded; 0 or -errno. */
+int ocpp_cp_status_durable_queue(struct ocpp_cp *cp, enum ocpp_out_action a, const char *status, int request_id);
+/* A status notification waiting in the queue: the journal rebuilds these too. */
+static inline bool ocpp_out_status_durable(enum ocpp_out_action a)
+{
+	return a == OCPP_OUT_LOG_STATUS_NOTIFICATION || a == OCPP_OUT_SIGNED_FIRMWARE_STATUS_NOTIFICATION;
+}
 #define OCPP_SECURITY_TYPE_MAX 50      /* CiString50 */
 #define OCPP_SECURITY_TECHINFO_MAX 255 /* CiString255 */
 /* NULL when @type is not a CiString50 of printable ASCII; @techinfo (may be NULL) is cut to 255 bytes
@@ -359,6 +390,9 @@ int ocpp_security_event_notification_conf(struct ocpp_cp *cp, struct ocpp_msg *m
 					  struct ocpp_perr *e);
 /* Whether the whitepaper's table of security events marks @type critical (pushed, never lost). */
 bool ocpp_security_event_critical(const char *type);
+/* Whether @type goes through the journal: the critical ones, and InvalidFirmwareSignature, which
+ * the whitepaper does not call critical but OCTT TC_081 expects pushed. */
+bool ocpp_security_event_journalled(const char *type);
 /* SignCertificate: NULL when @csr is not a CiString5500 of printable ASCII and line breaks. */
 json_t *ocpp_sign_certificate_req(const char *csr);
 int ocpp_sign_certificate_conf(struct ocpp_cp *cp, struct ocpp_msg *m, const json_t *conf, struct ocpp_perr *e);

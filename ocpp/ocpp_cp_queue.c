@@ -1,10 +1,11 @@
 /*
  * ocpp_cp_queue: the charge point's outbound CALLs, one in flight at a time, and their journal.
- * Transaction messages (StartTransaction, MeterValues, StopTransaction) and critical security events
- * are journalled as they are queued and kept across outages with their retry rules; the other
- * security events are kept across outages in memory, bounded; the rest goes with the link. At start
- * the journal's records rebuild the queue, the open transactions and the confirmed transaction ids,
- * transactions a crash cut short are stopped, and a Reset performed before the restart is reported.
+ * Transaction messages (StartTransaction, MeterValues, StopTransaction), critical security events and
+ * the log upload and firmware update statuses are journalled as they are queued and kept across
+ * outages with their retry rules; the other security events are kept across outages in memory,
+ * bounded; the rest goes with the link. At start the journal's records rebuild the queue, the open
+ * transactions and the confirmed transaction ids, transactions a crash cut short are stopped, and a
+ * Reset performed before the restart is reported.
  */
 #include "ocpp_cp_internal.h"
 
@@ -552,9 +553,11 @@ static int restore_msg(struct ocpp_cp *cp, uint64_t seq, const json_t *r)
 		if (a && !strcmp(a, out_names[i]))
 			action = i;
 	if ((action != OCPP_OUT_START_TRANSACTION && action != OCPP_OUT_STOP_TRANSACTION &&
-	     action != OCPP_OUT_METER_VALUES && action != OCPP_OUT_SECURITY_EVENT_NOTIFICATION) ||
+	     action != OCPP_OUT_METER_VALUES && action != OCPP_OUT_SECURITY_EVENT_NOTIFICATION &&
+	     !ocpp_out_status_durable((enum ocpp_out_action)action)) ||
 	    !json_is_object(p) ||
-	    (action == OCPP_OUT_SECURITY_EVENT_NOTIFICATION && !json_is_string(json_object_get(p, "type"))))
+	    (action == OCPP_OUT_SECURITY_EVENT_NOTIFICATION && !json_is_string(json_object_get(p, "type"))) ||
+	    (ocpp_out_status_durable((enum ocpp_out_action)action) && !json_is_string(json_object_get(p, "status"))))
 		return -EINVAL;
 	m = calloc(1, sizeof(*m));
 	if (!m)

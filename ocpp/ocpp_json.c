@@ -77,6 +77,58 @@ int ocpp_json_string(const json_t *obj, const char *key, size_t maxlen, bool req
 	return 1;
 }
 
+int ocpp_json_string_ref(const json_t *obj, const char *key, size_t maxlen, bool required, const char **out,
+			 struct ocpp_perr *e)
+{
+	const json_t *v = NULL;
+	size_t len;
+	int rc = field_get(obj, key, required, &v, e);
+
+	if (rc <= 0)
+		return rc;
+	if (!json_is_string(v))
+		return ocpp_perr_set(e, OCPP_ERR_TYPE_CONSTRAINT, "'%s' must be a string", key);
+	len = json_string_length(v);
+	if (len > maxlen)
+		return ocpp_perr_set(e, OCPP_ERR_PROPERTY_CONSTRAINT, "'%s' longer than %zu characters", key, maxlen);
+	/* "\u0000" is valid JSON; as a C string it would hand on a shorter value than was sent. */
+	if (strlen(json_string_value(v)) != len)
+		return ocpp_perr_set(e, OCPP_ERR_PROPERTY_CONSTRAINT, "'%s' contains a NUL character", key);
+	*out = json_string_value(v);
+	return 1;
+}
+
+bool ocpp_uri_ok(const char *s)
+{
+	size_t i = 0;
+
+	if (!s || !((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z')))
+		return false;
+	while ((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') ||
+	       s[i] == '+' || s[i] == '-' || s[i] == '.')
+		i++;
+	if (s[i] != ':' || s[i + 1] == '\0')
+		return false;
+	for (i++; s[i]; i++)
+		if ((unsigned char)s[i] <= 0x20 || s[i] == 0x7f)
+			return false;
+	return true;
+}
+
+int ocpp_json_uri(const json_t *obj, const char *key, size_t maxlen, bool required, const char **out,
+		  struct ocpp_perr *e)
+{
+	const char *s = NULL;
+	int rc = ocpp_json_string_ref(obj, key, maxlen, required, &s, e);
+
+	if (rc <= 0)
+		return rc;
+	if (!ocpp_uri_ok(s))
+		return ocpp_perr_set(e, OCPP_ERR_PROPERTY_CONSTRAINT, "'%s' is not a URI (scheme:..., no spaces)", key);
+	*out = s;
+	return 1;
+}
+
 int ocpp_json_int(const json_t *obj, const char *key, int64_t min, int64_t max, bool required, int64_t *out,
 		  struct ocpp_perr *e)
 {

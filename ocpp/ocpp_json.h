@@ -31,6 +31,17 @@ struct ocpp_perr {
  * @outsz must be > @maxlen. */
 int ocpp_json_string(const json_t *obj, const char *key, size_t maxlen, bool required, char *out,
 		     size_t outsz, struct ocpp_perr *e);
+/* The same without a copy: *out points into @obj (valid while it lives). A string holding a NUL
+ * character is PropertyConstraintViolation (it would be cut short as a C string). */
+int ocpp_json_string_ref(const json_t *obj, const char *key, size_t maxlen, bool required, const char **out,
+			 struct ocpp_perr *e);
+/* An anyURI field (remoteLocation, firmware location) as ocpp_json_string_ref(), that must also pass
+ * ocpp_uri_ok() (PropertyConstraintViolation otherwise). */
+int ocpp_json_uri(const json_t *obj, const char *key, size_t maxlen, bool required, const char **out,
+		  struct ocpp_perr *e);
+/* RFC 3986's scheme ("ftp", "https", ...), ':', then at least one character, none of them a space
+ * or a control character (UTF-8 beyond ASCII is let through, as anyURI takes IRIs). */
+bool ocpp_uri_ok(const char *s);
 /* JSON integer from @min to @max. A real with no fractional part (e.g. 3.0) is accepted, 3.5 is not. */
 int ocpp_json_int(const json_t *obj, const char *key, int64_t min, int64_t max, bool required, int64_t *out,
 		  struct ocpp_perr *e);

@@ -2,8 +2,11 @@
  * ExtendedTriggerMessage (CS -> CP, security whitepaper): TriggerMessage with the whitepaper's own
  * messages. The four it shares with TriggerMessage (BootNotification, Heartbeat, MeterValues,
  * StatusNotification) go through that handler, so both follow one set of connector and registration
- * rules; LogStatusNotification and FirmwareStatusNotification (answered with the signed variant) say
- * Idle, since no log upload or firmware update is ever going on yet; SignChargePointCertificate asks
+ * rules; LogStatusNotification says Uploading with the GetLog's requestId while the gateway reports an
+ * upload running, else Idle; FirmwareStatusNotification is answered with the signed variant, the
+ * last status the gateway reported while an update is in progress, else Idle. Both are snapshots:
+ * they go in the ordinary queue, not in the journal with the steps the gateway reports (a newer
+ * snapshot may replace one still waiting). SignChargePointCertificate asks
  * the gateway for a new key and CSR (env.sign_certificate) once the CALLRESULT is out. Accepted,
  * Rejected (a connector that does not exist, not registered yet, no CpoName) or NotImplemented (the
  * gateway cannot make a CSR).
@@ -88,12 +91,22 @@ json_t *ocpp_handle_extended_trigger_message(struct ocpp_cp *cp, const json_t *r
 		return status("Rejected");
 	switch ((enum ext_trigger)what) {
 	case ETRG_LOG_STATUS:
-		ocpp_cp_queue(cp, OCPP_OUT_LOG_STATUS_NOTIFICATION, ocpp_log_status_notification_req("Idle", -1), 0, 0,
-			      false);
+		if (cp->log_status == OCPP_LOG_ST_UPLOADING)
+			ocpp_cp_queue(cp, OCPP_OUT_LOG_STATUS_NOTIFICATION,
+				      ocpp_log_status_notification_req("Uploading", cp->log_request_id), 0, 0, false);
+		else
+			ocpp_cp_queue(cp, OCPP_OUT_LOG_STATUS_NOTIFICATION, ocpp_log_status_notification_req("Idle", -1), 0,
+				      0, false);
 		break;
 	case ETRG_FIRMWARE_STATUS:
-		ocpp_cp_queue(cp, OCPP_OUT_SIGNED_FIRMWARE_STATUS_NOTIFICATION,
-			      ocpp_signed_firmware_status_notification_req("Idle", -1), 0, 0, false);
+		if (ocpp_fw_status_in_progress(cp->fw_status))
+			ocpp_cp_queue(cp, OCPP_OUT_SIGNED_FIRMWARE_STATUS_NOTIFICATION,
+				      ocpp_signed_firmware_status_notification_req(ocpp_fw_status_names[cp->fw_status],
+										   cp->fw_request_id),
+				      0, 0, false);
+		else
+			ocpp_cp_queue(cp, OCPP_OUT_SIGNED_FIRMWARE_STATUS_NOTIFICATION,
+				      ocpp_signed_firmware_status_notification_req("Idle", -1), 0, 0, false);
 		break;
 	case ETRG_SIGN_CP_CERTIFICATE:
 		/* The CSR's O= is the CpoName (A02/A03): without one there is nothing to ask for. */

@@ -3,12 +3,17 @@
  * fed to a running charge point as central-system frames, interleaved with commands (chunks that
  * start with a byte below 0x20) that let time pass (ticking at each deadline), update a TWC (its
  * lifetime counter any uint64), map a TWC, open or close the link, make sends fail, or rebuild the
- * charge point from its journal and state files as after a SIGKILL. Nothing is ever answered
+ * charge point from its journal and state files as after a SIGKILL; commands from 0x10 up report
+ * what a gateway reports (log upload and firmware statuses, the SecurityProfile fallback, security
+ * events, a CSR) or choose what the env callbacks answer. Every env callback has a stub, so the
+ * certificate, log, firmware and SecurityProfile paths run too; some call back into the core as a
+ * gateway may (a first status from inside GetLog, a CSR from the CSR step). Nothing is ever answered
  * except what the input itself answers (the message ids are predictable: "19b76daa800-<n>").
  * Checked: no crash, leak or undefined behaviour; every frame sent is a JSON array; set_limit()
  * only for connectors 1..8 with -1 (the wiring), 0 or from the minimum to below the wiring,
- * whatever charging profiles arrive, and set_total_limit() -1 or below the total wiring; every
- * journal record the core wrote is understood when restored. The whole input is also given to
+ * whatever charging profiles arrive, and set_total_limit() -1 or below the total wiring; what
+ * the callbacks are handed is within the bounds ocpp_cp.h promises; every journal record the core
+ * wrote is understood when restored. The whole input is also given to
  * ocpp_cp_restore_record() of a second charge point as one record.
  */
 #include <errno.h>
@@ -21,6 +26,7 @@
 #include <jansson.h>
 
 #include "ocpp_cp.h"
+#include "ocpp_json.h"
 #include "fuzz_mem_journal.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -35,11 +41,27 @@ struct fz {
 	uint64_t seq[MAX_RECORDS];
 	char *text[MAX_RECORDS];
 	int n;
-	char *files[4];
+	char *files[5];
+	uint8_t knob;   /* what the env callbacks answer (command 0x15) */
 };
 
-static const char *const file_names[4] = { OCPP_FILE_CONFIG, OCPP_FILE_CONNECTORS, OCPP_FILE_AUTH,
-					   OCPP_FILE_PROFILES };
+static const char *const file_names[5] = { OCPP_FILE_CONFIG, OCPP_FILE_CONNECTORS, OCPP_FILE_AUTH,
+					   OCPP_FILE_PROFILES, OCPP_FILE_LOCAL_LIST };
+
+#define CSR "-----BEGIN CERTIFICATE REQUEST-----\nMIIBfuzz\n-----END CERTIFICATE REQUEST-----\n"
+
+/* The names the gateway may report, and one it may not (the last). */
+static const char *const log_statuses[] = { "BadMessage", "Idle", "NotSupportedOperation", "PermissionDenied",
+					    "Uploaded", "UploadFailure", "Uploading", "Downloading" };
+static const char *const fw_statuses[] = {
+	"Downloaded",	     "DownloadFailed",	 "Downloading",	     "DownloadScheduled",
+	"DownloadPaused",    "Idle",		 "InstallationFailed", "Installing",
+	"Installed",	     "InstallRebooting", "InstallScheduled",   "InstallVerificationFailed",
+	"InvalidSignature",  "SignatureVerified", "Uploading",
+};
+static const char *const events[] = { "StartupOfTheDevice", "InvalidCentralSystemCertificate",
+				      "InvalidFirmwareSignature", "SettingSystemTime", "FailedToAuthenticateAtCentralSystem",
+				      "bad type", "" };
 
 static int fz_send(void *user, const char *text, size_t len)
 {
@@ -71,7 +93,7 @@ static int fz_store(void *user, const char *name, const char *text, bool secret)
 	struct fz *z = user;
 
 	(void)secret;
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < 5; i++)
 		if (!strcmp(name, file_names[i])) {
 			free(z->files[i]);
 			z->files[i] = strdup(text);
@@ -107,6 +129,118 @@ static void fz_config_changed(void *user, enum ocpp_key k)
 		abort();
 }
 
+static int fz_sign_certificate(void *user)
+{
+	struct fz *z = user;
+
+	if (z->knob & 1)
+		ocpp_cp_sign_certificate(z->cp, z->knob & 2 ? CSR : "not PEM \x01", z->now);
+	if (z->knob & 4)
+		ocpp_cp_security_event(z->cp, "InvalidChargePointCertificate", "from the CSR step", z->now);
+	return z->knob & 8 ? -EIO : 0;
+}
+
+static int fz_certificate_signed(void *user, const char *chain, char *reason, size_t reasonlen)
+{
+	struct fz *z = user;
+
+	if (!chain || !reason || reasonlen == 0 || reason[0] || strlen(chain) > 10000)
+		abort();
+	if (z->knob & 1)
+		return 0;
+	/* a reason that fills the buffer to the last byte, unterminated: the core must cope */
+	memset(reason, z->knob & 2 ? 'r' : '\n', reasonlen);
+	return -EINVAL;
+}
+
+static int fz_install_certificate(void *user, const char *type, const char *pem)
+{
+	struct fz *z = user;
+
+	if (!type || !pem || strlen(pem) > OCPP_CERT_PEM_MAX)
+		abort();
+	return (int)(z->knob % 3) - 1;
+}
+
+static int fz_delete_certificate(void *user, const struct ocpp_cert_hash *h)
+{
+	struct fz *z = user;
+
+	if ((unsigned)h->alg > OCPP_HASH_SHA512 || strlen(h->issuer_name_hash) > OCPP_CERT_HASH_MAX ||
+	    strlen(h->issuer_key_hash) > OCPP_CERT_HASH_MAX || strlen(h->serial) > OCPP_CERT_SERIAL_MAX)
+		abort();
+	return (int)(z->knob % 3) - 1;
+}
+
+static int fz_installed_certificates(void *user, const char *type, struct ocpp_cert_hash *out, int max)
+{
+	struct fz *z = user;
+	int n = z->knob % 4 == 3 ? -EIO : z->knob % 4;
+
+	if (!type || max < 1)
+		abort();
+	for (int i = 0; i < n && i < max; i++) {
+		memset(&out[i], 0, sizeof(out[i]));
+		out[i].alg = (enum ocpp_hash_alg)(i % 3);
+		memset(out[i].issuer_name_hash, 'A', OCPP_CERT_HASH_MAX); /* full length */
+		snprintf(out[i].issuer_key_hash, sizeof(out[i].issuer_key_hash), "%02x", i);
+		snprintf(out[i].serial, sizeof(out[i].serial), "%d", z->knob);
+	}
+	return n < 0 || n <= max ? n : max;
+}
+
+static int fz_get_log(void *user, const struct ocpp_get_log *req, char *file_name, size_t file_name_len)
+{
+	struct fz *z = user;
+
+	if ((req->type != OCPP_LOG_DIAGNOSTICS && req->type != OCPP_LOG_SECURITY) || req->request_id < 0 ||
+	    !req->location || strlen(req->location) > OCPP_URI_MAX || !ocpp_uri_ok(req->location) ||
+	    req->retries < -1 || req->retry_interval_s < -1 || file_name_len != OCPP_LOG_FILE_NAME_MAX + 1 ||
+	    file_name[0])
+		abort();
+	if (z->knob & 1)
+		memset(file_name, 'f', file_name_len); /* unterminated */
+	else if (z->knob & 2)
+		snprintf(file_name, file_name_len, "log\xff%d", req->request_id); /* not UTF-8 */
+	if (z->knob & 4)
+		ocpp_cp_log_status(z->cp, "Uploading", req->request_id, z->now);
+	return (int)(z->knob >> 3 & 3) - 1;
+}
+
+static int fz_signed_update_firmware(void *user, const struct ocpp_signed_firmware *req)
+{
+	struct fz *z = user;
+
+	if (req->request_id < 0 || !req->location || strlen(req->location) > OCPP_URI_MAX ||
+	    !ocpp_uri_ok(req->location) || !req->signing_certificate ||
+	    strlen(req->signing_certificate) > OCPP_FW_SIGNING_CERT_MAX || !req->signature ||
+	    strlen(req->signature) > OCPP_FW_SIGNATURE_MAX || req->retries < -1 || req->retry_interval_s < -1)
+		abort();
+	if (z->knob & 4)
+		ocpp_cp_firmware_status(z->cp, z->knob & 1 ? "InvalidSignature" : "DownloadScheduled", req->request_id,
+					z->now);
+	return (int)(z->knob >> 3 & 7) - 1; /* -1 .. 6: past the enum too */
+}
+
+static int fz_security_ready(void *user, int profile, char *why, size_t whylen)
+{
+	struct fz *z = user;
+
+	if (profile < 1 || profile > 3 || !why || whylen == 0 || why[0])
+		abort();
+	if (z->knob & 1)
+		return 0;
+	memset(why, z->knob & 2 ? 'w' : '\x01', whylen); /* unterminated, control characters */
+	return -ENOENT;
+}
+
+static void fz_log(void *user, enum core_log_level level, const char *msg)
+{
+	(void)user;
+	if ((unsigned)level > CORE_LOG_DEBUG || !msg || strlen(msg) >= 512)
+		abort();
+}
+
 static const struct ocpp_key_override keys[] = {
 	{ "AllowOfflineTxForUnknownId", "true" },
 	{ "MeterValueSampleInterval", "10" },
@@ -129,6 +263,15 @@ static struct ocpp_cp *fz_new(struct fz *z, bool fixed)
 		.set_total_limit = fz_set_total_limit,
 		.reset = fz_reset,
 		.config_changed = fz_config_changed,
+		.log = fz_log,
+		.sign_certificate = fz_sign_certificate,
+		.certificate_signed = fz_certificate_signed,
+		.install_certificate = fz_install_certificate,
+		.delete_certificate = fz_delete_certificate,
+		.installed_certificates = fz_installed_certificates,
+		.get_log = fz_get_log,
+		.signed_update_firmware = fz_signed_update_firmware,
+		.security_ready = fz_security_ready,
 	};
 
 	memset(&p, 0, sizeof(p));
@@ -143,13 +286,14 @@ static struct ocpp_cp *fz_new(struct fz *z, bool fixed)
 	p.min_amps = 6;
 	p.call_timeout_s = 10;
 	p.queue_max = 20;
-	p.max_security_profile = 1;
+	p.max_security_profile = 3;
 	p.keys = keys;
 	p.n_keys = (int)(sizeof(keys) / sizeof(keys[0]));
 	p.config_json = z->files[0];
 	p.connectors_json = z->files[1];
 	p.auth_json = z->files[2];
 	p.profiles_json = z->files[3];
+	p.local_list_json = z->files[4];
 	return ocpp_cp_new(&p, &env);
 }
 
@@ -197,10 +341,45 @@ static void fz_advance(struct fz *z, uint64_t ms)
 	ocpp_cp_tick(z->cp, z->now);
 }
 
+/* Commands 0x10..0x1f: what the gateway reports into the core, and what the callbacks answer. */
+static void fz_gateway(struct fz *z, const uint8_t *c, size_t n)
+{
+	uint8_t a = n > 1 ? c[1] : 0, b = n > 2 ? c[2] : 0;
+	int id = (int)b - 1; /* a chunk holds no 0x00: 1 is request 0, and -1 none (0xff - 1 = 254) */
+
+	if (b == 0xff)
+		id = -1;
+	switch (c[0] & 7) {
+	case 0:
+		ocpp_cp_log_status(z->cp, log_statuses[a % (sizeof(log_statuses) / sizeof(log_statuses[0]))], id, z->now);
+		break;
+	case 1:
+		ocpp_cp_firmware_status(z->cp, fw_statuses[a % (sizeof(fw_statuses) / sizeof(fw_statuses[0]))], id, z->now);
+		break;
+	case 2:
+		ocpp_cp_security_profile_fallback(z->cp, (int)(a % 5) - 1, z->now);
+		break;
+	case 3:
+		ocpp_cp_security_event(z->cp, events[a % (sizeof(events) / sizeof(events[0]))], b & 1 ? "tech\x01info" : NULL,
+				       z->now);
+		break;
+	case 4:
+		ocpp_cp_sign_certificate(z->cp, a & 1 ? CSR : "", z->now);
+		break;
+	default:
+		z->knob = a;
+		break;
+	}
+}
+
 static void fz_command(struct fz *z, const uint8_t *c, size_t n, bool fixed)
 {
 	uint8_t a = n > 1 ? c[1] : 0, b = n > 2 ? c[2] : 0, d = n > 3 ? c[3] : 0, e = n > 4 ? c[4] : 0;
 
+	if (c[0] & 0x10) {
+		fz_gateway(z, c, n);
+		return;
+	}
 	switch (c[0] & 7) {
 	case 0:
 		fz_advance(z, (uint64_t)a * 1000u + (uint64_t)b * 10u);
@@ -316,7 +495,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	for (int i = 0; i < z.n; i++)
 		free(z.text[i]);
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < 5; i++)
 		free(z.files[i]);
 	return 0;
 }

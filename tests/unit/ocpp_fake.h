@@ -7,7 +7,8 @@
  * what it needs. The gateway's CSR step (env.sign_certificate) is counted, with the frames sent by
  * then, so a test can tell it ran after the CALLRESULT. The certificate callbacks (CertificateSigned,
  * InstallCertificate, DeleteCertificate, GetInstalledCertificateIds) answer what the test set and
- * keep what they were given.
+ * keep what they were given; so do GetLog, SignedUpdateFirmware and the SecurityProfile readiness
+ * check, which may also report a first status back into the core as a gateway would.
  */
 #ifndef OCPP_FAKE_H
 #define OCPP_FAKE_H
@@ -123,6 +124,30 @@ struct fake {
 	int ids_max;          /* @max it was last given */
 	char ids_type[64];
 	struct ocpp_cert_hash ids[4];
+
+	bool no_logfw;        /* build the charge point without env.get_log and env.signed_update_firmware */
+	int log_calls, log_rc;
+	struct ocpp_get_log log_req; /* the last request; location copied into log_loc */
+	char log_loc[600];
+	const char *log_file; /* the file name it writes, NULL none */
+	size_t log_file_len;  /* the room it was given */
+	const char *log_status_cb; /* a status it reports with ocpp_cp_log_status() before returning */
+	int log_status_cb_rc;
+	int fw_calls, fw_rc;
+	struct ocpp_signed_firmware fw_req; /* strings copied below */
+	char fw_loc[600];
+	size_t fw_cert_len, fw_sig_len;
+	const char *fw_status_cb; /* a status it reports with ocpp_cp_firmware_status() before returning */
+	int fw_status_cb_rc;
+	bool no_ready;        /* build the charge point without env.security_ready */
+	int ready_calls, ready_rc, ready_profile;
+	const char *ready_why; /* what it writes into @why when it says no */
+
+	int logged;           /* security_logged calls */
+	char logged_last[400]; /* "<type> <when_ms> <techinfo|->" of the last one */
+
+	char warn_last[512];  /* the last log line at WARN or ERROR */
+	int warns;
 };
 
 static inline bool quick(void)
@@ -368,6 +393,71 @@ static inline int env_installed_certificates(void *user, const char *type, struc
 	return f->ids_rc;
 }
 
+static inline int env_get_log(void *user, const struct ocpp_get_log *req, char *file_name, size_t file_name_len)
+{
+	struct fake *f = user;
+
+	f->log_calls++;
+	f->log_req = *req;
+	snprintf(f->log_loc, sizeof(f->log_loc), "%s", req->location);
+	f->log_req.location = f->log_loc;
+	f->log_file_len = file_name_len;
+	assert_string_equal(file_name, "");
+	if (f->log_file)
+		snprintf(file_name, file_name_len, "%s", f->log_file);
+	if (f->log_status_cb)
+		f->log_status_cb_rc = ocpp_cp_log_status(f->cp, f->log_status_cb, req->request_id, f->now);
+	return f->log_rc;
+}
+
+static inline int env_signed_update_firmware(void *user, const struct ocpp_signed_firmware *req)
+{
+	struct fake *f = user;
+
+	f->fw_calls++;
+	f->fw_req = *req;
+	snprintf(f->fw_loc, sizeof(f->fw_loc), "%s", req->location);
+	f->fw_req.location = f->fw_loc;
+	f->fw_cert_len = strlen(req->signing_certificate);
+	f->fw_sig_len = strlen(req->signature);
+	f->fw_req.signing_certificate = f->fw_req.signature = NULL; /* borrowed: gone after the call */
+	if (f->fw_status_cb)
+		f->fw_status_cb_rc = ocpp_cp_firmware_status(f->cp, f->fw_status_cb, req->request_id, f->now);
+	return f->fw_rc;
+}
+
+static inline int env_security_ready(void *user, int profile, char *why, size_t whylen)
+{
+	struct fake *f = user;
+
+	f->ready_calls++;
+	f->ready_profile = profile;
+	assert_true(whylen > 0);
+	assert_string_equal(why, "");
+	if (f->ready_rc < 0 && f->ready_why)
+		snprintf(why, whylen, "%s", f->ready_why);
+	return f->ready_rc;
+}
+
+static inline void env_security_logged(void *user, const char *type, int64_t when_ms, const char *techinfo)
+{
+	struct fake *f = user;
+
+	f->logged++;
+	snprintf(f->logged_last, sizeof(f->logged_last), "%s %lld %s", type, (long long)when_ms,
+		 techinfo ? techinfo : "-");
+}
+
+static inline void env_log(void *user, enum core_log_level level, const char *msg)
+{
+	struct fake *f = user;
+
+	if (level > CORE_LOG_WARN)
+		return;
+	f->warns++;
+	snprintf(f->warn_last, sizeof(f->warn_last), "%s", msg);
+}
+
 static const struct ocpp_cp_env fake_env = {
 	.send = env_send,
 	.journal_put = env_jput,
@@ -382,6 +472,11 @@ static const struct ocpp_cp_env fake_env = {
 	.install_certificate = env_install_certificate,
 	.delete_certificate = env_delete_certificate,
 	.installed_certificates = env_installed_certificates,
+	.get_log = env_get_log,
+	.signed_update_firmware = env_signed_update_firmware,
+	.security_ready = env_security_ready,
+	.security_logged = env_security_logged,
+	.log = env_log,
 };
 
 static inline int setup(void **state)
@@ -453,6 +548,12 @@ static inline void fk_new(struct fake *f)
 		env.delete_certificate = NULL;
 		env.installed_certificates = NULL;
 	}
+	if (f->no_logfw) {
+		env.get_log = NULL;
+		env.signed_update_firmware = NULL;
+	}
+	if (f->no_ready)
+		env.security_ready = NULL;
 	f->p.keys = f->keys;
 	f->p.n_keys = f->n_keys;
 	f->p.config_json = f->files[0].text;

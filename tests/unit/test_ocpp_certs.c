@@ -621,14 +621,15 @@ static void test_no_callbacks(void **state)
 	fk_no_call(f);
 }
 
-/* GetLog and SignedUpdateFirmware stay known and not supported; the certificate messages are taken. */
+/* GetDiagnostics and UpdateFirmware stay known and not supported (GetLog and SignedUpdateFirmware,
+ * test_ocpp_logfw.c, replace them); the certificate messages are taken. */
 static void test_still_not_supported(void **state)
 {
 	struct fake *f = *state;
 
 	online(f);
-	expect_error(f, "GetLog", "{}", "NotSupported");
-	expect_error(f, "SignedUpdateFirmware", "{}", "NotSupported");
+	expect_error(f, "GetDiagnostics", "{}", "NotSupported");
+	expect_error(f, "UpdateFirmware", "{}", "NotSupported");
 	expect_error(f, "SignCertificate", "{\"csr\":\"x\"}", "NotImplemented"); /* ours to send, not to take */
 	expect_status(f, "InstallCertificate", "{\"certificateType\":\"CentralSystemRootCertificate\",\"certificate\":\"x\"}",
 		      "Accepted");

@@ -375,20 +375,31 @@ static void test_security_profile(void **state)
 {
 	struct ocpp_config *c = *state;
 
-	change(c, "SecurityProfile", "1", OCPP_CFG_ACCEPTED, NULL);
-	change(c, "SecurityProfile", "0", OCPP_CFG_REJECTED, NULL);
-	change(c, "SecurityProfile", "1", OCPP_CFG_ACCEPTED, NULL);
 	change(c, "SecurityProfile", "01", OCPP_CFG_ACCEPTED, "1");
+	change(c, "SecurityProfile", "0", OCPP_CFG_REJECTED, NULL);
+	/* only raised: the same value again is not higher (whitepaper A05) */
+	change(c, "SecurityProfile", "1", OCPP_CFG_REJECTED, NULL);
+	change(c, "SecurityProfile", "001", OCPP_CFG_REJECTED, NULL);
 	change(c, "SecurityProfile", "2", OCPP_CFG_ACCEPTED, NULL);
 	change(c, "SecurityProfile", "1", OCPP_CFG_REJECTED, NULL);
 	change(c, "SecurityProfile", "-0", OCPP_CFG_REJECTED, NULL);
-	change(c, "SecurityProfile", "3", OCPP_CFG_REJECTED, NULL);
+	change(c, "SecurityProfile", "4", OCPP_CFG_REJECTED, NULL);
 	change(c, "SecurityProfile", "x", OCPP_CFG_REJECTED, NULL);
-	assert_int_equal(ocpp_config_int(c, OCPP_KEY_SECURITY_PROFILE), 2);
+	change(c, "SecurityProfile", "", OCPP_CFG_REJECTED, NULL);
+	/* the table takes 3 (TLS with client certificates); whether the charge point is ready for it
+	 * is the ChangeConfiguration handler's question (test_ocpp_logfw.c) */
+	change(c, "SecurityProfile", "3", OCPP_CFG_ACCEPTED, NULL);
+	change(c, "SecurityProfile", "3", OCPP_CFG_REJECTED, NULL);
+	change(c, "SecurityProfile", "2", OCPP_CFG_REJECTED, NULL);
+	assert_int_equal(ocpp_config_int(c, OCPP_KEY_SECURITY_PROFILE), 3);
 	/* The gateway's own configuration may lower it. */
 	assert_int_equal(ocpp_config_set(c, OCPP_KEY_SECURITY_PROFILE, "0"), 0);
 	assert_int_equal(ocpp_config_int(c, OCPP_KEY_SECURITY_PROFILE), 0);
-	assert_int_equal(ocpp_config_set(c, OCPP_KEY_SECURITY_PROFILE, "3"), -EINVAL);
+	assert_int_equal(ocpp_config_set(c, OCPP_KEY_SECURITY_PROFILE, "3"), 0);
+	assert_int_equal(ocpp_config_int(c, OCPP_KEY_SECURITY_PROFILE), 3);
+	assert_int_equal(ocpp_config_set(c, OCPP_KEY_SECURITY_PROFILE, "4"), -EINVAL);
+	assert_int_equal(ocpp_config_set(c, OCPP_KEY_SECURITY_PROFILE, "-1"), -EINVAL);
+	assert_int_equal(ocpp_config_int(c, OCPP_KEY_SECURITY_PROFILE), 3);
 }
 
 static void test_authorization_key(void **state)

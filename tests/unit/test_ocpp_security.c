@@ -424,6 +424,27 @@ static void test_event_arguments(void **state)
 	fk_ack(f, "{}");
 }
 
+/* Every event taken reaches env.security_logged (the security log), the core's own included, with
+ * the cleaned techInfo; a refused one does not. */
+static void test_security_logged(void **state)
+{
+	struct fake *f = *state;
+	char want[128];
+
+	fk_online(f, 1);
+	f->logged = 0;
+	assert_int_equal(event(f, "InvalidTLSVersion", "server\nsaid 1.1"), 0);
+	assert_int_equal(f->logged, 1);
+	snprintf(want, sizeof(want), "InvalidTLSVersion %lld server?said 1.1", (long long)f->now.wall_ms);
+	assert_string_equal(f->logged_last, want);
+	assert_int_equal(event(f, "Has Space", NULL), -EINVAL);
+	assert_int_equal(f->logged, 1);
+	/* One the core raises by itself: ChangeConfiguration CpoName is ReconfigurationOfSecurityParameters. */
+	assert_string_equal(fk_cs_status(f, "ChangeConfiguration", "{\"key\":\"CpoName\",\"value\":\"ACME\"}"), "Accepted");
+	assert_int_equal(f->logged, 2);
+	assert_non_null(strstr(f->logged_last, "ReconfigurationOfSecurityParameters "));
+}
+
 /* Critical events outlive a SIGKILL and an outage, and keep their place among the transaction
  * messages; the others outlive an outage but not a restart. */
 static void test_critical_survives_restart_in_order(void **state)
@@ -919,9 +940,12 @@ static void test_ext_trigger_malformed(void **state)
 	fk_advance(f, 1000);
 	fk_no_call(f);
 	assert_int_equal(f->signs, 0);
-	/* the whitepaper's other messages are still known and not supported */
-	expect_error(f, "GetLog", "{}", "NotSupported");
-	expect_error(f, "SignedUpdateFirmware", "{}", "NotSupported");
+	/* the whitepaper's other messages are taken now (test_ocpp_logfw.c): an empty one is a missing field */
+	expect_error(f, "GetLog", "{}", "OccurenceConstraintViolation");
+	expect_error(f, "SignedUpdateFirmware", "{}", "OccurenceConstraintViolation");
+	/* the 1.6 Firmware Management messages they replace stay not supported */
+	expect_error(f, "GetDiagnostics", "{}", "NotSupported");
+	expect_error(f, "UpdateFirmware", "{}", "NotSupported");
 	/* CertificateSigned is taken now (test_ocpp_certs.c): an empty one is a missing field */
 	expect_error(f, "CertificateSigned", "{}", "OccurenceConstraintViolation");
 }
@@ -950,6 +974,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ext_trigger_before_registration, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ext_trigger_sign_certificate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ext_trigger_malformed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_security_logged, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
