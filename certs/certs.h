@@ -166,6 +166,15 @@ int certs_store_ids(const struct certs_store *st, enum certs_type t, enum certs_
  * CentralSystemRoot. NULL when there are none or out of memory. */
 char *certs_store_bundle(const struct certs_store *st, enum certs_type t);
 
+/* The installed certificates one by one, in install order, for a gateway that keeps facts of its own
+ * about some of them (AdditionalRootCertificateCheck's fallback root): certs_store_size counts all of
+ * them; certs_store_entry gives entry @i's type and canonical PEM text (borrowed, valid until the
+ * store next changes; the same certificate always has the same text), 0 or -ERANGE;
+ * certs_store_remove takes entry @i out, 0 or -ERANGE. */
+int certs_store_size(const struct certs_store *st);
+int certs_store_entry(const struct certs_store *st, int i, enum certs_type *t, const char **pem);
+int certs_store_remove(struct certs_store *st, int i);
+
 /* Persistence, one JSON text the gateway writes atomically:
  * {"version":1,"certificates":[{"type":"CentralSystemRootCertificate","pem":"-----BEGIN ..."},...]}.
  * certs_store_format: the text (free()), NULL out of memory. certs_store_parse replaces the content of
@@ -225,5 +234,12 @@ enum certs_reason certs_pair_check(const char *cert_pem, size_t cert_len, const 
 /* ocpp.caFile: every certificate of the bundle is a CA valid at @now_s; *count (may be NULL) gets how
  * many there are. */
 enum certs_reason certs_ca_check(const char *pem, size_t len, int64_t now_s, int *count);
+/* AdditionalRootCertificateCheck: the first certificate of @pem was issued by the first of
+ * @issuer_pem, a CA (issuer name and key identifiers match, keyCertSign if keyUsage is present, and
+ * the signature verifies with the issuer's key). Times are not looked at: an old root may hand over
+ * to its successor on the day it expires. CERTS_OK, CERTS_E_PARSE, CERTS_E_NOT_CA (the issuer),
+ * CERTS_E_CHAIN; @detail (may be NULL) says which check failed. */
+enum certs_reason certs_issued_by(const char *pem, size_t len, const char *issuer_pem, size_t issuer_len,
+				  char *detail, size_t detail_len);
 
 #endif

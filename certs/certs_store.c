@@ -510,3 +510,31 @@ int certs_expiring(const struct certs_store *st, const char *cp_pem, size_t cp_l
 	}
 	return c;
 }
+
+int certs_store_size(const struct certs_store *st)
+{
+	return st->n;
+}
+
+int certs_store_entry(const struct certs_store *st, int i, enum certs_type *t, const char **pem)
+{
+	if (i < 0 || i >= st->n)
+		return -ERANGE;
+	if (t)
+		*t = st->e[i].type;
+	if (pem)
+		*pem = st->e[i].pem;
+	return 0;
+}
+
+int certs_store_remove(struct certs_store *st, int i)
+{
+	if (i < 0 || i >= st->n)
+		return -ERANGE;
+	X509_free(st->e[i].x);
+	free(st->e[i].pem);
+	memmove(&st->e[i], &st->e[i + 1], (size_t)(st->n - i - 1) * sizeof(st->e[0]));
+	st->n--;
+	memset(&st->e[st->n], 0, sizeof(st->e[0]));
+	return 0;
+}

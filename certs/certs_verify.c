@@ -200,3 +200,46 @@ enum certs_reason certs_ca_check(const char *pem, size_t len, int64_t now_s, int
 	sk_X509_pop_free(sk, X509_free);
 	return r;
 }
+
+enum certs_reason certs_issued_by(const char *pem, size_t len, const char *issuer_pem, size_t issuer_len,
+				  char *detail, size_t detail_len)
+{
+	enum certs_reason r;
+	X509 *x = certs_pem_first(pem, len, &r), *is = NULL;
+	int rc;
+
+	certs_detail(detail, detail_len, "%s", "");
+	if (!x) {
+		certs_detail(detail, detail_len, "the certificate is not PEM X.509");
+		return r;
+	}
+	is = certs_pem_first(issuer_pem, issuer_len, &r);
+	if (!is) {
+		certs_detail(detail, detail_len, "the issuer is not PEM X.509");
+		goto out;
+	}
+	if (!certs_x509_is_ca(is)) {
+		certs_detail(detail, detail_len, "the issuer is not a CA");
+		r = CERTS_E_NOT_CA;
+		goto out;
+	}
+	/* Names, key identifiers and the issuer's keyUsage; then the signature itself, which
+	 * X509_check_issued does not check. */
+	rc = X509_check_issued(is, x);
+	if (rc != X509_V_OK) {
+		certs_detail(detail, detail_len, "not issued by it: %s", X509_verify_cert_error_string(rc));
+		r = CERTS_E_CHAIN;
+		goto out;
+	}
+	if (X509_verify(x, X509_get0_pubkey(is)) != 1) {
+		certs_detail(detail, detail_len, "the signature does not verify with the issuer's key");
+		r = CERTS_E_CHAIN;
+		goto out;
+	}
+	r = CERTS_OK;
+out:
+	X509_free(is);
+	X509_free(x);
+	ERR_clear_error();
+	return r;
+}

@@ -48,7 +48,7 @@ CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DTWCGW_FUZZ=ON \
   -DTWCGW_FUZZ_SECONDS="$fuzz_seconds" >/dev/null
 cmake --build build-fuzz -j"$jobs" --target fuzz_twc_frame fuzz_twc_bus fuzz_ocpp_frame fuzz_ocpp_cp fuzz_tesla_api \
   fuzz_ems_parse fuzz_ems_meter fuzz_gw_config fuzz_gw_held fuzz_gw_journal fuzz_ocpp_state fuzz_tesla_files \
-  fuzz_gw_http_parse fuzz_gw_api fuzz_gw_httpd fuzz_certs_pem fuzz_certs_store >/dev/null
+  fuzz_gw_http_parse fuzz_gw_api fuzz_gw_httpd fuzz_certs_pem fuzz_certs_store fuzz_certs_sig >/dev/null
 (cd build-fuzz && ctest --output-on-failure -L fuzz -V -j"$jobs" 2>&1 | grep -E "stat::number_of_executed_units|Test +#|tests passed|Passed|Failed") || status=1
 
 echo "== Release build: unit, valgrind and integration tests"
