@@ -5,8 +5,10 @@ set -euo pipefail
 
 TWCGW_PACKAGES=(build-essential cmake pkg-config
   libwebsockets-dev libjansson-dev libssl-dev libserialport-dev libcurl4-openssl-dev libcmocka-dev libmosquitto-dev)
-# chromium: the status page's browser test (tests/browser); prometheus: promtool checks /metrics.
-TWCGW_TEST_PACKAGES=(valgrind clang libclang-rt-dev openssl mosquitto mosquitto-clients faketime chromium prometheus)
+# chromium: the status page's browser test (tests/browser); prometheus: promtool checks /metrics;
+# python3-pyftpdlib: the FTP server test_gw_http uploads to and downloads from (skipped without it).
+TWCGW_TEST_PACKAGES=(valgrind clang libclang-rt-dev openssl mosquitto mosquitto-clients faketime chromium prometheus
+  python3-pyftpdlib)
 
 twcgw_missing_packages() {
   local p missing=()

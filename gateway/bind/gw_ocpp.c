@@ -17,6 +17,7 @@
 #include <libwebsockets.h>
 
 #include "gw_core_params.h"
+#include "gw_ocpp_internal.h"
 #include "gw_journal.h"
 #include "gw_log.h"
 #include "gw_store.h"
@@ -27,34 +28,10 @@
 #define JOURNAL_NAME "ocpp-journal"
 #define EVSE_PERIOD_MS 1000u /* simulated ms between full state pushes */
 
-struct gw_ocpp {
-	struct gw_loop *loop;
-	const struct gw_clock *clock;
-	struct gw_bus *bus;
-	char data_dir[GW_CONFIG_PATH_MAX]; /* "" = keep nothing */
-	struct gw_config_ocpp cfg;         /* the file's ocpp section, for the link settings */
-	bool tls;
-	struct ocpp_cp *cp;
-	struct gw_journal *journal;
-	struct gw_ws *ws;
-	struct gw_core_timer tick;    /* the core's deadline */
-	lws_sorted_usec_list_t sul_evse;
-	bool stopped;
-
-	bool restoring;       /* replaying the journal: deletes wait until the replay is over */
-	uint64_t *dels;
-	size_t n_dels, cap_dels;
-
-	uint16_t twc_of[OCPP_MAX_CONNECTORS + 1]; /* TWC seen behind each connector this run, 0 = none */
-	bool present[OCPP_MAX_CONNECTORS + 1];
-	int limit[OCPP_MAX_CONNECTORS + 1];
-	bool limit_set[OCPP_MAX_CONNECTORS + 1];
-	bool full_logged;
-};
 
 static void evse_cb(lws_sorted_usec_list_t *sul);
 
-static struct ocpp_now now_of(const struct gw_ocpp *o)
+struct ocpp_now gw_ocpp_now(const struct gw_ocpp *o)
 {
 	return (struct ocpp_now){
 		.mono_ms = gw_clock_now_ms(o->clock),
@@ -78,61 +55,48 @@ static void core_tick(void *owner)
 {
 	struct gw_ocpp *o = owner;
 
-	ocpp_cp_tick(o->cp, now_of(o));
+	ocpp_cp_tick(o->cp, gw_ocpp_now(o));
 }
 
 /* After every call into the core: the next tick at its deadline. */
-static void tick_rearm(struct gw_ocpp *o)
+void gw_ocpp_rearm(struct gw_ocpp *o)
 {
 	gw_core_timer_rearm(&o->tick);
 }
 
 /* ---- the link ---- */
 
-/* The link settings in force: the core's SecurityProfile and AuthorizationKey (the file's values,
- * unless the central system changed them since) with the file's URL and CA. */
-static void link_config(const struct gw_ocpp *o, struct gw_ws_config *wc)
-{
-	struct ocpp_config *k = ocpp_cp_config(o->cp);
-	char why[96];
-
-	memset(wc, 0, sizeof(*wc));
-	wc->url = o->cfg.url;
-	wc->charge_box_id = o->cfg.charge_box_id;
-	wc->ca_file = o->cfg.ca_file;
-	wc->security_profile = (int)ocpp_config_int(k, OCPP_KEY_SECURITY_PROFILE);
-	wc->authorization_key = ocpp_config_str(k, OCPP_KEY_AUTHORIZATION_KEY);
-	wc->ping_interval_s = (int)ocpp_config_int(k, OCPP_KEY_WEB_SOCKET_PING_INTERVAL);
-	if (gw_ws_check_config(wc, why, sizeof(why)) != 0) {
-		/* Saved settings the link cannot use (the URL changed since): the file's own. */
-		gw_log_error("ocpp: the saved security settings cannot work (%s); using the config file's", why);
-		wc->security_profile = o->cfg.security_profile;
-		wc->authorization_key = o->cfg.authorization_key;
-	}
-}
-
 static void ws_open(void *user)
 {
 	struct gw_ocpp *o = user;
 
-	ocpp_cp_connected(o->cp, now_of(o));
-	tick_rearm(o);
+	gw_ocpp_security_opened(o);
+	ocpp_cp_connected(o->cp, gw_ocpp_now(o));
+	gw_ocpp_rearm(o);
 }
 
 static void ws_close(void *user)
 {
 	struct gw_ocpp *o = user;
 
-	ocpp_cp_disconnected(o->cp, now_of(o));
-	tick_rearm(o);
+	ocpp_cp_disconnected(o->cp, gw_ocpp_now(o));
+	gw_ocpp_rearm(o);
+	gw_ocpp_security_closed(o);
+}
+
+static void ws_fail(void *user, enum gw_ws_fail why, const char *detail)
+{
+	struct gw_ocpp *o = user;
+
+	gw_ocpp_security_failed(o, (int)why, detail);
 }
 
 static void ws_text(void *user, const char *text, size_t len)
 {
 	struct gw_ocpp *o = user;
 
-	ocpp_cp_input(o->cp, text, len, now_of(o));
-	tick_rearm(o);
+	ocpp_cp_input(o->cp, text, len, gw_ocpp_now(o));
+	gw_ocpp_rearm(o);
 }
 
 /* ---- the core's effects ---- */
@@ -236,7 +200,7 @@ static void env_config_changed(void *user, enum ocpp_key k)
 
 	if (!o->ws)
 		return;
-	link_config(o, &wc);
+	gw_ocpp_link_config(o, &wc);
 	if (k == OCPP_KEY_WEB_SOCKET_PING_INTERVAL) {
 		gw_ws_set_ping_interval(o->ws, wc.ping_interval_s);
 		return;
@@ -244,6 +208,9 @@ static void env_config_changed(void *user, enum ocpp_key k)
 	/* A new key matters only where Basic auth uses it. */
 	if (k == OCPP_KEY_AUTHORIZATION_KEY && wc.security_profile == 0)
 		return;
+	if (k == OCPP_KEY_SECURITY_PROFILE && wc.security_profile > o->sp_link)
+		gw_ocpp_security_raised(o, o->sp_link);
+	o->sp_link = wc.security_profile;
 	gw_log_info("ocpp: %s changed by the central system: reconnecting", ocpp_config_info(k)->name);
 	gw_ws_reconfigure(o->ws, &wc);
 }
@@ -308,7 +275,7 @@ static void evse_gone(struct gw_ocpp *o, int c, struct ocpp_now now)
 static void evse_sync(struct gw_ocpp *o)
 {
 	const struct twc_bus *core = gw_bus_core(o->bus);
-	struct ocpp_now now = now_of(o);
+	struct ocpp_now now = gw_ocpp_now(o);
 	bool seen[OCPP_MAX_CONNECTORS + 1] = { false };
 
 	for (int slot = 0; slot < TWC_MAX_SLAVES; slot++) {
@@ -325,7 +292,7 @@ static void evse_sync(struct gw_ocpp *o)
 	for (int c = 1; c <= OCPP_MAX_CONNECTORS; c++)
 		if (o->present[c] && !seen[c])
 			evse_gone(o, c, now);
-	tick_rearm(o);
+	gw_ocpp_rearm(o);
 }
 
 static void evse_cb(lws_sorted_usec_list_t *sul)
@@ -439,6 +406,7 @@ static struct ocpp_cp *core_new(struct gw_ocpp *o, const struct gw_config *cfg, 
 	env.reset = env_reset;
 	env.config_changed = env_config_changed;
 	env.log = env_log;
+	gw_ocpp_security_env(&env);
 	return ocpp_cp_new(p, &env);
 }
 
@@ -472,16 +440,19 @@ struct gw_ocpp *gw_ocpp_new(struct gw_loop *loop, const struct gw_clock *clock, 
 		goto fail;
 	}
 	gw_core_timer_init(&o->tick, loop, clock, o, core_deadline, core_tick);
-	if (journal_replay(o) != 0)
+	if (gw_ocpp_security_open(o, cfg) != 0 || journal_replay(o) != 0)
 		goto fail;
-	ocpp_cp_start(o->cp, o->journal ? gw_journal_max_seq(o->journal) : 0, now_of(o));
+	ocpp_cp_start(o->cp, o->journal ? gw_journal_max_seq(o->journal) : 0, gw_ocpp_now(o));
+	gw_ocpp_security_started(o);
 
-	link_config(o, &wc);
+	gw_ocpp_link_config(o, &wc);
+	o->sp_link = wc.security_profile;
 	memset(&wh, 0, sizeof(wh));
 	wh.user = o;
 	wh.on_open = ws_open;
 	wh.on_close = ws_close;
 	wh.on_text = ws_text;
+	wh.on_fail = ws_fail;
 	o->ws = gw_ws_new(loop, &wc, &wh);
 	if (!o->ws)
 		goto fail;
@@ -553,6 +524,7 @@ void gw_ocpp_stop(struct gw_ocpp *o)
 	lws_sul_cancel(&o->sul_evse);
 	if (o->bus)
 		gw_bus_remove_observer(o->bus, o);
+	gw_ocpp_security_stop(o);
 	gw_ws_stop(o->ws);
 }
 
@@ -562,6 +534,7 @@ void gw_ocpp_free(struct gw_ocpp *o)
 		return;
 	gw_ocpp_stop(o);
 	gw_ws_free(o->ws);
+	gw_ocpp_security_free(o);
 	ocpp_cp_free(o->cp);
 	gw_journal_close(o->journal);
 	free(o->dels);

@@ -9,6 +9,10 @@
  * Ownership: lws closes the dup it adopted, curl closes its own socket (possibly much later, from its
  * connection cache). A socket record lives from curl's first sighting of a socket until lws reports
  * the dup closed; the record is curl's socketp and the wsi's opaque pointer at the same time.
+ * lws closes its dup a loop turn later, so a socket curl closes would stay connected until then;
+ * curl's close therefore shuts the connection down first (on_curl_close). FTP needs that: the server
+ * sends its final reply only once the data connection is closed, and curl waits for that reply
+ * before it returns to the loop.
  *
  * Pins: curl checks CURLOPT_PINNEDPUBLICKEY during the handshake, so a request to the wrong key dies
  * before its headers (and any secret in them) are written. curl keeps a connection for reuse only by
@@ -16,6 +20,12 @@
  * connection opened without it. What key the server showed comes from CURLOPT_CERTINFO (the leaf
  * certificate, hashed here with OpenSSL as curl hashes it); a probe is CURLOPT_CONNECT_ONLY, which
  * curl closes when the transfer is removed and never hands to another request.
+ *
+ * File transfers (gw_http_transfer) are the same machinery with a file at one end: an upload reads a
+ * descriptor opened when the transfer starts (so the file may be deleted meanwhile), a download
+ * writes path.part and renames it only after a complete, successful answer; a failed, cancelled or
+ * stopped download leaves no file behind. The URL may carry ftp://user:password@: every log line
+ * shows it with the userinfo and the query removed.
  */
 #include "gw_http.h"
 
@@ -32,6 +42,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -42,6 +54,8 @@
 
 #define DEFAULT_TIMEOUT_MS 15000L
 #define DEFAULT_MAX_BODY ((size_t)1 << 20)
+#define DEFAULT_XFER_TIMEOUT_MS 300000L
+#define DEFAULT_XFER_MAX_BYTES ((uint64_t)64 << 20)
 #define RX_FIRST_CAP 4096u
 #define LOG_URL_MAX 256
 
@@ -65,6 +79,17 @@ struct xfer {
 	long retry_after_s;
 	char pin_seen[GW_HTTP_PIN_LEN + 1];
 
+	/* gw_http_transfer() only. */
+	bool file;         /* a file transfer: no body kept, errors as the transfer API says */
+	bool upload;
+	bool ftp;          /* ftp:// or ftps://: a failure with a server reply reports the reply code */
+	int fd;            /* the upload's source or the download's .part; -1 when none */
+	curl_mime *mime;
+	char *part_path;   /* the download's path + ".part" (removed unless renamed) */
+	char *final_path;  /* the download's path */
+	uint64_t max_bytes, got;
+	int io_err;        /* errno of a failed read or write of the local file */
+
 	char what[LOG_URL_MAX + 16]; /* "METHOD url" without query or credentials, for logs */
 	char errbuf[CURL_ERROR_SIZE];
 };
@@ -77,12 +102,15 @@ struct sock_rec {
 	struct gw_rawfd rf; /* a dup() of s on the loop */
 	int want;     /* CURL_POLL_* last asked for */
 	bool removed; /* curl is done with it; the wsi is being closed */
+	bool in_writeable; /* inside its writeable callback: see sock_want_write() */
+	bool rearm;   /* wants POLLOUT again, once that callback has returned */
 };
 
 struct gw_http {
 	struct gw_loop *loop;
 	CURLM *multi;
 	lws_sorted_usec_list_t sul; /* curl's timer */
+	lws_sorted_usec_list_t rearm_sul; /* POLLOUT asked for again after a writeable callback */
 	struct xfer *xfers;
 	struct sock_rec *socks;
 	int pending;
@@ -134,6 +162,14 @@ static void xfer_free(struct xfer *x)
 
 	if (x->easy)
 		curl_easy_cleanup(x->easy);
+	curl_mime_free(x->mime);
+	if (x->fd >= 0)
+		close(x->fd);
+	/* A download that did not finish (failed, cancelled, stopped) leaves nothing half-written. */
+	if (x->part_path)
+		unlink(x->part_path);
+	free(x->part_path);
+	free(x->final_path);
 	/* The Authorization line is a secret: do not leave it lying in freed heap memory. */
 	for (l = x->headers; l; l = l->next)
 		explicit_bzero(l->data, strlen(l->data));
@@ -255,8 +291,12 @@ static int errno_of(const struct xfer *x, CURLcode rc)
 {
 	long os = 0;
 
+	if (x->file && (x->too_big || rc == CURLE_FILESIZE_EXCEEDED))
+		return -EFBIG;
 	if (x->too_big || rc == CURLE_FILESIZE_EXCEEDED)
 		return -EMSGSIZE;
+	if (x->io_err)
+		return -x->io_err;
 	if (x->rx_oom)
 		return -ENOMEM;
 	switch (rc) {
@@ -295,6 +335,9 @@ static int errno_of(const struct xfer *x, CURLcode rc)
 		return -ENOMEM;
 	case CURLE_ABORTED_BY_CALLBACK:
 		return -ECANCELED;
+	case CURLE_LOGIN_DENIED:
+	case CURLE_REMOTE_ACCESS_DENIED:
+		return -EACCES;
 	case CURLE_SEND_ERROR:
 	case CURLE_RECV_ERROR:
 		curl_easy_getinfo(x->easy, CURLINFO_OS_ERRNO, &os);
@@ -342,6 +385,78 @@ static int pin_seen(struct xfer *x)
 	return -ENOENT;
 }
 
+/* A complete download: on disk for good, then under its name. Return 0 or -errno. */
+static int download_commit(struct xfer *x)
+{
+	int fd = x->fd, e = 0;
+
+	x->fd = -1;
+	/* A rename that outlives a power cut while the data does not would name a torn file. */
+	if (fsync(fd) != 0)
+		e = errno;
+	if (close(fd) != 0 && !e)
+		e = errno;
+	if (!e && rename(x->part_path, x->final_path) != 0)
+		e = errno;
+	if (e) {
+		gw_log_warn("http: %s: cannot keep the download: %s", x->what, strerror(e));
+		return -e;
+	}
+	free(x->part_path);
+	x->part_path = NULL; /* renamed: nothing for xfer_free() to remove */
+	return 0;
+}
+
+/* A file transfer's resp.status: see gw_http_transfer(). */
+static int file_status(struct xfer *x, CURLcode rc)
+{
+	long code = 0;
+
+	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
+	if (rc == CURLE_OK && code > 0) {
+		if (!x->upload && code >= 200 && code < 300) {
+			int r = download_commit(x);
+
+			if (r)
+				return r;
+		}
+		return (int)code;
+	}
+	if (rc == CURLE_OK)
+		return -EPROTO;
+	/* An FTP server's refusal (530 not logged in, 550 no such file, 552 quota) says more than an
+	 * errno would; the caller tells a wrong password from a server that is down by it. */
+	if (x->ftp && code >= 400 && code < 600 && !x->too_big && !x->io_err)
+		return (int)code;
+	return errno_of(x, rc);
+}
+
+static void finish_file(struct xfer *x, CURLcode rc)
+{
+	struct gw_http_resp resp;
+
+	memset(&resp, 0, sizeof(resp));
+	resp.body = "";
+	resp.error = "";
+	resp.pin = "";
+	resp.retry_after_s = x->retry_after_s;
+	resp.status = file_status(x, rc);
+	if (resp.status < 0) {
+		resp.retry_after_s = -1;
+		if (resp.status == -EFBIG)
+			resp.error = "file larger than allowed";
+		else if (x->io_err)
+			resp.error = strerror(x->io_err);
+		else
+			resp.error = x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc);
+		gw_log_debug("http: %s: %s (%s)", x->what, strerror(-resp.status), resp.error);
+	} else {
+		gw_log_debug("http: %s: %d (%llu bytes in)", x->what, resp.status, (unsigned long long)x->got);
+	}
+	x->done(x->user, &resp);
+	xfer_free(x);
+}
+
 /* Hand one finished transfer to its owner and free it; @x is already unlinked. */
 static void finish(struct xfer *x, CURLcode rc)
 {
@@ -349,6 +464,10 @@ static void finish(struct xfer *x, CURLcode rc)
 	char why[96];
 	long code = 0;
 
+	if (x->file) {
+		finish_file(x, rc);
+		return;
+	}
 	memset(&resp, 0, sizeof(resp));
 	resp.retry_after_s = x->retry_after_s;
 	resp.body = "";
@@ -443,6 +562,30 @@ static int on_curl_timer(CURLM *multi, long timeout_ms, void *ud)
 	return 0;
 }
 
+static void rearm_cb(lws_sorted_usec_list_t *sul)
+{
+	struct gw_http *h = lws_container_of(sul, struct gw_http, rearm_sul);
+
+	for (struct sock_rec *rec = h->socks; rec; rec = rec->next) {
+		if (rec->rearm && !rec->removed)
+			gw_rawfd_want_write(&rec->rf);
+		rec->rearm = false;
+	}
+}
+
+/* lws 4.1.6 clears POLLOUT on a raw file *after* its writeable callback returns, undoing any request
+ * made inside it: a send that filled the socket buffer would then wait for curl's next timeout. So
+ * inside that callback the request is kept and made on the next loop turn. */
+static void sock_want_write(struct gw_http *h, struct sock_rec *rec)
+{
+	if (!rec->in_writeable) {
+		gw_rawfd_want_write(&rec->rf);
+		return;
+	}
+	rec->rearm = true;
+	lws_sul_schedule(gw_loop_context(h->loop), 0, &h->rearm_sul, rearm_cb, 1);
+}
+
 static void sock_kill(struct gw_http *h, struct sock_rec *rec)
 {
 	rec->removed = true;
@@ -500,8 +643,16 @@ static int on_curl_socket(CURL *easy, curl_socket_t s, int what, void *ud, void 
 	rec->want = what;
 	gw_rawfd_rx_enable(&rec->rf, (what & CURL_POLL_IN) != 0);
 	if (what & CURL_POLL_OUT)
-		gw_rawfd_want_write(&rec->rf);
+		sock_want_write(h, rec);
 	return 0;
+}
+
+/* curl closes a socket: end the connection now, although lws still holds a dup of it (see the top). */
+static int on_curl_close(void *ud, curl_socket_t s)
+{
+	(void)ud;
+	shutdown(s, SHUT_RDWR);
+	return close(s);
 }
 
 /* ---- the "curl-sock" protocol ---- */
@@ -536,10 +687,15 @@ static int sock_on_writeable(void *owner)
 
 	if (rec->removed || rec->h->stopped)
 		return 0;
+	rec->in_writeable = true;
 	socket_action(rec->h, rec->s, CURL_CSELECT_OUT);
-	/* lws clears POLLOUT before this callback; curl only calls back on a change of interest. */
-	if (!rec->removed && (rec->want & CURL_POLL_OUT))
-		gw_rawfd_want_write(&rec->rf);
+	rec->in_writeable = false;
+	/* curl only calls back on a change of interest: still wanting to write, it says nothing. */
+	if (!rec->removed && !rec->h->stopped && (rec->want & CURL_POLL_OUT)) {
+		rec->in_writeable = true;
+		sock_want_write(rec->h, rec);
+		rec->in_writeable = false;
+	}
 	return 0;
 }
 
@@ -654,6 +810,24 @@ static int request_check(const struct gw_http_req *r)
 	return 0;
 }
 
+/* Hand @x to curl and list it; frees it on failure. Return its number or -errno. */
+static long xfer_enqueue(struct gw_http *h, struct xfer *x)
+{
+	/* This only asks for a timer (handled on the next loop turn): no callback can run from here. */
+	if (curl_multi_add_handle(h->multi, x->easy) != CURLM_OK) {
+		xfer_free(x);
+		return -EIO;
+	}
+	x->id = h->next_id++;
+	if (h->next_id <= 0)
+		h->next_id = 1;
+	x->next = h->xfers;
+	h->xfers = x;
+	h->pending++;
+	gw_log_debug("http: %s: started", x->what);
+	return x->id;
+}
+
 long gw_http_request(struct gw_http *h, const struct gw_http_req *r, gw_http_done_fn done, void *user)
 {
 	struct xfer *x;
@@ -668,6 +842,7 @@ long gw_http_request(struct gw_http *h, const struct gw_http_req *r, gw_http_don
 	if (!x)
 		return -ENOMEM;
 	x->h = h;
+	x->fd = -1;
 	x->done = done;
 	x->user = user;
 	x->retry_after_s = -1;
@@ -682,6 +857,7 @@ long gw_http_request(struct gw_http *h, const struct gw_http_req *r, gw_http_don
 	SET(CURLOPT_ERRORBUFFER, x->errbuf);
 	SET(CURLOPT_URL, r->url);
 	SET(CURLOPT_NOSIGNAL, 1L);
+	SET(CURLOPT_CLOSESOCKETFUNCTION, on_curl_close);
 	SET(CURLOPT_PROTOCOLS_STR, "http,https");
 	SET(CURLOPT_USERAGENT, "twcgw/" TWCGW_VERSION);
 	SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
@@ -756,27 +932,284 @@ long gw_http_request(struct gw_http *h, const struct gw_http_req *r, gw_http_don
 		rc = -ENOMEM;
 	}
 	SET(CURLOPT_HTTPHEADER, x->headers);
-
-	/* This only asks for a timer (handled on the next loop turn): no callback can run from here. */
-	if (curl_multi_add_handle(h->multi, x->easy) != CURLM_OK) {
-		rc = -EIO;
-		goto fail;
-	}
-	x->id = h->next_id++;
-	if (h->next_id <= 0)
-		h->next_id = 1;
-	x->next = h->xfers;
-	h->xfers = x;
-	h->pending++;
-	gw_log_debug("http: %s: started", x->what);
-	return x->id;
+	return xfer_enqueue(h, x);
 
 fail:
 	xfer_free(x);
 	return rc;
 }
 
+/* ---- file transfers ---- */
+
+static size_t on_file_body(char *p, size_t size, size_t n, void *ud)
+{
+	struct xfer *x = ud;
+	size_t len = size * n, off = 0;
+
+	/* What a server says to an upload is not wanted: only its status is. */
+	if (x->upload)
+		return len;
+	/* CURLOPT_MAXFILESIZE only catches a size announced up front; chunked answers end here. */
+	if (len > x->max_bytes - x->got) {
+		x->too_big = true;
+		return 0;
+	}
+	while (off < len) {
+		ssize_t w = write(x->fd, p + off, len - off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			x->io_err = w < 0 ? errno : EIO;
+			return 0;
+		}
+		off += (size_t)w;
+	}
+	x->got += len;
+	return len;
+}
+
+static size_t on_file_read(char *buf, size_t size, size_t n, void *ud)
+{
+	struct xfer *x = ud;
+
+	for (;;) {
+		ssize_t r = read(x->fd, buf, size * n);
+
+		if (r >= 0)
+			return (size_t)r;
+		if (errno != EINTR) {
+			x->io_err = errno;
+			return CURL_READFUNC_ABORT;
+		}
+	}
+}
+
+/* curl rewinds when it sends the body again (a redirect, an authentication round). */
+static int on_file_seek(void *ud, curl_off_t off, int origin)
+{
+	struct xfer *x = ud;
+
+	return lseek(x->fd, (off_t)off, origin) < 0 ? CURL_SEEKFUNC_FAIL : CURL_SEEKFUNC_OK;
+}
+
+/* Return true for the four schemes a transfer may use, setting *@ftp for the FTP two. */
+static bool xfer_scheme_ok(const char *url, bool *ftp)
+{
+	static const struct {
+		const char *prefix;
+		bool ftp;
+	} ok[] = { { "http://", false }, { "https://", false }, { "ftp://", true }, { "ftps://", true } };
+
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		size_t n = strlen(ok[i].prefix);
+
+		if (strncasecmp(url, ok[i].prefix, n) == 0 && url[n] && url[n] != '/') {
+			*ftp = ok[i].ftp;
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool url_chars_ok(const char *url)
+{
+	for (const unsigned char *p = (const unsigned char *)url; *p; p++)
+		if (*p <= ' ' || *p == 0x7f)
+			return false;
+	return true;
+}
+
+static const char *path_base(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash ? slash + 1 : path;
+}
+
+/* @url, or for an FTP upload to a directory ("ftp://host/dir/") @url with the file's name added
+ * (percent-encoded): STOR needs a file name. NULL when out of memory. */
+static char *xfer_url(const struct gw_http_xfer *t, bool ftp, CURL *easy)
+{
+	size_t ulen = strlen(t->url);
+	char *esc, *out;
+
+	if (!t->upload || !ftp || t->url[ulen - 1] != '/')
+		return strdup(t->url);
+	esc = curl_easy_escape(easy, path_base(t->path), 0);
+	if (!esc)
+		return NULL;
+	out = malloc(ulen + strlen(esc) + 1);
+	if (out) {
+		memcpy(out, t->url, ulen);
+		memcpy(out + ulen, esc, strlen(esc) + 1);
+	}
+	curl_free(esc);
+	return out;
+}
+
+/* The local end: the upload's file opened for reading (its size in *@size), or the download's .part
+ * created 0600. Return 0 or -errno. */
+static int xfer_open_local(struct xfer *x, const struct gw_http_xfer *t, curl_off_t *size)
+{
+	struct stat st;
+	size_t n;
+
+	if (x->upload) {
+		x->fd = open(t->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+		if (x->fd < 0)
+			return -errno;
+		if (fstat(x->fd, &st) != 0)
+			return -errno;
+		if (!S_ISREG(st.st_mode))
+			return -EINVAL;
+		*size = (curl_off_t)st.st_size;
+		return 0;
+	}
+	n = strlen(t->path);
+	x->final_path = strdup(t->path);
+	x->part_path = malloc(n + sizeof(".part"));
+	if (!x->final_path || !x->part_path)
+		return -ENOMEM;
+	memcpy(x->part_path, t->path, n);
+	memcpy(x->part_path + n, ".part", sizeof(".part"));
+	x->fd = open(x->part_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
+	if (x->fd < 0) {
+		int e = errno;
+
+		/* Not ours to remove: it was never opened. */
+		free(x->part_path);
+		x->part_path = NULL;
+		return -e;
+	}
+	/* A .part left by someone else keeps its mode through O_TRUNC. */
+	if (fchmod(x->fd, 0600) != 0)
+		return -errno;
+	return 0;
+}
+
+long gw_http_transfer(struct gw_http *h, const struct gw_http_xfer *t, gw_http_done_fn done, void *user)
+{
+	struct xfer *x;
+	char shown[LOG_URL_MAX];
+	char *url = NULL;
+	curl_off_t size = 0;
+	bool ftp = false;
+	int rc = -ENOMEM;
+
+	if (!h || !t || !done || !t->url || !t->path || !t->path[0] || !path_base(t->path)[0] ||
+	    t->timeout_ms < 0 || !xfer_scheme_ok(t->url, &ftp) || !url_chars_ok(t->url))
+		return -EINVAL;
+	if (h->stopped)
+		return -ESHUTDOWN;
+	x = calloc(1, sizeof(*x));
+	if (!x)
+		return -ENOMEM;
+	x->h = h;
+	x->fd = -1;
+	x->done = done;
+	x->user = user;
+	x->retry_after_s = -1;
+	x->file = true;
+	x->upload = t->upload;
+	x->ftp = ftp;
+	x->max_bytes = t->max_bytes ? t->max_bytes : DEFAULT_XFER_MAX_BYTES;
+	url_for_log(t->url, shown, sizeof(shown));
+	snprintf(x->what, sizeof(x->what), "%s %s", t->upload ? "upload to" : "download of", shown);
+	rc = xfer_open_local(x, t, &size);
+	if (rc) {
+		gw_log_warn("http: %s: %s: %s", x->what, t->path, strerror(-rc));
+		goto fail;
+	}
+	rc = -ENOMEM;
+	x->easy = curl_easy_init();
+	if (!x->easy)
+		goto fail;
+	url = xfer_url(t, ftp, x->easy);
+	if (!url)
+		goto fail;
+
+	SET(CURLOPT_PRIVATE, (void *)x);
+	SET(CURLOPT_ERRORBUFFER, x->errbuf);
+	SET(CURLOPT_URL, url);
+	SET(CURLOPT_NOSIGNAL, 1L);
+	SET(CURLOPT_CLOSESOCKETFUNCTION, on_curl_close);
+	SET(CURLOPT_PROTOCOLS_STR, "http,https,ftp,ftps");
+	SET(CURLOPT_USERAGENT, "twcgw/" TWCGW_VERSION);
+	SET(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+	SET(CURLOPT_TIMEOUT_MS, t->timeout_ms ? t->timeout_ms : DEFAULT_XFER_TIMEOUT_MS);
+	SET(CURLOPT_WRITEFUNCTION, on_file_body);
+	SET(CURLOPT_WRITEDATA, x);
+	SET(CURLOPT_HEADERFUNCTION, on_header);
+	SET(CURLOPT_HEADERDATA, x);
+	if (t->ca_file && t->ca_file[0]) {
+		SET(CURLOPT_CAINFO, t->ca_file);
+		SET(CURLOPT_CAPATH, (char *)NULL);
+	}
+	if (t->upload && ftp) {
+		SET(CURLOPT_UPLOAD, 1L);
+		SET(CURLOPT_READFUNCTION, on_file_read);
+		SET(CURLOPT_READDATA, x);
+		SET(CURLOPT_SEEKFUNCTION, on_file_seek);
+		SET(CURLOPT_SEEKDATA, x);
+		SET(CURLOPT_INFILESIZE_LARGE, size);
+	} else if (t->upload) {
+		curl_mimepart *part;
+
+		x->mime = curl_mime_init(x->easy);
+		part = x->mime ? curl_mime_addpart(x->mime) : NULL;
+		if (!part || curl_mime_name(part, "file") != CURLE_OK ||
+		    curl_mime_filename(part, path_base(t->path)) != CURLE_OK ||
+		    curl_mime_type(part, "application/octet-stream") != CURLE_OK ||
+		    curl_mime_data_cb(part, size, on_file_read, on_file_seek, NULL, x) != CURLE_OK)
+			goto fail;
+		SET(CURLOPT_MIMEPOST, x->mime);
+		/* curl would wait a second for "100 Continue" before a larger body. */
+		if (header_add(x, "Expect", ""))
+			goto fail;
+		SET(CURLOPT_HTTPHEADER, x->headers);
+	} else {
+		SET(CURLOPT_MAXFILESIZE_LARGE,
+		    (curl_off_t)(x->max_bytes > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)x->max_bytes));
+		if (!ftp) {
+			/* Firmware often sits behind a redirect to a file store; never to another scheme. */
+			SET(CURLOPT_FOLLOWLOCATION, 1L);
+			SET(CURLOPT_MAXREDIRS, 5L);
+			SET(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+		}
+	}
+	/* The URL may hold a password: no copy of it stays in our memory. */
+	explicit_bzero(url, strlen(url));
+	free(url);
+	return xfer_enqueue(h, x);
+
+fail:
+	if (url) {
+		explicit_bzero(url, strlen(url));
+		free(url);
+	}
+	xfer_free(x);
+	return rc;
+}
+
 #undef SET
+
+int gw_http_cancel(struct gw_http *h, long id)
+{
+	if (!h || id <= 0)
+		return -ENOENT;
+	for (struct xfer *x = h->xfers; x; x = x->next) {
+		if (x->id != id)
+			continue;
+		xfer_unlink(h, x);
+		/* Also drops a finished-but-undrained message of this handle: no callback can follow. */
+		curl_multi_remove_handle(h->multi, x->easy);
+		gw_log_debug("http: %s: cancelled", x->what);
+		xfer_free(x);
+		return 0;
+	}
+	return -ENOENT;
+}
 
 int gw_http_pending(const struct gw_http *h)
 {
@@ -789,6 +1222,7 @@ void gw_http_stop(struct gw_http *h)
 		return;
 	h->stopped = true;
 	lws_sul_cancel(&h->sul);
+	lws_sul_cancel(&h->rearm_sul);
 	while (h->xfers) {
 		struct xfer *x = h->xfers;
 

@@ -1,9 +1,10 @@
 /*
- * gw_http: HTTP(S) client requests on the gateway's one lws loop, through libcurl's multi interface.
- * curl's sockets are adopted into lws as raw files (a dup() of each, so lws and curl close their own
- * descriptors) and curl's timer is an lws_sul; no thread, no blocking call. DNS uses curl's threaded
- * resolver if the library has one, so a slow name server does not stall the loop. No other file in
- * the gateway knows curl exists.
+ * gw_http: HTTP(S) client requests, and file transfers over HTTP(S) and FTP(S) (gw_http_transfer),
+ * on the gateway's one lws loop, through libcurl's multi interface. curl's sockets are adopted into
+ * lws as raw files (a dup() of each, so lws and curl close their own descriptors) and curl's timer
+ * is an lws_sul; no thread, no blocking call (but see the FTP note at gw_http_xfer). DNS uses curl's
+ * threaded resolver if the library has one, so a slow name server does not stall the loop. No other
+ * file in the gateway knows curl exists.
  *
  * TLS trust per request: the system CA store (default), one CA file (ca_file), a pinned public key
  * (pin: the server's key is checked in the handshake, before a byte of the request goes out; chain
@@ -70,6 +71,36 @@ struct gw_http *gw_http_new(struct gw_loop *loop);
 /* Start @r (strings copied). Return a request number > 0, or -errno (-EINVAL for a malformed request
  * or conflicting trust settings, -ESHUTDOWN after gw_http_stop()). */
 long gw_http_request(struct gw_http *h, const struct gw_http_req *r, gw_http_done_fn done, void *user);
+
+/* A file transfer (issue 18: GetLog uploads, firmware downloads). User names and passwords in the URL
+ * (ftp://user:pass@host/) are used but never logged: the URL is logged with its userinfo and query
+ * removed. Success is a status of 200..299 (HTTP 2xx, FTP 226/250); a download is in place under
+ * its name exactly then, and otherwise neither it nor its .part exists. A URL ending in '/' gets the
+ * file's name (percent-encoded) only for an FTP upload; an HTTP upload POSTs to the URL as given.
+ * HTTP downloads follow up to 5 redirects, to http(s) only. An FTP server's refusal with a reply
+ * code (530 not logged in, 550 no such file, 552...) is reported as that code, not an errno.
+ * ftps:// is implicit TLS (port 990). Known limit: once an FTP transfer's data is through, curl
+ * waits for the server's final reply without returning to the loop (normally milliseconds; at most
+ * a minute or the transfer's timeout). */
+struct gw_http_xfer {
+	const char *url;       /* http://, https://, ftp://, ftps:// */
+	const char *path;      /* local file: read for an upload; for a download written to path + ".part"
+				  (0600) and renamed to path when complete */
+	bool upload;           /* HTTP(S): POST multipart/form-data, one part "file" named after the file's
+				  basename; FTP(S): STOR; a URL ending in '/' gets the basename appended */
+	const char *ca_file;   /* https/ftps: the only CA trusted; NULL = system store */
+	long timeout_ms;       /* whole transfer; 0 = 300000 */
+	uint64_t max_bytes;    /* download bound; 0 = 64 MiB; past it: -EFBIG */
+};
+
+/* Start a transfer; done() gets resp.status = the HTTP status or the FTP final reply code (e.g. 226),
+ * or a negative errno when it failed (-ECONNREFUSED, -ETIMEDOUT, -EPROTO for TLS, -EFBIG, -EIO...);
+ * resp.body is "" for transfers. Return a request number > 0 or -errno. */
+long gw_http_transfer(struct gw_http *h, const struct gw_http_xfer *x, gw_http_done_fn done, void *user);
+
+/* Abort request or transfer @id: no callback afterwards; a partial download is removed. Return 0, or
+ * -ENOENT when @id is not in flight (finished, cancelled or never started). */
+int gw_http_cancel(struct gw_http *h, long id);
 
 /* Requests in flight. */
 int gw_http_pending(const struct gw_http *h);

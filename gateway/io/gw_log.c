@@ -2,6 +2,10 @@
  * gw_log: format one log line and write it to stderr in a single write(), so lines from the gateway
  * never interleave mid-line with anything else writing to the same stream. The level and format are
  * process-wide settings, not per-bus state: every bus logs through the same stream.
+ *
+ * The diagnostics ring is one static byte buffer of records (stamp, level, length, text) that wrap
+ * around its end: a new line drops whole records from the oldest end until it fits, so memory is
+ * fixed and no line is ever half kept.
  */
 #include "gw_log.h"
 
@@ -15,6 +19,15 @@
 #include "gw_clock.h"
 
 #define LINE_MAX_BYTES 1024
+#define REC_HEAD 11 /* int64 stamp, level byte, uint16 length */
+
+struct log_ring {
+	size_t head; /* offset of the oldest record */
+	size_t used; /* bytes of records */
+	unsigned char buf[GW_LOG_RING_BYTES];
+};
+
+static struct log_ring log_ring;
 
 struct log_state {
 	enum gw_log_level level;
@@ -106,19 +119,121 @@ static size_t put_prefix(char *buf, size_t cap, enum gw_log_level level)
 	return (size_t)n < cap ? (size_t)n : cap - 1;
 }
 
+/* ---- the diagnostics ring ---- */
+
+static void ring_write(size_t off, const void *src, size_t n)
+{
+	size_t first = GW_LOG_RING_BYTES - off;
+
+	if (first > n)
+		first = n;
+	memcpy(log_ring.buf + off, src, first);
+	memcpy(log_ring.buf, (const unsigned char *)src + first, n - first);
+}
+
+static void ring_read(size_t off, void *dst, size_t n)
+{
+	size_t first = GW_LOG_RING_BYTES - off;
+
+	if (first > n)
+		first = n;
+	memcpy(dst, log_ring.buf + off, first);
+	memcpy((unsigned char *)dst + first, log_ring.buf, n - first);
+}
+
+static size_t ring_rec_len(size_t off)
+{
+	uint16_t len;
+
+	ring_read((off + 9) % GW_LOG_RING_BYTES, &len, sizeof(len));
+	return REC_HEAD + len;
+}
+
+static void ring_put(int64_t when_ms, enum gw_log_level level, const char *msg, size_t len)
+{
+	unsigned char head[REC_HEAD];
+	uint16_t l16 = (uint16_t)len;
+	size_t need = REC_HEAD + len;
+
+	while (log_ring.used && log_ring.used + need > GW_LOG_RING_BYTES) {
+		size_t old = ring_rec_len(log_ring.head);
+
+		log_ring.head = (log_ring.head + old) % GW_LOG_RING_BYTES;
+		log_ring.used -= old;
+	}
+	memcpy(head, &when_ms, 8);
+	head[8] = (unsigned char)level;
+	memcpy(head + 9, &l16, 2);
+	ring_write((log_ring.head + log_ring.used) % GW_LOG_RING_BYTES, head, REC_HEAD);
+	ring_write((log_ring.head + log_ring.used + REC_HEAD) % GW_LOG_RING_BYTES, msg, len);
+	log_ring.used += need;
+}
+
+void gw_log_ring_add(int64_t when_ms, enum gw_log_level level, const char *msg)
+{
+	char text[LINE_MAX_BYTES];
+	size_t len = strnlen(msg, sizeof(text) - 1);
+
+	if (level < GW_LOG_ERROR || level > GW_LOG_DEBUG)
+		return;
+	memcpy(text, msg, len);
+	for (size_t i = 0; i < len; i++)
+		if (text[i] == '\n' || text[i] == '\r')
+			text[i] = ' ';
+	ring_put(when_ms, level, text, len);
+}
+
+int gw_log_ring_foreach(gw_log_ring_fn fn, void *user)
+{
+	char text[LINE_MAX_BYTES + 1];
+	size_t off = 0;
+
+	while (off < log_ring.used) {
+		size_t at = (log_ring.head + off) % GW_LOG_RING_BYTES;
+		unsigned char head[REC_HEAD];
+		int64_t when;
+		uint16_t len;
+		int rc;
+
+		ring_read(at, head, REC_HEAD);
+		memcpy(&when, head, 8);
+		memcpy(&len, head + 9, 2);
+		ring_read((at + REC_HEAD) % GW_LOG_RING_BYTES, text, len);
+		text[len] = '\0';
+		off += REC_HEAD + len;
+		rc = fn(user, when, (enum gw_log_level)head[8], text, len);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+void gw_log_ring_clear(void)
+{
+	log_ring.head = 0;
+	log_ring.used = 0;
+}
+
+/* ---- lines ---- */
+
 void gw_log_v(enum gw_log_level level, const char *fmt, va_list ap)
 {
 	char line[LINE_MAX_BYTES];
-	size_t len;
+	size_t len, msg;
+	bool print, keep;
 	int n;
 
-	if (level < GW_LOG_ERROR || level > GW_LOG_DEBUG || !gw_log_enabled(level))
+	if (level < GW_LOG_ERROR || level > GW_LOG_DEBUG)
+		return;
+	print = gw_log_enabled(level);
+	keep = print || level <= GW_LOG_INFO;
+	if (!keep)
 		return;
 
 	/* errno is the caller's; a log call must not clobber it between a failure and its report. */
 	int saved_errno = errno;
 
-	len = put_prefix(line, sizeof(line) - 1, level);
+	msg = len = put_prefix(line, sizeof(line) - 1, level);
 	n = vsnprintf(line + len, sizeof(line) - 1 - len, fmt, ap);
 	if (n > 0)
 		len += (size_t)n < sizeof(line) - 1 - len ? (size_t)n : sizeof(line) - 2 - len;
@@ -128,6 +243,11 @@ void gw_log_v(enum gw_log_level level, const char *fmt, va_list ap)
 			line[i] = ' ';
 	while (len > 0 && line[len - 1] == ' ')
 		len--;
+	ring_put(gw_clock_wall_ms(), level, line + msg, len > msg ? len - msg : 0);
+	if (!print) {
+		errno = saved_errno;
+		return;
+	}
 	line[len++] = '\n';
 
 	/* A failed write to stderr has nowhere to be reported. */

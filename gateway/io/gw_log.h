@@ -4,12 +4,18 @@
  * classifies it; otherwise a line reads "YYYY-MM-DD HH:MM:SS.mmm LEVEL message". Only gateway code
  * logs; the pure cores report through events and the gateway decides what to say. Never pass a
  * secret (password, token, key) to these functions.
+ *
+ * The most recent lines are also kept in memory (GW_LOG_RING_BYTES, oldest dropped first): the
+ * "diagnostics log" a central system fetches with GetLog (gw_logs.c). It keeps info and above even
+ * when stderr shows less, and debug lines while stderr shows them.
  */
 #ifndef GW_LOG_H
 #define GW_LOG_H
 
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "core_text.h"
 
@@ -44,6 +50,19 @@ void gw_log_v(enum gw_log_level level, const char *fmt, va_list ap) __attribute_
 /* Format into @dst (@n bytes), cutting what does not fit: the "reason" strings that transports keep
  * for the log line that reports a failure. */
 void gw_log_fmt(char *dst, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* The diagnostics ring's size: records of a wall-clock stamp, the level and the message. */
+#define GW_LOG_RING_BYTES (256u * 1024u)
+
+/* Called for each line in the ring, oldest first: @msg (@len bytes, NUL-terminated) without stamp or
+ * level tag. Return 0 to go on, anything else to stop (gw_log_ring_foreach() returns it). */
+typedef int (*gw_log_ring_fn)(void *user, int64_t when_ms, enum gw_log_level level, const char *msg, size_t len);
+int gw_log_ring_foreach(gw_log_ring_fn fn, void *user);
+
+/* Put a line in the ring only (what gw_log() does besides printing; tests stamp lines with it). A
+ * message longer than about 1 KiB is cut, newlines become spaces. */
+void gw_log_ring_add(int64_t when_ms, enum gw_log_level level, const char *msg);
+void gw_log_ring_clear(void);
 
 #define gw_log_error(...) gw_log(GW_LOG_ERROR, __VA_ARGS__)
 #define gw_log_warn(...) gw_log(GW_LOG_WARN, __VA_ARGS__)

@@ -11,13 +11,17 @@
 
 #include <stdbool.h>
 
+struct lws;
 struct lws_context;
 struct lws_protocols;
 struct lws_vhost;
 struct gw_loop;
 
 /* A transport's lws protocol, registered from the transport's own file before any loop exists (a
- * constructor), so the loop need not know its transports. Up to GW_LOOP_PROTOCOLS_MAX. */
+ * constructor), so the loop need not know its transports. Up to GW_LOOP_PROTOCOLS_MAX. Protocol 0 of
+ * every vhost is the loop's own: lws 4.1.6 sends LWS_CALLBACK_WSI_DESTROY to protocol 0 only, and the
+ * loop passes it on to the wsi's protocol (with the wsi's user data), so every transport sees the end
+ * of its wsi. */
 #define GW_LOOP_PROTOCOLS_MAX 8
 void gw_loop_register_protocol(const struct lws_protocols *p);
 
@@ -52,15 +56,46 @@ bool gw_loop_stopping(const struct gw_loop *loop);
 struct lws_context *gw_loop_context(const struct gw_loop *loop);
 struct lws_vhost *gw_loop_vhost(const struct gw_loop *loop);
 
+/* The TLS client settings of one vhost (paths borrowed for the call; the files are read at once). */
+struct gw_loop_tls {
+	const char *ca_file;   /* the only CA trusted for server certificates; NULL or "" = the system store */
+	const char *cert_file; /* our PEM certificate chain (security profile 3), NULL or "" = none */
+	const char *key_file;  /* its PEM private key, unencrypted; with cert_file */
+};
+
 /**
  * gw_loop_tls_vhost_new() - a vhost for TLS client connections (wss://), with the same protocols.
- * @name:    vhost name (copied by lws).
- * @ca_file: the only CA trusted for server certificates, or NULL for the system store.
- * lws 4.1.6 binds the CA to the vhost at creation, so another CA means another vhost. TLS below 1.2
- * is refused. The vhost lives as long as the context.
- * Return: the vhost (borrowed; valid until the loop is freed), or NULL (logged).
+ * @name: a prefix; the vhost is named "<name>-<n>", unique in the loop.
+ * @tls:  CA, client certificate and key. lws 4.1.6 binds them to the vhost at creation, so other
+ *        ones (or new contents in the same files) mean another vhost.
+ * TLS 1.2 or later, the OCPP security whitepaper's TLS 1.2 suites (ECDHE-ECDSA / ECDHE-RSA / RSA with
+ * AES-GCM) and OpenSSL's TLS 1.3 defaults, no compression, no renegotiation; lws checks the host name.
+ * Return: the vhost (borrowed), or NULL with the reason logged (a file that does not load, a key that
+ * is not the certificate's). The vhost lives until gw_loop_tls_vhost_free() or the loop's end.
  */
-struct lws_vhost *gw_loop_tls_vhost_new(struct gw_loop *loop, const char *name, const char *ca_file);
+struct lws_vhost *gw_loop_tls_vhost_new(struct gw_loop *loop, const char *name, const struct gw_loop_tls *tls);
+
+/**
+ * gw_loop_tls_vhost_free() - destroy a vhost from gw_loop_tls_vhost_new(). Call it from a timer, not
+ * from a callback of a wsi on @vh, and once no wsi uses @vh: lws 4.1.6 then frees it at once. While a
+ * wsi is still bound, 4.1.6 never finishes a vhost's destruction before the context's (it does not
+ * mark the vhost as being destroyed), so the memory stays until gw_loop_free(): safe, not freed.
+ * NULL is a no-op.
+ */
+void gw_loop_tls_vhost_free(struct lws_vhost *vh);
+
+/* Why a TLS client connection failed, read from its wsi in CLIENT_CONNECTION_ERROR (lws 4.1.6 hands
+ * the callback only a string, and clears OpenSSL's error queue before that). */
+struct gw_loop_tls_diag {
+	bool tls;       /* the wsi had a TLS session (the TCP connection was made) */
+	bool done;      /* the handshake completed (on our side: TLS 1.3 servers check our certificate after) */
+	int version;    /* the TLS version offered or agreed (TLS1_2_VERSION, TLS1_3_VERSION, ...) */
+	bool cert_sent; /* the server asked for our certificate and we sent our Certificate message */
+	long verify;    /* X509_V_OK, or why the server's certificate was refused (X509_V_ERR_*) */
+	int alert_sent; /* the first TLS alert we sent, -1 for none (a TLS AlertDescription) */
+	int alert_rcvd; /* the first TLS alert the server sent, -1 for none */
+};
+void gw_loop_tls_diag(struct lws *wsi, struct gw_loop_tls_diag *d);
 
 /*
  * Destroy the context: lws closes every descriptor it adopted and delivers their close callbacks,

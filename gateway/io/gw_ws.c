@@ -6,6 +6,16 @@
  * (i.host, ":port" stripped), so TLS still checks the name the operator configured. lws's own idle
  * pings are switched off (an all-zero retry policy) because WebSocketPingInterval must be changeable
  * on an open link.
+ *
+ * wss:// runs on a TLS vhost of our own (gw_loop_tls_vhost_new), since lws 4.1.6 binds the CA and
+ * the client certificate to the vhost. A reconfiguration builds a new one and retires the old; a
+ * retired vhost is destroyed from a timer once lws has destroyed every wsi we made on it (the loop
+ * passes WSI_DESTROY on to us): lws 4.1.6 destroys a vhost with a wsi still bound only with the
+ * context, so destroying it earlier would keep it, and every rotation's, until the process ends.
+ *
+ * A failed attempt is classified from what lws leaves on the wsi in CLIENT_CONNECTION_ERROR: the
+ * server certificate's verify result and the TLS alerts (gw_loop_tls_diag), then the HTTP status of
+ * the upgrade; lws's own string is only the detail, as 4.1.6 reduces TLS errors to "SSL err 1".
  */
 #include "gw_ws.h"
 
@@ -16,6 +26,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include "gw_clock.h"
 #include "gw_timer.h"
@@ -30,6 +43,8 @@
 #define PONG_TIMEOUT_MIN_S 10
 #define PATH_MAX_LEN (GW_URL_MAX + 3 * GW_WS_CBID_MAX + 2)
 #define HOST_HDR_MAX (GW_URL_MAX + 8)
+#define RETIRED_MAX 8 /* vhosts waiting for their last wsi to go */
+#define ALIVE_MAX 4   /* our wsi that lws has not destroyed yet (one open, others closing) */
 
 enum ws_state {
 	ST_IDLE,       /* not started, or stopped */
@@ -52,6 +67,8 @@ struct gw_ws {
 	char cbid[GW_WS_CBID_MAX + 1];
 	char key[GW_WS_KEY_MAX + 1];
 	char ca_file[GW_WS_PATH_MAX];
+	char cert_file[GW_WS_PATH_MAX]; /* profile 3 only, else "" */
+	char key_file[GW_WS_PATH_MAX];
 	int profile;
 	int ping_s;
 	struct gw_url u;
@@ -59,6 +76,14 @@ struct gw_ws {
 	char host_hdr[HOST_HDR_MAX];  /* host[:port], what Host, SNI and the certificate check see */
 	char shown[HOST_HDR_MAX + PATH_MAX_LEN + 8]; /* the full URL, for logs */
 	struct lws_vhost *vh;
+	bool vh_owned;          /* vh is our TLS vhost (not the loop's plain one) */
+	struct lws_vhost *retired[RETIRED_MAX];
+	size_t n_retired;
+	struct {
+		struct lws *wsi;
+		struct lws_vhost *vh;
+	} alive[ALIVE_MAX];
+	lws_sorted_usec_list_t sul_vh; /* destroys retired vhosts no wsi uses any more */
 
 	enum ws_state state;
 	bool stopped;
@@ -67,8 +92,17 @@ struct gw_ws {
 	lws_sorted_usec_list_t sul_ping;
 	struct gw_backoff backoff;
 	bool quiet;             /* a failure was logged; repeats go to debug until the link opens */
+	enum gw_ws_fail quiet_why; /* ... or the reason changes */
 	bool reconnect_now;     /* reconfigure: reopen at once after the close */
-	char reason[256];
+	char reason[400];
+
+	/* This attempt's failure: the most telling one over its addresses. */
+	lws_sorted_usec_list_t sul_deadline; /* GW_WS_ATTEMPT_TIMEOUT_S for the address being tried */
+	bool timed_out;
+	bool fail_set;
+	enum gw_ws_fail fail_why;
+	char fail_detail[320];
+	int fails; /* attempts failed in a row */
 
 	struct gw_dns *dns;
 	struct addrinfo *ai_list, *ai_next;
@@ -91,6 +125,7 @@ static const lws_retry_bo_t idle_off;
 
 static void ws_sul_cb(lws_sorted_usec_list_t *sul);
 static void ws_ping_cb(lws_sorted_usec_list_t *sul);
+static void ws_kill(struct gw_ws *ws);
 
 /* The reason the last attempt failed, for the log line that reports it. */
 #define set_reason(o, ...) gw_log_fmt((o)->reason, sizeof((o)->reason), __VA_ARGS__)
@@ -111,14 +146,22 @@ int gw_ws_check_config(const struct gw_ws_config *cfg, char *why, size_t whylen)
 		fail = "the URL is not ws://host[:port][/path] or wss://...";
 	else if (!cfg->charge_box_id || !cfg->charge_box_id[0] || strlen(cfg->charge_box_id) > GW_WS_CBID_MAX)
 		fail = "the charge box ID is missing or too long";
-	else if (cfg->security_profile < 0 || cfg->security_profile > 2)
-		fail = "the security profile must be 0, 1 or 2";
-	else if (cfg->security_profile == 2 && !u.tls)
-		fail = "security profile 2 needs a wss:// URL";
-	else if (cfg->security_profile >= 1 &&
+	else if (cfg->security_profile < 0 || cfg->security_profile > 3)
+		fail = "the security profile must be 0, 1, 2 or 3";
+	else if (cfg->security_profile >= 2 && !u.tls)
+		fail = cfg->security_profile == 2 ? "security profile 2 needs a wss:// URL"
+						  : "security profile 3 needs a wss:// URL";
+	else if ((cfg->security_profile == 1 || cfg->security_profile == 2) &&
 		 (!cfg->authorization_key || !cfg->authorization_key[0] ||
 		  strlen(cfg->authorization_key) > GW_WS_KEY_MAX))
 		fail = "security profiles 1 and 2 need an authorization key";
+	else if (cfg->security_profile == 3 && (!cfg->cert_file || !cfg->cert_file[0] || !cfg->key_file ||
+						!cfg->key_file[0]))
+		fail = "security profile 3 needs a client certificate and its key";
+	else if ((cfg->ca_file && strlen(cfg->ca_file) >= GW_WS_PATH_MAX) ||
+		 (cfg->cert_file && strlen(cfg->cert_file) >= GW_WS_PATH_MAX) ||
+		 (cfg->key_file && strlen(cfg->key_file) >= GW_WS_PATH_MAX))
+		fail = "a CA, certificate or key path is too long";
 	if (fail) {
 		snprintf(why, whylen, "%s", fail);
 		return -EINVAL;
@@ -139,8 +182,12 @@ static void config_take(struct gw_ws *ws, const struct gw_ws_config *cfg)
 
 	snprintf(ws->url, sizeof(ws->url), "%s", cfg->url);
 	snprintf(ws->cbid, sizeof(ws->cbid), "%s", cfg->charge_box_id);
-	snprintf(ws->key, sizeof(ws->key), "%s", cfg->security_profile >= 1 ? cfg->authorization_key : "");
+	snprintf(ws->key, sizeof(ws->key), "%s",
+		 cfg->security_profile == 1 || cfg->security_profile == 2 ? cfg->authorization_key : "");
 	snprintf(ws->ca_file, sizeof(ws->ca_file), "%s", cfg->ca_file ? cfg->ca_file : "");
+	/* A certificate is presented only where it is the credential: profile 3. */
+	snprintf(ws->cert_file, sizeof(ws->cert_file), "%s", cfg->security_profile == 3 ? cfg->cert_file : "");
+	snprintf(ws->key_file, sizeof(ws->key_file), "%s", cfg->security_profile == 3 ? cfg->key_file : "");
 	ws->profile = cfg->security_profile;
 	ws->ping_s = cfg->ping_interval_s > 0 ? cfg->ping_interval_s : 0;
 	gw_url_split(ws->url, &ws->u);
@@ -205,6 +252,214 @@ static void link_reset(struct gw_ws *ws)
 	lws_sul_cancel(&ws->sul_ping);
 }
 
+/* ---- TLS vhosts: one current, the retired ones until lws has let go of their wsi ---- */
+
+/* A TLS vhost for @cfg (files read now), or NULL (logged). */
+static struct lws_vhost *tls_vhost_for(struct gw_ws *ws, const struct gw_ws_config *cfg)
+{
+	struct gw_loop_tls t = {
+		.ca_file = cfg->ca_file,
+		.cert_file = cfg->security_profile == 3 ? cfg->cert_file : NULL,
+		.key_file = cfg->security_profile == 3 ? cfg->key_file : NULL,
+	};
+
+	return gw_loop_tls_vhost_new(ws->loop, "ocpp-tls", &t);
+}
+
+static bool vh_in_use(const struct gw_ws *ws, const struct lws_vhost *vh)
+{
+	for (size_t i = 0; i < ALIVE_MAX; i++)
+		if (ws->alive[i].wsi && ws->alive[i].vh == vh)
+			return true;
+	return false;
+}
+
+static void ws_vh_cb(lws_sorted_usec_list_t *sul)
+{
+	struct gw_ws *ws = lws_container_of(sul, struct gw_ws, sul_vh);
+	size_t k = 0;
+
+	for (size_t i = 0; i < ws->n_retired; i++) {
+		if (vh_in_use(ws, ws->retired[i]))
+			ws->retired[k++] = ws->retired[i];
+		else
+			gw_loop_tls_vhost_free(ws->retired[i]);
+	}
+	ws->n_retired = k;
+}
+
+/* The current vhost gives way to @vh: the old one goes once no wsi of ours is on it. */
+static void vh_replace(struct gw_ws *ws, struct lws_vhost *vh, bool owned)
+{
+	if (ws->vh_owned) {
+		if (ws->n_retired < RETIRED_MAX) {
+			ws->retired[ws->n_retired++] = ws->vh;
+		} else {
+			/* Never expected (one wsi at a time): lws keeps it until the context ends. */
+			gw_log_warn("ocpp: %d TLS vhosts waiting for their connections to close", RETIRED_MAX);
+			gw_loop_tls_vhost_free(ws->vh);
+		}
+		/* From a timer: we may be inside a callback of a wsi on the old vhost. */
+		sul_in(ws, &ws->sul_vh, ws_vh_cb, 1);
+	}
+	ws->vh = vh;
+	ws->vh_owned = owned;
+}
+
+static void alive_add(struct gw_ws *ws, struct lws *wsi)
+{
+	for (size_t i = 0; i < ALIVE_MAX; i++) {
+		if (!ws->alive[i].wsi) {
+			ws->alive[i].wsi = wsi;
+			ws->alive[i].vh = ws->vh;
+			return;
+		}
+	}
+	/* Untracked: a vhost retired under it would be kept (not freed) until the context ends. */
+	gw_log_debug("ocpp: more than %d connections closing at once", ALIVE_MAX);
+}
+
+/* lws is destroying @wsi: a retired vhost it held may go now. */
+static void alive_remove(struct gw_ws *ws, struct lws *wsi)
+{
+	for (size_t i = 0; i < ALIVE_MAX; i++) {
+		if (ws->alive[i].wsi == wsi) {
+			ws->alive[i].wsi = NULL;
+			ws->alive[i].vh = NULL;
+			if (ws->n_retired && !ws->stopped)
+				sul_in(ws, &ws->sul_vh, ws_vh_cb, 1);
+		}
+	}
+}
+
+/* ---- why an attempt failed ---- */
+
+const char *gw_ws_fail_name(enum gw_ws_fail why)
+{
+	switch (why) {
+	case GW_WS_FAIL_CONNECT:
+		return "no connection";
+	case GW_WS_FAIL_SERVER_CERT:
+		return "server certificate refused";
+	case GW_WS_FAIL_TLS_VERSION:
+		return "TLS version refused";
+	case GW_WS_FAIL_TLS:
+		return "TLS handshake failed";
+	case GW_WS_FAIL_AUTH:
+		return "authentication refused";
+	case GW_WS_FAIL_HTTP:
+		return "websocket upgrade refused";
+	case GW_WS_FAIL_TIMEOUT:
+		return "timed out";
+	}
+	return "failed";
+}
+
+/* With several addresses, the failure that says most: TLS or HTTP over a timeout over no TCP. */
+static int fail_rank(enum gw_ws_fail why)
+{
+	return why == GW_WS_FAIL_CONNECT ? 0 : why == GW_WS_FAIL_TIMEOUT ? 1 : 2;
+}
+
+static void fail_note(struct gw_ws *ws, enum gw_ws_fail why, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void fail_note(struct gw_ws *ws, enum gw_ws_fail why, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (ws->fail_set && fail_rank(why) <= fail_rank(ws->fail_why))
+		return;
+	ws->fail_set = true;
+	ws->fail_why = why;
+	va_start(ap, fmt);
+	vsnprintf(ws->fail_detail, sizeof(ws->fail_detail), fmt, ap);
+	va_end(ap);
+}
+
+/* "unknown CA (48)": OpenSSL 3.0 has no names for the newer alerts, so the number goes along. */
+static const char *alert_name(char *buf, size_t len, int desc)
+{
+	const char *name = desc == 116 ? "certificate required" : desc == 120 ? "no application protocol"
+			 : SSL_alert_desc_string_long(desc);
+
+	snprintf(buf, len, "%s (%d)", name, desc);
+	return buf;
+}
+
+/* Sort out a CLIENT_CONNECTION_ERROR from what lws left on @wsi (see the file's comment). */
+static void fail_classify(struct gw_ws *ws, struct lws *wsi, const char *why)
+{
+	struct gw_loop_tls_diag d;
+	char an[48];
+	int status;
+
+	if (!why || !why[0])
+		why = "connection failed";
+	if (ws->timed_out) {
+		fail_note(ws, GW_WS_FAIL_TIMEOUT, "%s: no open websocket within %d s", ws->addr, GW_WS_ATTEMPT_TIMEOUT_S);
+		return;
+	}
+	/* lws's own, shorter, phase timeouts ("Timed out waiting SSL"). */
+	if (strstr(why, "imed out")) {
+		fail_note(ws, GW_WS_FAIL_TIMEOUT, "%s: %s", ws->addr, why);
+		return;
+	}
+	gw_loop_tls_diag(ws->u.tls ? wsi : NULL, &d);
+	if (d.tls && d.verify != X509_V_OK) {
+		fail_note(ws, GW_WS_FAIL_SERVER_CERT, "%s: %s (X509 error %ld; trusted: %s)", ws->addr,
+			  X509_verify_cert_error_string(d.verify), d.verify,
+			  ws->ca_file[0] ? ws->ca_file : "the system CA store");
+		return;
+	}
+	if (d.tls && (d.alert_sent == SSL_AD_PROTOCOL_VERSION || d.alert_rcvd == SSL_AD_PROTOCOL_VERSION)) {
+		fail_note(ws, GW_WS_FAIL_TLS_VERSION, "%s: no TLS 1.2 or later on offer (%s the alert \"%s\")", ws->addr,
+			  d.alert_rcvd == SSL_AD_PROTOCOL_VERSION ? "the server sent" : "we sent",
+			  alert_name(an, sizeof(an), SSL_AD_PROTOCOL_VERSION));
+		return;
+	}
+	if (d.tls && d.alert_rcvd >= 0) {
+		fail_note(ws, GW_WS_FAIL_TLS, "%s: the server sent the TLS alert \"%s\"%s", ws->addr,
+			  alert_name(an, sizeof(an), d.alert_rcvd), d.cert_sent ? " (our client certificate refused?)" : "");
+		return;
+	}
+	status = wsi ? lws_http_client_http_response(wsi) : 0;
+	/* A server that refuses our certificate may just hang up: mid-handshake under TLS 1.2 (OpenSSL
+	 * then sends "decode error" itself), or under TLS 1.3, which checks it after our side is done,
+	 * with the alert lost to the TCP reset of a close that left our upgrade request unread. */
+	if (d.tls && d.cert_sent && !status && strncmp(why, "HS:", 3) != 0 &&
+	    (!d.done || d.version == TLS1_3_VERSION)) {
+		fail_note(ws, GW_WS_FAIL_TLS, "%s: the server hung up after our client certificate (%s; our client "
+			  "certificate refused?)", ws->addr, d.alert_sent >= 0 ? alert_name(an, sizeof(an), d.alert_sent) : why);
+		return;
+	}
+	if (d.tls && d.alert_sent >= 0) {
+		fail_note(ws, GW_WS_FAIL_TLS, "%s: we sent the TLS alert \"%s\"", ws->addr, alert_name(an, sizeof(an), d.alert_sent));
+		return;
+	}
+	if (d.tls && !d.done) {
+		fail_note(ws, GW_WS_FAIL_TLS, "%s: the TLS handshake broke off (%s)", ws->addr, why);
+		return;
+	}
+	if (status == 401 || status == 403)
+		fail_note(ws, GW_WS_FAIL_AUTH, "%s: HTTP %d on the websocket upgrade", ws->addr, status);
+	else if (status)
+		fail_note(ws, GW_WS_FAIL_HTTP, "%s: HTTP %d on the websocket upgrade", ws->addr, status);
+	else if (strncmp(why, "HS:", 3) == 0 || d.done)
+		fail_note(ws, GW_WS_FAIL_HTTP, "%s: %s", ws->addr, why);
+	else
+		fail_note(ws, GW_WS_FAIL_CONNECT, "%s: %s", ws->addr, why);
+}
+
+static void ws_deadline_cb(lws_sorted_usec_list_t *sul)
+{
+	struct gw_ws *ws = lws_container_of(sul, struct gw_ws, sul_deadline);
+
+	if (ws->stopped || ws->state != ST_CONNECTING || !ws->wsi)
+		return;
+	ws->timed_out = true;
+	ws_kill(ws);
+}
+
 /* ---- attempts and backoff ---- */
 
 /* The next reconnect delay, jittered so that many charge points do not retry in step. */
@@ -223,17 +478,25 @@ static void addr_release(struct gw_ws *ws)
 	ws->ai_list = ws->ai_next = NULL;
 }
 
-/* Every address failed: log the first failure at warn and repeats at debug, then back off. */
+/* Every address failed: log the first failure at warn and repeats at debug (a change of reason at
+ * warn again), tell the owner, then back off. */
 static void attempt_failed(struct gw_ws *ws)
 {
 	uint32_t delay = next_delay(ws);
+	enum gw_ws_fail why = ws->fail_set ? ws->fail_why : GW_WS_FAIL_CONNECT;
+	bool quiet = ws->quiet && why == ws->quiet_why;
 
 	addr_release(ws);
-	gw_log(ws->quiet ? GW_LOG_DEBUG : GW_LOG_WARN, "ocpp: cannot connect to %s: %s; retrying in %.1f s%s",
-	       ws->shown, ws->reason, delay / 1000.0, ws->quiet ? "" : " (further failures at debug level)");
+	set_reason(ws, "%s: %s", gw_ws_fail_name(why), ws->fail_set ? ws->fail_detail : "connection failed");
+	gw_log(quiet ? GW_LOG_DEBUG : GW_LOG_WARN, "ocpp: cannot connect to %s: %s; retrying in %.1f s%s", ws->shown,
+	       ws->reason, delay / 1000.0, quiet ? "" : " (further failures at debug level)");
 	ws->quiet = true;
+	ws->quiet_why = why;
+	ws->fails++;
 	ws->state = ST_WAIT;
 	sul_in(ws, &ws->sul, ws_sul_cb, (uint64_t)delay * 1000u);
+	if (ws->h.on_fail)
+		ws->h.on_fail(ws->h.user, why, ws->fail_detail[0] ? ws->fail_detail : "connection failed");
 }
 
 static void connect_next(struct gw_ws *ws)
@@ -261,10 +524,17 @@ static void connect_next(struct gw_ws *ws)
 	i.retry_and_idle_policy = &idle_off;
 	gw_log_debug("ocpp: connecting to %s at %s", ws->shown, ws->addr);
 	ws->state = ST_CONNECTING;
-	if (!lws_client_connect_via_info(&i) && ws->state == ST_CONNECTING) {
+	ws->timed_out = false;
+	sul_in(ws, &ws->sul_deadline, ws_deadline_cb, (uint64_t)GW_WS_ATTEMPT_TIMEOUT_S * 1000000u);
+	struct lws *wsi = lws_client_connect_via_info(&i);
+
+	if (wsi)
+		alive_add(ws, wsi);
+	if (!wsi && ws->state == ST_CONNECTING) {
 		/* Refused before any callback: no CLIENT_CONNECTION_ERROR is coming. */
 		ws->wsi = NULL;
-		set_reason(ws, "%s: lws could not start the connection", ws->addr);
+		lws_sul_cancel(&ws->sul_deadline);
+		fail_note(ws, GW_WS_FAIL_CONNECT, "%s: lws could not start the connection", ws->addr);
 		if (ws->ai_next) {
 			ws->state = ST_WAIT;
 			sul_in(ws, &ws->sul, ws_sul_cb, 1);
@@ -280,10 +550,12 @@ static void attempt_begin(struct gw_ws *ws)
 	int gai = 0;
 
 	addr_release(ws);
+	ws->fail_set = false;
+	ws->fail_detail[0] = '\0';
 	snprintf(service, sizeof(service), "%d", ws->u.port);
 	ws->dns = gw_dns_start(ws->u.host, service, &gai);
 	if (!ws->dns) {
-		set_reason(ws, "resolving %s: %s", ws->u.host, gai_strerror(gai));
+		fail_note(ws, GW_WS_FAIL_CONNECT, "resolving %s: %s", ws->u.host, gai_strerror(gai));
 		attempt_failed(ws);
 		return;
 	}
@@ -302,7 +574,7 @@ static void dns_poll(struct gw_ws *ws)
 	gw_dns_release(ws->dns, false);
 	ws->dns = NULL;
 	if (rc != 0 || !ws->ai_list) {
-		set_reason(ws, "resolving %s: %s", ws->u.host, gai_strerror(rc));
+		fail_note(ws, GW_WS_FAIL_CONNECT, "resolving %s: %s", ws->u.host, gai_strerror(rc));
 		attempt_failed(ws);
 		return;
 	}
@@ -383,7 +655,8 @@ static int on_append_header(struct gw_ws *ws, struct lws *wsi, unsigned char **p
 	char value[sizeof(b64) + 8];
 	int n, rc;
 
-	if (ws->profile < 1)
+	/* Profile 3 authenticates by the client certificate alone. */
+	if (ws->profile < 1 || ws->profile > 2)
 		return 0;
 	n = snprintf(pair, sizeof(pair), "%s:%s", ws->cbid, ws->key);
 	rc = lws_b64_encode_string(pair, n, b64, (int)sizeof(b64)) < 0 ? -1 : 0;
@@ -411,8 +684,10 @@ static void check_subprotocol(struct lws *wsi)
 
 static void on_established(struct gw_ws *ws)
 {
+	lws_sul_cancel(&ws->sul_deadline);
 	ws->state = ST_OPEN;
 	ws->quiet = false;
+	ws->fails = 0;
 	ws->reason[0] = '\0';
 	ws->opened_ms = ws->ping_sent_ms = gw_clock_mono_ms();
 	addr_release(ws);
@@ -423,19 +698,14 @@ static void on_established(struct gw_ws *ws)
 		ws->h.on_open(ws->h.user);
 }
 
-static void on_connect_error(struct gw_ws *ws, const char *why)
+static void on_connect_error(struct gw_ws *ws, struct lws *wsi, const char *why)
 {
 	ws->wsi = NULL;
+	lws_sul_cancel(&ws->sul_deadline);
 	if (ws->stopped) {
 		ws->state = ST_IDLE;
 		return;
 	}
-	if (ws->u.tls && why && strstr(why, "SSL"))
-		/* lws's own message is an OpenSSL error number; lws logs the verify error just before. */
-		set_reason(ws, "%s: TLS handshake failed (server certificate not trusted by %s, another host name, or "
-			   "TLS below 1.2): %s", ws->addr, ws->ca_file[0] ? ws->ca_file : "the system CA store", why);
-	else
-		set_reason(ws, "%s: %s", ws->addr, why && why[0] ? why : "connection failed");
 	if (ws->reconnect_now) {
 		/* Killed by gw_ws_reconfigure(): start over with the new settings at once. */
 		ws->reconnect_now = false;
@@ -444,8 +714,9 @@ static void on_connect_error(struct gw_ws *ws, const char *why)
 		sul_in(ws, &ws->sul, ws_sul_cb, 1);
 		return;
 	}
+	fail_classify(ws, wsi, why);
 	if (ws->ai_next) {
-		gw_log_debug("ocpp: %s; trying the next address", ws->reason);
+		gw_log_debug("ocpp: %s: %s; trying the next address", ws->addr, why ? why : "failed");
 		ws->state = ST_WAIT;
 		sul_in(ws, &ws->sul, ws_sul_cb, 1);
 		return;
@@ -562,7 +833,7 @@ static int gw_ws_lws_callback(struct lws *wsi, enum lws_callback_reasons reason,
 		return 0;
 	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
 		if (ws->wsi == wsi || (!ws->wsi && ws->state == ST_CONNECTING))
-			on_connect_error(ws, in ? (const char *)in : NULL);
+			on_connect_error(ws, wsi, in ? (const char *)in : NULL);
 		return 0;
 	case LWS_CALLBACK_CLIENT_RECEIVE:
 		if (ws->state == ST_OPEN)
@@ -583,13 +854,15 @@ static int gw_ws_lws_callback(struct lws *wsi, enum lws_callback_reasons reason,
 			on_closed(ws);
 		return 0;
 	case LWS_CALLBACK_WSI_DESTROY:
-		/* A wsi that went without CLIENT_CLOSED or CONNECTION_ERROR (killed while connecting). */
+		/* Passed on by the loop's protocol 0. A wsi that went without CLIENT_CLOSED or
+		 * CONNECTION_ERROR (killed while connecting) ends here too. */
 		if (ws->wsi == wsi) {
 			if (ws->state == ST_CONNECTING)
-				on_connect_error(ws, "closed while connecting");
+				on_connect_error(ws, wsi, "closed while connecting");
 			else
 				on_closed(ws);
 		}
+		alive_remove(ws, wsi);
 		return 0;
 	default:
 		return 0;
@@ -625,13 +898,17 @@ struct gw_ws *gw_ws_new(struct gw_loop *loop, const struct gw_ws_config *cfg, co
 	ws->h = *h;
 	gw_backoff_init(&ws->backoff, BACKOFF_MIN_MS, BACKOFF_MAX_MS, true);
 	config_take(ws, cfg);
-	ws->vh = ws->u.tls ? gw_loop_tls_vhost_new(loop, "ocpp-tls", ws->ca_file) : gw_loop_vhost(loop);
+	if (ws->u.tls)
+		vh_replace(ws, tls_vhost_for(ws, cfg), true);
+	else
+		vh_replace(ws, gw_loop_vhost(loop), false);
 	if (!ws->vh) {
 		gw_ws_free(ws);
 		return NULL;
 	}
-	gw_log_info("ocpp: central system %s, security profile %d%s%s", ws->shown, ws->profile,
-		    ws->u.tls ? (ws->ca_file[0] ? ", CA " : ", system CA store") : "", ws->u.tls ? ws->ca_file : "");
+	gw_log_info("ocpp: central system %s, security profile %d%s%s%s%s", ws->shown, ws->profile,
+		    ws->u.tls ? (ws->ca_file[0] ? ", CA " : ", system CA store") : "", ws->u.tls ? ws->ca_file : "",
+		    ws->cert_file[0] ? ", client certificate " : "", ws->cert_file);
 	ws->state = ST_WAIT;
 	sul_in(ws, &ws->sul, ws_sul_cb, 1);
 	return ws;
@@ -665,6 +942,11 @@ bool gw_ws_is_open(const struct gw_ws *ws)
 	return ws->state == ST_OPEN;
 }
 
+int gw_ws_attempts_failed(const struct gw_ws *ws)
+{
+	return ws->fails;
+}
+
 size_t gw_ws_pending(const struct gw_ws *ws)
 {
 	return ws->tx_count;
@@ -679,15 +961,26 @@ void gw_ws_set_ping_interval(struct gw_ws *ws, int seconds)
 
 int gw_ws_reconfigure(struct gw_ws *ws, const struct gw_ws_config *cfg)
 {
+	struct lws_vhost *vh = NULL;
 	char why[96];
 
-	if (gw_ws_check_config(cfg, why, sizeof(why)) != 0 || strcmp(cfg->url, ws->url) != 0 ||
-	    strcmp(cfg->ca_file ? cfg->ca_file : "", ws->ca_file) != 0) {
+	if (ws->stopped)
+		return -EINVAL;
+	if (gw_ws_check_config(cfg, why, sizeof(why)) != 0 || strcmp(cfg->url, ws->url) != 0) {
 		gw_log_error("ocpp: cannot change the connection settings: %s",
 			     strcmp(cfg->url ? cfg->url : "", ws->url) ? "another URL needs a restart" : why);
 		return -EINVAL;
 	}
+	/* The files are read again even under the same names: they may have been rewritten. */
+	if (ws->u.tls && !(vh = tls_vhost_for(ws, cfg))) {
+		gw_log_error("ocpp: cannot change the connection settings: the TLS files did not load");
+		return -EIO;
+	}
 	config_take(ws, cfg);
+	if (vh)
+		vh_replace(ws, vh, true);
+	ws->fails = 0;
+	ws->quiet = false;
 	gw_backoff_init(&ws->backoff, BACKOFF_MIN_MS, BACKOFF_MAX_MS, true);
 	switch (ws->state) {
 	case ST_OPEN:
@@ -712,11 +1005,21 @@ int gw_ws_reconfigure(struct gw_ws *ws, const struct gw_ws_config *cfg)
 
 void gw_ws_stop(struct gw_ws *ws)
 {
-	if (!ws)
+	if (!ws || ws->stopped)
 		return;
 	ws->stopped = true;
 	lws_sul_cancel(&ws->sul);
 	lws_sul_cancel(&ws->sul_ping);
+	lws_sul_cancel(&ws->sul_deadline);
+	lws_sul_cancel(&ws->sul_vh);
+	/* Freed at once where no wsi is left on them, else with the context (see gw_loop.h). */
+	for (size_t i = 0; i < ws->n_retired; i++)
+		gw_loop_tls_vhost_free(ws->retired[i]);
+	ws->n_retired = 0;
+	if (ws->vh_owned)
+		gw_loop_tls_vhost_free(ws->vh);
+	ws->vh = NULL;
+	ws->vh_owned = false;
 }
 
 void gw_ws_free(struct gw_ws *ws)
@@ -730,6 +1033,10 @@ void gw_ws_free(struct gw_ws *ws)
 		lws_set_timeout(ws->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
 		ws->wsi = NULL;
 	}
+	/* Closing ones too: their WSI_DESTROY is still to come. (After the context, none is left.) */
+	for (size_t i = 0; i < ALIVE_MAX; i++)
+		if (ws->alive[i].wsi)
+			lws_set_wsi_user(ws->alive[i].wsi, NULL);
 	link_reset(ws);
 	gw_dns_release(ws->dns, true);
 	addr_release(ws);

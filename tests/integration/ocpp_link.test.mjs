@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import path from 'node:path';
@@ -322,12 +322,20 @@ test('wss: the pinned CA connects, another CA does not', { timeout: 60000 }, asy
     await waitFor('BootNotification', async () => calls(c, 'BootNotification').length > 0, 5000);
     assert.equal((await stop(gw, 'SIGTERM')).code, 0, gw.stderr.slice(-2000));
 
+    // ocpp.caFile is a starting value: the store in dataDir/certs holds the root now, and says so.
+    gw = await startGateway(dir, ocpp('other.pem'));
+    await waitFor('the root in the store kept', async () => /ocpp\.caFile .*other\.pem not read: the store already holds 1/.test(gw.stderr), 5000);
+    await waitFor('a second websocket', async () => cs.conns.length === 2, 10000);
+    assert.equal((await stop(gw, 'SIGTERM')).code, 0, gw.stderr.slice(-2000));
+
+    // A fresh store is seeded from the file: another CA is refused.
+    rmSync(path.join(dir, 'data', 'certs'), { recursive: true, force: true });
     gw = await startGateway(dir, ocpp('other.pem'));
     await waitFor('a refused TLS handshake', async () => cs.tlsErrors.length > 0, 10000);
     await waitFor('the failure logged', async () => /cannot connect to wss:\/\/localhost/.test(gw.stderr), 5000);
     assert.match(gw.stderr, /certificate|verify|SSL|TLS/i);
     await new Promise((r) => setTimeout(r, 1500));
-    assert.equal(cs.conns.length, 1, 'no websocket with the wrong CA');
+    assert.equal(cs.conns.length, 2, 'no websocket with the wrong CA');
     assert.ok(!gw.stderr.includes(KEY), 'the key is never logged');
     assert.equal((await stop(gw, 'SIGTERM')).code, 0, gw.stderr.slice(-2000));
   } finally {

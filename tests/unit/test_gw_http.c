@@ -16,6 +16,15 @@
  * key it saw, and never reaches the server's HTTP layer (the counts do not move); a pinned request
  * never reuses a connection an unpinned one left open; and the requests that mix trust settings or
  * carry a malformed pin are refused.
+ *
+ * File transfers (gw_http_transfer): an upload arrives as one multipart part "file" named after the
+ * file (the plain server stores the request it got); a download lands under its name, 0600, with no
+ * .part left, and a download over max_bytes (announced or chunked), an HTTP error and a cancelled
+ * download leave no file at all; an https download trusts ca_file and nothing else; cancel means no
+ * callback; credentials in a URL never reach the log (stderr captured at debug level). FTP runs
+ * against a real server, pyftpdlib in a child python3 (Debian's python3-pyftpdlib; those tests are
+ * skipped, saying so, when it is missing): STOR to a directory URL and to a file name, a wrong
+ * password (530), RETR, a missing file (550), max_bytes.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -32,7 +41,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -41,6 +52,7 @@
 #include <libwebsockets.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
@@ -56,6 +68,7 @@
 /* ---- the server child ---- */
 
 static int server_port;
+static char store_dir[64]; /* where the plain server keeps the last /store request, and the tests' files */
 static pid_t server_pid = -1;
 static int server_ctl = -1; /* closing it tells the child to exit */
 
@@ -154,6 +167,29 @@ static void serve(struct conn *c, size_t len)
 			send_all(c->fd, "\r\n", 2);
 		}
 		send_all(c->fd, "0\r\n\r\n", 5);
+	} else if (strncmp(path, "/store", 6) == 0) {
+		/* Kept whole (head and body) for the test to read; written first, then renamed, then answered. */
+		char tmp[128], dst[128];
+		FILE *fp;
+
+		snprintf(tmp, sizeof(tmp), "%s/req.tmp", store_dir);
+		snprintf(dst, sizeof(dst), "%s/req", store_dir);
+		fp = fopen(tmp, "w");
+		if (fp) {
+			fwrite(c->buf, 1, len, fp);
+			fclose(fp);
+			rename(tmp, dst);
+		}
+		respond(c->fd, 200, "", "stored", 6);
+	} else if (strncmp(path, "/status/", 8) == 0) {
+		respond(c->fd, (int)strtol(path + 8, NULL, 10), "", "no", 2);
+	} else if (strcmp(path, "/partial") == 0) {
+		/* 100 of the 10000 bytes announced, then silence: a download caught half way. */
+		static const char head[] = "HTTP/1.1 200 OK\r\nContent-Length: 10000\r\n\r\n";
+
+		memset(big, 'p', 100);
+		send_all(c->fd, head, sizeof(head) - 1);
+		send_all(c->fd, big, 100);
 	} else if (strcmp(path, "/count") == 0) {
 		n = snprintf(body, sizeof(body), "conn=%d req=%d", c->id, c->reqs);
 		respond(c->fd, 200, "", body, (size_t)n);
@@ -305,6 +341,7 @@ static int tls_port;
 static pid_t tls_pid = -1;
 static int tls_ctl = -1;
 static char tls_pin[128]; /* sha256//... of the server's key, computed here from the key itself */
+static char tls_ca[96];   /* its certificate as a PEM file: the one CA a transfer may be told to trust */
 
 /* A P-256 key and a self-signed certificate for 127.0.0.1, valid for a day. */
 static int tls_cert_make(EVP_PKEY **key_out, X509 **cert_out)
@@ -434,8 +471,14 @@ static int tls_server_start(void)
 	int ctl[2];
 	int lfd = listen_any(&tls_port);
 
+	FILE *ca;
+
 	if (lfd < 0 || tls_cert_make(&key, &cert) != 0 || pin_of_key(key, tls_pin, sizeof(tls_pin)) != 0 ||
 	    pipe2(ctl, O_CLOEXEC) != 0)
+		return -1;
+	snprintf(tls_ca, sizeof(tls_ca), "%s/tls-ca.pem", store_dir);
+	ca = fopen(tls_ca, "w");
+	if (!ca || PEM_write_X509(ca, cert) != 1 || fclose(ca) != 0)
 		return -1;
 	tls_pid = fork();
 	if (tls_pid < 0)
@@ -1041,6 +1084,541 @@ static void test_pin_bad_requests(void **state)
 	assert_int_equal(a.calls, 0);
 }
 
+/* ---- file transfers ---- */
+
+static long start_xfer(struct fixture *f, struct answer *a, const struct gw_http_xfer *x)
+{
+	long id;
+
+	a->f = f;
+	f->in_request = true;
+	id = gw_http_transfer(f->http, x, on_done, a);
+	f->in_request = false;
+	if (id > 0)
+		f->outstanding++;
+	return id;
+}
+
+static char *tmp_path(const char *name)
+{
+	static char p[8][128];
+	static int i;
+	char *out = p[i++ % 8];
+
+	snprintf(out, sizeof(p[0]), "%s/%s", store_dir, name);
+	return out;
+}
+
+static void file_put(const char *path, const void *data, size_t len)
+{
+	FILE *fp = fopen(path, "w");
+
+	assert_non_null(fp);
+	assert_int_equal(fwrite(data, 1, len, fp), len);
+	assert_int_equal(fclose(fp), 0);
+}
+
+/* The whole of @path, NUL-terminated, in a static buffer; *@len its size. NULL when missing. */
+static char *file_get(const char *path, size_t *len)
+{
+	static char buf[65536];
+	FILE *fp = fopen(path, "r");
+	size_t n;
+
+	if (!fp)
+		return NULL;
+	n = fread(buf, 1, sizeof(buf) - 1, fp);
+	fclose(fp);
+	buf[n] = '\0';
+	if (len)
+		*len = n;
+	return buf;
+}
+
+static bool exists(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0;
+}
+
+static char *part_of(const char *path)
+{
+	static char p[160];
+
+	snprintf(p, sizeof(p), "%s.part", path);
+	return p;
+}
+
+static void test_upload_http(void **state)
+{
+	struct fixture *f = *state;
+	struct answer a = { 0 };
+	char content[3000];
+	const char *src = tmp_path("CP1-diagnostics-20240131T120000Z.log");
+	struct gw_http_xfer x = { .url = url_at(server_port, "/store/logs/"), .path = src, .upload = true };
+	char *req, *body;
+	size_t len = 0;
+
+	for (size_t i = 0; i < sizeof(content); i++)
+		content[i] = (char)('a' + i % 26);
+	memcpy(content + 1000, "\r\nline two\0binary", 17);
+	file_put(src, content, sizeof(content));
+	unlink(tmp_path("req"));
+	assert_true(start_xfer(f, &a, &x) > 0);
+	assert_int_equal(run(f), 0);
+	assert_int_equal(a.calls, 1);
+	assert_int_equal(a.status, 200);
+	assert_string_equal(a.body, ""); /* the server said "stored": a transfer keeps no body */
+	assert_string_equal(a.error, "");
+
+	req = file_get(tmp_path("req"), &len);
+	assert_non_null(req);
+	/* An HTTP URL ending in '/' is used as it is: the name travels in the part's header. */
+	assert_true(strncmp(req, "POST /store/logs/ HTTP/1.1\r\n", 28) == 0);
+	assert_non_null(strcasestr(req, "\r\nContent-Type: multipart/form-data; boundary="));
+	assert_null(strcasestr(req, "\r\nExpect:"));
+	assert_non_null(strstr(req, "Content-Disposition: form-data; name=\"file\"; "
+				    "filename=\"CP1-diagnostics-20240131T120000Z.log\"\r\n"));
+	body = memmem(req, len, "\r\n\r\n", 4); /* end of the HTTP head */
+	assert_non_null(body);
+	body = memmem(body + 4, len - (size_t)(body + 4 - req), "\r\n\r\n", 4); /* end of the part's head */
+	assert_non_null(body);
+	body += 4;
+	assert_true((size_t)(req + len - body) > sizeof(content));
+	assert_memory_equal(body, content, sizeof(content));
+	assert_true(strncmp(body + sizeof(content), "\r\n--", 4) == 0);
+	/* An upload leaves its source alone. */
+	assert_true(exists(src));
+	unlink(src);
+}
+
+static void test_download(void **state)
+{
+	struct fixture *f = *state;
+	struct answer ok = { 0 }, announced = { 0 }, chunked = { 0 }, missing = { 0 };
+	const char *p_ok = tmp_path("dl-ok.bin"), *p_ann = tmp_path("dl-ann.bin");
+	const char *p_chk = tmp_path("dl-chunked.bin"), *p_404 = tmp_path("dl-404.bin");
+	struct gw_http_xfer x_ok = { .url = url_at(server_port, "/big"), .path = p_ok, .max_bytes = 5000 };
+	struct gw_http_xfer x_ann = { .url = url_at(server_port, "/big"), .path = p_ann, .max_bytes = 4999 };
+	struct gw_http_xfer x_chk = { .url = url_at(server_port, "/bigchunked"), .path = p_chk, .max_bytes = 4999 };
+	struct gw_http_xfer x_404 = { .url = url_at(server_port, "/status/404"), .path = p_404 };
+	struct stat st;
+	size_t len = 0;
+	char *data;
+
+	/* A stale .part of an earlier attempt with the wrong mode: replaced, and made 0600. */
+	file_put(part_of(p_ok), "old", 3);
+	chmod(part_of(p_ok), 0644);
+	assert_true(start_xfer(f, &ok, &x_ok) > 0);
+	assert_true(start_xfer(f, &announced, &x_ann) > 0);
+	assert_true(start_xfer(f, &chunked, &x_chk) > 0);
+	assert_true(start_xfer(f, &missing, &x_404) > 0);
+	assert_int_equal(run(f), 0);
+
+	assert_int_equal(ok.status, 200);
+	assert_string_equal(ok.body, "");
+	data = file_get(p_ok, &len);
+	assert_non_null(data);
+	assert_int_equal(len, 5000);
+	for (size_t i = 0; i < len; i++)
+		assert_int_equal(data[i], 'x');
+	assert_int_equal(stat(p_ok, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_false(exists(part_of(p_ok)));
+
+	assert_int_equal(announced.status, -EFBIG);
+	assert_true(announced.error[0] != '\0');
+	assert_int_equal(chunked.status, -EFBIG);
+	assert_int_equal(missing.status, 404);
+	/* Nothing kept of a failed download, neither the name nor the .part. */
+	for (const char *p = p_ann;; p = p == p_ann ? p_chk : p_404) {
+		assert_false(exists(p));
+		assert_false(exists(part_of(p)));
+		if (p == p_404)
+			break;
+	}
+	unlink(p_ok);
+}
+
+/* TLS with ca_file: the self-signed server is trusted when it is the CA given, not by the system store. */
+static void test_download_https(void **state)
+{
+	struct fixture *f = *state;
+	struct answer trusted = { 0 }, untrusted = { 0 };
+	const char *p1 = tmp_path("tls-1.txt"), *p2 = tmp_path("tls-2.txt");
+	struct gw_http_xfer x1 = { .url = tls_url(), .path = p1, .ca_file = tls_ca };
+	struct gw_http_xfer x2 = { .url = tls_url(), .path = p2 };
+	int reqs = 0, auths = 0;
+	char *got;
+
+	/* The TLS server takes one connection at a time: the second waits in its backlog. */
+	assert_true(start_xfer(f, &trusted, &x1) > 0);
+	assert_true(start_xfer(f, &untrusted, &x2) > 0);
+	assert_int_equal(run(f), 0);
+
+	assert_int_equal(trusted.status, 200);
+	got = file_get(p1, NULL);
+	assert_non_null(got);
+	assert_int_equal(counts_of(got, &reqs, &auths), 0);
+	assert_int_equal(untrusted.status, -EPROTO);
+	assert_false(exists(p2));
+	assert_false(exists(part_of(p2)));
+	unlink(p1);
+}
+
+struct cancel_ctx {
+	struct fixture *f;
+	lws_sorted_usec_list_t poll;
+	long id;
+	const char *path;
+	int cancel_rc;
+	struct answer after;
+};
+
+/* Waits for the download to have written its first bytes, then cancels it. */
+static void cancel_poll(lws_sorted_usec_list_t *sul)
+{
+	struct cancel_ctx *c = lws_container_of(sul, struct cancel_ctx, poll);
+	struct stat st;
+
+	if (stat(part_of(c->path), &st) != 0 || st.st_size < 100) {
+		lws_sul_schedule(gw_loop_context(c->f->loop), 0, &c->poll, cancel_poll, 5 * LWS_US_PER_MS);
+		return;
+	}
+	c->cancel_rc = gw_http_cancel(c->f->http, c->id);
+	c->f->outstanding--;
+	/* A request after the cancel: by its answer the loop has turned over the cancelled one's socket. */
+	c->after.then = stop_loop_only;
+	assert_true(get(c->f, &c->after, "/json") > 0);
+}
+
+static void test_cancel(void **state)
+{
+	struct fixture *f = *state;
+	struct cancel_ctx c = { .f = f, .path = tmp_path("dl-partial.bin") };
+	struct answer dl = { 0 }, hung = { 0 };
+	struct gw_http_xfer x = { .url = url_at(server_port, "/partial"), .path = c.path };
+	long hung_id;
+
+	c.id = start_xfer(f, &dl, &x);
+	assert_true(c.id > 0);
+	/* A plain request can be cancelled the same way. */
+	hung_id = get(f, &hung, "/never");
+	assert_true(hung_id > 0);
+	assert_int_equal(gw_http_cancel(f->http, hung_id), 0);
+	f->outstanding--;
+	assert_int_equal(gw_http_cancel(f->http, hung_id), -ENOENT);
+	assert_int_equal(gw_http_cancel(f->http, 999999), -ENOENT);
+	lws_sul_schedule(gw_loop_context(f->loop), 0, &c.poll, cancel_poll, 5 * LWS_US_PER_MS);
+	assert_int_equal(run(f), 0);
+	lws_sul_cancel(&c.poll);
+	assert_int_equal(c.cancel_rc, 0);
+	assert_int_equal(c.after.status, 200);
+	assert_int_equal(dl.calls, 0);
+	assert_int_equal(hung.calls, 0);
+	assert_false(exists(part_of(c.path)));
+	assert_false(exists(c.path));
+	assert_int_equal(gw_http_pending(f->http), 0);
+	assert_int_equal(gw_http_cancel(f->http, c.id), -ENOENT);
+}
+
+static void test_transfer_bad(void **state)
+{
+	struct fixture *f = *state;
+	struct answer a = { 0 };
+	const char *src = tmp_path("src.log");
+	const char *url = url_at(server_port, "/store");
+	struct gw_http_xfer bad[] = {
+		{ .url = "file:///etc/passwd", .path = tmp_path("x") },
+		{ .url = "gopher://127.0.0.1/", .path = tmp_path("x") },
+		{ .url = "scp://127.0.0.1/x", .path = src, .upload = true },
+		{ .url = "http://", .path = tmp_path("x") },
+		{ .url = "", .path = tmp_path("x") },
+		{ .url = NULL, .path = tmp_path("x") },
+		{ .url = url, .path = NULL },
+		{ .url = url, .path = "" },
+		{ .url = url, .path = "dir/" },
+		{ .url = "http://127.0.0.1/a b", .path = tmp_path("x") },
+		{ .url = "http://127.0.0.1/a\r\nX: y", .path = tmp_path("x") },
+		{ .url = url, .path = tmp_path("x"), .timeout_ms = -1 },
+		{ .url = url, .path = store_dir, .upload = true }, /* a directory */
+	};
+
+	file_put(src, "x", 1);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(gw_http_transfer(f->http, &bad[i], on_done, &a), -EINVAL);
+	assert_int_equal(gw_http_transfer(f->http, NULL, on_done, &a), -EINVAL);
+	assert_int_equal(gw_http_transfer(f->http, &(struct gw_http_xfer){ .url = url, .path = src }, NULL, &a),
+			 -EINVAL);
+	/* The local file's own errors. */
+	assert_int_equal(gw_http_transfer(f->http,
+					  &(struct gw_http_xfer){ .url = url, .path = tmp_path("none"), .upload = true },
+					  on_done, &a),
+			 -ENOENT);
+	assert_int_equal(gw_http_transfer(f->http,
+					  &(struct gw_http_xfer){ .url = url, .path = tmp_path("no/such/dir") },
+					  on_done, &a),
+			 -ENOENT);
+	assert_false(exists(part_of(tmp_path("x"))));
+	assert_int_equal(gw_http_pending(f->http), 0);
+	assert_int_equal(a.calls, 0);
+	unlink(src);
+}
+
+/* ---- FTP (pyftpdlib) ---- */
+
+#define FTP_USER "gw"
+#define FTP_PASS "ftp-Secret-42"
+
+static pid_t ftp_pid = -1;
+static int ftp_port;
+static char ftp_root[80];
+static const char *ftp_missing; /* why the FTP tests are skipped, or NULL */
+
+static const char ftp_script[] =
+	"import logging, os, sys\n"
+	"logging.disable(logging.CRITICAL)\n"
+	"from pyftpdlib.authorizers import DummyAuthorizer\n"
+	"from pyftpdlib.handlers import FTPHandler\n"
+	"from pyftpdlib.servers import FTPServer\n"
+	"a = DummyAuthorizer()\n"
+	"a.add_user('" FTP_USER "', '" FTP_PASS "', sys.argv[1], perm='elradfmwMT')\n"
+	"FTPHandler.authorizer = a\n"
+	"FTPHandler.auth_failed_timeout = 0\n"
+	"s = FTPServer(('127.0.0.1', 0), FTPHandler)\n"
+	"sys.stdout.write('%d\\n' % s.socket.getsockname()[1])\n"
+	"sys.stdout.flush()\n"
+	"os.dup2(os.open(os.devnull, os.O_WRONLY), 1)\n"
+	"s.serve_forever()\n";
+
+/* Debian's python3 first (pyenv shims and the like hide its packages), else the one on PATH. */
+static const char *python(void)
+{
+	const char *env = getenv("TWCGW_PYTHON");
+
+	if (env && env[0])
+		return env;
+	return access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "python3";
+}
+
+static void ftp_start(void)
+{
+	int out[2];
+	char buf[32] = "";
+	ssize_t n;
+	pid_t parent = getpid();
+
+	snprintf(ftp_root, sizeof(ftp_root), "%s/ftp", store_dir);
+	if (mkdir(ftp_root, 0700) != 0 || pipe2(out, O_CLOEXEC) != 0) {
+		ftp_missing = "cannot set up its directory";
+		return;
+	}
+	ftp_pid = fork();
+	if (ftp_pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+
+		/* Gone with the test, however the test ends. */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (getppid() != parent)
+			_exit(1);
+		dup2(out[1], STDOUT_FILENO);
+		if (null >= 0 && !getenv("TWCGW_TEST_DEBUG"))
+			dup2(null, STDERR_FILENO);
+		execlp(python(), python(), "-c", ftp_script, ftp_root, (char *)NULL);
+		_exit(127);
+	}
+	close(out[1]);
+	/* The port and a newline; EOF first when python3 or pyftpdlib is missing. */
+	n = 0;
+	while (ftp_pid > 0 && (size_t)n < sizeof(buf) - 1 && !memchr(buf, '\n', (size_t)n)) {
+		ssize_t r = read(out[0], buf + n, sizeof(buf) - 1 - (size_t)n);
+
+		if (r <= 0)
+			break;
+		n += r;
+		buf[n] = '\0';
+	}
+	close(out[0]);
+	ftp_port = memchr(buf, '\n', (size_t)n) ? (int)strtol(buf, NULL, 10) : 0;
+	if (ftp_port <= 0) {
+		ftp_missing = "python3 with pyftpdlib is not installed (Debian: python3-pyftpdlib)";
+		if (ftp_pid > 0) {
+			kill(ftp_pid, SIGTERM);
+			waitpid(ftp_pid, NULL, 0);
+		}
+		ftp_pid = -1;
+	}
+}
+
+static void ftp_stop(void)
+{
+	if (ftp_pid > 0) {
+		kill(ftp_pid, SIGTERM);
+		waitpid(ftp_pid, NULL, 0);
+	}
+}
+
+static bool ftp_skip(void)
+{
+	if (!ftp_missing)
+		return false;
+	fprintf(stderr, "[  SKIP    ] FTP: %s\n", ftp_missing);
+	return true;
+}
+
+static char *ftp_url(const char *pass, const char *path)
+{
+	static char u[4][160];
+	static int i;
+	char *out = u[i++ % 4];
+
+	snprintf(out, sizeof(u[0]), "ftp://" FTP_USER ":%s@127.0.0.1:%d%s", pass, ftp_port, path);
+	return out;
+}
+
+static char *ftp_file(const char *name)
+{
+	static char p[160];
+
+	snprintf(p, sizeof(p), "%s/%s", ftp_root, name);
+	return p;
+}
+
+static void test_ftp_upload(void **state)
+{
+	struct fixture *f = *state;
+	struct answer dir = { 0 }, named = { 0 }, denied = { 0 };
+	const char *src = tmp_path("CP 1-security-20240131T120000Z.log");
+	struct gw_http_xfer x_dir = { .url = ftp_url(FTP_PASS, "/"), .path = src, .upload = true };
+	struct gw_http_xfer x_named = { .url = ftp_url(FTP_PASS, "/named.log"), .path = src, .upload = true };
+	struct gw_http_xfer x_denied = { .url = ftp_url("wrong", "/denied.log"), .path = src, .upload = true };
+	static const char content[] = "2024-01-31T12:00:00.000Z StartupOfTheDevice\n";
+	char *got;
+	size_t len = 0;
+
+	if (ftp_skip())
+		skip();
+	file_put(src, content, sizeof(content) - 1);
+	assert_true(start_xfer(f, &dir, &x_dir) > 0);
+	assert_true(start_xfer(f, &named, &x_named) > 0);
+	assert_true(start_xfer(f, &denied, &x_denied) > 0);
+	assert_int_equal(run(f), 0);
+
+	/* STOR's final reply; to a directory URL under the file's own name (its space escaped). */
+	assert_int_equal(dir.status, 226);
+	assert_string_equal(dir.body, "");
+	got = file_get(ftp_file("CP 1-security-20240131T120000Z.log"), &len);
+	assert_non_null(got);
+	assert_string_equal(got, content);
+	assert_int_equal(named.status, 226);
+	got = file_get(ftp_file("named.log"), &len);
+	assert_non_null(got);
+	assert_string_equal(got, content);
+	/* A wrong password is the server's 530, not a bare errno. */
+	assert_int_equal(denied.status, 530);
+	assert_false(exists(ftp_file("denied.log")));
+	unlink(src);
+}
+
+static void test_ftp_download(void **state)
+{
+	struct fixture *f = *state;
+	struct answer ok = { 0 }, missing = { 0 }, big = { 0 };
+	char data[20000];
+	const char *p_ok = tmp_path("ftp-ok.bin"), *p_missing = tmp_path("ftp-missing.bin");
+	const char *p_big = tmp_path("ftp-big.bin");
+	struct gw_http_xfer x_ok = { .url = ftp_url(FTP_PASS, "/fw.bin"), .path = p_ok };
+	struct gw_http_xfer x_missing = { .url = ftp_url(FTP_PASS, "/nothing.bin"), .path = p_missing };
+	struct gw_http_xfer x_big = { .url = ftp_url(FTP_PASS, "/fw.bin"), .path = p_big, .max_bytes = 19999 };
+	struct stat st;
+	char *got;
+	size_t len = 0;
+
+	if (ftp_skip())
+		skip();
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (char)(i * 7 + 3);
+	file_put(ftp_file("fw.bin"), data, sizeof(data));
+	assert_true(start_xfer(f, &ok, &x_ok) > 0);
+	assert_true(start_xfer(f, &missing, &x_missing) > 0);
+	assert_true(start_xfer(f, &big, &x_big) > 0);
+	assert_int_equal(run(f), 0);
+
+	assert_int_equal(ok.status, 226);
+	got = file_get(p_ok, &len);
+	assert_non_null(got);
+	assert_int_equal(len, sizeof(data));
+	assert_memory_equal(got, data, sizeof(data));
+	assert_int_equal(stat(p_ok, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_false(exists(part_of(p_ok)));
+	assert_int_equal(missing.status, 550);
+	assert_false(exists(p_missing));
+	assert_false(exists(part_of(p_missing)));
+	assert_int_equal(big.status, -EFBIG);
+	assert_false(exists(p_big));
+	assert_false(exists(part_of(p_big)));
+	unlink(p_ok);
+}
+
+/* ---- credentials and the log ---- */
+
+static void test_credentials_not_logged(void **state)
+{
+	struct fixture *f = *state;
+	struct answer dl = { 0 }, up = { 0 }, ftp = { 0 };
+	const char *log = tmp_path("stderr.txt");
+	const char *src = tmp_path("cred.log");
+	char http_url[160], ftp_refused[160];
+	struct gw_http_xfer x_dl = { .url = http_url, .path = tmp_path("cred.bin") };
+	struct gw_http_xfer x_up = { .url = ftp_refused, .path = src, .upload = true };
+	struct gw_http_xfer x_ftp = { .url = ftp_url("Hunter2-ftp", "/x.log"), .path = src, .upload = true };
+	enum gw_log_level level = gw_log_get_level();
+	int saved = dup(STDERR_FILENO);
+	int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	char *text;
+
+	snprintf(http_url, sizeof(http_url), "http://admin:Hunter2-http@127.0.0.1:%d/status/401?token=Hunter2-q",
+		 server_port);
+	snprintf(ftp_refused, sizeof(ftp_refused), "ftp://admin:Hunter2-refused@127.0.0.1:%d/dir/", refused_port());
+	file_put(src, "data", 4);
+	assert_true(saved >= 0 && fd >= 0);
+	assert_int_equal(dup2(fd, STDERR_FILENO), STDERR_FILENO);
+	close(fd);
+	gw_log_set_level(GW_LOG_DEBUG);
+
+	assert_true(start_xfer(f, &dl, &x_dl) > 0);
+	assert_true(start_xfer(f, &up, &x_up) > 0);
+	if (!ftp_missing)
+		assert_true(start_xfer(f, &ftp, &x_ftp) > 0);
+	/* A failure to open the local file is logged with the URL too. */
+	assert_int_equal(gw_http_transfer(f->http,
+					  &(struct gw_http_xfer){ .url = ftp_refused, .path = tmp_path("none"),
+								  .upload = true },
+					  on_done, &dl),
+			 -ENOENT);
+	assert_int_equal(run(f), 0);
+
+	gw_log_set_level(level);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	assert_int_equal(dl.status, 401);
+	assert_int_equal(up.status, -ECONNREFUSED);
+	if (!ftp_missing)
+		assert_int_equal(ftp.status, 530);
+	text = file_get(log, NULL);
+	assert_non_null(text);
+	/* The transfers were logged, host and path, without user, password or query. */
+	assert_non_null(strstr(text, "download of http://127.0.0.1:"));
+	assert_non_null(strstr(text, "/status/401"));
+	assert_non_null(strstr(text, "upload to ftp://127.0.0.1:"));
+	assert_null(strstr(text, "Hunter2"));
+	assert_null(strstr(text, "admin"));
+	unlink(log);
+	unlink(src);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1061,17 +1639,42 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_pin_mismatch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pin_no_reuse_of_unpinned, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pin_bad_requests, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_upload_http, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_download, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_download_https, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_transfer_bad, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ftp_upload, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ftp_download, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_credentials_not_logged, setup, teardown),
 	};
 	int rc;
 
 	gw_log_set_level(getenv("TWCGW_TEST_DEBUG") ? GW_LOG_DEBUG : GW_LOG_WARN);
+	snprintf(store_dir, sizeof(store_dir), "/tmp/test_gw_http.XXXXXX");
+	if (!mkdtemp(store_dir)) {
+		fprintf(stderr, "mkdtemp: %s\n", strerror(errno));
+		return 1;
+	}
 	/* Before any loop exists, so the child inherits no lws or curl state worth speaking of. */
 	if (server_start() != 0 || tls_server_start() != 0) {
 		fprintf(stderr, "cannot start the test servers: %s\n", strerror(errno));
 		return 1;
 	}
+	ftp_start();
+	if (ftp_missing)
+		fprintf(stderr, "test_gw_http: the FTP tests are skipped: %s\n", ftp_missing);
 	rc = cmocka_run_group_tests(tests, NULL, NULL);
 	server_stop();
 	tls_server_stop();
+	ftp_stop();
+	/* Whatever a failed test left in it. */
+	{
+		char cmd[128];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", store_dir);
+		if (system(cmd) != 0)
+			fprintf(stderr, "could not remove %s\n", store_dir);
+	}
 	return rc;
 }
