@@ -10,8 +10,9 @@
 
 #include <stdbool.h>
 
+#include <libwebsockets.h>
+
 struct gw_loop;
-struct lws;
 
 struct gw_rawfd_ops {
 	/* POLLIN. Return 0, or -1 to have lws close the descriptor. */
@@ -28,6 +29,10 @@ struct gw_rawfd {
 	int fd;                        /* the descriptor lws polls (the dup, when adopted as one) */
 	const struct gw_rawfd_ops *ops;
 	void *owner;
+	/* lws 4.1.6 clears POLLOUT on a raw file after its writeable callback returns, losing a request
+	 * made inside it: such a request is made again on the next loop turn. */
+	bool in_writeable, rearm;
+	lws_sorted_usec_list_t sul_rearm;
 };
 
 /**
@@ -39,7 +44,8 @@ struct gw_rawfd {
 int gw_rawfd_adopt(struct gw_rawfd *rf, struct gw_loop *loop, int fd, bool dup, const struct gw_rawfd_ops *ops,
 		   void *owner);
 
-/* Ask for on_writeable once the descriptor can be written. */
+/* Ask for on_writeable once the descriptor can be written (also from inside on_writeable: a write
+ * that filled the descriptor's buffer asks for the rest). */
 void gw_rawfd_want_write(struct gw_rawfd *rf);
 /* Stop or resume on_rx. */
 void gw_rawfd_rx_enable(struct gw_rawfd *rf, bool on);
