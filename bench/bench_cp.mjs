@@ -4,9 +4,12 @@
 // wake-ups; CPU per answered OCPP CALL at 1 and 16 outstanding and what happens past capacity; how
 // long a SetChargingProfile takes to reach a heartbeat frame on the wire; start to first heartbeat;
 // binary size, libraries and startup RSS. It prints one table, each figure beside its target.
+// --latency runs only the SetChargingProfile phase (about 2 minutes for 100 profiles) and also says,
+// per slave, how long the CALL waited for that slave's next heartbeat and whether that heartbeat
+// already carried the new limit (a further delay would show as "later heartbeats").
 //
-//   node bench/bench_cp.mjs [--build DIR] [--quick] [--window S] [--profiles N] [--starts N]
-//                           [--calls N] [--json FILE]
+//   node bench/bench_cp.mjs [--build DIR] [--quick] [--latency] [--window S] [--profiles N]
+//                           [--starts N] [--calls N] [--json FILE]
 //
 // TWCGW_BIN and TWCSIM_BIN override the binaries. Exits 1 if anything fails to start.
 import { spawn, spawnSync } from 'node:child_process';
@@ -23,11 +26,11 @@ const { RPCServer } = require('ocpp-rpc');
 
 function usage(msg) {
   if (msg) console.error(`bench_cp: ${msg}`);
-  console.error('usage: node bench/bench_cp.mjs [--build DIR] [--quick] [--window S] [--profiles N] [--starts N] [--calls N] [--json FILE]');
+  console.error('usage: node bench/bench_cp.mjs [--build DIR] [--quick] [--latency] [--window S] [--profiles N] [--starts N] [--calls N] [--json FILE]');
   process.exit(2);
 }
 
-const opt = { build: 'build', window: 120, settle: 20, profiles: 100, starts: 5, calls: 20000, burst: 5000, strace: 20, json: null, quick: false };
+const opt = { build: 'build', window: 120, settle: 20, profiles: 100, starts: 5, calls: 20000, burst: 5000, strace: 20, json: null, quick: false, latency: false };
 for (let i = 2; i < process.argv.length; i++) {
   const a = process.argv[i];
   const num = () => {
@@ -37,6 +40,7 @@ for (let i = 2; i < process.argv.length; i++) {
   };
   if (a === '--build') opt.build = process.argv[++i] ?? usage('--build needs a directory');
   else if (a === '--quick') Object.assign(opt, { quick: true, window: 20, settle: 10, profiles: 10, calls: 5000, burst: 2000, strace: 5 });
+  else if (a === '--latency') opt.latency = true;
   else if (a === '--window') opt.window = num();
   else if (a === '--profiles') opt.profiles = num();
   else if (a === '--starts') opt.starts = num();
@@ -394,11 +398,17 @@ async function profiles(gw, bus, csms, r) {
   await bus.ctl.cmd('reset-stats');
   const per = [];
   const last = [];
+  // Where the time goes: per (slave, profile) the wait for that slave's first heartbeat after the
+  // CALL, and how many heartbeats it heard until one carried the new limit (1: the first did).
+  const firstHb = [];
+  const hbCounts = {};
+  const answerMs = [];
   let failed = 0;
   for (let i = 0; i < opt.profiles; i++) {
     const limit = i % 2 ? 10 : 16;
     // A random offset so the CALL lands at every phase of the 3 s heartbeat cycle.
     await sleep(Math.random() * 1000);
+    const h0 = (await bus.ctl.cmd('status')).slaves.map((x) => x.heartbeats);
     const t0 = nowMs();
     const ans = await client.call('SetChargingProfile', {
       connectorId: 0,
@@ -410,15 +420,25 @@ async function profiles(gw, bus, csms, r) {
         },
       },
     });
+    answerMs.push(nowMs() - t0);
     if (ans.status !== 'Accepted') throw new Error(`SetChargingProfile answered ${JSON.stringify(ans)}`);
     const seen = new Map();
+    const heard = new Map();
     const end = t0 + 10000;
     while (seen.size < charging.length && nowMs() < end) {
       const st = await bus.ctl.cmd('status');
       const t = nowMs();
-      for (const k of charging) if (!seen.has(k) && st.slaves[k].toldAmps === limit) seen.set(k, t - t0);
+      for (const k of charging) {
+        const n = st.slaves[k].heartbeats - h0[k];
+        if (!heard.has(k) && n > 0) heard.set(k, t - t0);
+        if (!seen.has(k) && st.slaves[k].toldAmps === limit) {
+          seen.set(k, t - t0);
+          hbCounts[n] = (hbCounts[n] || 0) + 1;
+        }
+      }
       if (seen.size < charging.length) await sleep(10);
     }
+    firstHb.push(...heard.values());
     if (seen.size < charging.length) failed++;
     per.push(...seen.values());
     if (seen.size) last.push(Math.max(...seen.values()));
@@ -428,6 +448,8 @@ async function profiles(gw, bus, csms, r) {
     n: opt.profiles, failed, perSlaveMedianMs: pct(per, 50), perSlaveMaxMs: Math.max(...per),
     allSlavesMedianMs: pct(last, 50), allSlavesMaxMs: Math.max(...last),
     maxHeartbeatGapMs: Math.max(...st.slaves.map((s) => s.maxGapMs)),
+    firstHeartbeatMedianMs: pct(firstHb, 50), firstHeartbeatMaxMs: Math.max(...firstHb),
+    answerMedianMs: pct(answerMs, 50), heartbeatsUntilLimit: hbCounts,
   };
   log(`profile: ${JSON.stringify(r.profile)}`);
 }
@@ -467,6 +489,27 @@ function binaryFacts(r) {
 
 // ---- the table --------------------------------------------------------------------------------
 
+function profileRows(r) {
+  const p = r.profile;
+  const yes = (b) => (b ? 'yes' : 'no');
+  const sec = (ms) => (ms / 1000).toFixed(2);
+  const counts = Object.entries(p.heartbeatsUntilLimit).map(([k, v]) => `${v} x ${k}`).join(', ');
+  return [
+    [`SetChargingProfile -> wire, per slave (${p.n})`, `median ${sec(p.perSlaveMedianMs)} s, max ${sec(p.perSlaveMaxMs)} s${p.failed ? `, ${p.failed} not seen in 10 s` : ''}`, '<= 1.1 s max', yes(p.perSlaveMaxMs <= 1100 && !p.failed)],
+    ['  ... both slaves', `median ${sec(p.allSlavesMedianMs)} s, max ${sec(p.allSlavesMaxMs)} s`, '-', '-'],
+    ['  ... CALL -> CALLRESULT', `median ${p.answerMedianMs.toFixed(1)} ms`, '-', '-'],
+    ['  ... CALL -> that slave\'s next heartbeat', `median ${sec(p.firstHeartbeatMedianMs)} s, max ${sec(p.firstHeartbeatMaxMs)} s`, '-', '-'],
+    ['  ... heartbeats heard until the limit', counts || 'n/a', '1 (the next one)', yes(Object.keys(p.heartbeatsUntilLimit).every((k) => k === '1'))],
+    ['  max heartbeat gap meanwhile', `${sec(p.maxHeartbeatGapMs)} s`, '<= 3.5 s', yes(p.maxHeartbeatGapMs <= 3500)],
+  ];
+}
+
+function formatRows(rows) {
+  const w = [0, 1, 2, 3].map((i) => Math.max(...rows.map((x) => x[i].length), ['figure', 'measured', 'target', 'met?'][i].length));
+  const line = (x) => `| ${x.map((c, i) => c.padEnd(w[i])).join(' | ')} |`;
+  return [line(['figure', 'measured', 'target', 'met?']), `|${w.map((n) => '-'.repeat(n + 2)).join('|')}|`, ...rows.map(line)].join('\n');
+}
+
 function table(r) {
   const f1 = (v) => (Number.isFinite(v) ? v.toFixed(1) : 'n/a');
   const f2 = (v) => (Number.isFinite(v) ? v.toFixed(2) : 'n/a');
@@ -490,17 +533,13 @@ function table(r) {
     ['CALL->CALLRESULT p50/p99, 16', `${f2(o.at16.p50ms)} / ${f2(o.at16.p99ms)} ms`, '-', '-'],
     ['load generator CPU share, 1 | 16', `${(o.at1.genCpuShare * 100).toFixed(0)}% | ${(o.at16.genCpuShare * 100).toFixed(0)}% (twcgw ${(o.at1.gwCpuShare * 100).toFixed(0)}% | ${(o.at16.gwCpuShare * 100).toFixed(0)}%)`, 'generator not the bottleneck', '-'],
     [`past capacity: ${b.sent} at once`, `${b.results} results, ${Object.entries(b.callErrors).map(([k, v]) => `${v} ${k}`).join(', ') || 'no'} CALLERRORs, ${b.unanswered} unanswered in ${b.seconds.toFixed(1)} s${b.linkDropped ? ', link dropped' : ''}`, 'no silent drop', yes(answered === b.sent && !b.linkDropped)],
-    [`SetChargingProfile -> wire, per slave (${r.profile.n})`, `median ${(r.profile.perSlaveMedianMs / 1000).toFixed(2)} s, max ${(r.profile.perSlaveMaxMs / 1000).toFixed(2)} s${r.profile.failed ? `, ${r.profile.failed} not seen in 10 s` : ''}`, '<= 1.1 s max', yes(r.profile.perSlaveMaxMs <= 1100 && !r.profile.failed)],
-    ['  ... both slaves', `median ${(r.profile.allSlavesMedianMs / 1000).toFixed(2)} s, max ${(r.profile.allSlavesMaxMs / 1000).toFixed(2)} s`, '-', '-'],
-    ['  max heartbeat gap meanwhile', `${(r.profile.maxHeartbeatGapMs / 1000).toFixed(2)} s`, '<= 3.5 s', yes(r.profile.maxHeartbeatGapMs <= 3500)],
+    ...profileRows(r),
     [`start -> first master heartbeat (${r.start.runs.length})`, `median ${(r.start.medianMs / 1000).toFixed(2)} s (${r.start.runs.map((t) => (t / 1000).toFixed(2)).join(' ')})`, '<= 0.8 s', yes(r.start.medianMs <= 800)],
     ['binary size', `${(r.binary.bytes / 1024).toFixed(0)} KiB file; text ${(r.binary.text / 1024).toFixed(0)} KiB, data ${(r.binary.data / 1024).toFixed(0)} KiB, bss ${(r.binary.bss / 1024).toFixed(0)} KiB`, '-', '-'],
     ['shared libraries (ldd)', `${r.binary.libs}`, '- (load only what the config uses)', '-'],
     ['startup RSS (after 2 s)', `${f2(r.startupRssMiB)} MiB`, '-', '-'],
   ];
-  const w = [0, 1, 2, 3].map((i) => Math.max(...rows.map((x) => x[i].length), ['figure', 'measured', 'target', 'met?'][i].length));
-  const line = (x) => `| ${x.map((c, i) => c.padEnd(w[i])).join(' | ')} |`;
-  return [line(['figure', 'measured', 'target', 'met?']), `|${w.map((n) => '-'.repeat(n + 2)).join('|')}|`, ...rows.map(line)].join('\n');
+  return formatRows(rows);
 }
 
 // ---- main -------------------------------------------------------------------------------------
@@ -520,6 +559,18 @@ async function main() {
     await sleep(2000);
     if (gw.exited) throw new Error(`twcgw exited: ${gw.out.slice(-1500)}`);
     r.startupRssMiB = mib(statusKiB(gw.child.pid, 'VmRSS'));
+    if (opt.latency) {
+      // Only the latency: both cars in a transaction, a short settle, then the profiles.
+      await waitFor('two StartTransactions', async () => (csms.counts.StartTransaction || 0) >= 2, 60000, 200);
+      await sleep(5000);
+      log(`${opt.profiles} charging profiles`);
+      await profiles(gw, bus, csms, r);
+      r.machine.loadavgEnd = os.loadavg();
+      console.log(formatRows(profileRows(r)));
+      console.log(`machine: ${r.machine.cpus} x ${r.machine.model}; load average ${r.machine.loadavg.map((x) => x.toFixed(2)).join(' ')} at start, ${r.machine.loadavgEnd.map((x) => x.toFixed(2)).join(' ')} at end`);
+      if (opt.json) writeFileSync(opt.json, JSON.stringify(r, null, 2));
+      return;
+    }
     log(`steady state: settle ${opt.settle} s, window ${opt.window} s`);
     await steady(gw, bus, csms, dir, r);
     log(`${opt.profiles} charging profiles`);

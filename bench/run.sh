@@ -2,8 +2,9 @@
 # The one command of issue 19's benchmarks: builds twcgw and twc-sim (RelWithDebInfo, into build/
 # unless --build DIR names another directory), then runs bench/bench_cp.mjs, which measures one charge
 # point with three simulated slaves against a loopback central system and prints the table of figures
-# beside their targets. Every other option (--quick, --window S, --profiles N, --starts N, --calls N,
-# --json FILE) goes to bench_cp.mjs; --no-build skips the build.
+# beside their targets. Every other option (--quick, --latency, --window S, --profiles N, --starts N,
+# --calls N, --json FILE) goes to bench_cp.mjs; --no-build skips the build. --latency measures only
+# SetChargingProfile -> heartbeat on the wire (about 2 minutes instead of 8).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)

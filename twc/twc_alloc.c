@@ -5,9 +5,12 @@
  * goes out, counting what the other slaves may be holding right now. Because the clamp only ever
  * uses room the others have been seen to give up (a lowering counts once the slave reports it and its
  * car has come down), "lower one slave before raising another" holds by construction, whatever order
- * heartbeats go out in and whichever frames are lost.
+ * heartbeats go out in and whichever frames are lost. twc_alloc_site() does the same one level up:
+ * budgets for several buses on one supply, each bus raised only into room the others gave up.
  */
 #include "twc_alloc.h"
+
+#include <errno.h>
 
 static int imin(int a, int b)
 {
@@ -184,4 +187,100 @@ struct twc_grant twc_alloc_clamp(const struct twc_limits *lim, int reserved, con
 	g.command = true;
 	g.amps = want;
 	return g;
+}
+
+/* ---- the site ---- */
+
+/* Whether bus @i, with @extra amps above its need, comes before bus @j with @extra_j in the per-car
+ * water-filling: fewer amps per car first, then the lower index. */
+static bool site_before(int extra_i, int cars_i, int i, int extra_j, int cars_j, int j)
+{
+	long a = (long)extra_i * imax(cars_j, 1), b = (long)extra_j * imax(cars_i, 1);
+
+	return a != b ? a < b : i < j;
+}
+
+/* Hand out @left amps one at a time to the bus with the fewest amps per car above its need, each up
+ * to @top[i]; @amt[] grows in place. Returns what could not be placed. */
+static int site_fill(const struct twc_site_bus *b, int n, const int *top, int *amt, int left)
+{
+	while (left > 0) {
+		int best = -1;
+
+		for (int i = 0; i < n; i++)
+			if (amt[i] < top[i] && (best < 0 || site_before(amt[i] - b[i].need, b[i].cars, i,
+									 amt[best] - b[best].need, b[best].cars, best)))
+				best = i;
+		if (best < 0)
+			break;
+		amt[best]++;
+		left--;
+	}
+	return left;
+}
+
+int twc_alloc_site(int site_max, const struct twc_site_bus *b, int n, int *budget)
+{
+	int fair[TWC_SITE_MAX_BUSES], top[TWC_SITE_MAX_BUSES];
+	bool cand[TWC_SITE_MAX_BUSES];
+	long need = 0, held = 0, used;
+	int room;
+
+	if (n <= 0)
+		return 0;
+	if (n > TWC_SITE_MAX_BUSES)
+		return -EINVAL;
+	site_max = imax(site_max, 0);
+	for (int i = 0; i < n; i++) {
+		need += imax(b[i].need, 0);
+		held += imax(b[i].held, 0);
+		fair[i] = imax(b[i].need, 0);
+		/* A bus that can start a car: its wish reaches its start. */
+		cand[i] = b[i].wants > fair[i] && b[i].start <= b[i].wants;
+	}
+	/* Short: drop whole buses until each left can start a car, those not charging above their need
+	 * first, then the last. */
+	for (;;) {
+		int drop = -1;
+
+		used = need;
+		for (int i = 0; i < n; i++)
+			if (cand[i])
+				used += imax(b[i].start, fair[i]) - fair[i];
+		if (used <= site_max)
+			break;
+		for (int i = n - 1; i >= 0; i--)
+			if (cand[i] && (drop < 0 || (b[drop].held > b[drop].need && b[i].held <= b[i].need)))
+				drop = i;
+		if (drop < 0)
+			break;
+		cand[drop] = false;
+	}
+	for (int i = 0; i < n; i++) {
+		if (cand[i])
+			fair[i] = imax(b[i].start, fair[i]);
+		top[i] = cand[i] ? imax(b[i].wants, fair[i]) : fair[i];
+	}
+	if (used <= site_max)
+		site_fill(b, n, top, fair, (int)(site_max - used));
+
+	/* Above its share: come down to it (what it holds still counts until it has). Below: raised
+	 * only into the room that is free now, shared the same way. */
+	room = site_max;
+	for (int i = 0; i < n; i++) {
+		budget[i] = imax(b[i].held, 0);
+		room -= budget[i];
+		top[i] = budget[i];
+		if (fair[i] <= budget[i])
+			budget[i] = top[i] = fair[i];
+		else
+			top[i] = fair[i];
+	}
+	if (held > site_max) {
+		for (int i = 0; i < n; i++)
+			budget[i] = imin(budget[i], fair[i]);
+		return -ERANGE;
+	}
+	site_fill(b, n, top, budget, room);
+	return 0;
 }

@@ -121,4 +121,37 @@ struct twc_grant {
 struct twc_grant twc_alloc_clamp(const struct twc_limits *lim, int reserved, const struct twc_alloc_slave *s,
 				 int idx, int target);
 
+/* ---- several buses on one supply (site.maxAmps) ---- */
+
+#define TWC_SITE_MAX_BUSES 64
+
+/* One bus of a site as twc_alloc_site() sees it, whole amps (twc_bus_site_view()). */
+struct twc_site_bus {
+	int held;     /* what its TWCs may hold now, reservations included (twc_bus_held_total()) */
+	int need;     /* the least it can be brought down to: reserved amps and protocol 2 floors */
+	int wants;    /* what it would hold with the site to itself (>= need) */
+	int start;    /* the least budget with which one of its cars can charge (>= need) */
+	int cars;     /* cars that want current */
+};
+
+/**
+ * twc_alloc_site() - each bus's budget (the most it may hold) on a supply of @site_max amps.
+ * @site_max: site.maxAmps.
+ * @b:        @n buses (borrowed). A bus that lost its link, or whose TWCs are only reserved, is
+ *            still one of them: its held amps count as long as it reports them.
+ * @budget:   out, @n budgets.
+ *
+ * Fair first: every bus keeps its need, cars are dropped (whole buses, those not holding above
+ * their need and then the last) until each bus left can start one, and the rest is shared per car
+ * (water-filling up to what each wants). Safe second: a bus above its fair share gets that share and
+ * must come down; a bus below it is raised only into room the others have already given up, so for
+ * every bus i, budget[i] + sum over j != i of max(held[j], budget[j]) <= site_max. Each bus raising
+ * to its budget while the others are still where they are (or lowering) therefore keeps the sum of
+ * what all hold within the site, whatever the order; lowered amps go to the others on the next call.
+ * Return: 0, -EINVAL for more than TWC_SITE_MAX_BUSES buses, or -ERANGE when the buses hold more
+ * than @site_max already (then nobody is raised: each budget is the bus's fair share, or what it
+ * holds if that is less).
+ */
+int twc_alloc_site(int site_max, const struct twc_site_bus *b, int n, int *budget);
+
 #endif

@@ -1,9 +1,10 @@
 /*
  * twc_bus: the master side of one TWC Gen 2 RS-485 bus. It runs the start-up linkready burst,
  * registers up to three slaves from their linkready (protocol version from its length), heartbeats
- * them round-robin at least TWC_HEARTBEAT_SPACING_MS apart, forgets a slave after 26 s of silence,
- * and decides when each heartbeat carries a command. The amps in every heartbeat come from
- * twc_alloc, fed with what each slave may really be holding (twc_bus_held.c); queries and start/stop
+ * them oldest-first TWC_HEARTBEAT_SPACING_MS apart (a slave with a new limit sooner, see
+ * hb_plan()), forgets a slave after 26 s of silence, and decides when each heartbeat carries a
+ * command. The amps in every heartbeat come from twc_alloc, fed with what each slave may really be
+ * holding (twc_bus_held.c) and capped by a site budget if one is set; queries and start/stop
  * commands fill the quiet time between heartbeats (twc_bus_query.c).
  * Time is always the caller's now_ms; the only output is env->write, env->event and env->persist.
  */
@@ -68,6 +69,7 @@ struct twc_bus *twc_bus_new(const struct twc_bus_config *cfg, const struct twc_b
 	bus->cfg = *cfg;
 	bus->env = *env;
 	bus->available = cfg->limits.wiring_max_all;
+	bus->budget = -1;
 	twc_rx_init(&bus->rx, TWC_RX_STRICT);
 	bus->now_ms = now_ms;
 	twc_bus_link_up(bus, now_ms);
@@ -122,6 +124,20 @@ int twc_bus_set_config(struct twc_bus *bus, const struct twc_bus_config *cfg)
 void twc_bus_set_available(struct twc_bus *bus, int amps)
 {
 	bus->available = amps < 0 ? 0 : amps;
+}
+
+void twc_bus_set_budget(struct twc_bus *bus, int amps)
+{
+	bus->budget = amps < 0 ? -1 : amps;
+}
+
+/* The wiring as the allocator sees it: a site budget below the wiring takes its place as the total,
+ * so both the shares and the clamp keep within it. */
+void twc_bus_limits(const struct twc_bus *bus, struct twc_limits *out)
+{
+	*out = bus->cfg.limits;
+	if (bus->budget >= 0 && bus->budget < out->wiring_max_all)
+		out->wiring_max_all = bus->budget;
 }
 
 static int find_slot(const struct twc_bus *bus, uint16_t id)
@@ -433,15 +449,173 @@ static uint64_t linkready_time(const struct twc_bus *bus)
 	return bus->next_linkready_ms > after_tx ? bus->next_linkready_ms : after_tx;
 }
 
-static int next_slot(const struct twc_bus *bus)
+/*
+ * A raise the clamp cuts short while another slave is still coming down (a lowering it has not
+ * answered, or a car still drawing above its new limit) waits: the room is on its way, and telling
+ * the full value once spares the car a second change. A raise short for any other reason goes out.
+ */
+static bool raise_waits(const struct twc_bus *bus, const struct twc_alloc_slave *view, const int *target, int i,
+			struct twc_grant g)
 {
-	for (int k = 0; k < TWC_MAX_SLAVES; k++) {
-		int i = (bus->rr + k) % TWC_MAX_SLAVES;
+	if (!g.command || g.amps >= target[i] ||
+	    twc_alloc_in_force(true, g.amps, view[i].protocol, 0) <= view[i].held_amps)
+		return false;
+	for (int j = 0; j < TWC_MAX_SLAVES; j++)
+		if (j != i && bus->slaves[j].used && view[j].told &&
+		    view[j].held_amps > twc_alloc_in_force(true, view[j].told_amps, view[j].protocol, 0))
+			return true;
+	return false;
+}
 
-		if (bus->slaves[i].used)
-			return i;
+/* ---- the heartbeat schedule ---- */
+
+/* By when slave @s must hear its next heartbeat. One never heartbeated is due at once: it keeps
+ * announcing itself until it hears us, and a real master answers a linkready straight away. */
+static uint64_t hb_deadline(const struct slave *s)
+{
+	return s->last_hb_ms ? s->last_hb_ms + TWC_HEARTBEAT_DEADLINE_MS : 0;
+}
+
+/* The registered slots by deadline, earliest first; ties in round-robin order from bus->rr. */
+static int hb_order(const struct twc_bus *bus, int *order, uint64_t *due)
+{
+	int n = 0;
+
+	for (int k = 0; k < TWC_MAX_SLAVES; k++) {
+		int i = (bus->rr + k) % TWC_MAX_SLAVES, j;
+		uint64_t d;
+
+		if (!bus->slaves[i].used)
+			continue;
+		d = hb_deadline(&bus->slaves[i]);
+		for (j = n; j > 0 && due[j - 1] > d; j--) {
+			order[j] = order[j - 1];
+			due[j] = due[j - 1];
+		}
+		order[j] = i;
+		due[j] = d;
+		n++;
 	}
-	return -1;
+	return n;
+}
+
+/* Whether the slaves with deadlines @due[0..n) (earliest first) can each still be heartbeated in
+ * time when the first of them can go at @t and the rest follow at the least spacing. */
+static bool hb_feasible(const uint64_t *due, int n, uint64_t t)
+{
+	for (int k = 0; k < n; k++)
+		if (t + (uint64_t)k * TWC_HEARTBEAT_MIN_SPACING_MS > due[k])
+			return false;
+	return true;
+}
+
+/*
+ * Whether the heartbeat slave @i would get now tells it a new limit (*lowering: one below what it may
+ * hold): what makes it worth an early heartbeat. The same amps that send_heartbeat() would tell. Not
+ * before it has reported (its first heartbeat carries no command), only once per value, and not for
+ * a raise short of its target.
+ */
+static bool hb_news(const struct twc_bus *bus, const struct twc_limits *lim, const struct twc_alloc_slave *view,
+		    const int *target, int i, bool *lowering)
+{
+	const struct slave *s = &bus->slaves[i];
+	struct twc_grant g;
+
+	*lowering = false;
+	if (!s->used || !s->have_shb)
+		return false;
+	g = twc_alloc_clamp(lim, twc_bus_reserved(bus), view, i, target[i]);
+	if (!g.command || (s->told && s->told_amps == g.amps) || (s->expedited && s->expedite_amps == g.amps))
+		return false;
+	*lowering = twc_alloc_in_force(true, g.amps, s->protocol, 0) < view[i].held_amps;
+	/* A raise the clamp cuts short waits for the room (a lowering elsewhere not yet answered) or for
+	 * its turn: told once when the room is there, the car sees one change instead of two. */
+	return *lowering || g.amps >= target[i];
+}
+
+struct hb_plan {
+	uint64_t at;    /* UINT64_MAX: no slave */
+	int slot;
+	bool expedite;  /* early, for a new limit */
+};
+
+/*
+ * When the next heartbeat goes out and to whom. Never sooner than TWC_HEARTBEAT_MIN_SPACING_MS after
+ * the last heartbeat, nor inside a query's reply window. Normally the slave heartbeated longest ago
+ * gets it TWC_HEARTBEAT_SPACING_MS after the last one, or earlier if the deadlines of those waiting
+ * (each TWC_HEARTBEAT_DEADLINE_MS after its last one) could not all be kept otherwise. A slave whose
+ * limit changes (a lowering first, then the one waiting longest) gets it as soon as the spacing
+ * allows, provided that everyone else can still be heartbeated by their deadlines afterwards; if not,
+ * the one whose deadline is nearest goes at once instead, so that the change can follow one least
+ * spacing later. So a new limit is on the wire within one or two least spacings, and a storm of
+ * changes never starves a slave: every heartbeat still keeps every deadline.
+ */
+static struct hb_plan hb_plan(const struct twc_bus *bus)
+{
+	struct hb_plan p = {UINT64_MAX, -1, false};
+	struct twc_alloc_slave view[TWC_MAX_SLAVES];
+	int target[TWC_MAX_SLAVES], order[TWC_MAX_SLAVES];
+	uint64_t due[TWC_MAX_SLAVES], earliest, latest, regular;
+	struct twc_limits lim;
+	int n = hb_order(bus, order, due), best = -1;
+	bool best_lowering = false, news = false;
+
+	if (n == 0)
+		return p;
+	earliest = bus->last_hb_any_ms ? bus->last_hb_any_ms + TWC_HEARTBEAT_MIN_SPACING_MS : 0;
+	if (bus->q.sent_ms && bus->q.sent_ms + TWC_REPLY_WINDOW_MS > earliest)
+		earliest = bus->q.sent_ms + TWC_REPLY_WINDOW_MS;
+	/* Deadlines are checked for when it really goes: not before the time of this call. */
+	if (bus->now_ms > earliest)
+		earliest = bus->now_ms;
+
+	twc_bus_limits(bus, &lim);
+	alloc_view(bus, view);
+	twc_alloc_share(&lim, bus->available, twc_bus_reserved(bus), view, target);
+	for (int k = 0; k < n; k++) {
+		uint64_t others[TWC_MAX_SLAVES];
+		int m = 0;
+		bool lowering;
+
+		if (!hb_news(bus, &lim, view, target, order[k], &lowering))
+			continue;
+		news = true;
+		if (best >= 0 && (best_lowering || !lowering))
+			continue;
+		for (int j = 0; j < n; j++)
+			if (j != k)
+				others[m++] = due[j];
+		if (!hb_feasible(others, m, earliest + TWC_HEARTBEAT_MIN_SPACING_MS))
+			continue;
+		best = order[k];
+		best_lowering = lowering;
+	}
+	if (best >= 0) {
+		p.at = earliest;
+		p.slot = best;
+		p.expedite = true;
+		return p;
+	}
+	/* The latest the first may go with everyone still in time at the least spacing. */
+	latest = due[0];
+	for (int k = 1; k < n; k++) {
+		uint64_t gap = (uint64_t)k * TWC_HEARTBEAT_MIN_SPACING_MS;
+		uint64_t t = due[k] > gap ? due[k] - gap : 0;
+
+		if (t < latest)
+			latest = t;
+	}
+	regular = bus->last_hb_any_ms ? bus->last_hb_any_ms + TWC_HEARTBEAT_SPACING_MS : 0;
+	p.at = news ? earliest : regular < latest ? regular : latest;
+	if (p.at < earliest)
+		p.at = earliest;
+	p.slot = order[0];
+	return p;
+}
+
+uint64_t twc_bus_hb_due(const struct twc_bus *bus)
+{
+	return hb_plan(bus).at;
 }
 
 /* A car is plugged in and asks for a limit: state 04 or 08 with limit 00 00. */
@@ -473,21 +647,33 @@ static bool command_needed(const struct slave *s, int amps)
 	return s->have_shb && s->limit_ca != 0 && s->limit_ca != ca && s->state_code != TWC_ST_ACK_LIMIT;
 }
 
-static void send_heartbeat(struct twc_bus *bus, int i)
+static void send_heartbeat(struct twc_bus *bus, int i, bool expedite)
 {
 	struct twc_alloc_slave view[TWC_MAX_SLAVES];
 	int target[TWC_MAX_SLAVES];
+	struct twc_limits lim;
 	struct slave *s = &bus->slaves[i];
 	struct slave before = *s;
 	struct twc_grant g;
 	struct twc_msg m = {0};
 	bool cmd;
 
+	twc_bus_limits(bus, &lim);
 	alloc_view(bus, view);
-	twc_alloc_share(&bus->cfg.limits, bus->available, twc_bus_reserved(bus), view, target);
+	twc_alloc_share(&lim, bus->available, twc_bus_reserved(bus), view, target);
 	for (int k = 0; k < TWC_MAX_SLAVES; k++)
 		bus->slaves[k].target_amps = target[k];
-	g = twc_alloc_clamp(&bus->cfg.limits, twc_bus_reserved(bus), view, i, target[i]);
+	g = twc_alloc_clamp(&lim, twc_bus_reserved(bus), view, i, target[i]);
+	if (raise_waits(bus, view, target, i, g)) {
+		g.command = s->told;
+		g.amps = s->told_amps;
+	}
+	/* One early heartbeat per new value: one that could not be told (a store or a write failed)
+	 * waits for the slave's turn rather than taking every early slot. */
+	if (expedite) {
+		s->expedited = true;
+		s->expedite_amps = g.amps;
+	}
 	/* The first heartbeat to a slave we have not heard from yet is 00, as a real master's: until it
 	 * reports, we do not know whether a car is charging on the limit it holds. */
 	cmd = g.command && s->have_shb && command_needed(s, g.amps);
@@ -553,15 +739,15 @@ void twc_bus_tick(struct twc_bus *bus, uint64_t now_ms)
 	twc_bus_held_sync(bus);
 
 	bool busy = twc_rx_busy(&bus->rx);
-	int i = next_slot(bus);
+	struct hb_plan hb = hb_plan(bus);
 
-	if (i >= 0 && now_ms >= bus->next_hb_ms) {
+	if (hb.slot >= 0 && now_ms >= hb.at) {
 		/* Listen before talk, but a heartbeat is never held back more than a few frames' time. */
-		if (busy && now_ms < bus->next_hb_ms + TWC_BUSY_DEFER_MAX_MS)
+		if (busy && now_ms < hb.at + TWC_BUSY_DEFER_MAX_MS)
 			return;
-		send_heartbeat(bus, i);
-		bus->rr = (i + 1) % TWC_MAX_SLAVES;
-		bus->next_hb_ms = now_ms + TWC_HEARTBEAT_SPACING_MS;
+		send_heartbeat(bus, hb.slot, hb.expedite);
+		bus->rr = (hb.slot + 1) % TWC_MAX_SLAVES;
+		bus->last_hb_any_ms = now_ms;
 		return;
 	}
 	if (bus->linkready_left > 0 && now_ms >= linkready_time(bus)) {
@@ -612,7 +798,7 @@ uint64_t twc_bus_next_deadline(const struct twc_bus *bus)
 		t = min64(t, bus->slaves[i].last_heard_ms + TWC_SLAVE_TIMEOUT_MS + 1);
 	}
 	if (any) {
-		uint64_t hb = bus->next_hb_ms;
+		uint64_t hb = twc_bus_hb_due(bus);
 
 		/* While deferring for an incoming frame, look again shortly. */
 		if (twc_rx_busy(&bus->rx) && bus->now_ms >= hb)
@@ -638,7 +824,7 @@ uint64_t twc_bus_next_deadline(const struct twc_bus *bus)
 	if (bus->q.kind != Q_NONE) {
 		t = min64(t, bus->q.sent_ms + TWC_QUERY_TIMEOUT_MS);
 	} else if (any && bus->linkready_left == 0) {
-		uint64_t due = UINT64_MAX;
+		uint64_t due = UINT64_MAX, hb_due = twc_bus_hb_due(bus);
 
 		for (int i = 0; i < TWC_MAX_SLAVES; i++)
 			due = min64(due, twc_bus_query_time(bus, &bus->slaves[i]));
@@ -649,11 +835,49 @@ uint64_t twc_bus_next_deadline(const struct twc_bus *bus)
 			due = due > open ? due : open;
 			due = due > bus->now_ms ? due : bus->now_ms + 1;
 			/* Only worth waking for if the window is still open then. */
-			if (due + TWC_REPLY_WINDOW_MS + TWC_BUSY_DEFER_MAX_MS <= bus->next_hb_ms)
+			if (due + TWC_REPLY_WINDOW_MS + TWC_BUSY_DEFER_MAX_MS <= hb_due)
 				t = min64(t, due);
 		}
 	}
 	return t;
+}
+
+/*
+ * For the site (twc_alloc_site()): what the bus holds, the least it can come down to (reservations
+ * cannot be told anything; a protocol 2 slave holding a limit keeps 6 A), and what it would hold
+ * with its own wiring and total but no budget: the shares it would give, or each slave's floor.
+ */
+void twc_bus_site_view(const struct twc_bus *bus, struct twc_site_bus *out)
+{
+	struct twc_alloc_slave view[TWC_MAX_SLAVES];
+	int target[TWC_MAX_SLAVES], reserved = twc_bus_reserved(bus), step = -1;
+
+	memset(out, 0, sizeof(*out));
+	out->held = twc_bus_held_total(bus);
+	out->need = reserved;
+	out->wants = reserved;
+	alloc_view(bus, view);
+	twc_alloc_share(&bus->cfg.limits, bus->available, reserved, view, target);
+	for (int i = 0; i < TWC_MAX_SLAVES; i++) {
+		int floor;
+
+		if (!view[i].present)
+			continue;
+		floor = twc_alloc_floor(view[i].protocol, view[i].held_amps);
+		out->need += floor;
+		if (target[i] <= 0) {
+			out->wants += floor;
+			continue;
+		}
+		out->wants += twc_alloc_in_force(true, target[i], view[i].protocol, 0);
+		out->cars++;
+		/* Starting this car costs its minimum offer above the floor it keeps anyway. */
+		int cost = twc_alloc_min_offer(&bus->cfg.limits, view[i].protocol) - floor;
+
+		if (step < 0 || cost < step)
+			step = cost;
+	}
+	out->start = out->need + (step > 0 ? step : 0);
 }
 
 int twc_bus_slave_count(const struct twc_bus *bus)
@@ -669,6 +893,7 @@ int twc_bus_slave(const struct twc_bus *bus, int slot, struct twc_slave_info *ou
 {
 	struct twc_alloc_slave view[TWC_MAX_SLAVES];
 	int target[TWC_MAX_SLAVES];
+	struct twc_limits lim;
 	const struct slave *s;
 
 	if (slot < 0 || slot >= TWC_MAX_SLAVES || !bus->slaves[slot].used)
@@ -676,8 +901,9 @@ int twc_bus_slave(const struct twc_bus *bus, int slot, struct twc_slave_info *ou
 	s = &bus->slaves[slot];
 	/* The share as of now, not as of the last heartbeat: a cap raised since then would otherwise
 	 * read as "allowed current but given none" until the next heartbeat (a false pause). */
+	twc_bus_limits(bus, &lim);
 	alloc_view(bus, view);
-	twc_alloc_share(&bus->cfg.limits, bus->available, twc_bus_reserved(bus), view, target);
+	twc_alloc_share(&lim, bus->available, twc_bus_reserved(bus), view, target);
 	memset(out, 0, sizeof(*out));
 	out->id = s->id;
 	out->sign = s->sign;

@@ -17,9 +17,18 @@
 #include "twc_frame.h"
 #include "twc_msg.h"
 
-/* Timing (ms). Heartbeats go out round-robin at least TWC_HEARTBEAT_SPACING_MS apart, so with three
- * slaves each hears from us every ~3 s, inside the ~3.5 s a TWC expects. */
+/* Timing (ms). Heartbeats go out oldest-first (round robin) TWC_HEARTBEAT_SPACING_MS apart, as TWCManager
+ * does, so with three slaves each hears from us every ~3 s, inside the ~3.5 s a TWC expects. A slave
+ * whose limit changes takes the next heartbeat instead, as soon as TWC_HEARTBEAT_MIN_SPACING_MS after
+ * the last one, but only while every other slave can still be heartbeated within
+ * TWC_HEARTBEAT_DEADLINE_MS of its last one (the rest of the 3.5 s is for a frame coming in,
+ * TWC_BUSY_DEFER_MAX_MS, and timer jitter). The least spacing is above the 0.25 s pauses that
+ * jnicolson's and erwin314's masters leave between a heartbeat and the next frame and the 100-200 ms
+ * a master listens after each (twc-protocol.md sections 4.1 and 11): two changes on a three-slave bus
+ * are on the wire within three of them, under 1 s. */
 #define TWC_HEARTBEAT_SPACING_MS 1000u
+#define TWC_HEARTBEAT_MIN_SPACING_MS 300u
+#define TWC_HEARTBEAT_DEADLINE_MS 3200u
 #define TWC_LINKREADY_SPACING_MS 150u
 #define TWC_SLAVE_TIMEOUT_MS 26000u
 #define TWC_REPLY_WINDOW_MS 250u      /* quiet time after a frame of ours before a query */
@@ -187,6 +196,18 @@ int twc_bus_set_config(struct twc_bus *bus, const struct twc_bus_config *cfg);
 
 /* Total amps the layer above makes available to this bus (clipped to the wiring). */
 void twc_bus_set_available(struct twc_bus *bus, int amps);
+
+/*
+ * twc_bus_set_budget() - the most this bus may hold in total, from a site shared with other buses
+ * (twc_alloc_site()); -1 (the default) for none. Unlike twc_bus_set_available(), which only changes
+ * the shares, it caps the clamp: no slave is raised so that what the bus holds (twc_bus_held_total())
+ * would exceed it, and a lower budget is met by lowering slaves first, each counted until it reports
+ * its new limit. A budget below what the slaves can be brought down to (twc_bus_need()) is met as far
+ * as the bus can.
+ */
+void twc_bus_set_budget(struct twc_bus *bus, int amps);
+/* What the bus holds, can be brought down to, and wants, for twc_alloc_site(). */
+void twc_bus_site_view(const struct twc_bus *bus, struct twc_site_bus *out);
 /* Cap for one slave by TWC ID; -ENOENT if unknown. The cap is forgotten when the slave is. */
 int twc_bus_set_cap(struct twc_bus *bus, uint16_t id, int amps);
 

@@ -37,6 +37,8 @@ struct slave {
 	bool stop_sent;             /* FC B2 went out for this pause: FC B1 is owed once it may charge */
 	uint64_t control_ms;        /* when the last FC B1 / FC B2 went out, 0 never */
 	uint64_t zero_told_ms;      /* when it was told 0 after being told something else */
+	bool expedited;             /* a heartbeat went out early for a new limit ... */
+	int expedite_amps;          /* ... this one: a second early one waits for another value */
 	/* firmware 4.5.3 queries */
 	bool has_firmware, has_serial, has_meter;
 	uint8_t firmware[4];
@@ -72,11 +74,12 @@ struct twc_bus {
 	uint64_t up_ms;             /* the link last came up */
 	struct twc_bus_stats stats;
 	int available;
+	int budget;                 /* twc_bus_set_budget(), -1: none */
 	int linkready_left;
 	uint64_t next_linkready_ms;
 	uint64_t last_tx_ms;
-	uint64_t next_hb_ms;
-	int rr;                     /* slot of the next heartbeat */
+	uint64_t last_hb_any_ms;    /* the last heartbeat to any slave, 0: none yet */
+	int rr;                     /* slot after the last heartbeat: ties and queries start there */
 	uint64_t last_other_master_ms;
 	bool other_master_seen;
 	struct {
@@ -88,6 +91,8 @@ struct twc_bus {
 };
 
 /* twc_bus.c */
+uint64_t twc_bus_hb_due(const struct twc_bus *bus);
+void twc_bus_limits(const struct twc_bus *bus, struct twc_limits *out);
 void twc_bus_emit(struct twc_bus *bus, enum twc_event_type type, int slot, uint16_t id, int amps,
 		  const char *text);
 int twc_bus_msg_send(struct twc_bus *bus, const struct twc_msg *m);

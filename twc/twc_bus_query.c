@@ -244,5 +244,5 @@ void twc_bus_query_expire(struct twc_bus *bus)
 bool twc_bus_query_window_open(const struct twc_bus *bus, uint64_t now)
 {
 	return bus->q.kind == Q_NONE && bus->linkready_left == 0 && now >= bus->last_tx_ms + TWC_REPLY_WINDOW_MS &&
-	       now + TWC_REPLY_WINDOW_MS + TWC_BUSY_DEFER_MAX_MS <= bus->next_hb_ms;
+	       now + TWC_REPLY_WINDOW_MS + TWC_BUSY_DEFER_MAX_MS <= twc_bus_hb_due(bus);
 }

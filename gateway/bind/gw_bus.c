@@ -4,9 +4,10 @@
  * (gw_bus_set_total_cap) and the policy engine's decision (gw_bus_set_policy_cap). Standalone, every
  * slave's own cap is the per-TWC wiring and the total decides; in OCPP mode (fixed at creation; a
  * reload cannot switch it) a slave's cap comes from gw_bus_set_cap(). An operator's maximum for one
- * Wall Connector (gw_bus_set_user_max(), from the controls) lowers either, never raises it. The core
- * never sees a clock or a descriptor: every call into it carries gw_clock_now_ms(), and after every
- * call the one tick timer is re-armed at the core's next deadline.
+ * Wall Connector (gw_bus_set_user_max(), from the controls) lowers either, never raises it. A site
+ * budget (gw_bus_set_budget(), from gw_site) caps what the whole bus may hold. The core never sees a
+ * clock or a descriptor: every call into it carries gw_clock_now_ms(), and after every call the one
+ * tick timer is re-armed at the core's next deadline and observers hear if the bus's load changed.
  */
 #include "gw_bus.h"
 
@@ -36,6 +37,8 @@ struct gw_bus {
 	bool ocpp;                   /* per-slave caps come from the OCPP layer */
 	int total_cap;               /* OCPP's limit for the whole bus, -1 = the wiring */
 	int policy_cap;              /* the policy engine's total, -1 = none; 0 until it first decides */
+	int budget;                  /* the site's budget for this bus, -1 = none */
+	struct twc_site_bus load;    /* as last told to the on_load observers */
 	struct gw_bus_observer obs[GW_BUS_OBSERVERS_MAX];
 	int n_obs;
 	int status_interval;
@@ -58,6 +61,7 @@ struct gw_bus {
 };
 
 static void bus_status_cb(lws_sorted_usec_list_t *sul);
+static void load_check(struct gw_bus *bus);
 
 static void notify_change(struct gw_bus *bus)
 {
@@ -161,11 +165,30 @@ static void core_tick(void *owner)
 	struct gw_bus *bus = owner;
 
 	twc_bus_tick(bus->core, gw_clock_now_ms(bus->clock));
+	load_check(bus); /* gw_core_timer re-arms itself after this */
 }
 
+/* The on_load observers hear when what the bus holds, needs or wants moved: a reply, a tick or a
+ * new cap can each change it. */
+static void load_check(struct gw_bus *bus)
+{
+	struct twc_site_bus now;
+
+	twc_bus_site_view(bus->core, &now);
+	if (now.held == bus->load.held && now.need == bus->load.need && now.wants == bus->load.wants &&
+	    now.start == bus->load.start && now.cars == bus->load.cars)
+		return;
+	bus->load = now;
+	for (int k = 0; k < bus->n_obs; k++)
+		if (bus->obs[k].on_load)
+			bus->obs[k].on_load(bus->obs[k].user);
+}
+
+/* After every call into the core: the timer at its next deadline, and the observers. */
 static void bus_rearm(struct gw_bus *bus)
 {
 	gw_core_timer_rearm(&bus->tick);
+	load_check(bus);
 }
 
 static void port_rx(void *user, const uint8_t *bytes, size_t len)
@@ -471,6 +494,7 @@ static struct gw_bus *bus_new(struct gw_loop *loop, const struct gw_clock *clock
 	}
 	gw_core_timer_init(&bus->tick, loop, clock, bus, core_deadline, core_tick);
 	bus->total_cap = -1;
+	bus->budget = -1;
 	/* Standalone, nothing may charge until the policy engine has decided (at once, at start). */
 	bus->policy_cap = bus->ocpp ? -1 : 0;
 	twc_bus_set_available(bus->core, total_available(bus));
@@ -638,6 +662,35 @@ int gw_bus_set_policy_cap(struct gw_bus *bus, int amps)
 	bus_rearm(bus);
 	notify_change(bus);
 	return 0;
+}
+
+int gw_bus_set_budget(struct gw_bus *bus, int amps)
+{
+	if (amps < -1)
+		return -EINVAL;
+	if (amps == bus->budget)
+		return 0;
+	bus->budget = amps;
+	twc_bus_set_budget(bus->core, amps);
+	gw_log_debug("bus %s: site budget %d A", gw_port_name(bus->port), amps);
+	bus_rearm(bus);
+	notify_change(bus);
+	return 0;
+}
+
+void gw_bus_site_view(const struct gw_bus *bus, struct twc_site_bus *out)
+{
+	twc_bus_site_view(bus->core, out);
+}
+
+const char *gw_bus_name(const struct gw_bus *bus)
+{
+	return gw_port_name(bus->port);
+}
+
+const struct gw_clock *gw_bus_clock(const struct gw_bus *bus)
+{
+	return bus->clock;
 }
 
 double gw_bus_drawn_w(const struct gw_bus *bus)

@@ -22,10 +22,10 @@
 
 struct gw_bus;
 
-/* Who else wants to know what happens on the bus (gw_ocpp, gw_tesla). Called from the loop, after
- * the bus has logged, in the order they were added; the event and its strings are borrowed for the
- * call. Every callback is optional. */
-#define GW_BUS_OBSERVERS_MAX 4
+/* Who else wants to know what happens on the bus (gw_ocpp, gw_tesla, gw_mqtt_status, gw_site).
+ * Called from the loop, after the bus has logged, in the order they were added; the event and its
+ * strings are borrowed for the call. Every callback is optional. */
+#define GW_BUS_OBSERVERS_MAX 6
 struct gw_bus_observer {
 	void *user;
 	/* Every core event: TWC_EV_SLAVE_ADDED / _REMOVED / _STATUS_CHANGED / _VIN and the rest. */
@@ -33,8 +33,11 @@ struct gw_bus_observer {
 	/* Right after the periodic status block, so related lines come together. */
 	void (*on_status)(void *user);
 	/* What twc_bus_slave() reports may have changed: after each core event and after a cap, the
-	 * total or the config changed (the shares follow them). */
+	 * total, the budget or the config changed (the shares follow them). */
 	void (*on_change)(void *user);
+	/* What the bus holds, can be brought down to or wants (gw_bus_site_view()) changed: after any
+	 * call into the core that changed it, e.g. a slave that reported a lowering. For gw_site. */
+	void (*on_load)(void *user);
 };
 
 /**
@@ -93,6 +96,20 @@ int gw_bus_set_user_max(struct gw_bus *bus, uint16_t twc_id, int amps);
  * Return: 0 or -EINVAL.
  */
 int gw_bus_set_policy_cap(struct gw_bus *bus, int amps);
+
+/**
+ * gw_bus_set_budget() - the most this bus may hold in total, from the site it shares with other
+ * buses (gw_site): the core's clamp keeps what the bus holds within it, lowering slaves before it
+ * raises any. @amps: 0 up to anything, or -1 for none (the default). Kept across config reloads.
+ * Return: 0 or -EINVAL.
+ */
+int gw_bus_set_budget(struct gw_bus *bus, int amps);
+/* What the bus holds, can be brought down to and wants, for twc_alloc_site(). */
+void gw_bus_site_view(const struct gw_bus *bus, struct twc_site_bus *out);
+/* The port's name, for log lines of the layers above (borrowed). */
+const char *gw_bus_name(const struct gw_bus *bus);
+/* The clock the bus was made with (borrowed). */
+const struct gw_clock *gw_bus_clock(const struct gw_bus *bus);
 
 /* What the cars draw now, W: per slave the lower of its measured amps and its limit in force (so a
  * car ramping to a new limit is never overstated), x twc.voltage x twc.phases. */

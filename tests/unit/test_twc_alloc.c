@@ -2,8 +2,11 @@
  * Tests of the allocation and clamp: worked examples of fair sharing, pausing when short, the
  * protocol 2 floor, and property tests over millions of random inputs and random heartbeat sequences
  * checking that no grant ever exceeds a limit and that the sum of the limits in force never exceeds
- * the wiring at any step. TWCGW_TEST_QUICK=1 (used under valgrind) runs fewer iterations.
+ * the wiring at any step. The same for the site split over several buses (twc_alloc_site()): worked
+ * examples, and random sequences in which buses raise, lower, fall silent and come back between
+ * recomputations. TWCGW_TEST_QUICK=1 (used under valgrind) runs fewer iterations.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -418,6 +421,218 @@ static void test_property_sequences(void **state)
 	}
 }
 
+/* ---- the site: several buses on one supply ---- */
+
+static struct twc_site_bus sbus(int held, int need, int wants, int start, int cars)
+{
+	struct twc_site_bus b = {held, need, wants, start, cars};
+
+	return b;
+}
+
+/* For every bus: its budget plus what every other may hold (the larger of held and budget). */
+static void check_site_invariant(int site, const struct twc_site_bus *b, int n, const int *budget)
+{
+	for (int i = 0; i < n; i++) {
+		long sum = budget[i];
+
+		for (int j = 0; j < n; j++)
+			if (j != i)
+				sum += b[j].held > budget[j] ? b[j].held : budget[j];
+		assert_true(sum <= site);
+	}
+}
+
+static void test_site_fair_and_safe(void **state)
+{
+	struct twc_site_bus b[3];
+	int bud[3];
+
+	(void)state;
+	/* Two buses, one car each, nothing held yet: half each. */
+	b[0] = sbus(0, 0, 32, 6, 1);
+	b[1] = sbus(0, 0, 32, 6, 1);
+	assert_int_equal(twc_alloc_site(40, b, 2, bud), 0);
+	assert_int_equal(bud[0], 20);
+	assert_int_equal(bud[1], 20);
+	/* One bus charges at 32 when the other's car arrives: it comes down to 20, the other may only
+	 * use what is free now (8) until it has. */
+	b[0] = sbus(32, 0, 32, 6, 1);
+	assert_int_equal(twc_alloc_site(40, b, 2, bud), 0);
+	assert_int_equal(bud[0], 20);
+	assert_int_equal(bud[1], 8);
+	check_site_invariant(40, b, 2, bud);
+	b[0].held = 20;
+	assert_int_equal(twc_alloc_site(40, b, 2, bud), 0);
+	assert_int_equal(bud[1], 20);
+	/* Per car: two cars on one bus, one on the other, 48 A: 16 A a car. */
+	b[0] = sbus(0, 0, 40, 6, 2);
+	b[1] = sbus(0, 0, 32, 6, 1);
+	assert_int_equal(twc_alloc_site(48, b, 2, bud), 0);
+	assert_int_equal(bud[0], 32);
+	assert_int_equal(bud[1], 16);
+	/* What a bus wants caps it; the rest goes to the others. */
+	b[0] = sbus(0, 0, 10, 6, 1);
+	b[1] = sbus(0, 0, 32, 6, 1);
+	b[2] = sbus(0, 0, 32, 6, 1);
+	assert_int_equal(twc_alloc_site(50, b, 3, bud), 0);
+	assert_int_equal(bud[0], 10);
+	assert_int_equal(bud[1] + bud[2], 40);
+	/* Short: 10 A for two cars of 6 A minimum. The one already charging keeps its place; the other
+	 * gets no share (not 5 A it could not use). */
+	b[0] = sbus(0, 0, 32, 6, 1);
+	b[1] = sbus(8, 0, 32, 6, 1);
+	assert_int_equal(twc_alloc_site(10, b, 2, bud), 0);
+	assert_int_equal(bud[0], 0);
+	assert_int_equal(bud[1], 10);
+	/* A bus whose TWCs are only reserved (its link is gone) keeps them: need = held. */
+	b[0] = sbus(20, 20, 20, 20, 0);
+	b[1] = sbus(0, 6, 32, 12, 1);
+	assert_int_equal(twc_alloc_site(32, b, 2, bud), 0);
+	assert_int_equal(bud[0], 20);
+	assert_int_equal(bud[1], 12);
+	check_site_invariant(32, b, 2, bud);
+	/* ... and when they are released, the room goes to the other. */
+	b[0] = sbus(0, 0, 0, 0, 0);
+	assert_int_equal(twc_alloc_site(32, b, 2, bud), 0);
+	assert_int_equal(bud[0], 0);
+	assert_int_equal(bud[1], 32);
+	/* Holding more than the site already: nobody is raised. */
+	b[0] = sbus(30, 12, 32, 12, 1);
+	b[1] = sbus(10, 0, 32, 6, 1);
+	assert_int_equal(twc_alloc_site(32, b, 2, bud), -ERANGE);
+	assert_true(bud[0] <= 30 && bud[1] <= 10);
+	assert_true(bud[0] + bud[1] <= 32);
+	assert_int_equal(twc_alloc_site(32, b, TWC_SITE_MAX_BUSES + 1, bud), -EINVAL);
+	assert_int_equal(twc_alloc_site(32, b, 0, bud), 0);
+}
+
+/* A bus of the random site: what its TWCs hold and what it would do with a budget. */
+struct rbus {
+	struct twc_site_bus v;
+	bool silent;   /* link lost: it can neither raise nor lower ... */
+	int silent_for; /* ... until its TWCs must have stopped (steps) */
+};
+
+static void rbus_want(struct rbus *r)
+{
+	int floors = r->silent ? r->v.held : (int)rnd(3) * 6;
+
+	if (floors > r->v.held)
+		floors = r->v.held;
+	r->v.need = floors;
+	r->v.cars = r->silent ? 0 : (int)rnd(4);
+	r->v.wants = r->v.need + r->v.cars * (int)rnd(33);
+	r->v.start = r->v.cars ? r->v.need + (int)rnd(7) : r->v.need;
+	if (r->v.start > r->v.wants)
+		r->v.start = r->v.wants;
+}
+
+/* Random sites over many steps. Between two computations of the budgets (which come at random,
+ * as bus events would trigger them), buses raise up to their budget, lower towards it (never below
+ * what they can be brought to), fall silent with their TWCs still holding, and come back or get
+ * released. After every single step the sum held is within the site and the invariant holds for the
+ * budgets in force. */
+static void test_site_property_sequences(void **state)
+{
+	long runs = iterations(20000);
+
+	(void)state;
+	for (long run = 0; run < runs; run++) {
+		int n = 1 + (int)rnd(6), site = 6 + (int)rnd(150);
+		struct rbus r[6];
+		struct twc_site_bus v[6];
+		int bud[6];
+
+		memset(r, 0, sizeof(r));
+		for (int i = 0; i < n; i++) {
+			rbus_want(&r[i]);
+			bud[i] = 0;
+		}
+		for (int step = 0; step < 200; step++) {
+			int i = (int)rnd((uint32_t)n);
+			struct rbus *x = &r[i];
+
+			switch (rnd(8)) {
+			case 0:
+			case 1: {
+				for (int k = 0; k < n; k++)
+					v[k] = r[k].v;
+				assert_int_equal(twc_alloc_site(site, v, n, bud), 0);
+				for (int k = 0; k < n; k++) {
+					assert_true(bud[k] >= 0);
+					/* Never more than it wants, unless it holds that much already. */
+					assert_true(bud[k] <= v[k].wants || bud[k] <= v[k].held);
+				}
+				check_site_invariant(site, v, n, bud);
+				break;
+			}
+			case 2:
+				if (!x->silent)
+					rbus_want(x);
+				break;
+			case 3:
+				/* The link goes: its TWCs keep what they hold, it can do nothing. */
+				if (!x->silent && rnd(4) == 0) {
+					x->silent = true;
+					x->silent_for = 5 + (int)rnd(40);
+					rbus_want(x);
+				}
+				break;
+			default:
+				if (x->silent) {
+					if (--x->silent_for <= 0) {
+						/* Back, or released: either way they hold nothing more than before. */
+						x->silent = false;
+						if (rnd(2))
+							x->v.held = 0;
+						rbus_want(x);
+					}
+					break;
+				}
+				if (x->v.held < bud[i] && x->v.held < x->v.wants) {
+					int top = bud[i] < x->v.wants ? bud[i] : x->v.wants;
+
+					x->v.held += 1 + (int)rnd((uint32_t)(top - x->v.held));
+				} else if (x->v.held > bud[i] && x->v.held > x->v.need) {
+					int low = bud[i] > x->v.need ? bud[i] : x->v.need;
+
+					x->v.held -= 1 + (int)rnd((uint32_t)(x->v.held - low));
+				}
+				break;
+			}
+			/* The promise: what all may hold never exceeds the site, and the budgets in force keep
+			 * it so for whatever any bus does next. */
+			long held = 0;
+
+			for (int k = 0; k < n; k++) {
+				held += r[k].v.held;
+				v[k] = r[k].v;
+			}
+			assert_true(held <= site);
+			check_site_invariant(site, v, n, bud);
+		}
+	}
+}
+
+/* Buses that follow their budgets settle on the fair split: with equal cars, equal amps. */
+static void test_site_converges(void **state)
+{
+	struct twc_site_bus b[3] = {sbus(32, 0, 32, 6, 1), sbus(0, 0, 32, 6, 1), sbus(0, 0, 32, 6, 1)};
+	int bud[3];
+
+	(void)state;
+	for (int round = 0; round < 10; round++) {
+		assert_int_equal(twc_alloc_site(45, b, 3, bud), 0);
+		check_site_invariant(45, b, 3, bud);
+		for (int i = 0; i < 3; i++)
+			b[i].held = bud[i]; /* each lowers or raises to its budget */
+		assert_true(b[0].held + b[1].held + b[2].held <= 45);
+	}
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(bud[i], 15);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -438,6 +653,9 @@ int main(void)
 		cmocka_unit_test(test_clamp_restart_over_limit_lowers),
 		cmocka_unit_test(test_property_random_inputs),
 		cmocka_unit_test(test_property_sequences),
+		cmocka_unit_test(test_site_fair_and_safe),
+		cmocka_unit_test(test_site_property_sequences),
+		cmocka_unit_test(test_site_converges),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -407,8 +407,12 @@ static void test_heartbeat_spacing_round_robin(void **state)
 
 		if (m->type != TWC_MSG_MASTER_HEARTBEAT)
 			continue;
+		/* Three new slaves are each heartbeated soon (they are due at once), then it settles into
+		 * the regular spacing; never closer than the least spacing. */
 		if (prev_hb)
-			assert_true(W.log[i].t - prev_hb >= TWC_HEARTBEAT_SPACING_MS);
+			assert_true(W.log[i].t - prev_hb >= TWC_HEARTBEAT_MIN_SPACING_MS);
+		if (prev_hb && W.log[i].t > 8000)
+			assert_int_equal(W.log[i].t - prev_hb, TWC_HEARTBEAT_SPACING_MS);
 		prev_hb = W.log[i].t;
 		int k = m->dst == 0x1111 ? 0 : m->dst == 0x2222 ? 1 : 2;
 		/* Body length follows the slave's protocol. */
@@ -503,6 +507,17 @@ static int last_cmd_to(uint16_t id, struct twc_msg *out)
 	return -1;
 }
 
+/* The first heartbeat to @id from log entry @from on. */
+static int first_hb_to(int from, uint16_t id, struct twc_msg *out)
+{
+	for (int i = from; i < W.nlog; i++)
+		if (W.log[i].m.type == TWC_MSG_MASTER_HEARTBEAT && W.log[i].m.dst == id) {
+			*out = W.log[i].m;
+			return 0;
+		}
+	return -1;
+}
+
 static struct twc_slave_info slave_info(int slot)
 {
 	struct twc_slave_info info;
@@ -529,13 +544,14 @@ static void test_new_car_waits_without_cap(void **state)
 			assert_int_equal(W.log[i].m.u.mhb.cmd, TWC_CMD_NONE);
 	assert_int_equal(W.fs[0].told, false);
 	/* Now the layer above allows 16 A: the next heartbeat carries 09 with 16.00 A. */
+	int mark = W.nlog;
 	assert_int_equal(twc_bus_set_cap(W.bus, 0x1111, 16), 0);
 	assert_int_equal(twc_bus_set_cap(W.bus, 0x9999, 16), -ENOENT);
 	/* The share reported is the one of now, before any heartbeat: a raised cap never reads as
 	 * "allowed but given nothing" (the gateway would report a false SuspendedEVSE). */
 	assert_int_equal(slave_info(0).target_amps, 16);
 	run_until(W.now + 1100);
-	assert_int_equal(last_cmd_to(0x1111, &m), 0);
+	assert_int_equal(first_hb_to(mark, 0x1111, &m), 0);
 	assert_int_equal(m.u.mhb.cmd, TWC_CMD_SET_V2);
 	assert_int_equal(m.u.mhb.ca, 1600);
 	/* Once the slave reports 16 A the master goes back to 00, as a real master does. */
@@ -544,10 +560,10 @@ static void test_new_car_waits_without_cap(void **state)
 	assert_int_equal(m.u.mhb.cmd, TWC_CMD_NONE);
 	/* Cap to 0: protocol 2 gets an explicit 09 00 00 until it reports the 6 A that means, then 00
 	 * (a slave keeps answering state 09 while 09 is repeated, hiding an unplug). */
-	int mark = W.nlog;
+	mark = W.nlog;
 	twc_bus_set_cap(W.bus, 0x1111, 0);
 	run_until(W.now + 1100);
-	assert_int_equal(last_cmd_to(0x1111, &m), 0);
+	assert_int_equal(first_hb_to(mark, 0x1111, &m), 0);
 	assert_int_equal(m.u.mhb.cmd, TWC_CMD_SET_V2);
 	assert_int_equal(m.u.mhb.ca, 0);
 	(void)told_at(mark, 0x1111, 0);
@@ -636,7 +652,11 @@ static void test_queries_never_delay_heartbeats(void **state)
 			assert_true(W.log[i].t - prev_any >= 200); /* room for a reply after each frame */
 		prev_any = W.log[i].t;
 		if (m->type == TWC_MSG_MASTER_HEARTBEAT) {
+			/* Early only while the cars get their first limits; a query never delays one. */
 			if (prev_hb)
+				assert_true(W.log[i].t - prev_hb >= TWC_HEARTBEAT_MIN_SPACING_MS &&
+					    W.log[i].t - prev_hb <= TWC_HEARTBEAT_SPACING_MS);
+			if (prev_hb && W.log[i].t > 20000)
 				assert_int_equal(W.log[i].t - prev_hb, TWC_HEARTBEAT_SPACING_MS);
 			prev_hb = W.log[i].t;
 		} else {
@@ -1073,8 +1093,10 @@ static void test_heartbeats_keep_spacing_with_stop_start(void **state)
 		prev_any = W.log[i].t;
 		if (m->type != TWC_MSG_MASTER_HEARTBEAT)
 			continue;
+		/* New limits go early; start/stop commands never delay a heartbeat. */
 		if (prev_hb)
-			assert_int_equal(W.log[i].t - prev_hb, TWC_HEARTBEAT_SPACING_MS);
+			assert_true(W.log[i].t - prev_hb >= TWC_HEARTBEAT_MIN_SPACING_MS &&
+				    W.log[i].t - prev_hb <= TWC_HEARTBEAT_SPACING_MS);
 		prev_hb = W.log[i].t;
 		int k = m->dst == 0x1111 ? 0 : m->dst == 0x2222 ? 1 : 2;
 		if (last_to[k])
@@ -1085,6 +1107,212 @@ static void test_heartbeats_keep_spacing_with_stop_start(void **state)
 	teardown_world();
 }
 
+
+/* ---- a new limit takes the next heartbeat (issue 19) ---- */
+
+static int sent_with(int from, uint16_t dst, int cmd, int ca);
+static void two_charging(bool second_car);
+
+/* The heartbeat that first tells @id @ca from log entry @from on: its index, or -1. */
+static int tell_index(int from, uint16_t id, int ca)
+{
+	for (int i = from; i < W.nlog; i++)
+		if (W.log[i].m.type == TWC_MSG_MASTER_HEARTBEAT && W.log[i].m.dst == id &&
+		    W.log[i].m.u.mhb.cmd == TWC_CMD_SET_V2 && W.log[i].m.u.mhb.ca == ca)
+			return i;
+	return -1;
+}
+
+static uint64_t last_hb_time(void)
+{
+	for (int i = W.nlog - 1; i >= 0; i--)
+		if (W.log[i].m.type == TWC_MSG_MASTER_HEARTBEAT)
+			return W.log[i].t;
+	fail_msg("no heartbeat yet");
+	return 0;
+}
+
+/* Three cars sharing 40 A. At every phase of the heartbeat cycle the slave that was just heartbeated
+ * (its turn is 3 s away) is lowered: the lowering goes out within one least spacing, with at most one
+ * other heartbeat before it, and the others are raised into its room only after it reported. */
+static void test_lowering_takes_next_slot(void **state)
+{
+	static const uint16_t ids[3] = {0x1111, 0x2222, 0x3333};
+	int cap[3] = {32, 32, 32};
+
+	(void)state;
+	setup_world(2, 40, 32, 6, 32);
+	run_until(3000);
+	for (int k = 0; k < 3; k++) {
+		add_fake(ids[k], 2, NULL);
+		W.fs[k].car = true;
+	}
+	run_until(30000);
+	for (uint64_t phase = 0; phase < TWC_HEARTBEAT_SPACING_MS; phase += 37) {
+		uint64_t l0 = last_hb_time(), tc;
+		int mark, k = -1, lo, others_before = 0;
+		struct twc_slave_info info;
+
+		/* The slave heartbeated last, whatever frame came after it. */
+		for (int i = W.nlog - 1; i >= 0; i--)
+			if (W.log[i].m.type == TWC_MSG_MASTER_HEARTBEAT) {
+				k = W.log[i].m.dst == ids[0] ? 0 : W.log[i].m.dst == ids[1] ? 1 : 2;
+				break;
+			}
+		run_until(l0 + phase);
+		info = slave_info(k);
+		/* Lower it below what it holds, by 2..5 A, never under the minimum; raise it back later. */
+		lo = info.offered_amps - 2 - (int)(phase % 4);
+		if (lo < 6)
+			lo = 6;
+		if (lo >= info.offered_amps)
+			continue;
+		cap[k] = lo;
+		mark = W.nlog;
+		tc = W.now;
+		twc_bus_set_cap(W.bus, ids[k], lo);
+		run_until(tc + 2 * TWC_HEARTBEAT_SPACING_MS);
+		int at = tell_index(mark, ids[k], lo * 100);
+
+		assert_true(at >= 0);
+		assert_true(W.log[at].t - tc <= TWC_HEARTBEAT_MIN_SPACING_MS);
+		for (int i = mark; i < at; i++)
+			others_before += W.log[i].m.type == TWC_MSG_MASTER_HEARTBEAT;
+		assert_true(others_before <= 1);
+		/* Nobody else was raised before that lowering was on the wire and answered. */
+		for (int i = mark; i < W.nlog; i++) {
+			const struct twc_msg *m = &W.log[i].m;
+
+			if (m->type == TWC_MSG_MASTER_HEARTBEAT && m->dst != ids[k] && m->u.mhb.cmd == TWC_CMD_SET_V2)
+				assert_true(W.log[i].t > W.log[at].t);
+		}
+		/* Give it back, so the next round lowers again. */
+		cap[k] = 32;
+		twc_bus_set_cap(W.bus, ids[k], cap[k]);
+		run_until(W.now + 4 * TWC_HEARTBEAT_SPACING_MS + phase);
+	}
+	assert_true(W.max_fake_held <= 40);
+	assert_true(W.max_held_total <= 40);
+	teardown_world();
+}
+
+static uint32_t lcg(uint32_t *x)
+{
+	*x = *x * 1664525u + 1013904223u;
+	return *x >> 8;
+}
+
+/* Caps change every 30 to 400 ms on all three slaves, then on one alone: every slave still hears a
+ * heartbeat at least every TWC_HEARTBEAT_DEADLINE_MS, never two heartbeats closer than the least
+ * spacing, the wiring holds throughout, and once the storm ends each slave is told its share. */
+static void test_storm_of_changes_starves_nobody(void **state)
+{
+	static const uint16_t ids[3] = {0x1111, 0x2222, 0x3333};
+	uint64_t last_to[3] = {0}, prev_hb = 0, max_gap = 0;
+	uint32_t x = 12345;
+	int early = 0, hbs = 0;
+
+	(void)state;
+	setup_world(2, 40, 32, 6, 32);
+	run_until(3000);
+	for (int k = 0; k < 3; k++) {
+		add_fake(ids[k], 2, NULL);
+		W.fs[k].car = true;
+	}
+	run_until(20000);
+	W.nlog = 0;
+	for (int round = 0; round < 2; round++) {
+		uint64_t end = W.now + 300000;
+
+		while (W.now < end) {
+			int k = round == 0 ? (int)(lcg(&x) % 3) : 1;
+
+			twc_bus_set_cap(W.bus, ids[k], (int)(lcg(&x) % 33));
+			if (lcg(&x) % 8 == 0)
+				twc_bus_set_available(W.bus, 12 + (int)(lcg(&x) % 29));
+			run_until(W.now + 30 + lcg(&x) % 371);
+			/* Read the frames of this step and start the log afresh. */
+			for (int i = 0; i < W.nlog; i++) {
+				const struct twc_msg *m = &W.log[i].m;
+
+				if (m->type != TWC_MSG_MASTER_HEARTBEAT)
+					continue;
+				int j = m->dst == ids[0] ? 0 : m->dst == ids[1] ? 1 : 2;
+
+				if (prev_hb) {
+					assert_true(W.log[i].t - prev_hb >= TWC_HEARTBEAT_MIN_SPACING_MS);
+					early += W.log[i].t - prev_hb < TWC_HEARTBEAT_SPACING_MS;
+				}
+				if (last_to[j] && W.log[i].t - last_to[j] > max_gap)
+					max_gap = W.log[i].t - last_to[j];
+				prev_hb = last_to[j] = W.log[i].t;
+				hbs++;
+			}
+			W.nlog = 0;
+		}
+	}
+	assert_true(hbs > 500);
+	assert_true(early > 100); /* the changes did go early */
+	assert_true(max_gap <= TWC_HEARTBEAT_DEADLINE_MS);
+	assert_true(max_gap <= 3500);
+	assert_int_equal(twc_bus_slave_count(W.bus), 3);
+	assert_true(W.max_fake_held <= 40);
+	assert_true(W.max_held_total <= 40);
+	/* Calm again: within a few seconds every slave holds its share. */
+	twc_bus_set_available(W.bus, 40);
+	for (int k = 0; k < 3; k++)
+		twc_bus_set_cap(W.bus, ids[k], 10 + 2 * k);
+	run_until(W.now + 8000);
+	for (int k = 0; k < 3; k++)
+		assert_int_equal(W.fs[k].limit_ca, (10 + 2 * k) * 100);
+	teardown_world();
+}
+
+/* A lowering of one and a raise of the other at the same moment: the lowering goes first, the raise
+ * only once the lowered slave answered the heartbeat that carried it; while its answers are lost, the
+ * other is not raised into its room at all. */
+static void test_raise_waits_for_lowering_confirmed(void **state)
+{
+	int mark, lower, raise;
+
+	(void)state;
+	two_charging(true);
+	assert_int_equal(W.fs[0].limit_ca, 1600);
+	assert_int_equal(W.fs[1].limit_ca, 1600);
+	mark = W.nlog;
+	twc_bus_set_cap(W.bus, 0x2222, 26);
+	twc_bus_set_cap(W.bus, 0x1111, 6);
+	run_until(W.now + 3000);
+	lower = tell_index(mark, 0x1111, 600);
+	raise = tell_index(mark, 0x2222, 2600);
+	assert_true(lower >= 0 && raise >= 0);
+	/* The raise went after the lowering's answer (20 ms after it), not before. */
+	assert_true(W.log[raise].t >= W.log[lower].t + 20);
+	assert_true(W.log[raise].t - W.log[lower].t <= TWC_HEARTBEAT_SPACING_MS);
+	assert_int_equal(sent_with(mark, 0x2222, TWC_CMD_SET_V2, -1), 1); /* straight to 26 */
+	assert_true(W.max_fake_held <= 32);
+
+	/* Again with the first one's answers lost: no raise while it has not confirmed. */
+	twc_bus_set_cap(W.bus, 0x2222, 16);
+	twc_bus_set_cap(W.bus, 0x1111, 16);
+	run_until(W.now + 8000);
+	assert_int_equal(W.fs[0].limit_ca, 1600);
+	assert_int_equal(W.fs[1].limit_ca, 1600);
+	W.fs[0].mute = true;
+	mark = W.nlog;
+	twc_bus_set_cap(W.bus, 0x2222, 26);
+	twc_bus_set_cap(W.bus, 0x1111, 6);
+	run_until(W.now + 10000);
+	assert_true(tell_index(mark, 0x1111, 600) >= 0);
+	assert_int_equal(W.fs[0].limit_ca, 600);           /* it did hear it ... */
+	assert_int_equal(tell_index(mark, 0x2222, 2600), -1); /* ... but nobody knows */
+	assert_int_equal(W.fs[1].limit_ca, 1600);
+	W.fs[0].mute = false;
+	run_until(W.now + 5000);
+	assert_int_equal(W.fs[1].limit_ca, 2600);
+	assert_true(W.max_fake_held <= 32);
+	teardown_world();
+}
 
 /* ---- bus truth: what counts as held (issue "bus truth", cases 1-6) ---- */
 
@@ -1285,7 +1513,7 @@ static void test_truth_restart_knows_what_slaves_hold(void **state)
 	W.fs[1] = (struct fake_slave){.id = 0x2222, .protocol = 2, .car = true};
 	mark = W.nlog;
 	announce(0x2222, 2, 32); /* B announces first and wants current */
-	run_until(W.now + 700);
+	run_until(W.now + 250); /* both heard once, A's lowering not yet sent */
 	assert_int_equal(twc_bus_held_total(W.bus), 32);
 	run_until(W.now + 30000);
 	assert_int_equal(W.fs[0].limit_ca, 1600);
@@ -1470,6 +1698,9 @@ int main(void)
 		cmocka_unit_test(test_no_stop_to_protocol1_or_older_firmware),
 		cmocka_unit_test(test_start_owed_after_reload_turns_off),
 		cmocka_unit_test(test_heartbeats_keep_spacing_with_stop_start),
+		cmocka_unit_test(test_lowering_takes_next_slot),
+		cmocka_unit_test(test_storm_of_changes_starves_nobody),
+		cmocka_unit_test(test_raise_waits_for_lowering_confirmed),
 		cmocka_unit_test(test_truth_stop_then_unplug_and_next_car),
 		cmocka_unit_test(test_truth_unwritten_lowering_not_counted),
 		cmocka_unit_test(test_truth_lost_lowering_waits_for_report),
