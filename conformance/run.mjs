@@ -17,7 +17,7 @@ import { Csms, CaseFailure, NotApplicable, CaseEnded } from './lib/csms.mjs';
 import { LocalSut, RemoteSut, CHARGE_BOX_ID } from './lib/sut.mjs';
 import * as steps from './lib/steps.mjs';
 import { junitXml } from './lib/junit.mjs';
-import { testPki, cleanupPki } from './lib/tls.mjs';
+import { testPki, cleanupPki, serverTls } from './lib/tls.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -178,29 +178,37 @@ async function runCase(c, { args, remote, shared, verboseLog }) {
   const log = (line) => verboseLog(`[${c.id}] ${line}`);
   let csms;
   let sut;
+  let pki = null;
+  // TLS cases: the CSMS listens with the test PKI's server certificate, and twcgw trusts its CA.
+  // tls 'client' (security profile 3): the CSMS also requires a charge-point certificate from that
+  // CA, and twcgw starts with the PKI's first one (ocpp.certFile, ocpp.keyFile).
+  // config.pki: the PKI without TLS (certificates to install, firmware to sign).
+  if (c.config.tls || c.config.pki) {
+    try {
+      pki = testPki();
+    } catch (err) {
+      if (err.code === 'ENOENT') return done('na', 'not applicable here: the openssl command (to make a test CA) is not installed');
+      throw err;
+    }
+  }
   if (remote) {
     csms = shared;
     csms.reset({ heartbeatInterval: Number(keys.HeartbeatInterval || 300) });
     sut = new RemoteSut({ csms, log });
   } else {
-    // TLS cases: the CSMS listens with the test PKI's server certificate, and twcgw trusts its CA.
-    let pki = null;
-    if (c.config.tls) {
-      try {
-        pki = testPki();
-      } catch (err) {
-        if (err.code === 'ENOENT') return done('na', 'not applicable here: the openssl command (to make a test CA) is not installed');
-        throw err;
-      }
-    }
-    csms = new Csms({ heartbeatInterval: keys.HeartbeatInterval, tls: pki ? pki.server : null, log });
+    const mtls = c.config.tls === 'client';
+    csms = new Csms({ heartbeatInterval: keys.HeartbeatInterval, tls: pki && c.config.tls ? serverTls(pki, { client: mtls }) : null, log });
     await csms.listen();
     sut = new LocalSut({
       twcgw: args.twcgw,
       twcsim: args.twcsim,
       csmsUrl: csms.url,
       slaves: c.config.slaves || 1,
-      ocpp: { ...(pki ? { caFile: pki.caFile } : {}), ...(c.config.ocpp || {}) },
+      ocpp: {
+        ...(pki && c.config.tls ? { caFile: pki.caFile } : {}),
+        ...(pki && mtls ? { certFile: pki.cp.certFile, keyFile: pki.cp.keyFile } : {}),
+        ...(c.config.ocpp || {}),
+      },
       keys,
       log,
       onCrash: (reason) => csms.fail(reason),
@@ -212,6 +220,7 @@ async function runCase(c, { args, remote, shared, verboseLog }) {
     mode: remote ? 'remote' : 'local',
     csms,
     sut,
+    pki,
     keys,
     caseKeys: c.config.keys || {},
     connectors: remote ? 1 : (c.config.slaves || 1),

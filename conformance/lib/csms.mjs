@@ -5,6 +5,7 @@
 // unknown id, or request sent while the charge point is not registered. It can also drop and refuse
 // connections (the network going away) and send hand-made frames for the malformed-frame checks.
 import { EventEmitter } from 'node:events';
+import http from 'node:http';
 import https from 'node:https';
 import ocppRpc from 'ocpp-rpc';
 
@@ -202,7 +203,15 @@ export class Csms extends EventEmitter {
     }
     handshake.ctAuth = { auth, password };
     const sock = handshake.request.socket;
-    if (sock.encrypted) handshake.ctTls = { protocol: sock.getProtocol(), cipher: sock.getCipher()?.standardName || sock.getCipher()?.name };
+    if (sock.encrypted) {
+      handshake.ctTls = { protocol: sock.getProtocol(), cipher: sock.getCipher()?.standardName || sock.getCipher()?.name };
+      // Security profile 3: the charge point's certificate (TLS already checked it against our CA).
+      const peer = sock.getPeerCertificate?.();
+      if (peer && peer.raw) {
+        handshake.ctTls.peer = { cn: peer.subject?.CN, o: peer.subject?.O, fingerprint256: peer.fingerprint256, serial: peer.serialNumber };
+        handshake.ctTls.authorized = sock.authorized;
+      }
+    }
     if (!handshake.protocols.has('ocpp1.6')) {
       this.fail(`the charge point connected without offering the ocpp1.6 subprotocol (offered: ${[...handshake.protocols].join(',') || 'none'})`);
       reject(400, 'ocpp1.6 subprotocol required');
@@ -437,7 +446,7 @@ export class Csms extends EventEmitter {
     const parts = [];
     if (seen.length) parts.push(`saw ${seen.length} ${action}: ${seen.slice(-4).map((e) => short(JSON.stringify(e.payload), 160)).join(' | ')}`);
     else parts.push(`no ${action} at all since the step began`);
-    if (conns.length) parts.push(`connection events: ${conns.slice(-4).map((e) => `${e.event}#${e.conn}`).join(', ')}`);
+    if (conns.length) parts.push(`connection events: ${conns.slice(-4).map((e) => `${e.event}#${e.conn}${e.info?.error ? `(${e.info.error})` : ''}`).join(', ')}`);
     if (!this.client) parts.push('no charge point connected now');
     return parts.join('; ');
   }
@@ -598,8 +607,29 @@ export class Csms extends EventEmitter {
     for (const w of [...this._waiters]) w.reject(new CaseEnded('case ended'));
   }
 
+  /** The case's HTTP file server (GetLog uploads, firmware downloads), made on first use and closed
+   * with the CSMS; its requests go into the transcript as "http" events. */
+  async files() {
+    if (!this._files) {
+      this._files = new FileServer({ host: this.host === '0.0.0.0' ? '127.0.0.1' : this.host, onEvent: (info) => this._event(0, 'http', info) });
+      await this._files.listen();
+    }
+    return this._files;
+  }
+
+  /** Wait for an upload to the file server (a multipart POST) at or after transcript position `since`. */
+  waitForUpload(timeoutMs = 30000, { since = this.cursor } = {}) {
+    return this._wait('an upload to the file server',
+      () => {
+        const e = this.transcript.slice(since).find((x) => x.event === 'http' && x.info.upload !== undefined);
+        return e ? this._files.uploads[e.info.upload] : null;
+      }, timeoutMs);
+  }
+
   async close() {
     this.endCase();
+    if (this._files) await this._files.close();
+    this._files = null;
     try {
       await this.server.close({ force: true });
     } catch { /* already closed */ }
@@ -608,3 +638,119 @@ export class Csms extends EventEmitter {
 }
 
 export const MSG = { CALL, RESULT, ERROR };
+
+// ---- the file server ---------------------------------------------------------------------------
+
+/** Split a multipart/form-data body (RFC 7578) into its parts: [{name, filename, type, data}]. Only
+ * what the checks need; a body it cannot read gives []. */
+export function parseMultipart(body, contentType) {
+  const m = /boundary=(?:"([^"]+)"|([^;\s]+))/i.exec(contentType || '');
+  if (!m) return [];
+  const delim = Buffer.from(`--${m[1] || m[2]}`);
+  const parts = [];
+  let i = body.indexOf(delim);
+  while (i >= 0) {
+    let start = i + delim.length;
+    if (body.subarray(start, start + 2).toString() === '--') break; // the closing delimiter
+    if (body.subarray(start, start + 2).toString() === '\r\n') start += 2;
+    const headEnd = body.indexOf('\r\n\r\n', start);
+    if (headEnd < 0) break;
+    const next = body.indexOf(Buffer.concat([Buffer.from('\r\n'), delim]), headEnd + 4);
+    if (next < 0) break;
+    const head = body.subarray(start, headEnd).toString('utf8');
+    const disp = /content-disposition:[^\r\n]*/i.exec(head)?.[0] || '';
+    const type = /content-type:\s*([^\r\n]*)/i.exec(head)?.[1];
+    parts.push({
+      name: /\bname="([^"]*)"/i.exec(disp)?.[1] ?? null,
+      filename: /\bfilename="([^"]*)"/i.exec(disp)?.[1] ?? null,
+      type,
+      data: body.subarray(headEnd + 4, next),
+    });
+    i = next + 2;
+  }
+  return parts;
+}
+
+/** A small HTTP server for the log and firmware cases: it receives uploads (POST multipart/form-data,
+ * as GetLog's LogStatusNotification flow sends them; PUT is recorded as a raw body) under any path,
+ * and serves the files a case put with serve() to GET. */
+export class FileServer {
+  constructor({ host = '127.0.0.1', onEvent = () => {} } = {}) {
+    this.host = host;
+    this.onEvent = onEvent;
+    this.files = new Map();  // path -> Buffer
+    this.uploads = [];       // {method, path, parts, file, at}
+    this.gets = [];          // {path, status}
+    this.server = http.createServer((req, res) => this._request(req, res));
+  }
+
+  listen() {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(0, this.host, () => {
+        this.port = this.server.address().port;
+        resolve(this);
+      });
+    });
+  }
+
+  /** http://host:port/@p */
+  url(p) {
+    return `http://${this.host}:${this.port}/${String(p).replace(/^\//, '')}`;
+  }
+
+  serve(p, data) {
+    this.files.set(`/${String(p).replace(/^\//, '')}`, Buffer.from(data));
+    return this.url(p);
+  }
+
+  _request(req, res) {
+    const chunks = [];
+    let size = 0;
+    req.on('data', (d) => {
+      size += d.length;
+      if (size <= 64 << 20) chunks.push(d);
+    });
+    req.on('end', () => {
+      const p = new URL(req.url, 'http://x').pathname;
+      const body = Buffer.concat(chunks);
+      if (req.method === 'GET' || req.method === 'HEAD') {
+        const f = this.files.get(p);
+        const status = f ? 200 : 404;
+        this.gets.push({ path: p, status });
+        res.writeHead(status, { 'content-type': 'application/octet-stream', 'content-length': f ? f.length : 0 });
+        res.end(req.method === 'GET' && f ? f : undefined);
+        this.onEvent({ method: req.method, path: p, status, bytes: f ? f.length : 0 });
+        return;
+      }
+      if (req.method === 'POST' || req.method === 'PUT') {
+        const ct = req.headers['content-type'] || '';
+        const parts = req.method === 'POST' ? parseMultipart(body, ct) : [];
+        const up = {
+          method: req.method,
+          path: p,
+          contentType: ct,
+          parts,
+          file: req.method === 'PUT' ? { name: null, filename: p.split('/').pop(), data: body } : parts.find((x) => x.name === 'file') || null,
+          at: Date.now(),
+        };
+        this.uploads.push(up);
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.end('ok\n');
+        const info = { method: req.method, path: p, status: 200, bytes: body.length, upload: this.uploads.length - 1, parts: parts.map((x) => `${x.name}${x.filename ? `(${x.filename})` : ''}:${x.data.length}`) };
+        this.onEvent(info);
+        return;
+      }
+      res.writeHead(405);
+      res.end();
+      this.onEvent({ method: req.method, path: p, status: 405 });
+    });
+  }
+
+  close() {
+    return new Promise((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections?.();
+    });
+  }
+}

@@ -29,12 +29,10 @@
  *
  * Key material is never logged, and texts holding a key are wiped before they are freed.
  *
- * Decision on ocpp.keyFile's permissions: a key file readable by group or others is NOT refused, only
- * warned about (path and mode, never content). The copy this store makes is 0600 whatever the
- * source's mode; a group-readable key (0640 root:ssl-cert, Debian's own convention for
- * /etc/ssl/private) is a legitimate set-up; and refusing would stop the charge point over a
- * permission its administrator chose, while the warning tells them to tighten or delete the source
- * once seeded (the store no longer needs it).
+ * ocpp.keyFile's permissions: the config loader refuses a key file readable by group or others
+ * (the contract is 0600), so `twcgw -n` says so before anything starts. This store, which also serves
+ * callers that did not go through the loader, only warns about such a file (path and mode, never
+ * content); the copy it makes is 0600 whatever the source's mode.
  *
  * Call only from the loop's thread. Every function returning int returns 0 or a negative errno unless
  * said otherwise.
