@@ -168,7 +168,9 @@ static int ocpp_key_add(struct ocpp_config *scratch, const char *name, const jso
 			k == OCPP_KEY_AUTHORIZATION_KEY ? "authorizationKey" : "securityProfile");
 		return -EINVAL;
 	}
-	if (info->access == OCPP_KA_R) {
+	/* AdditionalRootCertificateCheck is read-only for the central system (whitepaper 6.3) but the
+	 * operator's choice: the file sets it. */
+	if (info->access == OCPP_KA_R && k != OCPP_KEY_ADDITIONAL_ROOT_CERTIFICATE_CHECK) {
 		gw_config_err_set(err, errlen,
 			"config: ocpp.keys.%s: read-only; the charge point sets it itself", shown);
 		return -EINVAL;
@@ -258,14 +260,36 @@ static int pem_read(const char *path, char *buf, size_t size, size_t *len)
 
 #define PEM_FILE_MAX 16384
 
-/* ocpp.caFile for profiles 2 and 3 (only CA certificates, valid now). */
-static int ocpp_ca_check(const struct gw_config_ocpp *o, char *buf, int64_t now, char *err, size_t errlen)
+/* Whether the certificate store in @data_dir already holds @name (gw_certs' layout): the config's
+ * file was a seed, used at the first start; the store's own certificate counts from then on, and an
+ * expired seed must not stop a charge point whose central system rotated the certificate since. */
+static bool store_has(const char *data_dir, const char *name)
 {
+	char path[GW_CONFIG_PATH_MAX + 32];
+	int n = snprintf(path, sizeof(path), "%s/certs/%s", data_dir, name);
+
+	return data_dir[0] && n > 0 && (size_t)n < sizeof(path) && access(path, F_OK) == 0;
+}
+
+static bool time_reason(enum certs_reason r)
+{
+	return r == CERTS_E_EXPIRED || r == CERTS_E_NOT_YET_VALID;
+}
+
+/* ocpp.caFile for profiles 2 and 3 (only CA certificates, valid now unless the store took over). */
+static int ocpp_ca_check(const struct gw_config *cfg, char *buf, int64_t now, char *err, size_t errlen)
+{
+	const struct gw_config_ocpp *o = &cfg->ocpp;
+	enum certs_reason r = CERTS_E_PARSE;
 	size_t len = 0;
 
 	if (!o->ca_file[0] || o->security_profile < 2)
 		return 0;
-	if (pem_read(o->ca_file, buf, PEM_FILE_MAX, &len) != 0 || certs_ca_check(buf, len, now, NULL) != CERTS_OK) {
+	if (pem_read(o->ca_file, buf, PEM_FILE_MAX, &len) == 0)
+		r = certs_ca_check(buf, len, now, NULL);
+	if (time_reason(r) && store_has(cfg->data_dir, "store.json"))
+		r = CERTS_OK;
+	if (r != CERTS_OK) {
 		gw_config_err_set(err, errlen, "config: ocpp.caFile: must hold PEM CA certificates valid now "
 				  "(the central system's root)");
 		return -EINVAL;
@@ -275,9 +299,10 @@ static int ocpp_ca_check(const struct gw_config_ocpp *o, char *buf, int64_t now,
 
 /* ocpp.certFile with ocpp.keyFile: a pair, valid now, the key private to its owner (it
  * authenticates the gateway). */
-static int ocpp_pair_check(const struct gw_config_ocpp *o, char *cert, char *key, int64_t now, char *err,
+static int ocpp_pair_check(const struct gw_config *cfg, char *cert, char *key, int64_t now, char *err,
 			   size_t errlen)
 {
+	const struct gw_config_ocpp *o = &cfg->ocpp;
 	char detail[CERTS_DETAIL_MAX] = "";
 	size_t clen = 0, klen = 0;
 	struct stat st;
@@ -305,6 +330,8 @@ static int ocpp_pair_check(const struct gw_config_ocpp *o, char *cert, char *key
 		return -EINVAL;
 	}
 	r = certs_pair_check(cert, clen, key, klen, now, detail, sizeof(detail));
+	if (time_reason(r) && store_has(cfg->data_dir, "cp-cert.pem"))
+		r = CERTS_OK;
 	if (r != CERTS_OK) {
 		gw_config_err_set(err, errlen, "config: %s: %s%s%s",
 				  r == CERTS_E_KEY ? "ocpp.keyFile" : "ocpp.certFile", certs_reason_name(r),
@@ -314,7 +341,7 @@ static int ocpp_pair_check(const struct gw_config_ocpp *o, char *cert, char *key
 	return 0;
 }
 
-static int ocpp_tls_files_check(const struct gw_config_ocpp *o, char *err, size_t errlen)
+static int ocpp_tls_files_check(const struct gw_config *cfg, char *err, size_t errlen)
 {
 	char *cert = malloc(PEM_FILE_MAX), *key = malloc(PEM_FILE_MAX);
 	int64_t now = (int64_t)time(NULL);
@@ -322,8 +349,8 @@ static int ocpp_tls_files_check(const struct gw_config_ocpp *o, char *err, size_
 
 	if (!cert || !key)
 		gw_config_err_set(err, errlen, "config: out of memory");
-	else if ((rc = ocpp_ca_check(o, cert, now, err, errlen)) == 0)
-		rc = ocpp_pair_check(o, cert, key, now, err, errlen);
+	else if ((rc = ocpp_ca_check(cfg, cert, now, err, errlen)) == 0)
+		rc = ocpp_pair_check(cfg, cert, key, now, err, errlen);
 	if (key)
 		explicit_bzero(key, PEM_FILE_MAX);
 	free(cert);
@@ -359,7 +386,7 @@ int gw_config_ocpp_check(struct gw_config *cfg, const json_t *root, char *err, s
 			"config: ocpp.certFile: required key missing for ocpp.securityProfile 3 (with ocpp.keyFile)");
 		return -EINVAL;
 	}
-	if (ocpp_tls_files_check(o, err, errlen) != 0)
+	if (ocpp_tls_files_check(cfg, err, errlen) != 0)
 		return -EINVAL;
 	if ((o->security_profile == 1 || o->security_profile == 2) && !o->authorization_key[0]) {
 		gw_config_err_set(err, errlen,

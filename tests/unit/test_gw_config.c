@@ -586,6 +586,8 @@ static void test_ocpp_full(void **state)
 	assert_string_equal(cfg.ocpp.keys[3].value, "30");
 }
 
+static int64_t mk_leaf_end; /* 0: a year from now; else the leaf's notAfter (an expired seed) */
+
 /* A CA valid for ten years from now into @ca_path and, when @cert_path is set, a leaf it signed for
  * CN @cn with its key (@key_path, mode 0600). */
 static void mk_files_write(const char *ca_path, const char *cert_path, const char *key_path, const char *cn)
@@ -593,8 +595,8 @@ static void mk_files_write(const char *ca_path, const char *cert_path, const cha
 	int64_t now = (int64_t)time(NULL);
 	struct mk_opts ro = { .cn = "Test CSMS Root", .serial = 7, .ca = 1, .not_before = now - MK_DAY,
 			      .not_after = now + 3650 * MK_DAY };
-	struct mk_opts lo = { .cn = cn, .o = "ACME", .serial = 8, .not_before = now - MK_DAY,
-			      .not_after = now + 365 * MK_DAY };
+	struct mk_opts lo = { .cn = cn, .o = "ACME", .serial = 8, .not_before = now - 400 * MK_DAY,
+			      .not_after = mk_leaf_end ? mk_leaf_end : now + 365 * MK_DAY };
 	EVP_PKEY *rk = mk_key(), *lk = mk_key();
 	X509 *root = mk_cert(&ro, rk, NULL, NULL), *leaf = mk_cert(&lo, lk, root, rk);
 	char *pem = mk_pem(root);
@@ -666,6 +668,41 @@ static void test_ocpp_tls_files(void **state)
 	snprintf(rest, sizeof(rest), fmt, cert, cert, key);
 	assert_int_equal(load_with(rest, &cfg, err), -EINVAL);
 	assert_non_null(strstr(err, "config: ocpp.caFile: "));
+	/* An expired certificate: refused as a first seed; once the store in dataDir/certs holds the
+	 * charge point's own certificate (rotated since), the file is only history and must not stop
+	 * the start. */
+	mk_leaf_end = (int64_t)time(NULL) - MK_DAY;
+	mk_files_write(ca, cert, key, "CP-3");
+	mk_leaf_end = 0;
+	snprintf(rest, sizeof(rest), fmt, ca, cert, key);
+	assert_int_equal(load_with(rest, &cfg, err), -EINVAL);
+	assert_non_null(strstr(err, "config: ocpp.certFile: "));
+	{
+		char dir[160], f[200];
+
+		snprintf(dir, sizeof(dir), "%s/data/certs", tmp_root);
+		assert_int_equal(mkdir(dir, 0700), 0);
+		snprintf(f, sizeof(f), "%s/cp-cert.pem", dir);
+		write_file(f, "the store's own certificate\n");
+		if (load_with(rest, &cfg, err) != 0)
+			fail_msg("refused with the store holding a certificate: %s", err);
+		assert_int_equal(unlink(f), 0);
+		assert_int_equal(rmdir(dir), 0);
+	}
+	/* AdditionalRootCertificateCheck: read-only for the central system, set by the file. */
+	{
+		char r2[1100];
+
+		snprintf(r2, sizeof(r2), "\"twc\": {" TWC_OK "}, " OCPP_OK ", \"keys\": {\"AdditionalRootCertificateCheck\": true}}");
+		if (load_with(r2, &cfg, err) != 0)
+			fail_msg("refused: %s", err);
+		assert_int_equal(cfg.ocpp.n_keys, 1);
+		assert_string_equal(cfg.ocpp.keys[0].name, "AdditionalRootCertificateCheck");
+		assert_string_equal(cfg.ocpp.keys[0].value, "true");
+		snprintf(r2, sizeof(r2), "\"twc\": {" TWC_OK "}, " OCPP_OK ", \"keys\": {\"CertificateStoreMaxLength\": 5}}");
+		assert_int_equal(load_with(r2, &cfg, err), -EINVAL);
+		assert_non_null(strstr(err, "read-only"));
+	}
 }
 
 static void test_ocpp_defaults(void **state)
