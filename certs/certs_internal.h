@@ -29,6 +29,8 @@ bool certs_asn1_time(const ASN1_TIME *t, int64_t *out);
 /* CERTS_OK when notBefore <= @now_s < notAfter (OpenSSL's rule), else CERTS_E_EXPIRED/CERTS_E_NOT_YET_VALID
  * (CERTS_E_PARSE for an unreadable time). */
 enum certs_reason certs_time_check(const X509 *x, int64_t now_s);
+/* An X509_V_ERR_* of a failed verification as a reason: expired, not yet valid, no memory, or the chain. */
+enum certs_reason certs_verify_reason(int err);
 /* basicConstraints CA:TRUE (and keyCertSign when keyUsage is present): X509_check_ca's answer 1. */
 bool certs_x509_is_ca(X509 *x);
 bool certs_x509_self_signed(X509 *x);

@@ -16,25 +16,12 @@
 
 #include "certs_internal.h"
 #include "certs_sig.h"
+#include "core_text.h"
+#include "core_text.h"
 
 #define CHAIN_DEPTH_MAX 8 /* as for CertificateSigned: more is not a real PKI */
 
 /* ---- base64 ---- */
-
-static int b64_value(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
 
 static int b64_space(unsigned char c)
 {
@@ -75,7 +62,7 @@ int certs_sig_b64_decode(const char *in, size_t len, unsigned char *out, size_t 
 		}
 		if (pad)
 			return -EINVAL;
-		v = b64_value(c);
+		v = core_text_b64_value(c);
 		if (v < 0)
 			return -EINVAL;
 		acc = acc << 6 | (uint32_t)v;
@@ -158,20 +145,6 @@ static enum certs_reason usage_check(X509 *x, char *detail, size_t dn)
 	return CERTS_OK;
 }
 
-static enum certs_reason verify_error(int err)
-{
-	switch (err) {
-	case X509_V_ERR_CERT_HAS_EXPIRED:
-		return CERTS_E_EXPIRED;
-	case X509_V_ERR_CERT_NOT_YET_VALID:
-		return CERTS_E_NOT_YET_VALID;
-	case X509_V_ERR_OUT_OF_MEM:
-		return CERTS_E_NOMEM;
-	default:
-		return CERTS_E_CHAIN;
-	}
-}
-
 static enum certs_reason signer_check(const char *cert_pem, const char *roots_pem, int64_t now_s,
 				      STACK_OF(X509) **chain, STACK_OF(X509) **roots, X509_STORE **trust,
 				      X509_STORE_CTX **ctx, char *d, size_t dn)
@@ -231,7 +204,7 @@ static enum certs_reason signer_check(const char *cert_pem, const char *roots_pe
 	err = X509_STORE_CTX_get_error(*ctx);
 	certs_detail(d, dn, "signing certificate: %s (depth %d)", X509_verify_cert_error_string(err),
 		     X509_STORE_CTX_get_error_depth(*ctx));
-	return verify_error(err);
+	return certs_verify_reason(err);
 }
 
 int certs_sig_signer_check_detail(const char *signing_cert_pem, const char *roots_pem, int64_t now_s,

@@ -14,7 +14,7 @@
 
 #define CHAIN_DEPTH_MAX 8 /* intermediates between the leaf and a root: more is not a real PKI */
 
-static enum certs_reason verify_error(int err)
+enum certs_reason certs_verify_reason(int err)
 {
 	switch (err) {
 	case X509_V_ERR_CERT_HAS_EXPIRED:
@@ -52,7 +52,7 @@ static enum certs_reason verify_chain(X509_STORE *trust, X509 *leaf, STACK_OF(X5
 		goto out;
 	}
 	err = X509_STORE_CTX_get_error(ctx);
-	r = verify_error(err);
+	r = certs_verify_reason(err);
 	certs_detail(detail, dn, "chain: %s (depth %d)", X509_verify_cert_error_string(err),
 		     X509_STORE_CTX_get_error_depth(ctx));
 out:

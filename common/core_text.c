@@ -47,3 +47,18 @@ int core_text_hex16(const char *s, size_t min_digits, uint16_t *out)
 	*out = (uint16_t)v;
 	return 0;
 }
+
+int core_text_b64_value(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}

@@ -23,4 +23,7 @@ void core_text_scrub(char *buf, const char *secret, size_t min_len);
  * nothing else. Return 0, or -EINVAL. */
 int core_text_hex16(const char *s, size_t min_digits, uint16_t *out);
 
+/* The value of one standard base64 character (RFC 4648 section 4), -1 for any other byte. */
+int core_text_b64_value(unsigned char c);
+
 #endif

@@ -16,6 +16,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core_text.h"
+
 #define HASH_PREFIX "pbkdf2-sha256$"
 #define SALT_LEN 16
 #define DK_LEN 32
@@ -70,21 +72,6 @@ static void b64_encode(const unsigned char *in, size_t n, char *out)
 	EVP_EncodeBlock((unsigned char *)out, in, (int)n);
 }
 
-static int b64_value(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
 /* Decode exactly @n bytes from the @len characters at @s: padded standard base64 and nothing else
  * (EVP_DecodeBlock would skip surrounding blanks and count the padding as decoded zero bytes, so a
  * wrong length could pass). Return 0 or -EINVAL. */
@@ -106,7 +93,7 @@ static int b64_decode_exact(const char *s, size_t len, unsigned char *out, size_
 				if (c != '=')
 					return -EINVAL;
 				v = 0;
-			} else if ((v = b64_value(c)) < 0) {
+			} else if ((v = core_text_b64_value(c)) < 0) {
 				return -EINVAL;
 			}
 			acc = acc << 6 | (uint32_t)v;
