@@ -40,8 +40,10 @@ Assistant, JSON or MQTT meters) or on a schedule; with one it is an OCPP
 The package holds the twcgw daemon with its systemd unit, man pages and an
 example configuration, and twc-sim, a simulator of Wall Connectors with
 cars for trying twcgw without the hardware.")
-# adduser for the maintainer scripts; the libraries are found by dpkg-shlibdeps.
-set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser")
+# adduser for the maintainer scripts; linked libraries are found by dpkg-shlibdeps. libcurl4 is named
+# because twcgw dlopen()s it on first use (gateway/io/gw_curl.c), which dpkg-shlibdeps cannot see
+# (7.85: CURLOPT_PROTOCOLS_STR; libcurl4t64 is its name from Debian 13 on).
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser, libcurl4 (>= 7.85.0) | libcurl4t64")
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 
 # conffiles from the install rule's own destination (/etc with the /usr prefix), and the maintainer

@@ -26,6 +26,10 @@
  * writes path.part and renames it only after a complete, successful answer; a failed, cancelled or
  * stopped download leaves no file behind. The URL may carry ftp://user:password@: every log line
  * shows it with the userinfo and the query removed.
+ *
+ * libcurl itself is loaded (gw_curl) by the first request or transfer, not by gw_http_new(): the OCPP
+ * binding makes a client for GetLog and firmware transfers in every configuration, and most never
+ * use it. Without the library a request fails with -ENOSYS (logged once, naming the package).
  */
 #include "gw_http.h"
 
@@ -48,6 +52,7 @@
 #include <unistd.h>
 
 #include "gw_clock.h"
+#include "gw_curl.h"
 #include "gw_log.h"
 #include "gw_loop.h"
 #include "gw_rawfd.h"
@@ -58,6 +63,10 @@
 #define DEFAULT_XFER_MAX_BYTES ((uint64_t)64 << 20)
 #define RX_FIRST_CAP 4096u
 #define LOG_URL_MAX 256
+
+/* libcurl's functions, set by the first http_start() (or Retry-After parse) that loads it. Every use
+ * below comes after one: a transfer or multi handle exists only once the table does. */
+static const struct gw_curl *cu;
 
 /* One transfer in flight. */
 struct xfer {
@@ -108,7 +117,7 @@ struct sock_rec {
 
 struct gw_http {
 	struct gw_loop *loop;
-	CURLM *multi;
+	CURLM *multi; /* NULL until the first request (http_start()) */
 	lws_sorted_usec_list_t sul; /* curl's timer */
 	lws_sorted_usec_list_t rearm_sul; /* POLLOUT asked for again after a writeable callback */
 	struct xfer *xfers;
@@ -161,8 +170,8 @@ static void xfer_free(struct xfer *x)
 	struct curl_slist *l;
 
 	if (x->easy)
-		curl_easy_cleanup(x->easy);
-	curl_mime_free(x->mime);
+		cu->easy_cleanup(x->easy);
+	cu->mime_free(x->mime);
 	if (x->fd >= 0)
 		close(x->fd);
 	/* A download that did not finish (failed, cancelled, stopped) leaves nothing half-written. */
@@ -173,7 +182,7 @@ static void xfer_free(struct xfer *x)
 	/* The Authorization line is a secret: do not leave it lying in freed heap memory. */
 	for (l = x->headers; l; l = l->next)
 		explicit_bzero(l->data, strlen(l->data));
-	curl_slist_free_all(x->headers);
+	cu->slist_free_all(x->headers);
 	free(x->rx);
 	free(x);
 }
@@ -230,7 +239,12 @@ long gw_http_retry_after(const char *v, size_t len, int64_t now_s)
 			return -1;
 		return errno == ERANGE ? LONG_MAX : n;
 	}
-	t = curl_getdate(buf, NULL);
+	/* Reached from a running transfer, where curl is loaded, or from the fuzzer, which loads it here. */
+	if (!cu)
+		cu = gw_curl_get();
+	if (!cu)
+		return -1;
+	t = cu->getdate(buf, NULL);
 	if (t == (time_t)-1)
 		return -1;
 	if (t <= now_s)
@@ -303,7 +317,7 @@ static int errno_of(const struct xfer *x, CURLcode rc)
 	case CURLE_OPERATION_TIMEDOUT:
 		return -ETIMEDOUT;
 	case CURLE_COULDNT_CONNECT:
-		curl_easy_getinfo(x->easy, CURLINFO_OS_ERRNO, &os);
+		cu->easy_getinfo(x->easy, CURLINFO_OS_ERRNO, &os);
 		if (os == EHOSTUNREACH || os == ENETUNREACH)
 			return -EHOSTUNREACH;
 		if (os == ETIMEDOUT)
@@ -340,7 +354,7 @@ static int errno_of(const struct xfer *x, CURLcode rc)
 		return -EACCES;
 	case CURLE_SEND_ERROR:
 	case CURLE_RECV_ERROR:
-		curl_easy_getinfo(x->easy, CURLINFO_OS_ERRNO, &os);
+		cu->easy_getinfo(x->easy, CURLINFO_OS_ERRNO, &os);
 		return os == ECONNRESET ? -ECONNRESET : -EIO;
 	default:
 		return -EIO;
@@ -376,7 +390,7 @@ static int pin_seen(struct xfer *x)
 {
 	struct curl_certinfo *ci = NULL;
 
-	if (curl_easy_getinfo(x->easy, CURLINFO_CERTINFO, &ci) != CURLE_OK || !ci || ci->num_of_certs < 1)
+	if (cu->easy_getinfo(x->easy, CURLINFO_CERTINFO, &ci) != CURLE_OK || !ci || ci->num_of_certs < 1)
 		return -ENOENT;
 	/* Entry 0 is the server's own certificate, the one whose key curl pins. */
 	for (struct curl_slist *l = ci->certinfo[0]; l; l = l->next)
@@ -412,7 +426,7 @@ static int file_status(struct xfer *x, CURLcode rc)
 {
 	long code = 0;
 
-	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
+	cu->easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
 	if (rc == CURLE_OK && code > 0) {
 		if (!x->upload && code >= 200 && code < 300) {
 			int r = download_commit(x);
@@ -448,7 +462,7 @@ static void finish_file(struct xfer *x, CURLcode rc)
 		else if (x->io_err)
 			resp.error = strerror(x->io_err);
 		else
-			resp.error = x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc);
+			resp.error = x->errbuf[0] ? x->errbuf : cu->easy_strerror(rc);
 		gw_log_debug("http: %s: %s (%s)", x->what, strerror(-resp.status), resp.error);
 	} else {
 		gw_log_debug("http: %s: %d (%llu bytes in)", x->what, resp.status, (unsigned long long)x->got);
@@ -474,7 +488,7 @@ static void finish(struct xfer *x, CURLcode rc)
 	resp.error = "";
 	resp.pin = "";
 	if (rc == CURLE_OK)
-		curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
+		cu->easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
 	if ((x->probe && rc == CURLE_OK) || (x->pinned && rc == CURLE_SSL_PINNEDPUBKEYNOTMATCH))
 		resp.pin = pin_seen(x) == 0 ? x->pin_seen : "";
 	if (x->probe && rc == CURLE_OK) {
@@ -493,7 +507,7 @@ static void finish(struct xfer *x, CURLcode rc)
 			snprintf(why, sizeof(why), "answer longer than %zu bytes", x->max_body);
 			resp.error = why;
 		} else {
-			resp.error = x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc);
+			resp.error = x->errbuf[0] ? x->errbuf : cu->easy_strerror(rc);
 		}
 		resp.retry_after_s = -1;
 		gw_log_debug("http: %s: %s (%s)", x->what, strerror(-resp.status), resp.error);
@@ -508,7 +522,7 @@ static void drain(struct gw_http *h)
 	CURLMsg *m;
 	int left;
 
-	while (!h->stopped && (m = curl_multi_info_read(h->multi, &left))) {
+	while (!h->stopped && (m = cu->multi_info_read(h->multi, &left))) {
 		struct xfer *x;
 		char *priv = NULL;
 		CURLcode rc;
@@ -516,10 +530,10 @@ static void drain(struct gw_http *h)
 		if (m->msg != CURLMSG_DONE)
 			continue;
 		rc = m->data.result;
-		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &priv);
+		cu->easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &priv);
 		x = (struct xfer *)priv;
 		/* @m dies with the removal. */
-		curl_multi_remove_handle(h->multi, m->easy_handle);
+		cu->multi_remove_handle(h->multi, m->easy_handle);
 		if (!x)
 			continue;
 		xfer_unlink(h, x);
@@ -530,10 +544,10 @@ static void drain(struct gw_http *h)
 static void socket_action(struct gw_http *h, curl_socket_t s, int ev)
 {
 	int running;
-	CURLMcode mc = curl_multi_socket_action(h->multi, s, ev, &running);
+	CURLMcode mc = cu->multi_socket_action(h->multi, s, ev, &running);
 
 	if (mc != CURLM_OK)
-		gw_log_warn("http: curl_multi_socket_action: %s", curl_multi_strerror(mc));
+		gw_log_warn("http: curl_multi_socket_action: %s", cu->multi_strerror(mc));
 	drain(h);
 }
 
@@ -589,7 +603,7 @@ static void sock_want_write(struct gw_http *h, struct sock_rec *rec)
 static void sock_kill(struct gw_http *h, struct sock_rec *rec)
 {
 	rec->removed = true;
-	curl_multi_assign(h->multi, rec->s, NULL);
+	cu->multi_assign(h->multi, rec->s, NULL);
 	gw_rawfd_rx_enable(&rec->rf, false);
 	gw_rawfd_close(&rec->rf);
 }
@@ -617,7 +631,7 @@ static struct sock_rec *sock_adopt(struct gw_http *h, curl_socket_t s)
 	}
 	rec->next = h->socks;
 	h->socks = rec;
-	curl_multi_assign(h->multi, s, rec);
+	cu->multi_assign(h->multi, s, rec);
 	return rec;
 }
 
@@ -665,7 +679,7 @@ static void on_close(void *owner)
 	sock_unlink(h, rec);
 	if (!rec->removed) {
 		/* lws saw a hang-up or error before curl was done with the socket: let curl find out. */
-		curl_multi_assign(h->multi, rec->s, NULL);
+		cu->multi_assign(h->multi, rec->s, NULL);
 		if (!h->stopped)
 			socket_action(h, rec->s, CURL_CSELECT_ERR);
 	}
@@ -717,28 +731,40 @@ struct gw_http *gw_http_new(struct gw_loop *loop)
 	}
 	h->loop = loop;
 	h->next_id = 1;
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-		gw_log_error("http: curl_global_init failed");
-		free(h);
-		return NULL;
+	return h;
+}
+
+/* libcurl loaded, initialised and a multi handle made, at the first request. Return 0 or -errno. */
+static int http_start(struct gw_http *h)
+{
+	if (h->multi)
+		return 0;
+	if (!cu)
+		cu = gw_curl_get();
+	if (!cu)
+		return -ENOSYS;
+	if (!h->global_init) {
+		if (cu->global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+			gw_log_error("http: curl_global_init failed");
+			return -ENOMEM;
+		}
+		h->global_init = true;
 	}
-	h->global_init = true;
-	h->multi = curl_multi_init();
+	h->multi = cu->multi_init();
 	if (!h->multi) {
 		gw_log_error("http: curl_multi_init failed");
-		gw_http_free(h);
-		return NULL;
+		return -ENOMEM;
 	}
-	curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket);
-	curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
-	curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
-	curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
-	return h;
+	cu->multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket);
+	cu->multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
+	cu->multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
+	cu->multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
+	return 0;
 }
 
 #define SET(opt, val)                                                  \
 	do {                                                           \
-		if (curl_easy_setopt(x->easy, opt, val) != CURLE_OK) { \
+		if (cu->easy_setopt(x->easy, opt, val) != CURLE_OK) { \
 			gw_log_error("http: cannot set " #opt);        \
 			goto fail;                                     \
 		}                                                      \
@@ -753,7 +779,7 @@ static int header_add(struct xfer *x, const char *name, const char *value)
 	if (!line)
 		return -ENOMEM;
 	snprintf(line, n, "%s: %s", name, value);
-	l = curl_slist_append(x->headers, line);
+	l = cu->slist_append(x->headers, line);
 	explicit_bzero(line, n);
 	free(line);
 	if (!l)
@@ -814,7 +840,7 @@ static int request_check(const struct gw_http_req *r)
 static long xfer_enqueue(struct gw_http *h, struct xfer *x)
 {
 	/* This only asks for a timer (handled on the next loop turn): no callback can run from here. */
-	if (curl_multi_add_handle(h->multi, x->easy) != CURLM_OK) {
+	if (cu->multi_add_handle(h->multi, x->easy) != CURLM_OK) {
 		xfer_free(x);
 		return -EIO;
 	}
@@ -838,6 +864,10 @@ long gw_http_request(struct gw_http *h, const struct gw_http_req *r, gw_http_don
 		return -EINVAL;
 	if (h->stopped)
 		return -ESHUTDOWN;
+	rc = http_start(h);
+	if (rc)
+		return rc;
+	rc = -ENOMEM;
 	x = calloc(1, sizeof(*x));
 	if (!x)
 		return -ENOMEM;
@@ -849,7 +879,7 @@ long gw_http_request(struct gw_http *h, const struct gw_http_req *r, gw_http_don
 	x->max_body = r->max_body ? r->max_body : DEFAULT_MAX_BODY;
 	url_for_log(r->url, shown, sizeof(shown));
 	snprintf(x->what, sizeof(x->what), "%s %s", r->pin_probe ? "key of" : r->method, shown);
-	x->easy = curl_easy_init();
+	x->easy = cu->easy_init();
 	if (!x->easy)
 		goto fail;
 
@@ -1036,7 +1066,7 @@ static char *xfer_url(const struct gw_http_xfer *t, bool ftp, CURL *easy)
 
 	if (!t->upload || !ftp || t->url[ulen - 1] != '/')
 		return strdup(t->url);
-	esc = curl_easy_escape(easy, path_base(t->path), 0);
+	esc = cu->easy_escape(easy, path_base(t->path), 0);
 	if (!esc)
 		return NULL;
 	out = malloc(ulen + strlen(esc) + 1);
@@ -1044,7 +1074,7 @@ static char *xfer_url(const struct gw_http_xfer *t, bool ftp, CURL *easy)
 		memcpy(out, t->url, ulen);
 		memcpy(out + ulen, esc, strlen(esc) + 1);
 	}
-	curl_free(esc);
+	cu->free(esc);
 	return out;
 }
 
@@ -1102,6 +1132,10 @@ long gw_http_transfer(struct gw_http *h, const struct gw_http_xfer *t, gw_http_d
 		return -EINVAL;
 	if (h->stopped)
 		return -ESHUTDOWN;
+	rc = http_start(h);
+	if (rc)
+		return rc;
+	rc = -ENOMEM;
 	x = calloc(1, sizeof(*x));
 	if (!x)
 		return -ENOMEM;
@@ -1122,7 +1156,7 @@ long gw_http_transfer(struct gw_http *h, const struct gw_http_xfer *t, gw_http_d
 		goto fail;
 	}
 	rc = -ENOMEM;
-	x->easy = curl_easy_init();
+	x->easy = cu->easy_init();
 	if (!x->easy)
 		goto fail;
 	url = xfer_url(t, ftp, x->easy);
@@ -1156,12 +1190,12 @@ long gw_http_transfer(struct gw_http *h, const struct gw_http_xfer *t, gw_http_d
 	} else if (t->upload) {
 		curl_mimepart *part;
 
-		x->mime = curl_mime_init(x->easy);
-		part = x->mime ? curl_mime_addpart(x->mime) : NULL;
-		if (!part || curl_mime_name(part, "file") != CURLE_OK ||
-		    curl_mime_filename(part, path_base(t->path)) != CURLE_OK ||
-		    curl_mime_type(part, "application/octet-stream") != CURLE_OK ||
-		    curl_mime_data_cb(part, size, on_file_read, on_file_seek, NULL, x) != CURLE_OK)
+		x->mime = cu->mime_init(x->easy);
+		part = x->mime ? cu->mime_addpart(x->mime) : NULL;
+		if (!part || cu->mime_name(part, "file") != CURLE_OK ||
+		    cu->mime_filename(part, path_base(t->path)) != CURLE_OK ||
+		    cu->mime_type(part, "application/octet-stream") != CURLE_OK ||
+		    cu->mime_data_cb(part, size, on_file_read, on_file_seek, NULL, x) != CURLE_OK)
 			goto fail;
 		SET(CURLOPT_MIMEPOST, x->mime);
 		/* curl would wait a second for "100 Continue" before a larger body. */
@@ -1203,7 +1237,7 @@ int gw_http_cancel(struct gw_http *h, long id)
 			continue;
 		xfer_unlink(h, x);
 		/* Also drops a finished-but-undrained message of this handle: no callback can follow. */
-		curl_multi_remove_handle(h->multi, x->easy);
+		cu->multi_remove_handle(h->multi, x->easy);
 		gw_log_debug("http: %s: cancelled", x->what);
 		xfer_free(x);
 		return 0;
@@ -1229,7 +1263,7 @@ void gw_http_stop(struct gw_http *h)
 		h->xfers = x->next;
 		h->pending--;
 		/* Closes or caches the connection; curl reports its sockets removed as it goes. */
-		curl_multi_remove_handle(h->multi, x->easy);
+		cu->multi_remove_handle(h->multi, x->easy);
 		xfer_free(x);
 	}
 	/* Whatever curl still watches (a cached connection) must not keep waking a loop that may run on. */
@@ -1250,13 +1284,13 @@ void gw_http_free(struct gw_http *h)
 
 		h->socks = rec->next;
 		if (h->multi && !rec->removed)
-			curl_multi_assign(h->multi, rec->s, NULL);
+			cu->multi_assign(h->multi, rec->s, NULL);
 		gw_rawfd_detach(&rec->rf);
 		free(rec);
 	}
 	if (h->multi)
-		curl_multi_cleanup(h->multi);
+		cu->multi_cleanup(h->multi);
 	if (h->global_init)
-		curl_global_cleanup();
+		cu->global_cleanup();
 	free(h);
 }

@@ -4,7 +4,8 @@
  * lws as raw files (a dup() of each, so lws and curl close their own descriptors) and curl's timer
  * is an lws_sul; no thread, no blocking call (but see the FTP note at gw_http_xfer). DNS uses curl's
  * threaded resolver if the library has one, so a slow name server does not stall the loop. No other
- * file in the gateway knows curl exists.
+ * file in the gateway knows curl exists, and libcurl itself is loaded at the first request
+ * (gw_curl): a configuration that never makes one never maps it and the ~26 libraries it pulls in.
  *
  * TLS trust per request: the system CA store (default), one CA file (ca_file), a pinned public key
  * (pin: the server's key is checked in the handshake, before a byte of the request goes out; chain
@@ -69,7 +70,8 @@ typedef void (*gw_http_done_fn)(void *user, const struct gw_http_resp *resp);
 struct gw_http *gw_http_new(struct gw_loop *loop);
 
 /* Start @r (strings copied). Return a request number > 0, or -errno (-EINVAL for a malformed request
- * or conflicting trust settings, -ESHUTDOWN after gw_http_stop()). */
+ * or conflicting trust settings, -ESHUTDOWN after gw_http_stop(), -ENOSYS when libcurl cannot be
+ * loaded: logged once, naming the package). */
 long gw_http_request(struct gw_http *h, const struct gw_http_req *r, gw_http_done_fn done, void *user);
 
 /* A file transfer (issue 18: GetLog uploads, firmware downloads). User names and passwords in the URL
@@ -95,7 +97,8 @@ struct gw_http_xfer {
 
 /* Start a transfer; done() gets resp.status = the HTTP status or the FTP final reply code (e.g. 226),
  * or a negative errno when it failed (-ECONNREFUSED, -ETIMEDOUT, -EPROTO for TLS, -EFBIG, -EIO...);
- * resp.body is "" for transfers. Return a request number > 0 or -errno. */
+ * resp.body is "" for transfers. Return a request number > 0 or -errno (-ENOSYS as for
+ * gw_http_request). */
 long gw_http_transfer(struct gw_http *h, const struct gw_http_xfer *x, gw_http_done_fn done, void *user);
 
 /* Abort request or transfer @id: no callback afterwards; a partial download is removed. Return 0, or

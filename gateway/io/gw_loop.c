@@ -175,9 +175,16 @@ struct gw_loop *gw_loop_new(const struct gw_loop_handlers *h)
 	memset(&info, 0, sizeof(info));
 	info.port = CONTEXT_PORT_NO_LISTEN;
 	info.protocols = protocols;
-	/* OpenSSL's per-process set-up happens with the context; client TLS itself only on the vhosts
-	 * that ask for it (gw_loop_tls_vhost_new). */
-	info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+	/* No LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT: OpenSSL sets itself up at the first SSL_CTX_new() (a
+	 * wss:// vhost, the https listener, curl), and a gateway with none of them (ws:// only) saves
+	 * the ~1.7 MB of libcrypto pages and heap that the eager set-up (all ciphers and digests, error
+	 * strings, the config file) touches (docs/performance.md, "Memory: what is mapped"). All that
+	 * lws 4.1.6 does besides is take two ex_data indexes, which it keeps in zero-initialised
+	 * statics: left at 0, lws keeps its wsi and vhost pointers in OpenSSL's index 0, the app_data
+	 * slot of its own SSL and SSL_CTX objects, which nothing else here uses (tls_ex_idx is ours, from
+	 * SSL_get_ex_new_index(), never 0). Client TLS itself is made only on the vhosts that ask for
+	 * it (gw_loop_tls_vhost_new). */
+	info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
 	/* lws sizes its fd lookup table by this; the default (the process fd limit) can be huge. */
 	info.fd_limit_per_thread = 1024;
 	info.vhost_name = "twcgw";
@@ -186,7 +193,6 @@ struct gw_loop *gw_loop_new(const struct gw_loop_handlers *h)
 		gw_log_error("loop: cannot create the lws context");
 		goto fail;
 	}
-	info.options &= ~(uint64_t)LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
 	loop->vh = lws_create_vhost(loop->ctx, &info);
 	if (!loop->vh) {
 		gw_log_error("loop: cannot create the lws vhost");
@@ -422,6 +428,7 @@ struct lws_vhost *gw_loop_tls_vhost_new(struct gw_loop *loop, const char *name, 
 	info.port = CONTEXT_PORT_NO_LISTEN;
 	info.protocols = protocols;
 	info.vhost_name = tv->name;
+	/* On a vhost this only says "this vhost does TLS" (the per-process set-up is the context's). */
 	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
 	info.provided_client_ssl_ctx = tv->ctx;
 	info.finalize = tls_vhost_finalize;
