@@ -4,17 +4,24 @@
 # point with three simulated slaves against a loopback central system and prints the table of figures
 # beside their targets. Every other option (--quick, --latency, --window S, --profiles N, --starts N,
 # --calls N, --json FILE) goes to bench_cp.mjs; --no-build skips the build. --latency measures only
-# SetChargingProfile -> heartbeat on the wire (about 2 minutes instead of 8).
+# SetChargingProfile -> heartbeat on the wire (about 2 minutes instead of 8). Then bench/bench_depot.mjs
+# measures 16 and 64 charge points in one process (about 12 minutes; --quick shortens it, --latency
+# and --no-depot skip it).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=build
 build_it=1
+depot=1
+depot_args=()
 args=()
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--build) build=${2:?--build needs a directory}; shift 2 ;;
 	--no-build) build_it=0; shift ;;
+	--no-depot) depot=0; shift ;;
+	--latency) depot=0; args+=("$1"); shift ;;
+	--quick) depot_args+=(--quick); args+=("$1"); shift ;;
 	*) args+=("$1"); shift ;;
 	esac
 done
@@ -33,4 +40,7 @@ fi
 if [ -e /proc/loadavg ]; then
 	echo "load average before the run: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) CPUs)" >&2
 fi
-exec node "$root/bench/bench_cp.mjs" --build "$build" ${args[@]+"${args[@]}"}
+node "$root/bench/bench_cp.mjs" --build "$build" ${args[@]+"${args[@]}"}
+if [ "$depot" = 1 ]; then
+	exec node "$root/bench/bench_depot.mjs" --build "$build" ${depot_args[@]+"${depot_args[@]}"}
+fi

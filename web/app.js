@@ -17,6 +17,7 @@
   const st = {
     status: null, settings: null, csrf: '', sig: '', lastAt: 0,
     es: null, pollTimer: 0, polling: false, formDirty: false, loginWaiters: [],
+    cp: '', // several charge points: the one the settings act on ('' = the first)
   };
 
   /* ---- formatting: every current is a number followed by "A" ---- */
@@ -269,6 +270,95 @@
     });
   }
 
+  /* ---- several charge points (chargePoints): a section each, rebuilt in place ---- */
+  const cpSections = new Map();
+
+  function cpSectionMake(id) {
+    const root = el('section', 'cp');
+    root.dataset.chargePoint = id;
+    const head = el('div', 'card-head');
+    const h = el('h3', '', id);
+    const link = el('span');
+    head.append(h, link);
+    const dl = el('dl', 'kv');
+    const f = {};
+    for (const [key, label] of [['bus', 'Bus'], ['amps', 'Amps'], ['ocpp', 'Central system'], ['policy', 'Policy']]) {
+      dl.appendChild(el('dt', '', label));
+      f[key] = dl.appendChild(el('dd'));
+    }
+    const table = el('table');
+    const hr = table.appendChild(el('tr'));
+    for (const t of ['Connector', 'TWC', 'State', 'Measured', 'Offered', 'Session']) hr.appendChild(el('th', '', t));
+    const body = table.appendChild(el('tbody'));
+    root.append(head, dl, table);
+    return { root, link, f, body };
+  }
+
+  function renderDepot(list) {
+    const box = $('depot');
+    box.hidden = list.length < 2;
+    $('cp-pick-box').hidden = box.hidden;
+    if (box.hidden) {
+      for (const k of cpSections.values()) k.root.remove();
+      cpSections.clear();
+      st.cp = '';
+      return;
+    }
+    put('depot-count', '(' + list.length + ')');
+    const ids = list.map((cp) => cp.chargePoint).filter((id) => id);
+    if (st.cp && ids.indexOf(st.cp) < 0) {
+      st.cp = ''; // removed at a reload: back to the first
+      loadSettings();
+    }
+    const pick = $('cp-pick');
+    if (Array.from(pick.options).map((o) => o.value).join('\n') !== ids.join('\n')) {
+      pick.textContent = '';
+      for (const id of ids) pick.appendChild(new Option(id, id));
+    }
+    pick.value = st.cp || ids[0] || '';
+    const seen = new Set();
+    list.forEach((cp, i) => {
+      const id = cp.chargePoint || 'charge point ' + (i + 1);
+      seen.add(id);
+      let k = cpSections.get(id);
+      if (!k) {
+        k = cpSectionMake(id);
+        cpSections.set(id, k);
+      }
+      $('depot-list').appendChild(k.root); // config order, also after a reload
+      const b = cp.bus || {};
+      put(k.link, b.linkUp ? 'bus up' : 'bus down', 'state ' + (b.linkUp ? 'state-charging' : 'state-error'));
+      put(k.f.bus, (b.port || '–') + ' · ' + (b.slaves || 0) + ' Wall Connector' + (b.slaves === 1 ? '' : 's'));
+      put(k.f.amps, 'in force ' + fmtA(b.heldAmps) + ' of ' + fmtA(b.wiringMaxAmpsAllTWCs) + ' · measured ' + fmtA(b.measuredAmps));
+      const o = cp.ocpp;
+      put(k.f.ocpp, o ? (o.connected ? 'connected' : 'not connected') + (o.registration ? ' · ' + o.registration : '') : 'none',
+        o ? (o.connected ? 'good' : 'bad') : 'muted');
+      put(k.f.policy, cp.policy ? modeName(cp.policy.mode) + ' · ' + fmtA(cp.policy.amps) : '–');
+      const rows = cp.connectors || [];
+      while (k.body.children.length > rows.length) k.body.lastChild.remove();
+      rows.forEach((c, j) => {
+        let tr = k.body.children[j];
+        if (!tr) {
+          tr = k.body.appendChild(el('tr'));
+          for (let n = 0; n < 6; n++) tr.appendChild(el('td'));
+        }
+        const td = tr.children;
+        put(td[0], String(c.connector));
+        put(td[1], c.twc || '–');
+        put(td[2], String(c.state), 'state-' + String(c.state).replace(/[^a-z]/g, ''));
+        put(td[3], fmtA(c.measuredAmps));
+        put(td[4], fmtA(c.offeredAmps));
+        put(td[5], c.session ? fmtWh(c.session.energyWh) + ' · ' + fmtDur(c.session.durationS) : 'none');
+      });
+    });
+    for (const [id, k] of cpSections) {
+      if (!seen.has(id)) {
+        k.root.remove();
+        cpSections.delete(id);
+      }
+    }
+  }
+
   function renderStatus(s) {
     st.status = s;
     st.lastAt = Date.now();
@@ -283,10 +373,12 @@
     renderBus(s.bus);
     renderOcpp(s.ocpp);
     renderPolicy(s.policy, s.meters);
+    renderDepot(s.chargePoints || []);
     // The settings are fetched again when something the status shows of them changed (another browser,
     // MQTT, a mode whose time ran out), so the form does not show stale values.
-    const p = s.policy || {};
-    const sig = JSON.stringify([p.mode, p.source, p.until, p.then, (s.connectors || []).map((c) => c.maxAmps)]);
+    const picked = (st.cp && (s.chargePoints || []).find((cp) => cp.chargePoint === st.cp)) || s;
+    const p = picked.policy || {};
+    const sig = JSON.stringify([st.cp, p.mode, p.source, p.until, p.then, (picked.connectors || []).map((c) => c.maxAmps)]);
     if (st.sig && sig !== st.sig) loadSettings();
     st.sig = sig;
   }
@@ -504,7 +596,7 @@
 
   async function loadSettings() {
     try {
-      const r = await read('api/v1/settings');
+      const r = await read('api/v1/settings' + (st.cp ? '?chargePoint=' + encodeURIComponent(st.cp) : ''));
       if (r.ok) renderSettings(r.json);
     } catch (e) { /* shown again on the next change */ }
   }
@@ -520,7 +612,7 @@
     put('policy-error', '');
     $('apply-policy').disabled = true;
     try {
-      const r = await change('PUT', 'api/v1/settings/policy', body);
+      const r = await change('PUT', 'api/v1/settings/policy', st.cp ? Object.assign({ chargePoint: st.cp }, body) : body);
       if (r.ok) {
         st.formDirty = false;
         renderSettings(r.json);
@@ -538,7 +630,8 @@
   async function setMax(n, value, inp) {
     put('limits-error', '');
     try {
-      const r = await change('PUT', 'api/v1/connectors/' + n + '/maxAmps', { maxAmps: value });
+      const r = await change('PUT', 'api/v1/connectors/' + n + '/maxAmps',
+        st.cp ? { maxAmps: value, chargePoint: st.cp } : { maxAmps: value });
       if (r.ok) {
         delete inp.dataset.dirty;
         renderSettings(r.json);
@@ -551,6 +644,15 @@
     }
   }
 
+  $('cp-pick').addEventListener('change', () => {
+    const ids = Array.from($('cp-pick').options).map((o) => o.value);
+    st.cp = $('cp-pick').value === ids[0] ? '' : $('cp-pick').value;
+    st.formDirty = false;
+    $('limits').textContent = '';
+    put('policy-error', '');
+    put('limits-error', '');
+    loadSettings();
+  });
   $('policy-form').addEventListener('input', () => { st.formDirty = true; });
   $('mode').addEventListener('change', () => { st.formDirty = true; showModeParts(); });
   $('schedule-add').addEventListener('click', () => {

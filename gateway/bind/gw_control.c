@@ -26,31 +26,58 @@ struct gw_control {
 	struct gw_settings set;
 };
 
-int gw_control_config(const char *path, const char *data_dir, struct gw_config *out, char *err, size_t errlen,
-		      char *warn, size_t warnlen)
+/* Entry @cfg of @path with the settings in @data_dir on top (see gw_control_config). */
+static void settings_on_top(const char *path, const char *data_dir, struct gw_config *cfg, char *warn, size_t warnlen)
 {
 	struct gw_settings set;
 	char why[512];
+
+	if (gw_settings_load(data_dir ? data_dir : cfg->data_dir, &set, why, sizeof(why)) < 0) {
+		snprintf(warn, warnlen, "%s; the operator's settings are not used", why);
+		return;
+	}
+	if (set.policy) {
+		struct gw_config *with = malloc(sizeof(*with));
+
+		if (with && gw_config_entry_with_policy(path, cfg->cp_id, set.policy, with, why, sizeof(why)) == 0)
+			*cfg = *with;
+		else
+			snprintf(warn, warnlen, "%s/%s: the policy set at run time no longer fits the config (%s); the "
+				 "config's policy is used", cfg->data_dir, GW_SETTINGS_FILE, with ? why : "out of memory");
+		free(with);
+	}
+	gw_settings_clear(&set);
+}
+
+int gw_control_config(const char *path, const char *data_dir, struct gw_config *out, char *err, size_t errlen,
+		      char *warn, size_t warnlen)
+{
 	int rc;
 
 	warn[0] = '\0';
 	rc = gw_config_load(path, out, err, errlen);
 	if (rc)
 		return rc;
-	if (gw_settings_load(data_dir ? data_dir : out->data_dir, &set, why, sizeof(why)) < 0) {
-		snprintf(warn, warnlen, "%s; the operator's settings are not used", why);
-		return 0;
-	}
-	if (set.policy) {
-		struct gw_config with;
+	settings_on_top(path, data_dir, out, warn, warnlen);
+	return 0;
+}
 
-		if (gw_config_with_policy(path, set.policy, &with, why, sizeof(why)) == 0)
-			*out = with;
-		else
-			snprintf(warn, warnlen, "%s/%s: the policy set at run time no longer fits the config (%s); the "
-				 "config's policy is used", out->data_dir, GW_SETTINGS_FILE, why);
+int gw_control_config_set(const char *path, struct gw_config_set *out, char *err, size_t errlen, char *warn,
+			  size_t warnlen)
+{
+	int rc;
+
+	warn[0] = '\0';
+	rc = gw_config_set_load(path, out, err, errlen);
+	if (rc)
+		return rc;
+	for (int i = 0; i < out->n; i++) {
+		char one[512] = "";
+
+		settings_on_top(path, NULL, &out->cp[i], one, sizeof(one));
+		if (one[0] && !warn[0])
+			snprintf(warn, warnlen, "%s", one);
 	}
-	gw_settings_clear(&set);
 	return 0;
 }
 
@@ -252,7 +279,7 @@ int gw_control_set_policy(struct gw_control *ctl, const char *text, const char *
 		json_object_update(next, given);
 		json_decref(given);
 	}
-	rc = ctl->config_path ? gw_config_with_policy(ctl->config_path, next, &with, err, errlen)
+	rc = ctl->config_path ? gw_config_entry_with_policy(ctl->config_path, ctl->cfg->cp_id, next, &with, err, errlen)
 			      : memory_policy(ctl, next, &with, err, errlen);
 	if (rc) {
 		json_decref(next);

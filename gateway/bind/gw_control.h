@@ -29,6 +29,11 @@ struct gw_control;
 int gw_control_config(const char *path, const char *data_dir, struct gw_config *out, char *err, size_t errlen,
 		      char *warn, size_t warnlen);
 
+/* The same for every charge point of @path (gw_config_set_load), each with the settings of its own
+ * dataDir on top; @warn holds the first warning. Return: 0 or the file's own error (@out empty). */
+int gw_control_config_set(const char *path, struct gw_config_set *out, char *err, size_t errlen, char *warn,
+			  size_t warnlen);
+
 /* @cfg is the running config (main's, updated in place by a change); @bus and @policy are applied to.
  * Applies the stored maximums to the bus. NULL on allocation failure.
  * @config_path NULL (the demo, which has no file and no dataDir): changes are kept in memory only and

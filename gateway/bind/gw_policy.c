@@ -97,6 +97,7 @@ struct gw_policy {
 	bool applied;
 	struct ems_reading reading;
 	double charger_w;          /* the chargers' draw when a meter last answered (see data_arrived) */
+	int share;                 /* charge points the meters' flows are divided among, 1 alone */
 	lws_sorted_usec_list_t sul_tick;
 	lws_sorted_usec_list_t sul_status;
 };
@@ -634,6 +635,16 @@ static void read_meters(struct gw_policy *pol, uint64_t now, struct ems_reading 
 		gives[i] = ems_meter_gives(pol->meters[i].core);
 	}
 	ems_combine(in, gives, (size_t)pol->n_meters, out);
+	/* Several charge points on one site: each sees its share of the flows (gw_policy_set_share). */
+	if (pol->share > 1)
+		for (int v = 0; v < EMS_NVALUES; v++)
+			if (v != EMS_SOC && v != EMS_VOLTAGE)
+				out->v[v] /= pol->share;
+}
+
+void gw_policy_set_share(struct gw_policy *pol, int n)
+{
+	pol->share = n > 1 ? n : 1;
 }
 
 /* Whether the decision is the bus's cap now (see the precedence in gw_policy.h). */

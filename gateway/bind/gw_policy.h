@@ -38,6 +38,16 @@ struct gw_policy_source {
 struct gw_policy *gw_policy_new(struct gw_loop *loop, const struct gw_clock *clock, const struct gw_config *cfg,
 				struct gw_bus *bus, struct gw_ocpp *ocpp, const struct gw_policy_source *source);
 
+/*
+ * gw_policy_set_share() - the meters serve @n charge points (buses) of one site: grid, pv, load and
+ * battery power are divided by @n before the policy sees them (state of charge and voltage are not),
+ * so each bus's policy gets an even share of what flows, while it still counts its own chargers' draw
+ * (policy.loadIncludesChargers): a bus keeps what it draws and the rest is split evenly, and the shares
+ * add up to the site's surplus. The other buses' policies take this reading through a
+ * gw_policy_source (gw_policy_state().reading), so one set of meters is polled once.
+ */
+void gw_policy_set_share(struct gw_policy *pol, int n);
+
 /* A reloaded config: policy.* takes effect at once (timers kept); ems changes need a restart. */
 void gw_policy_apply_config(struct gw_policy *pol, const struct gw_config *cfg);
 

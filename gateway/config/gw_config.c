@@ -25,6 +25,7 @@ static int parse_topic_prefix(const struct key_spec *k, const char *value, void 
 static int parse_master_id(const struct key_spec *k, const char *value, void *field, char *why,
 			   size_t whylen);
 static bool phases_ok(long long v);
+static int charge_points_none(const json_t *v, struct gw_config *cfg, char *err, size_t errlen);
 
 /* The policy engine's own enum ems_policy_mode, the one mode enum; listed in the order users read. */
 static const char *const policy_modes[] = { "charge-now", "off", "scheduled", "track-green", NULL };
@@ -63,6 +64,10 @@ static const char *const id_tag_sources[] = { "remote", "vin", "fixed", NULL };
 static const struct key_spec key_table[] = {
 	K_BOOL("exampleConfig", example, 0),
 	K_STRING("dataDir", true, data_dir, gw_config_string_copy, NULL),
+	/* Split into one file-like root per entry before the table is walked (entry_root()). */
+	K_LIST("chargePoints", charge_points_none),
+	K_OBJECT("site"),
+	K_INT("site.maxAmps", false, site.max_amps, 1, GW_CONFIG_SITE_MAX_AMPS, 0),
 	K_OBJECT("twc"),
 	K_STRING("twc.port", true, twc.port, parse_port, NULL),
 	K_INT("twc.wiringMaxAmpsAllTWCs", true, twc.wiring_max_all, 1, 240, 0),
@@ -309,6 +314,16 @@ static int parse_master_id(const struct key_spec *k, const char *value, void *fi
 static bool phases_ok(long long v)
 {
 	return v == 1 || v == 3;
+}
+
+/* The table walk sees entry roots only, which no longer hold the list. */
+static int charge_points_none(const json_t *v, struct gw_config *cfg, char *err, size_t errlen)
+{
+	(void)v;
+	(void)cfg;
+	(void)err;
+	(void)errlen;
+	return 0;
 }
 
 /* ---- the table walk ---- */
@@ -655,7 +670,7 @@ int gw_config_member_bool_read(const json_t *obj, const char *where, const char 
 	return 0;
 }
 
-static int from_json(const json_t *root, struct gw_config *out, char *err, size_t errlen)
+static int from_json(const json_t *root, struct gw_config *out, bool dir_check, char *err, size_t errlen)
 {
 	struct gw_config cfg;
 	int rc;
@@ -723,9 +738,10 @@ static int from_json(const json_t *root, struct gw_config *out, char *err, size_
 	if (rc)
 		return rc;
 	/* Last, because it may create directories: an otherwise invalid file changes nothing on disk. */
-	rc = gw_config_data_dir_check(cfg.data_dir, err, errlen);
+	rc = dir_check ? gw_config_data_dir_check(cfg.data_dir, err, errlen) : 0;
 	if (rc)
 		return rc;
+	cfg.cp_count = 1;
 	*out = cfg;
 	return 0;
 }
@@ -743,26 +759,39 @@ static void syntax_error(const json_error_t *je, const char *source, char *err, 
 	gw_config_err_set(err, errlen, "config: %s:%d:%d: %.*s", shown, je->line, je->column, len, je->text);
 }
 
-int gw_config_from_json_text(const char *text, const char *source, struct gw_config *out, char *err,
-			     size_t errlen)
+int gw_config_root_load(const json_t *root, struct gw_config *out, bool dir_check, char *err, size_t errlen)
+{
+	return from_json(root, out, dir_check, err, errlen);
+}
+
+int gw_config_text_root(const char *text, const char *source, json_t **out, char *err, size_t errlen)
 {
 	json_error_t je;
-	json_t *root;
-	int rc;
 
-	root = json_loads(text, JSON_REJECT_DUPLICATES, &je);
-	if (!root) {
+	*out = json_loads(text, JSON_REJECT_DUPLICATES, &je);
+	if (!*out) {
 		syntax_error(&je, source ? source : "<text>", err, errlen);
 		return -EINVAL;
 	}
-	rc = from_json(root, out, err, errlen);
+	return 0;
+}
+
+int gw_config_from_json_text(const char *text, const char *source, struct gw_config *out, char *err,
+			     size_t errlen)
+{
+	json_t *root;
+	int rc = gw_config_text_root(text, source, &root, err, errlen);
+
+	if (rc)
+		return rc;
+	rc = gw_config_root_entry(root, NULL, NULL, out, err, errlen);
 	json_decref(root);
 	return rc;
 }
 
 /* The operator's policy lies on top of the file's: a mode given replaces mode, until and then as a
  * group (a mode without until has none), a schedule replaces the schedule. */
-static int policy_overlay(json_t *root, const json_t *overlay, char *err, size_t errlen)
+int gw_config_policy_overlay(json_t *root, const json_t *overlay, char *err, size_t errlen)
 {
 	static const char *const allowed[] = { "mode", "until", "then", "schedule", NULL };
 	json_t *pol = json_object_get(root, "policy");
@@ -795,13 +824,18 @@ int gw_config_load(const char *path, struct gw_config *out, char *err, size_t er
 
 int gw_config_with_policy(const char *path, const json_t *policy, struct gw_config *out, char *err, size_t errlen)
 {
+	return gw_config_entry_with_policy(path, NULL, policy, out, err, errlen);
+}
+
+int gw_config_file_root(const char *path, json_t **out, char *err, size_t errlen)
+{
 	json_error_t je;
-	json_t *root;
 	FILE *f;
 	int rc;
 
 	/* Opened here rather than by json_load_file() so a missing or unreadable file reports errno
 	 * instead of a parser message. */
+	*out = NULL;
 	f = fopen(path, "re");
 	if (!f) {
 		rc = -errno;
@@ -810,15 +844,11 @@ int gw_config_with_policy(const char *path, const json_t *policy, struct gw_conf
 		gw_config_err_set(err, errlen, "config: %s: %s", shown, strerror(-rc));
 		return rc;
 	}
-	root = json_loadf(f, JSON_REJECT_DUPLICATES, &je);
+	*out = json_loadf(f, JSON_REJECT_DUPLICATES, &je);
 	fclose(f);
-	if (!root) {
+	if (!*out) {
 		syntax_error(&je, path, err, errlen);
 		return -EINVAL;
 	}
-	rc = json_is_object(root) ? policy_overlay(root, policy, err, errlen) : 0;
-	if (rc == 0)
-		rc = from_json(root, out, err, errlen);
-	json_decref(root);
-	return rc;
+	return 0;
 }

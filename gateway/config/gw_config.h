@@ -27,6 +27,8 @@
 #define GW_CONFIG_CBID_MAX 48  /* ocpp.chargeBoxId */
 #define GW_CONFIG_AUTH_KEY_MAX 40
 #define GW_CONFIG_OCPP_KEYS_MAX 32 /* members of ocpp.keys */
+#define GW_CONFIG_CP_MAX 64        /* members of chargePoints: charge points (buses) in one process */
+#define GW_CONFIG_SITE_MAX_AMPS 20000 /* site.maxAmps: 64 buses of 240 A fit below it */
 
 /* The policy section: the standalone policy engine (ems_policy) and its place next to OCPP. */
 struct gw_config_policy {
@@ -174,7 +176,15 @@ struct gw_config_http {
 
 struct gw_config {
 	bool example;                      /* exampleConfig: true is refused (the packaged example) */
-	char data_dir[GW_CONFIG_PATH_MAX]; /* exists (created 0750 if missing) and is writable */
+	char data_dir[GW_CONFIG_PATH_MAX]; /* exists (created 0750 if missing) and is writable; in the
+					    * chargePoints form <dataDir>/<chargeBoxId> of the entry */
+	/* Which charge point this is: the chargePoints entry's chargeBoxId, its index and the number of
+	 * entries; "", 0 and 1 in the single-bus form (whose state stays in dataDir itself). */
+	char cp_id[GW_CONFIG_CBID_MAX + 1];
+	int cp_index, cp_count;
+	struct {
+		int max_amps;              /* site.maxAmps: the held sum over all buses, 0 = no site limit */
+	} site;
 	struct gw_config_twc twc;
 	struct gw_config_policy policy;
 	struct {
@@ -191,7 +201,35 @@ struct gw_config {
 	struct gw_config_http http;
 };
 
-/* The parts of an ocpp.url. */
+/*
+ * Several charge points in one file (docs/depot.md): "chargePoints": [{"chargeBoxId", "twc", "ocpp",
+ * "policy"}, ...], at most GW_CONFIG_CP_MAX. Each entry is loaded as if it were a single-bus file made
+ * of the top-level keys (dataDir, log, ems, tesla, mqtt, http, site shared) with its own twc, its ocpp
+ * on top of the top-level ocpp (defaults for every entry), its policy on top of the top-level policy,
+ * ocpp.chargeBoxId = its chargeBoxId and dataDir = <dataDir>/<chargeBoxId>. Errors name the entry:
+ *   config: chargePoints[1].twc.port: must be an absolute device path ... (got "ttyUSB1")
+ * chargeBoxIds are unique (also ignoring case: they are directory names) and so is twc.port. The
+ * single-bus form is one entry, whose dataDir is the top-level dataDir itself.
+ */
+struct gw_config_set {
+	int n;                 /* entries, 1..GW_CONFIG_CP_MAX */
+	bool list;             /* the chargePoints form */
+	struct gw_config *cp;  /* n of them (heap): gw_config_set_clear() */
+};
+
+/* Load every entry of @path (all checked, then the dataDirs created). On failure @out is empty. */
+int gw_config_set_load(const char *path, struct gw_config_set *out, char *err, size_t errlen);
+int gw_config_set_from_json_text(const char *text, const char *source, struct gw_config_set *out, char *err,
+				 size_t errlen);
+void gw_config_set_clear(struct gw_config_set *set); /* NULL or cleared is a no-op */
+
+/*
+ * gw_config_entry_with_policy() - the entry @cp_id of @path with the operator's @policy on top of its
+ * own (see gw_config_with_policy). @cp_id "" or NULL: the single-bus form, or the first entry.
+ * -ENOENT with @err set when the file has no entry @cp_id.
+ */
+int gw_config_entry_with_policy(const char *path, const char *cp_id, const json_t *policy, struct gw_config *out,
+				char *err, size_t errlen);
 
 /**
  * gw_config_load() - read, parse and validate a config file.
@@ -211,6 +249,8 @@ int gw_config_load(const char *path, struct gw_config *out, char *err, size_t er
  * if the file said it, and errors name the key. @policy NULL: the file alone.
  */
 int gw_config_with_policy(const char *path, const json_t *policy, struct gw_config *out, char *err, size_t errlen);
+/* gw_config_load(), gw_config_with_policy() and gw_config_from_json_text() give the first entry of a
+ * chargePoints file (checking that one alone); gw_config_set_load() checks and gives them all. */
 
 /* An http.listen address ("127.0.0.1:8080", "[::1]:0"): 0 if well-formed, else -EINVAL. */
 int gw_config_listen_check(const char *addr);

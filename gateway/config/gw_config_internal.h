@@ -77,6 +77,21 @@ int gw_config_member_int_read(const json_t *obj, const char *where, const char *
 int gw_config_member_bool_read(const json_t *obj, const char *where, const char *name, bool *out, char *err,
 			       size_t errlen);
 
+/* ---- whole files (gw_config.c) and the chargePoints list (gw_config_points.c) ---- */
+
+/* One file-like root (no chargePoints) through the table and every section's checks; @dir_check
+ * false leaves dataDir uncreated, for a list whose other entries are still to be checked. */
+int gw_config_root_load(const json_t *root, struct gw_config *out, bool dir_check, char *err, size_t errlen);
+/* The operator's policy object on top of @root's "policy" (modified in place). */
+int gw_config_policy_overlay(json_t *root, const json_t *overlay, char *err, size_t errlen);
+/* A file or a text parsed (duplicates refused), syntax errors with their position; *@out a new
+ * reference on success. */
+int gw_config_file_root(const char *path, json_t **out, char *err, size_t errlen);
+int gw_config_text_root(const char *text, const char *source, json_t **out, char *err, size_t errlen);
+/* Entry @cp_id (NULL or "": the single form or the first entry) of a parsed file, with @policy on top. */
+int gw_config_root_entry(json_t *root, const char *cp_id, const json_t *policy, struct gw_config *out, char *err,
+			 size_t errlen);
+
 /* ---- ocpp.* and tesla.* (gw_config_ocpp.c) ---- */
 
 int gw_config_ws_url_parse(const struct key_spec *k, const char *value, void *field, char *why, size_t whylen);

@@ -287,11 +287,14 @@ static int url_decode(const char *in, size_t n, char *out, size_t outlen)
 	return 0;
 }
 
+#define QUERY_VALUE_MAX 64 /* a decoded query value: a chargeBoxId (48) fits */
+
 /*
  * Walk the query's name=value pairs; only the names in @names (NULL-terminated) are allowed, their
  * decoded values land in @values (each @vlen bytes, "" when absent). Return 0 or -EINVAL with @resp set.
  */
-static int query_parse(const char *query, const char *const *names, char (*values)[32], struct gw_httpd_resp *resp)
+static int query_parse(const char *query, const char *const *names, char (*values)[QUERY_VALUE_MAX],
+		       struct gw_httpd_resp *resp)
 {
 	const char *p = query;
 
@@ -314,7 +317,8 @@ static int query_parse(const char *query, const char *const *names, char (*value
 			for (size_t i = 0; names[i]; i++) {
 				if (strcmp(name, names[i]) == 0) {
 					known = true;
-					if (url_decode(eq ? eq + 1 : p + len, eq ? len - nl - 1 : 0, values[i], 32) != 0) {
+					if (url_decode(eq ? eq + 1 : p + len, eq ? len - nl - 1 : 0, values[i],
+						       QUERY_VALUE_MAX) != 0) {
 						char msg[96];
 
 						snprintf(msg, sizeof(msg), "%s: malformed or too long", names[i]);
@@ -395,7 +399,7 @@ static void get_status(struct gw_api *api, struct gw_httpd_resp *resp)
 static void get_history(struct gw_api *api, const struct gw_httpd_req *req, struct gw_httpd_resp *resp)
 {
 	static const char *const names[] = { "since", NULL };
-	char values[1][32];
+	char values[1][QUERY_VALUE_MAX];
 	long long since = 0;
 	json_t *j;
 
@@ -488,18 +492,77 @@ static void post_login(struct gw_api *api, const struct gw_httpd_req *req, struc
 	header_add(resp, "Set-Cookie: %s\r\n", cookie);
 }
 
+/* The charge point a request addresses (@cp "" or NULL: the first); false with @resp set if none. */
+static bool cp_select(struct gw_api *api, const char *cp, struct gw_httpd_resp *resp)
+{
+	if (!cp || !cp[0]) {
+		if (api->ops.select)
+			api->ops.select(api->ops.user, NULL);
+		return true;
+	}
+	if (!api->ops.select || api->ops.select(api->ops.user, cp) != 0) {
+		reply_error(resp, 404, "chargePoint", "chargePoint: no such charge point");
+		return false;
+	}
+	return true;
+}
+
+/* Back to the first charge point once a request is answered. */
+static void cp_release(struct gw_api *api)
+{
+	if (api->ops.select)
+		api->ops.select(api->ops.user, NULL);
+}
+
+/* The optional "chargePoint" member of a body, taken out of it into @cp; false with @resp set if it is
+ * not a string that fits. */
+static bool cp_member(json_t *body, char *cp, size_t n, struct gw_httpd_resp *resp)
+{
+	json_t *v = json_object_get(body, "chargePoint");
+
+	cp[0] = '\0';
+	if (!v)
+		return true;
+	if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) >= n) {
+		reply_error(resp, 400, "chargePoint", "chargePoint: must be a charge point's chargeBoxId");
+		return false;
+	}
+	memcpy(cp, json_string_value(v), json_string_length(v) + 1);
+	json_object_del(body, "chargePoint");
+	return true;
+}
+
+static void get_settings(struct gw_api *api, const struct gw_httpd_req *req, struct gw_httpd_resp *resp)
+{
+	static const char *const names[] = { "chargePoint", NULL };
+	char values[1][QUERY_VALUE_MAX];
+
+	if (query_parse(req->query, names, values, resp) != 0 || !cp_select(api, values[0], resp))
+		return;
+	reply_json(resp, 200, api->ops.settings(api->ops.user));
+	cp_release(api);
+}
+
 static void put_policy(struct gw_api *api, const struct gw_httpd_req *req, const char *by, struct gw_httpd_resp *resp)
 {
-	static const char *const allowed[] = { "mode", "until", "then", "schedule", NULL };
+	static const char *const allowed[] = { "mode", "until", "then", "schedule", "chargePoint", NULL };
 	json_t *body = body_object(req, resp, allowed);
-	char err[512] = "", field[32];
+	char err[512] = "", field[32], cp[QUERY_VALUE_MAX];
 	int rc;
 
 	if (!body)
 		return;
+	if (!cp_member(body, cp, sizeof(cp), resp)) {
+		json_decref(body);
+		return;
+	}
 	if (!json_object_size(body)) {
 		json_decref(body);
 		reply_error(resp, 400, "mode", "mode: required (or schedule)");
+		return;
+	}
+	if (!cp_select(api, cp, resp)) {
+		json_decref(body);
 		return;
 	}
 	rc = api->ops.set_policy(api->ops.user, body, by, err, sizeof(err));
@@ -507,21 +570,26 @@ static void put_policy(struct gw_api *api, const struct gw_httpd_req *req, const
 	if (rc) {
 		field_of(err, field, sizeof(field));
 		reply_error(resp, rc == -EINVAL ? 400 : 500, field[0] ? field : NULL, err);
-		return;
+	} else {
+		reply_json(resp, 200, api->ops.settings(api->ops.user));
 	}
-	reply_json(resp, 200, api->ops.settings(api->ops.user));
+	cp_release(api);
 }
 
 static void put_max(struct gw_api *api, const struct gw_httpd_req *req, int connector, const char *by,
 		    struct gw_httpd_resp *resp)
 {
-	static const char *const allowed[] = { "maxAmps", NULL };
+	static const char *const allowed[] = { "maxAmps", "chargePoint", NULL };
 	json_t *body = body_object(req, resp, allowed), *v;
-	char err[512] = "";
+	char err[512] = "", cp[QUERY_VALUE_MAX];
 	int amps, rc;
 
 	if (!body)
 		return;
+	if (!cp_member(body, cp, sizeof(cp), resp)) {
+		json_decref(body);
+		return;
+	}
 	v = json_object_get(body, "maxAmps");
 	if (!v) {
 		json_decref(body);
@@ -538,17 +606,17 @@ static void put_max(struct gw_api *api, const struct gw_httpd_req *req, int conn
 		return;
 	}
 	json_decref(body);
-	rc = api->ops.set_max(api->ops.user, connector, amps, by, err, sizeof(err));
-	if (rc == -ENOENT) {
-		reply_error(resp, 404, NULL, "no such connector");
+	if (!cp_select(api, cp, resp))
 		return;
-	}
-	if (rc) {
+	rc = api->ops.set_max(api->ops.user, connector, amps, by, err, sizeof(err));
+	if (rc == -ENOENT)
+		reply_error(resp, 404, NULL, "no such connector");
+	else if (rc)
 		reply_error(resp, rc == -EINVAL || rc == -ERANGE ? 400 : 500, rc == -EINVAL || rc == -ERANGE ? "maxAmps" : NULL,
 			    err);
-		return;
-	}
-	reply_json(resp, 200, api->ops.settings(api->ops.user));
+	else
+		reply_json(resp, 200, api->ops.settings(api->ops.user));
+	cp_release(api);
 }
 
 /* "/api/v1/connectors/<n>/maxAmps" -> n (1..99), else 0. */
@@ -689,7 +757,7 @@ void gw_api_handle(struct gw_api *api, const struct gw_httpd_req *req, struct gw
 		if (!get)
 			method_not_allowed(resp, "GET, HEAD");
 		else
-			reply_json(resp, 200, api->ops.settings(api->ops.user));
+			get_settings(api, req, resp);
 		return;
 	}
 	if (strcmp(req->path, "/api/v1/settings/policy") == 0) {

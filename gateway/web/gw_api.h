@@ -38,6 +38,10 @@ struct gw_api_ops {
 	void (*http_stats)(void *user, struct gw_httpd_stats *out);
 	/* Monotonic ms, for session expiry and login lock-out. */
 	uint64_t (*now_ms)(void *user);
+	/* Several charge points (docs/depot.md): which one the next settings, set_policy and set_max
+	 * calls address, by its chargeBoxId; NULL: the first, which is also where every request leaves it.
+	 * 0 or -ENOENT. Optional: without it a request naming a charge point is answered 404. */
+	int (*select)(void *user, const char *charge_point);
 };
 
 /* @auth is borrowed and outlives the api. @auth_read: reading (the API and /metrics, not the page's

@@ -1,6 +1,7 @@
 /*
  * gw_metrics: the status snapshot as Prometheus text (exposition format 0.0.4) for GET /metrics. Each
- * family is written whole (HELP, TYPE, then its samples) and only when it has a sample, so a value the
+ * family is written whole (HELP, TYPE, then its samples, every charge point's of a depot together) and
+ * only when it has a sample, so a value the
  * gateway does not know (NAN, no operator maximum, OCPP off) is left out rather than exported as a
  * made-up 0 that a dashboard or an alert would believe. Every name is listed in docs/metrics.md.
  */
@@ -176,6 +177,19 @@ static void sample_u(struct out *o, const char *suffix, const struct labels *l, 
 	sample_text(o, suffix, l, buf);
 }
 
+/* Every charge point of the status: the first one and its n_more others (a depot). */
+struct cps {
+	const struct gw_status *st[1 + GW_METRICS_CP_MAX];
+	int n;
+};
+
+/* The charge_point label of the samples that follow: @st's, or none for the process-wide families. */
+static void cp_label(struct out *o, const struct gw_status *st)
+{
+	o->cp = st ? st->charge_point : "";
+	o->cp_len = st ? strnlen(st->charge_point, sizeof(st->charge_point)) : 0;
+}
+
 static void render_process(struct out *o, const struct gw_status *st)
 {
 	const struct labels version = { "version", TWCGW_VERSION, sizeof(TWCGW_VERSION), NULL, NULL, 0 };
@@ -256,126 +270,245 @@ static double conn_value(const struct gw_status_connector *c, enum conn_value v)
 	}
 }
 
-static void render_connectors(struct out *o, const struct gw_status *st)
+static int n_connectors(const struct gw_status *st)
 {
-	int n = st->n_connectors < 0 ? 0 : st->n_connectors > GW_STATUS_CONNECTORS_MAX ? GW_STATUS_CONNECTORS_MAX
-											: st->n_connectors;
-	char num[GW_STATUS_CONNECTORS_MAX][12];
+	return st->n_connectors < 0 ? 0 : st->n_connectors > GW_STATUS_CONNECTORS_MAX ? GW_STATUS_CONNECTORS_MAX
+										      : st->n_connectors;
+}
 
-	for (int i = 0; i < n; i++)
-		snprintf(num[i], sizeof(num[i]), "%d", st->c[i].connector);
-
+/* Each family holds every charge point's connectors (Prometheus wants a family's samples together). */
+static void render_connectors(struct out *o, const struct cps *cps)
+{
 	family(o, "twcgw_connector_info", "gauge", "The Wall Connector (TWC ID) serving each connector (always 1).");
-	for (int i = 0; i < n; i++) {
-		const struct labels l = { "connector", num[i], sizeof(num[i]), "twc", st->c[i].twc, sizeof(st->c[i].twc) };
+	for (int k = 0; k < cps->n; k++) {
+		const struct gw_status *st = cps->st[k];
 
-		sample_d(o, &l, 1);
+		cp_label(o, st);
+		for (int i = 0; i < n_connectors(st); i++) {
+			char n[12];
+			const struct labels l = { "connector", n, sizeof(n), "twc", st->c[i].twc, sizeof(st->c[i].twc) };
+
+			snprintf(n, sizeof(n), "%d", st->c[i].connector);
+			sample_d(o, &l, 1);
+		}
 	}
 	for (int v = 0; v < CV_COUNT; v++) {
 		family(o, conn_families[v].name, conn_families[v].type, conn_families[v].help);
-		for (int i = 0; i < n; i++) {
-			const struct labels l = { "connector", num[i], sizeof(num[i]), NULL, NULL, 0 };
+		for (int k = 0; k < cps->n; k++) {
+			const struct gw_status *st = cps->st[k];
 
-			sample_d(o, &l, conn_value(&st->c[i], (enum conn_value)v));
+			cp_label(o, st);
+			for (int i = 0; i < n_connectors(st); i++) {
+				char n[12];
+				const struct labels l = { "connector", n, sizeof(n), NULL, NULL, 0 };
+
+				snprintf(n, sizeof(n), "%d", st->c[i].connector);
+				sample_d(o, &l, conn_value(&st->c[i], (enum conn_value)v));
+			}
 		}
 	}
 	family(o, "twcgw_connector_state", "gauge",
 	       "What the connector is doing: 1 for the current state, 0 for the others.");
-	for (int i = 0; i < n; i++) {
-		/* Out of range is a bug upstream; the JSON calls it an error too. */
-		unsigned cur = st->c[i].state < GW_STATE_COUNT ? (unsigned)st->c[i].state : GW_STATE_ERROR;
+	for (int k = 0; k < cps->n; k++) {
+		const struct gw_status *st = cps->st[k];
 
-		for (unsigned s = 0; s < GW_STATE_COUNT; s++) {
-			const struct labels l = { "connector", num[i], sizeof(num[i]), "state", gw_status_state_names[s],
-						  strlen(gw_status_state_names[s]) };
+		cp_label(o, st);
+		for (int i = 0; i < n_connectors(st); i++) {
+			/* Out of range is a bug upstream; the JSON calls it an error too. */
+			unsigned cur = st->c[i].state < GW_STATE_COUNT ? (unsigned)st->c[i].state : GW_STATE_ERROR;
+			char n[12];
 
-			sample_d(o, &l, cur == s);
+			snprintf(n, sizeof(n), "%d", st->c[i].connector);
+			for (unsigned s = 0; s < GW_STATE_COUNT; s++) {
+				const struct labels l = { "connector", n, sizeof(n), "state", gw_status_state_names[s],
+							  strlen(gw_status_state_names[s]) };
+
+				sample_d(o, &l, cur == s);
+			}
 		}
 	}
 	family(o, "twcgw_connector_sessions_total", "counter", "Charging sessions started since twcgw started.");
-	for (int i = 0; i < n; i++) {
-		const struct labels l = { "connector", num[i], sizeof(num[i]), NULL, NULL, 0 };
+	for (int k = 0; k < cps->n; k++) {
+		const struct gw_status *st = cps->st[k];
 
-		sample_u(o, "", &l, st->c[i].sessions);
+		cp_label(o, st);
+		for (int i = 0; i < n_connectors(st); i++) {
+			char n[12];
+			const struct labels l = { "connector", n, sizeof(n), NULL, NULL, 0 };
+
+			snprintf(n, sizeof(n), "%d", st->c[i].connector);
+			sample_u(o, "", &l, st->c[i].sessions);
+		}
 	}
 }
 
-static void render_bus(struct out *o, const struct gw_status *st)
+/* The bus families, one sample per charge point each: a gauge (double) or a counter (integer). */
+enum bus_value {
+	BV_WIRING,
+	BV_WIRING_PER_TWC,
+	BV_HELD,
+	BV_OFFERED,
+	BV_RESERVED,
+	BV_MEASURED,
+	BV_SLAVES,
+	BV_LINK_UP,
+	BV_FRAMES_RX,
+	BV_FRAMES_TX,
+	BV_FRAME_ERRORS,
+	BV_HEARTBEAT_GAP,
+	BV_COUNT
+};
+
+static const struct {
+	const char *name, *type, *help;
+} bus_families[BV_COUNT] = {
+	[BV_WIRING] = { "twcgw_bus_wiring_max_amperes", "gauge", "Wiring limit for all Wall Connectors on the bus together." },
+	[BV_WIRING_PER_TWC] = { "twcgw_bus_wiring_max_per_twc_amperes", "gauge", "Wiring limit for each Wall Connector." },
+	[BV_HELD] = { "twcgw_bus_held_amperes", "gauge", "Sum of what the Wall Connectors may be allowing now." },
+	[BV_OFFERED] = { "twcgw_bus_offered_amperes", "gauge", "Sum of what the Wall Connectors have been offered." },
+	[BV_RESERVED] = { "twcgw_bus_reserved_amperes", "gauge", "Current reserved for Wall Connectors about to start." },
+	[BV_MEASURED] = { "twcgw_bus_measured_amperes", "gauge", "Sum of the currents the cars draw, as measured." },
+	[BV_SLAVES] = { "twcgw_bus_slaves", "gauge", "Wall Connectors heard on the bus." },
+	[BV_LINK_UP] = { "twcgw_bus_link_up", "gauge", "1 while the RS-485 port is open and working." },
+	[BV_FRAMES_RX] = { "twcgw_bus_frames_received_total", "counter", "Good frames received on the bus." },
+	[BV_FRAMES_TX] = { "twcgw_bus_frames_sent_total", "counter", "Frames sent on the bus." },
+	[BV_FRAME_ERRORS] = { "twcgw_bus_frame_errors_total", "counter",
+			      "Bad frames received (checksum, length, garbage between frames)." },
+	[BV_HEARTBEAT_GAP] = { "twcgw_bus_heartbeat_gap_seconds", "gauge",
+			       "The longest time any Wall Connector has gone without hearing twcgw, now." },
+};
+
+static void bus_sample(struct out *o, const struct gw_status *st, enum bus_value v)
 {
-	family(o, "twcgw_bus_wiring_max_amperes", "gauge", "Wiring limit for all Wall Connectors on the bus together.");
-	sample_d(o, NULL, st->bus.wiring_max_all);
-	family(o, "twcgw_bus_wiring_max_per_twc_amperes", "gauge", "Wiring limit for each Wall Connector.");
-	sample_d(o, NULL, st->bus.wiring_max_per_twc);
-	family(o, "twcgw_bus_held_amperes", "gauge", "Sum of what the Wall Connectors may be allowing now.");
-	sample_d(o, NULL, st->bus.held_amps);
-	family(o, "twcgw_bus_offered_amperes", "gauge", "Sum of what the Wall Connectors have been offered.");
-	sample_d(o, NULL, st->bus.offered_amps);
-	family(o, "twcgw_bus_reserved_amperes", "gauge", "Current reserved for Wall Connectors about to start.");
-	sample_d(o, NULL, st->bus.reserved_amps);
-	family(o, "twcgw_bus_measured_amperes", "gauge", "Sum of the currents the cars draw, as measured.");
-	sample_d(o, NULL, st->bus.measured_amps);
-	family(o, "twcgw_bus_slaves", "gauge", "Wall Connectors heard on the bus.");
-	sample_d(o, NULL, st->bus.slaves);
-	family(o, "twcgw_bus_link_up", "gauge", "1 while the RS-485 port is open and working.");
-	sample_d(o, NULL, st->bus.link_up);
-	family(o, "twcgw_bus_frames_received_total", "counter", "Good frames received on the bus.");
-	sample_u(o, "", NULL, st->bus.frames_rx);
-	family(o, "twcgw_bus_frames_sent_total", "counter", "Frames sent on the bus.");
-	sample_u(o, "", NULL, st->bus.frames_tx);
-	family(o, "twcgw_bus_frame_errors_total", "counter",
-	       "Bad frames received (checksum, length, garbage between frames).");
-	sample_u(o, "", NULL, st->bus.frame_errors);
-	family(o, "twcgw_bus_heartbeat_gap_seconds", "gauge",
-	       "The longest time any Wall Connector has gone without hearing twcgw, now.");
-	sample_d(o, NULL, (double)st->bus.heartbeat_gap_ms / 1000.0);
+	switch (v) {
+	case BV_WIRING:
+		sample_d(o, NULL, st->bus.wiring_max_all);
+		break;
+	case BV_WIRING_PER_TWC:
+		sample_d(o, NULL, st->bus.wiring_max_per_twc);
+		break;
+	case BV_HELD:
+		sample_d(o, NULL, st->bus.held_amps);
+		break;
+	case BV_OFFERED:
+		sample_d(o, NULL, st->bus.offered_amps);
+		break;
+	case BV_RESERVED:
+		sample_d(o, NULL, st->bus.reserved_amps);
+		break;
+	case BV_MEASURED:
+		sample_d(o, NULL, st->bus.measured_amps);
+		break;
+	case BV_SLAVES:
+		sample_d(o, NULL, st->bus.slaves);
+		break;
+	case BV_LINK_UP:
+		sample_d(o, NULL, st->bus.link_up);
+		break;
+	case BV_FRAMES_RX:
+		sample_u(o, "", NULL, st->bus.frames_rx);
+		break;
+	case BV_FRAMES_TX:
+		sample_u(o, "", NULL, st->bus.frames_tx);
+		break;
+	case BV_FRAME_ERRORS:
+		sample_u(o, "", NULL, st->bus.frame_errors);
+		break;
+	case BV_HEARTBEAT_GAP:
+		sample_d(o, NULL, (double)st->bus.heartbeat_gap_ms / 1000.0);
+		break;
+	default:
+		break;
+	}
 }
 
-static void render_ocpp(struct out *o, const struct gw_status *st)
+static void render_bus(struct out *o, const struct cps *cps)
+{
+	for (int v = 0; v < BV_COUNT; v++) {
+		family(o, bus_families[v].name, bus_families[v].type, bus_families[v].help);
+		for (int k = 0; k < cps->n; k++) {
+			cp_label(o, cps->st[k]);
+			bus_sample(o, cps->st[k], (enum bus_value)v);
+		}
+	}
+}
+
+enum ocpp_value { OV_CONNECTED, OV_REGISTERED, OV_PROFILE, OV_QUEUED_TX, OV_QUEUED_OTHER, OV_COUNT };
+
+static const struct {
+	const char *name, *help;
+} ocpp_families[OV_COUNT] = {
+	[OV_CONNECTED] = { "twcgw_ocpp_connected", "1 while the websocket to the central system is open." },
+	[OV_REGISTERED] = { "twcgw_ocpp_registered", "1 when the central system accepted the last BootNotification." },
+	[OV_PROFILE] = { "twcgw_ocpp_security_profile", "OCPP security profile in use (0 to 3)." },
+	[OV_QUEUED_TX] = { "twcgw_ocpp_queued_transaction_messages",
+			   "Transaction messages waiting to be delivered to the central system." },
+	[OV_QUEUED_OTHER] = { "twcgw_ocpp_queued_other_messages", "Other messages waiting to be sent to the central system." },
+};
+
+static double ocpp_value(const struct gw_status *st, enum ocpp_value v)
+{
+	switch (v) {
+	case OV_CONNECTED:
+		return st->ocpp.connected;
+	case OV_REGISTERED:
+		return strncmp(st->ocpp.registration, "Accepted", sizeof(st->ocpp.registration)) == 0;
+	case OV_PROFILE:
+		return st->ocpp.security_profile;
+	case OV_QUEUED_TX:
+		return st->ocpp.queued_tx;
+	case OV_QUEUED_OTHER:
+		return st->ocpp.queued_other;
+	default:
+		return NAN;
+	}
+}
+
+/* The charge points with OCPP on (a family with none of them is left out whole). */
+static void render_ocpp(struct out *o, const struct cps *cps)
 {
 	char le[40];
 
-	if (!st->ocpp.enabled)
-		return;
-	family(o, "twcgw_ocpp_connected", "gauge", "1 while the websocket to the central system is open.");
-	sample_d(o, NULL, st->ocpp.connected);
-	family(o, "twcgw_ocpp_registered", "gauge", "1 when the central system accepted the last BootNotification.");
-	sample_d(o, NULL, strncmp(st->ocpp.registration, "Accepted", sizeof(st->ocpp.registration)) == 0);
-	family(o, "twcgw_ocpp_security_profile", "gauge", "OCPP security profile in use (0 to 3).");
-	sample_d(o, NULL, st->ocpp.security_profile);
-	family(o, "twcgw_ocpp_queued_transaction_messages", "gauge",
-	       "Transaction messages waiting to be delivered to the central system.");
-	sample_d(o, NULL, st->ocpp.queued_tx);
-	family(o, "twcgw_ocpp_queued_other_messages", "gauge", "Other messages waiting to be sent to the central system.");
-	sample_d(o, NULL, st->ocpp.queued_other);
+	for (int v = 0; v < OV_COUNT; v++) {
+		family(o, ocpp_families[v].name, "gauge", ocpp_families[v].help);
+		for (int k = 0; k < cps->n; k++) {
+			if (!cps->st[k]->ocpp.enabled)
+				continue;
+			cp_label(o, cps->st[k]);
+			sample_d(o, NULL, ocpp_value(cps->st[k], (enum ocpp_value)v));
+		}
+	}
 
-	/* The buckets are cumulative in the status already (gw_status.h); +Inf is every call. */
+	/* The buckets are cumulative in the status already (gw_status.h); +Inf is every call. Each charge
+	 * point's series is whole (buckets, _sum, _count) before the next one's. */
 	family(o, "twcgw_ocpp_call_duration_seconds", "histogram",
 	       "Time from sending a CALL to the central system to its CALLRESULT.");
-	for (int i = 0; i < GW_STATUS_LATENCY_BUCKETS; i++) {
-		const struct labels l = { "le", le, sizeof(le), NULL, NULL, 0 };
-
-		format_double(gw_status_latency_bounds[i], le, sizeof(le));
-		sample_u(o, "_bucket", &l, st->ocpp.latency_buckets[i]);
-	}
-	{
-		const struct labels l = { "le", "+Inf", 5, NULL, NULL, 0 };
+	for (int k = 0; k < cps->n; k++) {
+		const struct gw_status *st = cps->st[k];
+		const struct labels inf = { "le", "+Inf", 5, NULL, NULL, 0 };
 		char sum[40];
 
-		sample_u(o, "_bucket", &l, st->ocpp.latency_count);
+		if (!st->ocpp.enabled)
+			continue;
+		cp_label(o, st);
+		for (int i = 0; i < GW_STATUS_LATENCY_BUCKETS; i++) {
+			const struct labels l = { "le", le, sizeof(le), NULL, NULL, 0 };
+
+			format_double(gw_status_latency_bounds[i], le, sizeof(le));
+			sample_u(o, "_bucket", &l, st->ocpp.latency_buckets[i]);
+		}
+		sample_u(o, "_bucket", &inf, st->ocpp.latency_count);
 		format_double(isfinite(st->ocpp.latency_sum_s) ? st->ocpp.latency_sum_s : 0, sum, sizeof(sum));
 		sample_text(o, "_sum", NULL, sum);
 		sample_u(o, "_count", NULL, st->ocpp.latency_count);
 	}
 }
 
-static void render_policy(struct out *o, const struct gw_status *st)
+static void render_policy_mode(struct out *o, const struct gw_status *st)
 {
 	const char *mode = st->policy.mode;
 	bool known = false;
 
-	family(o, "twcgw_policy_allowed_amperes", "gauge", "Current the charging policy allows the bus now.");
-	sample_d(o, NULL, st->policy.amps);
-	family(o, "twcgw_policy_mode", "gauge", "The charging policy in force: 1 for the current mode, 0 for the others.");
 	for (size_t i = 0; i < sizeof(policy_modes) / sizeof(policy_modes[0]); i++) {
 		bool on = strncmp(mode, policy_modes[i], sizeof(st->policy.mode)) == 0;
 		const struct labels l = { "mode", policy_modes[i], strlen(policy_modes[i]), NULL, NULL, 0 };
@@ -388,14 +521,44 @@ static void render_policy(struct out *o, const struct gw_status *st)
 
 		sample_d(o, &l, 1);
 	}
-	family(o, "twcgw_policy_surplus_watts", "gauge", "Solar surplus the policy sees (absent while unknown).");
-	sample_d(o, NULL, st->policy.surplus_w);
-	family(o, "twcgw_policy_house_watts", "gauge", "House consumption without the chargers (absent while unknown).");
-	sample_d(o, NULL, st->policy.house_w);
-	family(o, "twcgw_policy_pv_watts", "gauge", "Solar production (absent while unknown).");
-	sample_d(o, NULL, st->policy.pv_w);
-	family(o, "twcgw_policy_grid_watts", "gauge", "Grid power, positive when importing (absent while unknown).");
-	sample_d(o, NULL, st->policy.grid_w);
+}
+
+enum policy_value { PV_SURPLUS, PV_HOUSE, PV_PV, PV_GRID, PV_COUNT };
+
+static const struct {
+	const char *name, *help;
+} policy_families[PV_COUNT] = {
+	[PV_SURPLUS] = { "twcgw_policy_surplus_watts", "Solar surplus the policy sees (absent while unknown)." },
+	[PV_HOUSE] = { "twcgw_policy_house_watts", "House consumption without the chargers (absent while unknown)." },
+	[PV_PV] = { "twcgw_policy_pv_watts", "Solar production (absent while unknown)." },
+	[PV_GRID] = { "twcgw_policy_grid_watts", "Grid power, positive when importing (absent while unknown)." },
+};
+
+static double policy_value(const struct gw_status *st, enum policy_value v)
+{
+	return v == PV_SURPLUS ? st->policy.surplus_w : v == PV_HOUSE ? st->policy.house_w : v == PV_PV ? st->policy.pv_w
+												    : st->policy.grid_w;
+}
+
+static void render_policy(struct out *o, const struct cps *cps)
+{
+	family(o, "twcgw_policy_allowed_amperes", "gauge", "Current the charging policy allows the bus now.");
+	for (int k = 0; k < cps->n; k++) {
+		cp_label(o, cps->st[k]);
+		sample_d(o, NULL, cps->st[k]->policy.amps);
+	}
+	family(o, "twcgw_policy_mode", "gauge", "The charging policy in force: 1 for the current mode, 0 for the others.");
+	for (int k = 0; k < cps->n; k++) {
+		cp_label(o, cps->st[k]);
+		render_policy_mode(o, cps->st[k]);
+	}
+	for (int v = 0; v < PV_COUNT; v++) {
+		family(o, policy_families[v].name, "gauge", policy_families[v].help);
+		for (int k = 0; k < cps->n; k++) {
+			cp_label(o, cps->st[k]);
+			sample_d(o, NULL, policy_value(cps->st[k], (enum policy_value)v));
+		}
+	}
 }
 
 static void render_meters(struct out *o, const struct gw_status *st)
@@ -444,13 +607,21 @@ static void render_http(struct out *o, const struct gw_httpd_stats *http)
 
 int gw_metrics_render(const struct gw_status *st, const struct gw_httpd_stats *http, char **out, size_t *len)
 {
-	struct out o = { .cp = st->charge_point, .cp_len = strnlen(st->charge_point, sizeof(st->charge_point)) };
+	struct out o = { 0 };
+	struct cps cps = { .st = { st }, .n = 1 };
+	/* One charge point: every sample carries its label, as before depots. Several: the process, the
+	 * site's meters and the HTTP server belong to none of them and carry none. */
+	const struct gw_status *whole = st->n_more > 0 ? NULL : st;
 
+	for (int i = 0; st->more && i < st->n_more && cps.n < 1 + GW_METRICS_CP_MAX; i++)
+		cps.st[cps.n++] = &st->more[i];
+	cp_label(&o, whole);
 	render_process(&o, st);
-	render_connectors(&o, st);
-	render_bus(&o, st);
-	render_ocpp(&o, st);
-	render_policy(&o, st);
+	render_connectors(&o, &cps);
+	render_bus(&o, &cps);
+	render_ocpp(&o, &cps);
+	render_policy(&o, &cps);
+	cp_label(&o, whole);
 	render_meters(&o, st);
 	render_http(&o, http);
 	if (o.oom || !o.p) {

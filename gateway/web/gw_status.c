@@ -6,6 +6,7 @@
 #include "gw_status.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -92,15 +93,35 @@ static json_t *policy_json(const struct gw_status *st)
 			 str_or_null(st->policy.until), "then", str_or_null(st->policy.then));
 }
 
+static json_t *connectors_json(const struct gw_status *st)
+{
+	json_t *conns = json_array();
+
+	for (int i = 0; conns && i < st->n_connectors && i < GW_STATUS_CONNECTORS_MAX; i++) {
+		if (json_array_append_new(conns, connector_json(&st->c[i]))) {
+			json_decref(conns);
+			return NULL;
+		}
+	}
+	return conns;
+}
+
+/* One charge point of the "chargePoints" array. */
+static json_t *charge_point_json(const struct gw_status *st)
+{
+	return json_pack("{s:o,s:o,s:o,s:o,s:o}", "chargePoint", str_or_null(st->charge_point), "bus", bus_json(st),
+			 "connectors", connectors_json(st), "ocpp", ocpp_json(st), "policy", policy_json(st));
+}
+
 json_t *gw_status_json(const struct gw_status *st)
 {
-	json_t *j, *conns = json_array(), *meters = json_array();
+	json_t *j, *conns = connectors_json(st), *meters = json_array(), *cps = json_array();
 	char when[32];
 
-	if (!conns || !meters)
+	if (!conns || !meters || !cps)
 		goto fail;
-	for (int i = 0; i < st->n_connectors && i < GW_STATUS_CONNECTORS_MAX; i++)
-		if (json_array_append_new(conns, connector_json(&st->c[i])))
+	for (int i = -1; i < st->n_more; i++)
+		if (json_array_append_new(cps, charge_point_json(i < 0 ? st : &st->more[i])))
 			goto fail;
 	for (int i = 0; i < st->n_meters && i < GW_STATUS_METERS_MAX; i++) {
 		const struct gw_status_meter *m = &st->meters[i];
@@ -116,10 +137,17 @@ json_t *gw_status_json(const struct gw_status *st)
 		      bus_json(st), "connectors", conns, "ocpp", ocpp_json(st), "policy", policy_json(st), "meters",
 		      meters, "process", "rssBytes", (json_int_t)st->process.rss_bytes, "cpuSeconds",
 		      round(st->process.cpu_s * 100) / 100);
+	if (!j || json_object_set_new(j, "chargePoints", cps)) {
+		if (!j)
+			json_decref(cps);
+		json_decref(j);
+		return NULL;
+	}
 	return j;
 fail:
 	json_decref(conns);
 	json_decref(meters);
+	json_decref(cps);
 	return NULL;
 }
 
@@ -127,4 +155,9 @@ void gw_status_clear(struct gw_status *st)
 {
 	json_decref(st->policy.settings);
 	st->policy.settings = NULL;
+	for (int i = 0; i < st->n_more; i++)
+		gw_status_clear(&st->more[i]);
+	free(st->more);
+	st->more = NULL;
+	st->n_more = 0;
 }

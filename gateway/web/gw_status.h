@@ -109,16 +109,23 @@ struct gw_status {
 	int n_meters;
 	struct gw_status_meter meters[GW_STATUS_METERS_MAX];
 
+	/* The other charge points of a depot (chargePoints[1..]), each a snapshot like this one without
+	 * process and meters; NULL and 0 with one bus. Owned: gw_status_clear() frees them. */
+	struct gw_status *more;
+	int n_more;
+
 	struct {
 		double rss_bytes;        /* from /proc/self/statm */
 		double cpu_s;            /* user + system, /proc/self/stat */
 	} process;
 };
 
-/* The JSON of GET /api/v1/status (docs/api.md). New reference; NULL on allocation failure. */
+/* The JSON of GET /api/v1/status (docs/api.md): the first charge point's fields at the top (what a
+ * one-bus page reads), and "chargePoints": one object per charge point (chargePoint, bus, connectors,
+ * ocpp, policy), the first included.  New reference; NULL on allocation failure. */
 json_t *gw_status_json(const struct gw_status *st);
 
-/* Release what a filled status owns (policy.settings). */
+/* Release what a filled status owns (policy.settings, more). */
 void gw_status_clear(struct gw_status *st);
 
 #endif

@@ -52,12 +52,16 @@ struct gw_web {
 	struct gw_loop *loop;
 	const struct gw_clock *clock;
 	const struct gw_config *cfg;
-	struct gw_web_parts p;
+	struct gw_web_parts p;  /* the first charge point's: the controls act on it */
+	struct gw_web_parts parts[GW_CONFIG_CP_MAX]; /* every charge point's */
+	const struct gw_config *cfgs[GW_CONFIG_CP_MAX];
+	int n_parts;
 	struct gw_httpd *httpd;
 	struct gw_auth *auth;
 	struct gw_api *api;
 	struct gw_history *hist;
-	struct session sessions[TWC_MAX_SLAVES];
+	struct session all_sessions[GW_CONFIG_CP_MAX][TWC_MAX_SLAVES]; /* per charge point, as parts[] */
+	struct session *sessions; /* of the charge point being filled */
 	uint64_t start_ms;    /* real monotonic at creation */
 	uint64_t last_push_ms;
 	char *last_text;      /* the status pushed last */
@@ -267,7 +271,7 @@ static void fill_connectors(struct gw_web *w, struct gw_status *st, uint64_t now
 	}
 }
 
-static void fill(struct gw_web *w, struct gw_status *st, bool process)
+static void fill_one(struct gw_web *w, struct gw_status *st, bool process)
 {
 	const struct twc_bus *core = gw_bus_core(w->p.bus);
 	uint64_t now = gw_clock_now_ms(w->clock);
@@ -351,6 +355,61 @@ static void fill(struct gw_web *w, struct gw_status *st, bool process)
 		process_figures(st);
 }
 
+/* Charge point @i's view in w->p, w->cfg and w->sessions while it is filled. */
+static void fill_cp(struct gw_web *w, int i, struct gw_status *st, bool process)
+{
+	struct gw_web_parts keep = w->p;
+	const struct gw_config *keep_cfg = w->cfg;
+
+	w->p = w->parts[i];
+	w->cfg = w->cfgs[i];
+	w->sessions = w->all_sessions[i];
+	fill_one(w, st, process);
+	/* A depot's entry is named by its chargeBoxId, also without OCPP (the page and metrics tell them
+	 * apart by it). */
+	if (!st->charge_point[0] && w->cfgs[i]->cp_id[0])
+		copy_text(st->charge_point, sizeof(st->charge_point), w->cfgs[i]->cp_id);
+	w->p = keep;
+	w->cfg = keep_cfg;
+}
+
+static void fill(struct gw_web *w, struct gw_status *st, bool process)
+{
+	fill_cp(w, 0, st, process);
+	if (w->n_parts <= 1)
+		return;
+	st->more = calloc((size_t)w->n_parts - 1, sizeof(*st->more));
+	if (!st->more)
+		return;
+	st->n_more = w->n_parts - 1;
+	for (int i = 1; i < w->n_parts; i++) {
+		fill_cp(w, i, &st->more[i - 1], false);
+		st->more[i - 1].n_meters = 0; /* the site's meters are listed once, at the top */
+	}
+}
+
+void gw_web_set_parts(struct gw_web *w, const struct gw_web_parts *parts, const struct gw_config *const *cfgs, int n)
+{
+	static struct session moved[GW_CONFIG_CP_MAX][TWC_MAX_SLAVES];
+
+	if (!w || n < 1 || n > GW_CONFIG_CP_MAX)
+		return;
+	/* A charge point that stays keeps its sessions wherever it now is in the list. */
+	memset(moved, 0, sizeof(moved));
+	for (int i = 0; i < n; i++)
+		for (int j = 0; j < w->n_parts; j++)
+			if (w->parts[j].bus == parts[i].bus)
+				memcpy(moved[i], w->all_sessions[j], sizeof(moved[i]));
+	memcpy(w->all_sessions, moved, sizeof(moved));
+	for (int i = 0; i < n; i++) {
+		w->parts[i] = parts[i];
+		w->cfgs[i] = cfgs[i];
+	}
+	w->n_parts = n;
+	w->p = w->parts[0];
+	w->cfg = w->cfgs[0]; /* the shared sections are every entry's; the first may have been removed */
+}
+
 /* ---- the API's view of the gateway ---- */
 
 static void op_status(void *user, struct gw_status *out)
@@ -389,6 +448,9 @@ static json_t *op_settings(void *user)
 		      w->p.control ? gw_control_policy_json(w->p.control) : json_object(), "source",
 		      w->p.control ? gw_control_policy_source(w->p.control) : "config", "modes", modes, "connectors",
 		      conns, "wiringMaxAmpsPerTWC", w->cfg->twc.wiring_max_per_twc);
+	/* Which charge point these are (several: the one the request named). */
+	if (j && w->n_parts > 1)
+		json_object_set_new(j, "chargePoint", json_string(w->cfg->cp_id));
 	return j;
 fail:
 	json_decref(modes);
@@ -434,6 +496,22 @@ static int op_set_max(void *user, int connector, int amps, const char *by, char 
 			return gw_control_set_max(w->p.control, in.id, amps, by, err, errlen);
 	}
 	snprintf(err, errlen, "no connector %d on the bus now", connector);
+	return -ENOENT;
+}
+
+/* The controls of charge point @id (its chargeBoxId) until the request is answered; NULL: the first. */
+static int op_select(void *user, const char *id)
+{
+	struct gw_web *w = user;
+
+	for (int i = 0; i < w->n_parts; i++) {
+		if (!id || !strcmp(w->cfgs[i]->cp_id, id) ||
+		    (w->n_parts == 1 && !strcmp(w->cfgs[i]->ocpp.charge_box_id, id))) {
+			w->p = w->parts[i];
+			w->cfg = w->cfgs[i];
+			return 0;
+		}
+	}
 	return -ENOENT;
 }
 
@@ -539,6 +617,7 @@ struct gw_web *gw_web_new(struct gw_loop *loop, const struct gw_clock *clock, co
 		.history = op_history,
 		.http_stats = op_http_stats,
 		.now_ms = op_now_ms,
+		.select = op_select,
 	};
 	struct gw_httpd_handlers h = { .on_request = on_request };
 	struct gw_httpd_config hc;
@@ -551,6 +630,10 @@ struct gw_web *gw_web_new(struct gw_loop *loop, const struct gw_clock *clock, co
 	w->clock = clock;
 	w->cfg = cfg;
 	w->p = *parts;
+	w->parts[0] = *parts;
+	w->cfgs[0] = cfg;
+	w->n_parts = 1;
+	w->sessions = w->all_sessions[0];
 	w->start_ms = gw_clock_mono_ms();
 	ops.user = w;
 	h.user = w;

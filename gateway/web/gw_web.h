@@ -32,6 +32,11 @@ struct gw_web_parts {
 struct gw_web *gw_web_new(struct gw_loop *loop, const struct gw_clock *clock, const struct gw_config *cfg,
 			  const struct gw_web_parts *parts);
 
+/* Several charge points (chargePoints): @parts[0..@n-1] (copied; the objects borrowed) and their
+ * configs @cfgs (borrowed), in config order; the status shows them all and the controls act on the
+ * first. Sessions follow their bus. */
+void gw_web_set_parts(struct gw_web *w, const struct gw_web_parts *parts, const struct gw_config *const *cfgs, int n);
+
 /* The bound port of listener @i (config order), -1 if none: for "127.0.0.1:0". */
 int gw_web_port(const struct gw_web *w, int i);
 

@@ -3,11 +3,15 @@
 // default /usr/bin/chromium) through playwright-core and checks what the issue promises: the viewport
 // meta, nothing loaded from another host, live values without a reload, "charging" and "N A" texts, the
 // chart, a mode change made in the page that the simulated bus follows, and no sideways scroll on a
-// phone. Writes a 1280x900 screenshot to TWCGW_SCREENSHOT when that is set.
+// phone. Writes a 1280x900 screenshot to TWCGW_SCREENSHOT when that is set. A depot (two chargePoints,
+// each a twc-sim bus over TCP; twc-sim is taken from beside TWCGW_BIN) shows a section per charge point
+// and its settings act on the charge point chosen in the page.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { chromium } from 'playwright-core';
 
 const BIN = process.env.TWCGW_BIN;
@@ -106,6 +110,10 @@ test('connector cards, the bus and the chart come from the API', async () => {
   await page.waitForSelector('.conn', { timeout: 15000 });
   const n = await page.locator('.conn').count();
   assert.equal(n, s.connectors.length);
+  // One charge point: the page looks as it always did, without the depot's section per charge point.
+  assert.equal(s.chargePoints.length, 1);
+  assert.equal(await page.locator('#depot').isHidden(), true);
+  assert.equal(await page.locator('#depot-list .cp').count(), 0);
   // The wiring limit is a number followed by A, the same number the API gives.
   await page.waitForFunction(() => /\d A/.test(document.getElementById('b-wiring').textContent), null, { timeout: 10000 });
   const wiring = await page.textContent('#b-wiring');
@@ -195,4 +203,81 @@ test('nothing came from another host and nothing broke', () => {
   assert.deepEqual(foreign, []);
   assert.ok(requests.some((u) => u.endsWith('/uPlot.iife.min.js')), 'uPlot was not loaded');
   assert.deepEqual(problems, []);
+});
+
+// Spawns @bin and resolves with the first match of @re in its output (and the process).
+function spawnUntil(bin, args, re) {
+  return new Promise((resolve, reject) => {
+    const p = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let text = '';
+    const timer = setTimeout(() => reject(new Error(`${path.basename(bin)}: no ${re} within 20 s:\n${text.slice(-2000)}`)), 20000);
+    const onData = (d) => {
+      text = (text + d).slice(-100000);
+      const m = text.match(re);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ p, m });
+      }
+    };
+    p.stdout.on('data', onData);
+    p.stderr.on('data', onData);
+    p.on('exit', (code) => { clearTimeout(timer); reject(new Error(`${path.basename(bin)} exited (${code}):\n${text.slice(-2000)}`)); });
+  });
+}
+
+test('a depot: a section per charge point, settings for the one chosen', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'twcgw-page-depot-'));
+  const procs = [];
+  try {
+    const sims = [];
+    for (const seed of [41, 42]) {
+      const { p, m } = await spawnUntil(path.join(path.dirname(BIN), 'twc-sim'),
+        ['--tcp', '0', '--seed', String(seed), '--slaves', '2', '--plug', '0'], /ready tcp (\S+)/);
+      procs.push(p);
+      sims.push(`tcp://${m[1]}`);
+    }
+    const cfg = path.join(dir, 'twcgw.json');
+    writeFileSync(cfg, JSON.stringify({
+      dataDir: path.join(dir, 'data'),
+      http: { listen: '127.0.0.1:0' },
+      policy: { mode: 'charge-now' },
+      chargePoints: sims.map((port, i) => ({ chargeBoxId: `DEPOT-${i + 1}`, twc: { port, wiringMaxAmpsAllTWCs: 20 + 20 * i, wiringMaxAmpsPerTWC: 16 } })),
+    }));
+    const { p: gw, m } = await spawnUntil(BIN, ['-c', cfg], /status page on \S+ \(port (\d+)\)/);
+    procs.push(gw);
+    const url = `http://127.0.0.1:${m[1]}/`;
+    const settings = async (cp) => (await (await fetch(new URL(`api/v1/settings?chargePoint=${cp}`, url))).json());
+    const dp = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+    const errors = [];
+    dp.on('pageerror', (e) => errors.push(e.message));
+    await dp.goto(url);
+    await dp.waitForSelector('#depot .cp', { timeout: 15000 });
+    assert.equal(await dp.locator('#depot').isHidden(), false);
+    assert.deepEqual(await dp.locator('#depot-list .cp h3').allTextContents(), ['DEPOT-1', 'DEPOT-2']);
+    // Each section shows its own bus: DEPOT-2's wiring is 40 A, and its connectors once heard.
+    await dp.waitForFunction(() => /of 40 A/.test(document.querySelector('[data-charge-point="DEPOT-2"]').textContent), null, { timeout: 15000 });
+    await dp.waitForFunction(() => document.querySelectorAll('[data-charge-point="DEPOT-2"] tbody tr').length === 2, null, { timeout: 20000 });
+    // The settings: DEPOT-2 chosen, mode off applied; DEPOT-1 keeps charge-now.
+    assert.equal(await dp.locator('#cp-pick-box').isHidden(), false);
+    await dp.selectOption('#cp-pick', 'DEPOT-2');
+    await dp.waitForFunction(() => document.getElementById('mode').options.length > 0, null, { timeout: 10000 });
+    await dp.selectOption('#mode', 'off');
+    await dp.click('#apply-policy');
+    await until('DEPOT-2 off', async () => (await settings('DEPOT-2')).policy.value.mode === 'off', 10000);
+    assert.equal((await settings('DEPOT-1')).policy.value.mode, 'charge-now');
+    assert.equal(await dp.textContent('#policy-error'), '');
+    assert.deepEqual(errors, []);
+    if (process.env.TWCGW_SCREENSHOT) await dp.screenshot({ path: process.env.TWCGW_SCREENSHOT.replace(/(\.png)?$/, '-depot.png'), fullPage: true });
+  } finally {
+    for (const p of procs.reverse()) {
+      if (p.exitCode === null) {
+        p.kill('SIGTERM');
+        await new Promise((r) => {
+          const t = setTimeout(() => { p.kill('SIGKILL'); r(); }, 5000);
+          p.on('exit', () => { clearTimeout(t); r(); });
+        });
+      }
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

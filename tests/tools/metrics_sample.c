@@ -2,7 +2,8 @@
  * metrics_sample: prints what GET /metrics would serve for a representative depot (two connectors,
  * one charging, OCPP with latencies, a solar policy, two meters, the HTTP server's counters), so the
  * promtool_metrics test can run `promtool check metrics` (format and lint) over real gw_metrics output.
- * With the argument "standalone": no charge point, OCPP off, unknown values, no HTTP counters.
+ * With the argument "standalone": no charge point, OCPP off, unknown values, no HTTP counters. With
+ * "several": three charge points of one process (chargePoints), the third without OCPP.
  */
 #include <math.h>
 #include <stdio.h>
@@ -102,18 +103,40 @@ static void fill_standalone(struct gw_status *st)
 	st->meters[1].value_w = NAN;
 }
 
+/* Two more charge points behind @st (owned by the caller's @more). */
+static void fill_several(struct gw_status *st, struct gw_status more[2])
+{
+	fill_depot(st);
+	snprintf(st->charge_point, sizeof(st->charge_point), "DEPOT-1");
+	for (int i = 0; i < 2; i++) {
+		fill_depot(&more[i]);
+		snprintf(more[i].charge_point, sizeof(more[i].charge_point), "DEPOT-%d", i + 2);
+		more[i].n_meters = 0;
+		more[i].bus.held_amps = 10 + i;
+		more[i].c[0].sessions = 7 + (uint64_t)i;
+	}
+	more[1].ocpp.enabled = false;
+	more[1].n_connectors = 1;
+	st->more = more;
+	st->n_more = 2;
+}
+
 int main(int argc, char **argv)
 {
 	const struct gw_httpd_stats http = { .requests = 1234, .too_large = 2, .rate_limited = 17, .bytes_out = 9876543,
 					     .streams = 3 };
 	bool standalone = argc > 1 && strcmp(argv[1], "standalone") == 0;
-	struct gw_status st;
+	bool several = argc > 1 && strcmp(argv[1], "several") == 0;
+	struct gw_status st, more[2];
 	char *text;
 	size_t len;
 
 	memset(&st, 0, sizeof(st));
+	memset(more, 0, sizeof(more));
 	if (standalone)
 		fill_standalone(&st);
+	else if (several)
+		fill_several(&st, more);
 	else
 		fill_depot(&st);
 	if (gw_metrics_render(&st, standalone ? NULL : &http, &text, &len) < 0) {

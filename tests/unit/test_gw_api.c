@@ -49,7 +49,22 @@ struct fake {
 	int max_rc;
 	const char *max_err;
 	int64_t since;       /* the last history call */
+	char selected[64];   /* the charge point select() chose last, "" the first */
+	char at_change[64];  /* what was selected when settings, set_policy or set_max ran last */
+	int select_calls;
 };
+
+/* Several charge points: DEPOT-1 (the first) and DEPOT-2. */
+static int fake_select(void *user, const char *cp)
+{
+	struct fake *f = user;
+
+	f->select_calls++;
+	if (cp && strcmp(cp, "DEPOT-1") && strcmp(cp, "DEPOT-2"))
+		return -ENOENT;
+	snprintf(f->selected, sizeof(f->selected), "%s", cp && strcmp(cp, "DEPOT-1") ? cp : "");
+	return 0;
+}
 
 static void fake_status(void *user, struct gw_status *st)
 {
@@ -86,7 +101,10 @@ static json_t *settings_json(void)
 
 static json_t *fake_settings(void *user)
 {
-	((struct fake *)user)->settings_calls++;
+	struct fake *f = user;
+
+	f->settings_calls++;
+	memcpy(f->at_change, f->selected, sizeof(f->at_change));
 	return settings_json();
 }
 
@@ -100,6 +118,7 @@ static int fake_set_policy(void *user, const json_t *policy, const char *by, cha
 	struct fake *f = user;
 
 	f->policy_calls++;
+	memcpy(f->at_change, f->selected, sizeof(f->at_change));
 	by_set(f, by);
 	json_decref(f->policy);
 	f->policy = json_deep_copy(policy);
@@ -113,6 +132,7 @@ static int fake_set_max(void *user, int connector, int amps, const char *by, cha
 	struct fake *f = user;
 
 	f->max_calls++;
+	memcpy(f->at_change, f->selected, sizeof(f->at_change));
 	by_set(f, by);
 	f->connector = connector;
 	f->amps = amps;
@@ -1512,6 +1532,95 @@ static void test_history_query(void **state)
  * text, which quotes up to 20 bytes of the body: a login body cut short sent the password back. Its
  * answers stay out of the collection below, so that this finding fails this one test.
  */
+/* Several charge points: a chargePoint member (or query parameter) picks whose controls a request
+ * uses, only for that request; unknown ones are 404, bad ones 400; without the select op, 404. */
+static void test_charge_point_selected(void **state)
+{
+	struct ctx *c = *state;
+	struct gw_httpd_req r;
+	struct answer a;
+
+	/* A gateway of one charge point (no select op) knows no other. */
+	r = req_change(c, "PUT", "/api/v1/settings/policy", true, "{\"mode\": \"off\", \"chargePoint\": \"DEPOT-2\"}");
+	call(c, &r, &a);
+	assert_error(&a, 404, "chargePoint");
+	answer_free(&a);
+	assert_int_equal(c->f.policy_calls, 0);
+
+	c->ops.select = fake_select;
+	ctx_open(c, PASSWORD_HASH, TOKEN, false);
+	r = req_change(c, "PUT", "/api/v1/settings/policy", true, "{\"mode\": \"off\", \"chargePoint\": \"DEPOT-2\"}");
+	assert_int_equal(call(c, &r, &a), 200);
+	assert_int_equal(c->f.policy_calls, 1);
+	assert_string_equal(c->f.at_change, "DEPOT-2");
+	assert_int_equal(json_object_size(c->f.policy), 1); /* chargePoint is not part of the policy */
+	assert_string_equal(jstr(c->f.policy, "mode"), "off");
+	assert_string_equal(c->f.selected, ""); /* back to the first */
+	answer_free(&a);
+
+	/* Without the member: the first. */
+	r = req_change(c, "PUT", "/api/v1/settings/policy", true, "{\"mode\": \"charge-now\"}");
+	assert_int_equal(call(c, &r, &a), 200);
+	assert_string_equal(c->f.at_change, "");
+	answer_free(&a);
+
+	r = req_change(c, "PUT", "/api/v1/connectors/2/maxAmps", true, "{\"maxAmps\": 10, \"chargePoint\": \"DEPOT-2\"}");
+	assert_int_equal(call(c, &r, &a), 200);
+	assert_int_equal(c->f.connector, 2);
+	assert_int_equal(c->f.amps, 10);
+	assert_string_equal(c->f.at_change, "DEPOT-2");
+	assert_string_equal(c->f.selected, "");
+	answer_free(&a);
+
+	r = req_make("GET", "/api/v1/settings", true);
+	r.query = "chargePoint=DEPOT-2";
+	assert_int_equal(call(c, &r, &a), 200);
+	assert_settings_answer(&a);
+	assert_string_equal(c->f.at_change, "DEPOT-2");
+	assert_string_equal(c->f.selected, "");
+	answer_free(&a);
+	r.query = "chargePoint=DEPOT%2D1";
+	assert_int_equal(call(c, &r, &a), 200);
+	assert_string_equal(c->f.at_change, "");
+	answer_free(&a);
+
+	/* Unknown: 404 and nothing changed; not a string, or empty: 400. */
+	c->f.policy_calls = c->f.max_calls = 0;
+	r = req_change(c, "PUT", "/api/v1/settings/policy", true, "{\"mode\": \"off\", \"chargePoint\": \"NOPE\"}");
+	call(c, &r, &a);
+	assert_error(&a, 404, "chargePoint");
+	answer_free(&a);
+	r = req_change(c, "PUT", "/api/v1/connectors/1/maxAmps", true, "{\"maxAmps\": 10, \"chargePoint\": \"NOPE\"}");
+	call(c, &r, &a);
+	assert_error(&a, 404, "chargePoint");
+	answer_free(&a);
+	r = req_change(c, "PUT", "/api/v1/settings/policy", true, "{\"mode\": \"off\", \"chargePoint\": 2}");
+	call(c, &r, &a);
+	assert_error(&a, 400, "chargePoint");
+	answer_free(&a);
+	r = req_change(c, "PUT", "/api/v1/connectors/1/maxAmps", true, "{\"maxAmps\": 10, \"chargePoint\": \"\"}");
+	call(c, &r, &a);
+	assert_error(&a, 400, "chargePoint");
+	answer_free(&a);
+	/* Only a chargePoint is no policy. */
+	r = req_change(c, "PUT", "/api/v1/settings/policy", true, "{\"chargePoint\": \"DEPOT-2\"}");
+	call(c, &r, &a);
+	assert_error(&a, 400, "mode");
+	answer_free(&a);
+	assert_int_equal(c->f.policy_calls, 0);
+	assert_int_equal(c->f.max_calls, 0);
+	r = req_make("GET", "/api/v1/settings", true);
+	r.query = "chargePoint=NOPE";
+	call(c, &r, &a);
+	assert_error(&a, 404, "chargePoint");
+	answer_free(&a);
+	r.query = "other=1";
+	call(c, &r, &a);
+	assert_error(&a, 400, "other");
+	answer_free(&a);
+	assert_string_equal(c->f.selected, "");
+}
+
 static void test_invalid_json_does_not_echo_the_password(void **state)
 {
 	struct ctx *c = *state;
@@ -1581,6 +1690,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_max_amps_connector_path, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_max_amps_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_history_query, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_charge_point_selected, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_invalid_json_does_not_echo_the_password, setup, teardown),
 		cmocka_unit_test(test_secrets_never_answered),
 	};

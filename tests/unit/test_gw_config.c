@@ -7,7 +7,9 @@
  * exact instant, schedule windows and their day bits, the rules between mode, then, schedule and ems)
  * and the ems list (every meter type, the keys each type takes, values per type, and secrets that
  * never appear in a message); security profile 3's files (a CA, a certificate and its key made here at
- * run time: the pair checked, the key's mode, each error naming its key).
+ * run time: the pair checked, the key's mode, each error naming its key); the chargePoints list (each
+ * entry's keys on top of the top-level defaults, a dataDir folder per entry, errors naming the entry,
+ * unique ids and ports, the bound of 64) and the single-bus form as one entry in dataDir itself.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -668,6 +670,7 @@ static void test_ocpp_tls_files(void **state)
 	snprintf(rest, sizeof(rest), fmt, cert, cert, key);
 	assert_int_equal(load_with(rest, &cfg, err), -EINVAL);
 	assert_non_null(strstr(err, "config: ocpp.caFile: "));
+
 	/* An expired certificate: refused as a first seed; once the store in dataDir/certs holds the
 	 * charge point's own certificate (rotated since), the file is only history and must not stop
 	 * the start. */
@@ -1684,6 +1687,237 @@ static void test_fuzz_regressions(void **state)
 	assert_string_equal(err, "config: ems[0].url: must be an http:// or https:// URL (got \"http://inverter/?\")");
 }
 
+/* ---- several charge points: chargePoints ---- */
+
+#define CP_TWC(port) "\"twc\": {\"port\": \"" port "\", \"wiringMaxAmpsAllTWCs\": 48, \"wiringMaxAmpsPerTWC\": 32}"
+
+/* A chargePoints file: `{"dataDir": "<tmp_root>/<dir>", <rest>}` as a set. */
+static int set_with(const char *dir, const char *rest, struct gw_config_set *set, char *err)
+{
+	char text[4096];
+
+	snprintf(text, sizeof(text), "{\"dataDir\": \"%s/%s\", %s}", tmp_root, dir, rest);
+	err[0] = '\0';
+	return gw_config_set_from_json_text(text, "<test>", set, err, ERR_LEN);
+}
+
+static void test_points_list(void **state)
+{
+	struct gw_config_set set;
+	char err[ERR_LEN], want[256];
+	struct stat st;
+
+	(void)state;
+	assert_int_equal(set_with("depot",
+		"\"site\": {\"maxAmps\": 60},"
+		"\"ocpp\": {\"url\": \"ws://cs.example/ocpp\", \"callTimeout\": 20, \"vendor\": \"acme\","
+		"           \"idTag\": {\"source\": \"fixed\", \"fixed\": \"DEPOT\"}},"
+		"\"policy\": {\"mode\": \"off\", \"fallbackAfter\": 60},"
+		"\"chargePoints\": ["
+		" {\"chargeBoxId\": \"DEPOT-1\", " CP_TWC("tcp://bus1.local:8899") ","
+		"  \"ocpp\": {\"url\": \"wss://other.example/ocpp\", \"idTag\": {\"fixed\": \"ONE\"}},"
+		"  \"policy\": {\"mode\": \"charge-now\"}},"
+		" {\"chargeBoxId\": \"DEPOT-2\", " CP_TWC("/dev/ttyUSB1") "}]",
+		&set, err), 0);
+	assert_int_equal(set.n, 2);
+	assert_true(set.list);
+	/* The entry's own keys win; the top-level ocpp and policy fill in the rest. */
+	assert_string_equal(set.cp[0].cp_id, "DEPOT-1");
+	assert_string_equal(set.cp[0].ocpp.charge_box_id, "DEPOT-1");
+	assert_string_equal(set.cp[0].ocpp.url, "wss://other.example/ocpp");
+	assert_int_equal(set.cp[0].ocpp.call_timeout, 20);
+	assert_string_equal(set.cp[0].ocpp.vendor, "acme");
+	assert_int_equal(set.cp[0].ocpp.id_tag_source, OCPP_IDTAG_FIXED);
+	assert_string_equal(set.cp[0].ocpp.id_tag_fixed, "ONE");
+	assert_int_equal(set.cp[0].policy.mode, EMS_POLICY_CHARGE_NOW);
+	assert_int_equal(set.cp[0].policy.fallback_after, 60);
+	assert_string_equal(set.cp[0].twc.port, "tcp://bus1.local:8899");
+	assert_int_equal(set.cp[0].cp_index, 0);
+	assert_int_equal(set.cp[0].cp_count, 2);
+	assert_string_equal(set.cp[1].cp_id, "DEPOT-2");
+	assert_string_equal(set.cp[1].ocpp.charge_box_id, "DEPOT-2");
+	assert_string_equal(set.cp[1].ocpp.url, "ws://cs.example/ocpp");
+	assert_string_equal(set.cp[1].ocpp.id_tag_fixed, "DEPOT");
+	assert_int_equal(set.cp[1].policy.mode, EMS_POLICY_OFF);
+	assert_string_equal(set.cp[1].twc.port, "/dev/ttyUSB1");
+	assert_int_equal(set.cp[1].cp_index, 1);
+	/* Shared keys are every entry's. */
+	assert_int_equal(set.cp[0].site.max_amps, 60);
+	assert_int_equal(set.cp[1].site.max_amps, 60);
+	/* One state folder per charge point, created. */
+	snprintf(want, sizeof(want), "%s/depot/DEPOT-1", tmp_root);
+	assert_string_equal(set.cp[0].data_dir, want);
+	assert_int_equal(stat(want, &st), 0);
+	snprintf(want, sizeof(want), "%s/depot/DEPOT-2", tmp_root);
+	assert_string_equal(set.cp[1].data_dir, want);
+	assert_int_equal(stat(want, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	gw_config_set_clear(&set);
+	assert_null(set.cp);
+
+	/* An entry without any ocpp: a standalone bus among the others. */
+	assert_int_equal(set_with("depot2", "\"chargePoints\": [{\"chargeBoxId\": \"A\", " CP_TWC("/dev/ttyUSB0") "},"
+				  "{\"chargeBoxId\": \"B\", " CP_TWC("/dev/ttyUSB1") ", \"ocpp\": {\"url\": \"ws://cs/x\"}}]",
+				  &set, err), 0);
+	assert_false(set.cp[0].ocpp.enabled);
+	assert_true(set.cp[1].ocpp.enabled);
+	assert_int_equal(set.cp[0].site.max_amps, 0);
+	gw_config_set_clear(&set);
+}
+
+static void test_points_single_form(void **state)
+{
+	struct gw_config_set set;
+	struct gw_config one;
+	char err[ERR_LEN], want[256], text[1024];
+
+	(void)state;
+	/* The single-bus form is one entry whose state stays in dataDir itself (existing installs). */
+	assert_int_equal(set_with("single", CP_TWC("/dev/ttyUSB0") ", " OCPP_OK "}", &set, err), 0);
+	assert_int_equal(set.n, 1);
+	assert_false(set.list);
+	snprintf(want, sizeof(want), "%s/single", tmp_root);
+	assert_string_equal(set.cp[0].data_dir, want);
+	assert_string_equal(set.cp[0].cp_id, "");
+	assert_int_equal(set.cp[0].cp_count, 1);
+	assert_string_equal(set.cp[0].ocpp.charge_box_id, "cp1");
+	gw_config_set_clear(&set);
+	/* gw_config_from_json_text() of a list gives its first entry. */
+	snprintf(text, sizeof(text), "{\"dataDir\": \"%s/first\", \"chargePoints\": [{\"chargeBoxId\": \"X\", "
+		 CP_TWC("/dev/ttyUSB0") "}, {\"chargeBoxId\": \"Y\", " CP_TWC("/dev/ttyUSB1") "}]}", tmp_root);
+	assert_int_equal(gw_config_from_json_text(text, "<test>", &one, err, sizeof(err)), 0);
+	assert_string_equal(one.cp_id, "X");
+	snprintf(want, sizeof(want), "%s/first/X", tmp_root);
+	assert_string_equal(one.data_dir, want);
+}
+
+static void test_points_errors(void **state)
+{
+	static const struct {
+		const char *rest, *msg;
+	} cases[] = {
+		{ "\"chargePoints\": []", "config: chargePoints: must be an array of 1 to 64 charge points (got 0 entries)" },
+		{ "\"chargePoints\": {}", "config: chargePoints: must be an array of 1 to 64 charge points (got an object)" },
+		{ "\"chargePoints\": [{\"chargeBoxId\": \"A\", " CP_TWC("/dev/ttyUSB0") "}, 3]",
+		  "config: chargePoints[1]: must be an object (got 3)" },
+		{ "\"chargePoints\": [{\"chargeBoxId\": \"A\", " CP_TWC("/dev/ttyUSB0") "},"
+		  " {\"chargeBoxId\": \"B\", \"twc\": {\"port\": \"ttyUSB1\", \"wiringMaxAmpsAllTWCs\": 48, \"wiringMaxAmpsPerTWC\": 32}}]",
+		  "config: chargePoints[1].twc.port: must be an absolute device path (e.g. /dev/ttyUSB0) or tcp://host:port "
+		  "with port 1 to 65535 (got \"ttyUSB1\")" },
+		{ "\"chargePoints\": [{\"chargeBoxId\": \"A\", " CP_TWC("/dev/ttyUSB0") "}, {\"chargeBoxId\": \"B\"}]",
+		  "config: chargePoints[1].twc.port: required key missing" },
+		{ "\"chargePoints\": [{" CP_TWC("/dev/ttyUSB0") "}]", "config: chargePoints[0].chargeBoxId: required key missing" },
+		{ "\"chargePoints\": [{\"chargeBoxId\": \"..\", " CP_TWC("/dev/ttyUSB0") "}]",
+		  "config: chargePoints[0].chargeBoxId: must be a string naming a directory: not \".\" or \"..\" (got \"..\")" },
+		{ "\"chargePoints\": [{\"chargeBoxId\": \"a/b\", " CP_TWC("/dev/ttyUSB0") "}]",
+		  "config: chargePoints[0].chargeBoxId: must be 1 to 48 characters without '/', spaces or control characters "
+		  "(got \"a/b\")" },
+		{ "\"chargePoints\": [{\"chargeBoxId\": \"A\", " CP_TWC("/dev/ttyUSB0") "}, {\"chargeBoxId\": \"a\", "
+		  CP_TWC("/dev/ttyUSB1") "}]",
+		  "config: chargePoints[1].chargeBoxId: \"a\" is already chargePoints[0]'s (they name directories, so case "
+		  "does not count)" },
+		{ "\"chargePoints\": [{\"chargeBoxId\": \"A\", " CP_TWC("/dev/ttyUSB0") "}, {\"chargeBoxId\": \"B\", "
+		  CP_TWC("/dev/ttyUSB0") "}]",
+		  "config: chargePoints[1].twc.port: \"/dev/ttyUSB0\" is already chargePoints[0]'s (one bus, one master)" },
+		{ "\"chargePoints\": [{\"chargeBoxId\": \"A\", \"tws\": {}}]", "config: chargePoints[0].tws: unknown key" },
+		{ "\"chargePoints\": [{\"chargeBoxId\": \"A\", " CP_TWC("/dev/ttyUSB0") ", \"policy\": {\"mood\": 1}}]",
+		  "config: chargePoints[0].policy.mood: unknown key" },
+		{ "\"chargePoints\": [{\"chargeBoxId\": \"A\", " CP_TWC("/dev/ttyUSB0") ", \"ocpp\": {\"chargeBoxId\": \"Z\"}}]",
+		  "config: chargePoints[0].ocpp.chargeBoxId: the entry's chargeBoxId names it; remove this one" },
+		/* An entry's ocpp without a url anywhere: the entry lacks it. */
+		{ "\"chargePoints\": [{\"chargeBoxId\": \"A\", " CP_TWC("/dev/ttyUSB0") ", \"ocpp\": {\"callTimeout\": 5}}]",
+		  "config: chargePoints[0].ocpp.url: required key missing (the ocpp section needs it)" },
+		/* A bad top-level default keeps its own name: the fix is there. */
+		{ "\"ocpp\": {\"url\": \"http://cs\"}, \"chargePoints\": [{\"chargeBoxId\": \"A\", " CP_TWC("/dev/ttyUSB0") "}]",
+		  "config: ocpp.url: must be ws://host[:port][/path] or wss://host[:port][/path] with port 1 to 65535 and no "
+		  "user, query or fragment (got \"http://cs\")" },
+		{ CP_TWC("/dev/ttyUSB0") ", \"chargePoints\": [{\"chargeBoxId\": \"A\", " CP_TWC("/dev/ttyUSB0") "}]",
+		  "config: twc: with chargePoints, each entry has its own twc (chargePoints[i].twc); remove the top-level one" },
+		{ "\"site\": {\"maxAmps\": 0}, \"chargePoints\": [{\"chargeBoxId\": \"A\", " CP_TWC("/dev/ttyUSB0") "}]",
+		  "config: site.maxAmps: must be an integer from 1 to 20000 (got 0)" },
+	};
+	struct gw_config_set set;
+	char err[ERR_LEN];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int rc = set_with("bad", cases[i].rest, &set, err);
+
+		if (rc != -EINVAL || strcmp(err, cases[i].msg))
+			fail_msg("case %zu: rc %d, \"%s\"\nwanted \"%s\"", i, rc, err, cases[i].msg);
+		assert_null(set.cp);
+	}
+}
+
+static void test_points_bound(void **state)
+{
+	size_t cap = 80 * 160 + 256, used;
+	char *text = malloc(cap), err[ERR_LEN];
+	struct gw_config_set set;
+
+	(void)state;
+	assert_non_null(text);
+	for (int n = 64; n <= 65; n++) {
+		used = (size_t)snprintf(text, cap, "{\"dataDir\": \"%s/many\", \"chargePoints\": [", tmp_root);
+		for (int i = 0; i < n; i++)
+			used += (size_t)snprintf(text + used, cap - used, "%s{\"chargeBoxId\": \"CP%02d\", \"twc\": {\"port\": "
+						 "\"tcp://127.0.0.1:%d\", \"wiringMaxAmpsAllTWCs\": 48, \"wiringMaxAmpsPerTWC\": 32}}",
+						 i ? "," : "", i, 20000 + i);
+		snprintf(text + used, cap - used, "]}");
+		err[0] = '\0';
+		if (n == 64) {
+			assert_int_equal(gw_config_set_from_json_text(text, "<test>", &set, err, sizeof(err)), 0);
+			assert_int_equal(set.n, 64);
+			assert_string_equal(set.cp[63].cp_id, "CP63");
+			gw_config_set_clear(&set);
+		} else {
+			assert_int_equal(gw_config_set_from_json_text(text, "<test>", &set, err, sizeof(err)), -EINVAL);
+			assert_string_equal(err, "config: chargePoints: must be an array of 1 to 64 charge points (got 65 entries)");
+		}
+	}
+	free(text);
+}
+
+/* A list whose second entry is wrong creates no folder for the first: nothing on disk changes. */
+static void test_points_nothing_created_on_error(void **state)
+{
+	struct gw_config_set set;
+	char err[ERR_LEN], dir[256];
+	struct stat st;
+
+	(void)state;
+	assert_int_equal(set_with("untouched", "\"chargePoints\": [{\"chargeBoxId\": \"A\", " CP_TWC("/dev/ttyUSB0") "},"
+				  "{\"chargeBoxId\": \"B\"}]", &set, err), -EINVAL);
+	snprintf(dir, sizeof(dir), "%s/untouched", tmp_root);
+	assert_int_equal(stat(dir, &st), -1);
+}
+
+/* The operator's policy goes on top of the named entry's own; the others are not touched. */
+static void test_points_entry_with_policy(void **state)
+{
+	struct gw_config cfg;
+	char err[ERR_LEN], path[256];
+	json_t *pol = json_pack("{s:s}", "mode", "off");
+	FILE *f;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/points.json", tmp_root);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fprintf(f, "{\"dataDir\": \"%s/pp\", \"policy\": {\"mode\": \"charge-now\"}, \"chargePoints\": ["
+		"{\"chargeBoxId\": \"A\", " CP_TWC("/dev/ttyUSB0") "}, {\"chargeBoxId\": \"B\", " CP_TWC("/dev/ttyUSB1") "}]}",
+		tmp_root);
+	fclose(f);
+	assert_int_equal(gw_config_entry_with_policy(path, "B", pol, &cfg, err, sizeof(err)), 0);
+	assert_string_equal(cfg.cp_id, "B");
+	assert_int_equal(cfg.policy.mode, EMS_POLICY_OFF);
+	assert_int_equal(gw_config_entry_with_policy(path, "A", NULL, &cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg.policy.mode, EMS_POLICY_CHARGE_NOW);
+	assert_int_equal(gw_config_entry_with_policy(path, "C", NULL, &cfg, err, sizeof(err)), -ENOENT);
+	assert_string_equal(err, "config: chargePoints: no charge point \"C\"");
+	json_decref(pol);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1719,6 +1953,12 @@ int main(void)
 		cmocka_unit_test(test_policy_schedule),
 		cmocka_unit_test(test_ems_secret_never_echoed),
 		cmocka_unit_test(test_fuzz_regressions),
+		cmocka_unit_test(test_points_list),
+		cmocka_unit_test(test_points_single_form),
+		cmocka_unit_test(test_points_errors),
+		cmocka_unit_test(test_points_bound),
+		cmocka_unit_test(test_points_nothing_created_on_error),
+		cmocka_unit_test(test_points_entry_with_policy),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

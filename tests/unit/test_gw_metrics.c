@@ -2,8 +2,8 @@
  * Tests of GET /metrics (gw_metrics): a full status rendered with every family's name, type, labels
  * and value (base units: joules from Wh, seconds from ms), a structural check of the whole text (each
  * family's HELP and TYPE once, before its samples, counters ending in _total), label escaping,
- * unknown values and an unset maximum left out, the OCPP latency histogram, and what standalone mode
- * and a missing HTTP server leave out.
+ * unknown values and an unset maximum left out, the OCPP latency histogram, what standalone mode
+ * and a missing HTTP server leave out, and a depot's charge points each family holds together.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -158,7 +158,8 @@ static bool has_family(const char *text, const char *name)
 /*
  * The exposition's structure: every line is a HELP, a TYPE or a sample; each family has HELP then
  * TYPE, once, before its samples, which are contiguous and named after it; counters end in _total and
- * nothing else does; histograms have _bucket/_sum/_count only. Returns the number of families.
+ * nothing else does; histograms have _bucket/_sum/_count only. @cp_label: on every sample, NULL on
+ * none, "" not checked. Returns the number of families.
  */
 static int check_structure(const char *text, const char *cp_label)
 {
@@ -233,9 +234,9 @@ static int check_structure(const char *text, const char *cp_label)
 		} else {
 			assert_true(line[n] == '{' || line[n] == ' ');
 		}
-		if (cp_label)
+		if (cp_label && cp_label[0])
 			assert_non_null(strstr(line, cp_label));
-		else
+		else if (!cp_label)
 			assert_null(strstr(line, "charge_point="));
 		/* The value: a number Prometheus reads back, never NaN. */
 		{
@@ -555,12 +556,88 @@ static void test_numbers(void **state)
 	free(t);
 }
 
+/* @a comes before @b in @text (both present). */
+static void assert_before(const char *text, const char *a, const char *b)
+{
+	const char *pa = strstr(text, a), *pb = strstr(text, b);
+
+	if (!pa || !pb || pa > pb)
+		fail_msg("expected \"%s\" before \"%s\"", a, b);
+}
+
+/* A depot: every charge point's samples in each family (together, labelled), the process-wide ones
+ * without a label; a charge point without OCPP has no OCPP samples, whole histograms per series. */
+static void test_depot(void **state)
+{
+	struct gw_status st, more[2];
+	char *t;
+	int families;
+
+	(void)state;
+	fill(&st);
+	for (int i = 0; i < 2; i++) {
+		fill(&more[i]);
+		snprintf(more[i].charge_point, sizeof(more[i].charge_point), "CP%d", i + 2);
+		more[i].n_meters = 0;
+	}
+	more[0].bus.held_amps = 10;
+	more[0].c[0].offered_amps = 10;
+	more[0].c[1].state = GW_STATE_PAUSED;
+	more[0].ocpp.latency_count = 3;
+	more[0].policy.amps = 7;
+	snprintf(more[0].policy.mode, sizeof(more[0].policy.mode), "charge-now");
+	more[1].ocpp.enabled = false;
+	more[1].n_connectors = 1;
+	more[1].bus.link_up = false;
+	st.more = more;
+	st.n_more = 2;
+	t = render(&st, &http);
+	families = check_structure(t, "");
+	/* The same families as one charge point has, no family repeated (check_structure). */
+	{
+		struct gw_status one;
+		char *t1;
+
+		fill(&one);
+		t1 = render(&one, &http);
+		assert_int_equal(families, check_structure(t1, "charge_point=\"CP1\""));
+		free(t1);
+	}
+	assert_line(t, "twcgw_bus_held_amperes{charge_point=\"CP1\"} 16");
+	assert_line(t, "twcgw_bus_held_amperes{charge_point=\"CP2\"} 10");
+	assert_line(t, "twcgw_bus_held_amperes{charge_point=\"CP3\"} 16");
+	assert_line(t, "twcgw_bus_link_up{charge_point=\"CP3\"} 0");
+	assert_line(t, "twcgw_connector_offered_amperes{charge_point=\"CP2\",connector=\"1\"} 10");
+	assert_line(t, "twcgw_connector_info{charge_point=\"CP3\",connector=\"1\",twc=\"ABCD\"} 1");
+	assert_no_line(t, "twcgw_connector_info{charge_point=\"CP3\",connector=\"2\",twc=\"0F12\"} 1");
+	assert_line(t, "twcgw_connector_state{charge_point=\"CP2\",connector=\"2\",state=\"paused\"} 1");
+	assert_line(t, "twcgw_policy_allowed_amperes{charge_point=\"CP2\"} 7");
+	assert_line(t, "twcgw_policy_mode{charge_point=\"CP2\",mode=\"charge-now\"} 1");
+	assert_line(t, "twcgw_policy_mode{charge_point=\"CP1\",mode=\"track-green\"} 1");
+	/* OCPP: CP1 and CP2 only, each histogram series whole before the next. */
+	assert_line(t, "twcgw_ocpp_connected{charge_point=\"CP2\"} 1");
+	assert_null(strstr(t, "twcgw_ocpp_connected{charge_point=\"CP3\"}"));
+	assert_null(strstr(t, "twcgw_ocpp_call_duration_seconds_count{charge_point=\"CP3\"}"));
+	assert_line(t, "twcgw_ocpp_call_duration_seconds_count{charge_point=\"CP2\"} 3");
+	assert_before(t, "twcgw_ocpp_call_duration_seconds_count{charge_point=\"CP1\"}",
+		      "twcgw_ocpp_call_duration_seconds_bucket{charge_point=\"CP2\",le=\"0.05\"}");
+	/* Families stay whole: CP2's bus sample before the next family's first sample. */
+	assert_before(t, "twcgw_bus_held_amperes{charge_point=\"CP3\"}", "twcgw_bus_offered_amperes{charge_point=\"CP1\"}");
+	assert_before(t, "twcgw_connector_info{charge_point=\"CP3\"", "# TYPE twcgw_connector_offered_amperes");
+	/* The process, the site's meters and the HTTP server are no charge point's. */
+	assert_line(t, "twcgw_process_resident_memory_bytes 5000000");
+	assert_line(t, "twcgw_build_info{version=\"" TWCGW_VERSION "\"} 1");
+	assert_line(t, "twcgw_meter_ok{meter=\"solaredge@10.0.0.5\"} 1");
+	assert_line(t, "twcgw_http_requests_total 42");
+	free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_full),	   cmocka_unit_test(test_unknown_left_out), cmocka_unit_test(test_escaping),
 		cmocka_unit_test(test_histogram), cmocka_unit_test(test_standalone),	    cmocka_unit_test(test_empty),
-		cmocka_unit_test(test_numbers),
+		cmocka_unit_test(test_numbers),	  cmocka_unit_test(test_depot),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
