@@ -742,14 +742,19 @@ void twc_bus_tick(struct twc_bus *bus, uint64_t now_ms)
 	struct hb_plan hb = hb_plan(bus);
 
 	if (hb.slot >= 0 && now_ms >= hb.at) {
-		/* Listen before talk, but a heartbeat is never held back more than a few frames' time. */
-		if (busy && now_ms < hb.at + TWC_BUSY_DEFER_MAX_MS)
+		/* Listen before talk, but a heartbeat is never held back more than a few frames' time:
+		 * counted from when it first waited (the plan's time moves on with now while it waits). */
+		if (!bus->hb_held_ms)
+			bus->hb_held_ms = now_ms;
+		if (busy && now_ms < bus->hb_held_ms + TWC_BUSY_DEFER_MAX_MS)
 			return;
+		bus->hb_held_ms = 0;
 		send_heartbeat(bus, hb.slot, hb.expedite);
 		bus->rr = (hb.slot + 1) % TWC_MAX_SLAVES;
 		bus->last_hb_any_ms = now_ms;
 		return;
 	}
+	bus->hb_held_ms = 0;
 	if (bus->linkready_left > 0 && now_ms >= linkready_time(bus)) {
 		if (!busy)
 			send_linkready(bus);

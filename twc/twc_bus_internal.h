@@ -79,6 +79,7 @@ struct twc_bus {
 	uint64_t next_linkready_ms;
 	uint64_t last_tx_ms;
 	uint64_t last_hb_any_ms;    /* the last heartbeat to any slave, 0: none yet */
+	uint64_t hb_held_ms;        /* since when a due heartbeat waits for a frame coming in, 0: none */
 	int rr;                     /* slot after the last heartbeat: ties and queries start there */
 	uint64_t last_other_master_ms;
 	bool other_master_seen;

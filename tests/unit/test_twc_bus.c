@@ -723,6 +723,39 @@ static void test_linkready_waits_for_incoming_frame(void **state)
 	teardown_world();
 }
 
+/* A frame that starts coming in and never ends keeps the receiver busy for TWC_RX_PARTIAL_TIMEOUT_MS:
+ * a due heartbeat waits for it at most TWC_BUSY_DEFER_MAX_MS, then goes out (found by fuzz_twc_bus:
+ * the plan's time moved on with now, so the wait never ended and a slave went 3.5 s unheard). */
+static uint64_t last_hb_time(void);
+
+static void test_heartbeat_not_held_by_a_stuck_frame(void **state)
+{
+	static const uint16_t ids[2] = {0x1111, 0x2222};
+	const uint8_t partial[] = {0xC0, 0xFD, 0xE0, 0x12};
+	uint64_t l0, due;
+	int mark, at = -1;
+
+	(void)state;
+	setup_world(2, 40, 32, 6, 32);
+	run_until(3000);
+	for (int k = 0; k < 2; k++)
+		add_fake(ids[k], 2, NULL);
+	run_until(20000);
+	l0 = last_hb_time();
+	due = l0 + TWC_HEARTBEAT_SPACING_MS;
+	run_until(due - 10);
+	mark = W.nlog;
+	twc_bus_input(W.bus, partial, sizeof(partial), W.now);
+	run_until(due + 1500);
+	for (int i = mark; i < W.nlog && at < 0; i++)
+		if (W.log[i].m.type == TWC_MSG_MASTER_HEARTBEAT)
+			at = i;
+	assert_true(at >= 0);
+	assert_true(W.log[at].t >= due);
+	assert_true(W.log[at].t <= due + TWC_BUSY_DEFER_MAX_MS + TWC_BUSY_DEFER_MS);
+	teardown_world();
+}
+
 static void test_garbage_counted_not_fatal(void **state)
 {
 	uint8_t junk[256];
@@ -1688,6 +1721,7 @@ int main(void)
 		cmocka_unit_test(test_unanswered_queries_back_off),
 		cmocka_unit_test(test_link_up_spares_slaves),
 		cmocka_unit_test(test_linkready_waits_for_incoming_frame),
+		cmocka_unit_test(test_heartbeat_not_held_by_a_stuck_frame),
 		cmocka_unit_test(test_garbage_counted_not_fatal),
 		cmocka_unit_test(test_bad_config_refused),
 		cmocka_unit_test(test_stop_commands_off_by_default),
