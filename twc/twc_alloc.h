@@ -123,7 +123,7 @@ struct twc_grant twc_alloc_clamp(const struct twc_limits *lim, int reserved, con
 
 /* ---- several buses on one supply (site.maxAmps) ---- */
 
-#define TWC_SITE_MAX_BUSES 64
+#define TWC_SITE_MAX_BUSES 65 /* 64 buses, and one entry for what removed buses may still hold */
 
 /* One bus of a site as twc_alloc_site() sees it, whole amps (twc_bus_site_view()). */
 struct twc_site_bus {

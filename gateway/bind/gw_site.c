@@ -76,19 +76,20 @@ static void ghosts_expire(struct gw_site *site)
 static void recompute_once(struct gw_site *site)
 {
 	struct twc_site_bus v[TWC_SITE_MAX_BUSES];
-	int budget[TWC_SITE_MAX_BUSES], n = 0, rc;
+	int budget[TWC_SITE_MAX_BUSES] = { 0 }, n = 0, ghost = 0, rc;
 
 	ghosts_expire(site);
 	for (int i = 0; i < site->n; i++)
 		gw_bus_site_view(site->buses[i].bus, &v[n++]);
-	/* A ghost is a bus that can do nothing: it holds, needs and wants what it held. */
-	for (int k = 0; k < TWC_SITE_MAX_BUSES && n < TWC_SITE_MAX_BUSES; k++)
-		if (site->ghosts[k].amps > 0) {
-			int a = site->ghosts[k].amps;
-
-			v[n++] = (struct twc_site_bus){a, a, a, a, 0};
-		}
+	/* The ghosts are one bus that can do nothing: it holds, needs and wants what they held. One
+	 * entry for all of them, so that with every live bus there is still room for it in the split. */
+	for (int k = 0; k < TWC_SITE_MAX_BUSES; k++)
+		ghost += site->ghosts[k].amps > 0 ? site->ghosts[k].amps : 0;
+	if (ghost > 0)
+		v[n++] = (struct twc_site_bus){ghost, ghost, ghost, ghost, 0};
 	rc = twc_alloc_site(site->max_amps, v, n, budget);
+	if (rc == -EINVAL) /* cannot happen (n <= TWC_SITE_MAX_BUSES): then nobody may hold anything new */
+		memset(budget, 0, sizeof(budget));
 	if (rc == -ERANGE && !site->short_logged) {
 		long held = 0;
 
@@ -157,7 +158,7 @@ int gw_site_add(struct gw_site *site, struct gw_bus *bus)
 
 	if (find(site, bus) >= 0)
 		return -EEXIST;
-	if (site->n >= TWC_SITE_MAX_BUSES)
+	if (site->n >= TWC_SITE_MAX_BUSES - 1) /* the last entry of the split is for the ghosts */
 		return -ENOSPC;
 	rc = gw_bus_add_observer(bus, &obs);
 	if (rc < 0)
