@@ -50,7 +50,7 @@ struct cp {
 	struct gw_config cfg; /* the entry's; gw_control updates its policy in place */
 	struct gw_bus *bus;
 	struct gw_ocpp *ocpp;
-	struct gw_tesla *tesla;
+	struct gw_tesla *tesla;      /* the app's, while this bus is attached to it */
 	struct gw_policy *policy;
 	struct gw_control *control;  /* the operator's run-time settings */
 	struct gw_mqtt_status *mqtt; /* with an mqtt section */
@@ -68,6 +68,7 @@ struct app {
 	struct cp *cp[GW_CONFIG_CP_MAX];
 	int n_cp;
 	struct gw_policy *meters; /* the policy that polls the site's meters (see cp_source) */
+	struct gw_tesla *tesla;   /* with a tesla section: one vehicle API client for every bus */
 	struct gw_web *web;       /* with an http section */
 	struct gw_site *site;     /* with site.maxAmps: the buses' budgets on one supply */
 	lws_sorted_usec_list_t sul_status;
@@ -222,7 +223,8 @@ static void cp_stop(struct cp *cp)
 		gw_site_remove(cp->app->site, cp->bus);
 	gw_mqtt_status_stop(cp->mqtt);
 	gw_policy_stop(cp->policy);
-	gw_tesla_stop(cp->tesla);
+	gw_tesla_detach(cp->tesla, cp->bus);
+	cp->tesla = NULL;
 	gw_ocpp_stop(cp->ocpp);
 	gw_bus_stop(cp->bus);
 }
@@ -234,7 +236,6 @@ static void cp_free(struct cp *cp)
 	gw_mqtt_status_free(cp->mqtt);
 	gw_control_free(cp->control);
 	gw_policy_free(cp->policy);
-	gw_tesla_free(cp->tesla);
 	gw_ocpp_free(cp->ocpp);
 	gw_bus_free(cp->bus);
 	memset(&cp->cfg, 0, sizeof(cp->cfg)); /* secrets */
@@ -266,8 +267,18 @@ static struct cp *cp_new(struct app *app, const struct gw_config *cfg, bool owns
 	}
 	if (cp->bus && cp->cfg.ocpp.enabled)
 		cp->ocpp = gw_ocpp_new(app->loop, &app->clock, &cp->cfg, cp->bus);
-	if (cp->bus && cp->cfg.tesla.enabled)
-		cp->tesla = gw_tesla_new(app->loop, &app->clock, &cp->cfg, cp->bus);
+	if (cp->bus && cp->cfg.tesla.enabled && app->tesla) {
+		int rc = gw_tesla_attach(app->tesla, cp->bus, cfg->cp_id, cfg->twc.min_amps);
+
+		if (rc)
+			gw_log_error("%s%stesla: cannot serve this bus: %s", cfg->cp_id, cfg->cp_id[0] ? ": " : "",
+				     strerror(-rc));
+		else
+			cp->tesla = app->tesla;
+	} else if (cp->bus && cp->cfg.tesla.enabled) {
+		gw_log_warn("%s%stesla: a tesla section added at a reload takes effect after a restart", cfg->cp_id,
+			    cfg->cp_id[0] ? ": " : "");
+	}
 	if (cp->bus && (!cp->cfg.ocpp.enabled || cp->ocpp))
 		cp->policy = gw_policy_new(app->loop, &app->clock, &cp->cfg, cp->bus, cp->ocpp,
 					   owns_meters || !cp->cfg.ems.n ? NULL : &src);
@@ -277,7 +288,8 @@ static struct cp *cp_new(struct app *app, const struct gw_config *cfg, bool owns
 		cp->control = gw_control_new(app->config_path, &cp->cfg, cp->bus, cp->policy);
 	if (cp->control && cp->cfg.mqtt.enabled)
 		cp->mqtt = gw_mqtt_status_new(app->loop, &cp->cfg, cp->bus, cp->ocpp, cp->policy, cp->control);
-	if (!cp->bus || (cp->cfg.ocpp.enabled && !cp->ocpp) || (cp->cfg.tesla.enabled && !cp->tesla) || !cp->policy ||
+	if (!cp->bus || (cp->cfg.ocpp.enabled && !cp->ocpp) || (app->tesla && cp->cfg.tesla.enabled && !cp->tesla) ||
+	    !cp->policy ||
 	    !cp->control || (cp->cfg.mqtt.enabled && !cp->mqtt))
 		goto fail;
 	return cp;
@@ -473,6 +485,24 @@ static void app_reload(void *user)
 	gw_notify_ready(app->status);
 }
 
+/* The vehicle API client of the whole file: its files in the top-level dataDir (an entry's dataDir is
+ * <dataDir>/<chargeBoxId>); a one-entry chargePoints file kept them in the entry's folder before. */
+static int app_tesla_new(struct app *app)
+{
+	const struct gw_config *c = &app->set.cp[0];
+	char dir[GW_CONFIG_PATH_MAX];
+	size_t n = strlen(c->data_dir), id = strlen(c->cp_id);
+
+	if (!c->tesla.enabled)
+		return 0;
+	memcpy(dir, c->data_dir, n + 1);
+	if (id && n > id && dir[n - id - 1] == '/' && !strcmp(dir + n - id, c->cp_id))
+		dir[n - id - 1] = 0;
+	app->tesla = gw_tesla_new(app->loop, &app->clock, c, dir, app->set.list ? c->data_dir : NULL,
+				  app->set.list ? GW_CONFIG_CP_MAX : 1);
+	return app->tesla ? 0 : -EIO;
+}
+
 static int run(struct app *app)
 {
 	struct gw_loop_handlers h = { .user = app, .on_stop = app_stop, .on_reload = app_reload };
@@ -491,6 +521,8 @@ static int run(struct app *app)
 		if (!app->site)
 			code = -EIO;
 	}
+	if (code == 0)
+		code = app_tesla_new(app);
 	for (int i = 0; code == 0 && i < app->set.n; i++) {
 		struct cp *cp = cp_new(app, &app->set.cp[i], app->n_cp == 0);
 
@@ -545,10 +577,12 @@ out:
 	app->site = NULL;
 	for (int i = 0; i < app->n_cp; i++)
 		cp_stop(app->cp[i]);
+	gw_tesla_stop(app->tesla);
 	gw_loop_free(app->loop);
 	gw_web_free(app->web);
 	for (int i = 0; i < app->n_cp; i++)
 		cp_free(app->cp[i]);
+	gw_tesla_free(app->tesla);
 	app_gone_free(app);
 	gw_log_info("stopped");
 	return code < 0 ? 1 : code;

@@ -163,19 +163,20 @@ static void command_answer(struct tesla *t, int qi, const json_t *j)
 	switch (r.kind) {
 	case K_AMPS:
 		if (ok)
-			tesla_log(t, CORE_LOG_INFO, "connector %d: %s limited to %d A", r.conn, r.vin, r.amps);
+			tesla_log(t, CORE_LOG_INFO, "%s: %s limited to %d A", tesla_conn_label(t, r.conn), r.vin, r.amps);
 		else
-			tesla_log(t, CORE_LOG_WARN, "connector %d: %s refused set_charging_amps %d (%s)", r.conn, r.vin,
+			tesla_log(t, CORE_LOG_WARN, "%s: %s refused set_charging_amps %d (%s)",
+				  tesla_conn_label(t, r.conn), r.vin,
 				  r.amps, reason);
 		break;
 	case K_START:
 		if (ok) {
 			c->start_ok = true;
-			tesla_log(t, CORE_LOG_INFO, "connector %d: charge_start to %s done", r.conn, r.vin);
+			tesla_log(t, CORE_LOG_INFO, "%s: charge_start to %s done", tesla_conn_label(t, r.conn), r.vin);
 		} else {
 			c->start_latched = true;
-			tesla_log(t, CORE_LOG_INFO, "connector %d: %s refused charge_start (%s); not asked again until "
-						    "it draws or is unplugged", r.conn, r.vin, reason);
+			tesla_log(t, CORE_LOG_INFO, "%s: %s refused charge_start (%s); not asked again until it "
+						    "draws or is unplugged", tesla_conn_label(t, r.conn), r.vin, reason);
 		}
 		break;
 	default:
@@ -185,11 +186,11 @@ static void command_answer(struct tesla *t, int qi, const json_t *j)
 			c->stop_ok = true;
 			c->stop_ok_at = t->mono;
 			c->we_stopped = true;
-			tesla_log(t, CORE_LOG_INFO, "connector %d: charge_stop to %s done%s%s", r.conn, r.vin,
+			tesla_log(t, CORE_LOG_INFO, "%s: charge_stop to %s done%s%s", tesla_conn_label(t, r.conn), r.vin,
 				  ok ? "" : ": ", ok ? "" : reason);
 		} else {
 			t->st.failures++;
-			tesla_log(t, CORE_LOG_WARN, "connector %d: %s refused charge_stop (%s)", r.conn, r.vin, reason);
+			tesla_log(t, CORE_LOG_WARN, "%s: %s refused charge_stop (%s)", tesla_conn_label(t, r.conn), r.vin, reason);
 		}
 		break;
 	}

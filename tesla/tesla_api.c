@@ -38,6 +38,16 @@ void tesla_log(struct tesla *t, enum core_log_level level, const char *fmt, ...)
 	t->env.log(t->env.user, (int)level, buf); /* tesla_env keeps its int: 0 error .. 3 debug */
 }
 
+const char *tesla_conn_label(struct tesla *t, int ci)
+{
+	t->label[0] = 0;
+	if (t->env.connector_name)
+		t->env.connector_name(t->env.user, ci, t->label, sizeof(t->label));
+	if (!t->label[0])
+		snprintf(t->label, sizeof(t->label), "connector %d", ci);
+	return t->label;
+}
+
 /* True the first time @key is seen: "log once per kind". */
 bool tesla_log_first_time(struct tesla *t, uint32_t key)
 {
@@ -107,7 +117,7 @@ static uint64_t compute_deadline(const struct tesla *t)
 
 	if (t->st.needs_login)
 		return d;
-	for (int ci = 1; ci <= TESLA_MAX_CONNECTORS; ci++)
+	for (int ci = 1; ci <= t->nc; ci++)
 		if (t->c[ci].next_at < d)
 			d = t->c[ci].next_at;
 	if (tesla_queue_deadline(t) < d)
@@ -129,7 +139,7 @@ static void run(struct tesla *t)
 	for (int pass = 0; pass < 8; pass++) {
 		uint32_t before = t->changes;
 
-		for (int ci = 1; ci <= TESLA_MAX_CONNECTORS; ci++)
+		for (int ci = 1; ci <= t->nc; ci++)
 			tesla_decide(t, ci);
 		tesla_token_ensure_refresh(t);
 		tesla_queue_pump(t);
@@ -155,12 +165,21 @@ struct tesla *tesla_new(const struct tesla_params *p, const struct tesla_env *en
 	size_t n;
 
 	if (!p || !env || !env->http || !p->base_url || !p->base_url[0] || !p->token_url || !p->token_url[0] ||
-	    !p->client_id || !p->client_id[0] || p->daily_budget <= 0 || strlen(p->base_url) > BASE_URL_MAX)
+	    !p->client_id || !p->client_id[0] || p->daily_budget <= 0 || strlen(p->base_url) > BASE_URL_MAX ||
+	    p->connectors < 0 || p->connectors > TESLA_MAX_CONNECTORS)
 		return NULL;
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return NULL;
 	t->env = *env;
+	t->nc = p->connectors ? p->connectors : TESLA_CONNECTORS_DEFAULT;
+	t->q_max = QUEUE_PER_CONNECTOR * (t->nc > TESLA_CONNECTORS_DEFAULT ? t->nc : TESLA_CONNECTORS_DEFAULT);
+	t->n_dw = DWELL_PER_CONNECTOR * (t->nc > TESLA_CONNECTORS_DEFAULT ? t->nc : TESLA_CONNECTORS_DEFAULT);
+	t->c = calloc((size_t)t->nc + 1, sizeof(*t->c));
+	t->q = calloc((size_t)t->q_max, sizeof(*t->q));
+	t->dw = calloc((size_t)t->n_dw, sizeof(*t->dw));
+	if (!t->c || !t->q || !t->dw)
+		goto fail;
 	if (tesla_str_set(&t->base_url, p->base_url) < 0 || tesla_str_set(&t->token_url, p->token_url) < 0 ||
 	    tesla_str_set(&t->client_id, p->client_id) < 0 || tesla_str_set(&t->access, "") < 0 ||
 	    tesla_str_set(&t->refresh, "") < 0 || tesla_str_set(&t->seed, "") < 0)
@@ -179,7 +198,7 @@ struct tesla *tesla_new(const struct tesla_params *p, const struct tesla_env *en
 	t->wall = now_wall_ms;
 	t->day = tesla_day_of(now_wall_ms);
 	t->deadline = UINT64_MAX;
-	for (int ci = 0; ci <= TESLA_MAX_CONNECTORS; ci++)
+	for (int ci = 0; ci <= t->nc; ci++)
 		t->c[ci].next_at = UINT64_MAX;
 	if (tesla_tokens_load(t, p) < 0)
 		goto fail;
@@ -202,6 +221,9 @@ void tesla_free(struct tesla *t)
 	free(t->access);
 	free(t->refresh);
 	free(t->seed);
+	free(t->c);
+	free(t->q);
+	free(t->dw);
 	free(t);
 }
 
@@ -210,7 +232,7 @@ void tesla_connector_update(struct tesla *t, int connector, const struct tesla_c
 {
 	struct conn *c;
 
-	if (!t || !st || connector < 1 || connector > TESLA_MAX_CONNECTORS)
+	if (!t || !st || connector < 1 || connector > t->nc)
 		return;
 	set_now(t, now_mono_ms, now_wall_ms);
 	c = &t->c[connector];
@@ -277,7 +299,7 @@ uint64_t tesla_next_deadline(const struct tesla *t)
 
 const char *tesla_connector_vin(const struct tesla *t, int connector)
 {
-	if (!t || connector < 1 || connector > TESLA_MAX_CONNECTORS)
+	if (!t || connector < 1 || connector > t->nc)
 		return "";
 	return t->c[connector].vin;
 }

@@ -20,7 +20,8 @@
 #include "core_text.h"
 
 #define TESLA_VIN_LEN 17
-#define TESLA_MAX_CONNECTORS 8
+#define TESLA_CONNECTORS_DEFAULT 8
+#define TESLA_MAX_CONNECTORS 192 /* 64 charge points of 3 TWCs under one account */
 
 /* State files (through tesla_env.store, atomically). */
 #define TESLA_FILE_TOKENS "tesla-tokens.json" /* access and refresh token: secret, 0600 */
@@ -41,6 +42,9 @@ struct tesla_params {
 	int dwell_s;               /* least time between two start/stop commands to one car; 0 = 60 */
 	int start_grace_s;         /* a car granted current gets this long to start by itself before
 				    * charge_start is sent; 0 = 30 */
+	int connectors;            /* connectors 1..connectors, at most TESLA_MAX_CONNECTORS; 0 =
+				    * TESLA_CONNECTORS_DEFAULT. The request queue and the cars whose dwell
+				    * is remembered grow with it. */
 	/* State files read back at start (NUL-terminated, borrowed; NULL if absent). */
 	const char *tokens_json;
 	const char *state_json;
@@ -67,6 +71,9 @@ struct tesla_env {
 	int (*store)(void *user, const char *name, const char *text, bool secret);
 	/* One log line. Never contains a token. Optional. */
 	void (*log)(void *user, enum core_log_level level, const char *msg);
+	/* Optional: how log lines name @connector ("DEPOT-2 connector 1"), into @buf of @n bytes; without
+	 * it, "connector N". */
+	void (*connector_name)(void *user, int connector, char *buf, size_t n);
 };
 
 /* What the gateway knows about one connector (a TWC slave), from the bus. */
@@ -116,7 +123,7 @@ void tesla_free(struct tesla *t); /* NULL is a no-op */
  * - A start refused with result:false (complete, is_charging, charging, requested, disconnected or any
  *   other reason) is not repeated until the car draws or is unplugged; could_not_wake_buses is
  *   retried after 5 s, three times.
- * @connector: 1..TESLA_MAX_CONNECTORS.
+ * @connector: 1..params.connectors.
  */
 void tesla_connector_update(struct tesla *t, int connector, const struct tesla_conn_state *st, uint64_t now_mono_ms,
 			    int64_t now_wall_ms);

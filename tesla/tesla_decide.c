@@ -12,7 +12,7 @@
 
 static uint64_t dwell_until(const struct tesla *t, const char *vin)
 {
-	for (int i = 0; i < DWELL_CARS; i++)
+	for (int i = 0; i < t->n_dw; i++)
 		if (!strcmp(t->dw[i].vin, vin))
 			return t->dw[i].at + t->dwell_ms;
 	return 0;
@@ -22,7 +22,7 @@ void tesla_dwell_mark(struct tesla *t, const char *vin)
 {
 	int oldest = 0;
 
-	for (int i = 0; i < DWELL_CARS; i++) {
+	for (int i = 0; i < t->n_dw; i++) {
 		if (!strcmp(t->dw[i].vin, vin)) {
 			oldest = i;
 			break;
@@ -121,7 +121,7 @@ void tesla_conn_unplugged(struct tesla *t, int ci)
 
 	tesla_queue_remove_if(t, ci, tesla_req_any);
 	if (c->vin[0] || c->loc != LOC_NONE)
-		tesla_log(t, CORE_LOG_INFO, "connector %d: unplugged%s%s", ci, c->vin[0] ? ", was " : "", c->vin);
+		tesla_log(t, CORE_LOG_INFO, "%s: unplugged%s%s", tesla_conn_label(t, ci), c->vin[0] ? ", was " : "", c->vin);
 	memset(c, 0, sizeof(*c));
 	c->seen = true;
 	c->plug = plug;

@@ -34,12 +34,12 @@
 #define BLOCK_MAX_S (7L * 86400)  /* longer (or a corrupt state file) is taken as a week */
 #define STOP_REPEAT_MS 60000u     /* a stopped car still drawing this long after is told again */
 #define HOLD_MS 600000u           /* a connector whose command or locate was given up rests this long */
-#define QUEUE_MAX 48
+#define QUEUE_PER_CONNECTOR 6  /* queue room: 48 with the default 8 connectors */
 #define LOCATE_MAX 8              /* online cars asked for vehicle_data when telling cars apart */
 #define TOKEN_MAX 8192
 #define BASE_URL_MAX 512
 #define URL_MAX (BASE_URL_MAX + 160)
-#define DWELL_CARS 16
+#define DWELL_PER_CONNECTOR 2  /* cars whose last command is remembered: 16 with 8 connectors */
 #define TEXT_MAX 120              /* text from an answer quoted in a log line */
 #define LOGGED_MAX 48
 #define SCRUB_MIN 6               /* shorter "tokens" would mangle ordinary words in a log line */
@@ -53,7 +53,7 @@ struct req {
 	uint32_t id;          /* of the latest send */
 	enum kind kind;
 	enum kind for_kind;   /* wake_up: the command it wakes the car for */
-	int conn;             /* 1..TESLA_MAX_CONNECTORS; 0 for the token refresh */
+	int conn;             /* 1..t->nc; 0 for the token refresh */
 	uint32_t plug;        /* the connector's plug-in it was made for */
 	char vin[TESLA_VIN_LEN + 1];
 	int amps;
@@ -110,12 +110,15 @@ struct tesla {
 	bool commands_off;             /* a 403 to a command: until restart */
 	int64_t day;                   /* UTC day of paid_today */
 
-	struct req q[QUEUE_MAX];
-	int nq;
+	struct req *q;                 /* q_max of them */
+	int nq, q_max;
 	bool in_flight;
 	uint32_t last_id;
-	struct conn c[TESLA_MAX_CONNECTORS + 1];
-	struct dwell dw[DWELL_CARS];
+	struct conn *c;                /* [0] for the token refresh, then connectors 1..nc */
+	int nc;
+	struct dwell *dw;              /* n_dw of them */
+	int n_dw;
+	char label[64];                /* tesla_conn_label()'s answer */
 
 	bool have_mono;
 	uint64_t mono;                 /* the latest (mono, wall) pair maps wall deadlines to mono */
@@ -170,6 +173,8 @@ static inline bool tesla_kind_is_command(enum kind k)
 /* One log line, with every token blanked out. */
 __attribute__((format(printf, 3, 4))) void tesla_log(struct tesla *t, enum core_log_level level, const char *fmt,
 						       ...);
+/* How log lines name connector @ci ("connector 3", or the gateway's name): valid until the next call. */
+const char *tesla_conn_label(struct tesla *t, int ci);
 /* True the first time @key is seen: "log once per kind". */
 bool tesla_log_first_time(struct tesla *t, uint32_t key);
 /* Text from an answer, made safe for a log line. */

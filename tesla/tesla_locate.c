@@ -15,7 +15,7 @@
 
 bool tesla_vin_used_elsewhere(const struct tesla *t, int ci, const char *vin)
 {
-	for (int i = 1; i <= TESLA_MAX_CONNECTORS; i++)
+	for (int i = 1; i <= t->nc; i++)
 		if (i != ci && t->c[i].plugged && !strcmp(t->c[i].vin, vin))
 			return true;
 	return false;
@@ -31,8 +31,8 @@ __attribute__((format(printf, 3, 4))) static void ambiguous(struct tesla *t, int
 	va_end(ap);
 	t->c[ci].loc = LOC_AMBIGUOUS;
 	t->changes++;
-	tesla_log(t, CORE_LOG_WARN, "connector %d: cannot tell which car is plugged in (%s); no vehicle API calls "
-				    "until it is unplugged", ci, why);
+	tesla_log(t, CORE_LOG_WARN, "%s: cannot tell which car is plugged in (%s); no vehicle API calls "
+				    "until it is unplugged", tesla_conn_label(t, ci), why);
 }
 
 void tesla_locate_found(struct tesla *t, int ci, const char *vin, const char *how)
@@ -40,7 +40,7 @@ void tesla_locate_found(struct tesla *t, int ci, const char *vin, const char *ho
 	memcpy(t->c[ci].vin, vin, TESLA_VIN_LEN + 1);
 	t->c[ci].loc = LOC_DONE;
 	t->changes++;
-	tesla_log(t, CORE_LOG_INFO, "connector %d: car %s (%s)", ci, vin, how);
+	tesla_log(t, CORE_LOG_INFO, "%s: car %s (%s)", tesla_conn_label(t, ci), vin, how);
 }
 
 /* A locate that could not finish: try again after a rest rather than guess. */
@@ -49,7 +49,8 @@ void tesla_locate_failed(struct tesla *t, int ci)
 	t->c[ci].loc = LOC_NONE;
 	t->c[ci].hold_until = t->mono + HOLD_MS;
 	t->changes++;
-	tesla_log(t, CORE_LOG_WARN, "connector %d: could not find which car is plugged in; trying again in %u s", ci,
+	tesla_log(t, CORE_LOG_WARN, "%s: could not find which car is plugged in; trying again in %u s",
+		  tesla_conn_label(t, ci),
 		  HOLD_MS / 1000);
 }
 
@@ -61,7 +62,8 @@ void tesla_locate_start(struct tesla *t, int ci)
 	t->c[ci].n_cand = 0;
 	t->c[ci].loc_pending = 0;
 	t->c[ci].loc_failed = false;
-	tesla_log(t, CORE_LOG_INFO, "connector %d: no VIN from the TWC; asking the account which car it is", ci);
+	tesla_log(t, CORE_LOG_INFO, "%s: no VIN from the TWC; asking the account which car it is",
+		  tesla_conn_label(t, ci));
 }
 
 static void locate_eval(struct tesla *t, int ci)
@@ -147,7 +149,8 @@ void tesla_locate_list_answer(struct tesla *t, int ci, const json_t *j)
 		return;
 	if (!json_is_array(arr)) {
 		t->st.failures++;
-		tesla_log(t, CORE_LOG_WARN, "connector %d: the vehicle list answer has no \"response\" array", ci);
+		tesla_log(t, CORE_LOG_WARN, "%s: the vehicle list answer has no \"response\" array",
+			  tesla_conn_label(t, ci));
 		tesla_locate_failed(t, ci);
 		return;
 	}

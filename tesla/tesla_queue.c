@@ -31,10 +31,10 @@ struct req *tesla_queue_add(struct tesla *t, int pos, enum kind k, int ci, const
 
 	if (vin) /* it may point into the queue, which is about to move */
 		memcpy(v, vin, sizeof(v));
-	if (t->nq == QUEUE_MAX) {
+	if (t->nq == t->q_max) {
 		if (tesla_log_first_time(t, 0xffff0000u))
-			tesla_log(t, CORE_LOG_WARN, "request queue full; %s for connector %d dropped",
-				  tesla_kind_names[k], ci);
+			tesla_log(t, CORE_LOG_WARN, "request queue full; %s for %s dropped",
+				  tesla_kind_names[k], tesla_conn_label(t, ci));
 		return NULL;
 	}
 	if (pos < 0 || pos > t->nq)
@@ -159,11 +159,26 @@ static void send_req(struct tesla *t, int qi)
 		tesla_answer(t, id, rc < -4095 ? -EIO : rc, NULL, 0, -1);
 }
 
+/* Connectors met earlier in the queue, whose later requests wait their turn. */
+struct conn_set {
+	uint64_t w[(TESLA_MAX_CONNECTORS + 1 + 63) / 64];
+};
+
+static bool conn_set_has(const struct conn_set *set, int ci)
+{
+	return set->w[ci / 64] & 1ull << (ci % 64);
+}
+
+static void conn_set_add(struct conn_set *set, int ci)
+{
+	set->w[ci / 64] |= 1ull << (ci % 64);
+}
+
 /* The next request that may go now, or -1. FIFO, except that the token refresh goes first, and one
  * connector's requests keep their order (a wake_up before its command, the amps before the start). */
 static int pick(struct tesla *t)
 {
-	unsigned busy = 0;
+	struct conn_set busy = { { 0 } };
 	int i;
 
 	if (t->in_flight || t->st.needs_login || t->nq == 0)
@@ -189,9 +204,8 @@ static int pick(struct tesla *t)
 	}
 	for (i = 0; i < t->nq; i++) {
 		const struct req *r = &t->q[i];
-		unsigned bit = 1u << r->conn;
 
-		if (busy & bit)
+		if (conn_set_has(&busy, r->conn))
 			continue;
 		if (!tesla_req_wanted(t, r)) {
 			if (r->kind == K_AMPS)
@@ -200,7 +214,7 @@ static int pick(struct tesla *t)
 			continue;
 		}
 		if (r->not_before > t->mono) {
-			busy |= bit;
+			conn_set_add(&busy, r->conn);
 			continue;
 		}
 		return i;
@@ -225,7 +239,7 @@ void tesla_queue_pump(struct tesla *t)
 uint64_t tesla_queue_deadline(const struct tesla *t)
 {
 	uint64_t lo = 0, d = UINT64_MAX;
-	unsigned busy = 0;
+	struct conn_set busy = { { 0 } };
 	int i;
 
 	if (t->in_flight || t->nq == 0)
@@ -240,11 +254,9 @@ uint64_t tesla_queue_deadline(const struct tesla *t)
 	if (t->st.paid_today >= (uint32_t)t->budget)
 		lo = tesla_max_u64(lo, tesla_wall_to_mono(t, (t->day + 1) * DAY_MS));
 	for (i = 0; i < t->nq; i++) {
-		unsigned bit = 1u << t->q[i].conn;
-
-		if (busy & bit)
+		if (conn_set_has(&busy, t->q[i].conn))
 			continue;
-		busy |= bit;
+		conn_set_add(&busy, t->q[i].conn);
 		if (t->q[i].not_before < d)
 			d = t->q[i].not_before;
 	}

@@ -42,12 +42,6 @@ static int list_check(const json_t *root, const json_t *list, char *err, size_t 
 				  "names it; remove this one");
 		return -EINVAL;
 	}
-	/* One vehicle API client refreshes one token pair; two would rotate each other's tokens away. */
-	if (n > 1 && json_object_get(root, "tesla")) {
-		gw_config_err_set(err, errlen, "config: tesla: not available with more than one charge point yet "
-				  "(one vehicle API client serves one bus)");
-		return -EINVAL;
-	}
 	return (int)n;
 }
 

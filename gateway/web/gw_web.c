@@ -265,7 +265,7 @@ static void fill_connectors(struct gw_web *w, struct gw_status *st, uint64_t now
 		c->session_wh = !s->active ? 0 : cp && isfinite(reg) && isfinite(s->start_wh) ? reg - s->start_wh : s->wh;
 		c->sessions = s->count;
 		gw_bus_vin_text(&in, c->vin, sizeof(c->vin));
-		c->vehicle = gw_tesla_vehicle(w->p.tesla, slot, car, gw_clock_wall_ms(), c->vehicle_detail,
+		c->vehicle = gw_tesla_vehicle(w->p.tesla, w->p.bus, slot, car, gw_clock_wall_ms(), c->vehicle_detail,
 					      sizeof(c->vehicle_detail));
 		st->n_connectors++;
 	}

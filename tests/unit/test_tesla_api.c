@@ -436,6 +436,53 @@ static void test_new_rejects_bad_params(void **state)
 	expect_none(f);
 }
 
+static void conn_name(void *user, int connector, char *buf, size_t n)
+{
+	(void)user;
+	snprintf(buf, n, "CP-%d connector %d", (connector - 1) / 3 + 1, (connector - 1) % 3 + 1);
+}
+
+/* A depot: one account, one token and one budget for 64 charge points of three connectors. Cars on
+ * the last connectors are served like the first, in the order their needs arose, and log lines name
+ * the charge point. */
+static void test_many_connectors(void **state)
+{
+	struct fake *f = *state;
+	struct tesla_env env = fake_env_tmpl;
+	struct tesla_params p = f->p;
+	char vin[TESLA_MAX_CONNECTORS][TESLA_VIN_LEN + 1];
+
+	env.user = f;
+	p.connectors = TESLA_MAX_CONNECTORS + 1;
+	assert_null(tesla_new(&p, &env, f->wall));
+	p.connectors = -1;
+	assert_null(tesla_new(&p, &env, f->wall));
+	f->p.connectors = TESLA_MAX_CONNECTORS;
+	fk_start(f);
+	tesla_free(f->t);
+	env.connector_name = conn_name;
+	f->t = tesla_new(&f->p, &env, f->wall);
+	assert_non_null(f->t);
+	/* every connector's car draws while paused: every one is told charge_stop, once, in order */
+	for (int c = 1; c <= TESLA_MAX_CONNECTORS; c++) {
+		snprintf(vin[c - 1], sizeof(vin[0]), "5YJ3E1EA7KF%06d", c);
+		upd(f, c, true, true, 0, vin[c - 1]);
+	}
+	for (int c = 1; c <= TESLA_MAX_CONNECTORS; c++) {
+		char url[200];
+
+		snprintf(url, sizeof(url), BASE "/api/1/vehicles/%s/command/charge_stop", vin[c - 1]);
+		expect_reply(f, "POST", url, 200, OK);
+	}
+	expect_none(f);
+	assert_int_equal(stats(f)->stops, TESLA_MAX_CONNECTORS);
+	assert_int_equal(count_logs(f, -1, "CP-64 connector 3: charge_stop to 5YJ3E1EA7KF000192 done"), 1);
+	assert_int_equal(count_logs(f, -1, "CP-1 connector 1: charge_stop to 5YJ3E1EA7KF000001 done"), 1);
+	assert_int_equal(count_logs(f, -1, "queue full"), 0);
+	assert_string_equal(tesla_connector_vin(f->t, TESLA_MAX_CONNECTORS), vin[TESLA_MAX_CONNECTORS - 1]);
+	assert_string_equal(tesla_connector_vin(f->t, TESLA_MAX_CONNECTORS + 1), "");
+}
+
 static void test_no_tokens_needs_login(void **state)
 {
 	struct fake *f = *state;
@@ -1370,7 +1417,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 		T(test_new_rejects_bad_params),
-		T(test_no_tokens_needs_login),
+	T(test_many_connectors),
+	T(test_no_tokens_needs_login),
 		T(test_stop_when_paused_and_drawing),
 		T(test_stop_once_per_pause),
 		T(test_dwell),
