@@ -56,20 +56,32 @@ static int field_get(const json_t *obj, const char *key, bool required, const js
 	return 0;
 }
 
+/* The checks both string readers share: 1 with *v and its length *len when a string of at most
+ * @maxlen bytes is present, 0 when absent and optional, -EINVAL otherwise. */
+static int string_get(const json_t *obj, const char *key, size_t maxlen, bool required, const json_t **v,
+		      size_t *len, struct ocpp_perr *e)
+{
+	int rc = field_get(obj, key, required, v, e);
+
+	if (rc <= 0)
+		return rc;
+	if (!json_is_string(*v))
+		return ocpp_perr_set(e, OCPP_ERR_TYPE_CONSTRAINT, "'%s' must be a string", key);
+	*len = json_string_length(*v);
+	if (*len > maxlen)
+		return ocpp_perr_set(e, OCPP_ERR_PROPERTY_CONSTRAINT, "'%s' longer than %zu characters", key, maxlen);
+	return 1;
+}
+
 int ocpp_json_string(const json_t *obj, const char *key, size_t maxlen, bool required, char *out,
 		     size_t outsz, struct ocpp_perr *e)
 {
 	const json_t *v = NULL;
-	size_t len;
-	int rc = field_get(obj, key, required, &v, e);
+	size_t len = 0;
+	int rc = string_get(obj, key, maxlen, required, &v, &len, e);
 
 	if (rc <= 0)
 		return rc;
-	if (!json_is_string(v))
-		return ocpp_perr_set(e, OCPP_ERR_TYPE_CONSTRAINT, "'%s' must be a string", key);
-	len = json_string_length(v);
-	if (len > maxlen)
-		return ocpp_perr_set(e, OCPP_ERR_PROPERTY_CONSTRAINT, "'%s' longer than %zu characters", key, maxlen);
 	if (!out || len >= outsz) /* the caller broke @outsz > @maxlen: refuse rather than overrun */
 		return ocpp_perr_set(e, OCPP_ERR_INTERNAL, "no room for '%s'", key);
 	memcpy(out, json_string_value(v), len);
@@ -81,16 +93,11 @@ int ocpp_json_string_ref(const json_t *obj, const char *key, size_t maxlen, bool
 			 struct ocpp_perr *e)
 {
 	const json_t *v = NULL;
-	size_t len;
-	int rc = field_get(obj, key, required, &v, e);
+	size_t len = 0;
+	int rc = string_get(obj, key, maxlen, required, &v, &len, e);
 
 	if (rc <= 0)
 		return rc;
-	if (!json_is_string(v))
-		return ocpp_perr_set(e, OCPP_ERR_TYPE_CONSTRAINT, "'%s' must be a string", key);
-	len = json_string_length(v);
-	if (len > maxlen)
-		return ocpp_perr_set(e, OCPP_ERR_PROPERTY_CONSTRAINT, "'%s' longer than %zu characters", key, maxlen);
 	/* "\u0000" is valid JSON; as a C string it would hand on a shorter value than was sent. */
 	if (strlen(json_string_value(v)) != len)
 		return ocpp_perr_set(e, OCPP_ERR_PROPERTY_CONSTRAINT, "'%s' contains a NUL character", key);
