@@ -836,6 +836,59 @@ static int request_check(const struct gw_http_req *r)
 	return 0;
 }
 
+/* A new record for a transfer of @h, libcurl started first. Return 0 with *@out, or -errno. */
+static int xfer_alloc(struct gw_http *h, gw_http_done_fn done, void *user, struct xfer **out)
+{
+	struct xfer *x;
+	int rc;
+
+	if (h->stopped)
+		return -ESHUTDOWN;
+	rc = http_start(h);
+	if (rc)
+		return rc;
+	x = calloc(1, sizeof(*x));
+	if (!x)
+		return -ENOMEM;
+	x->h = h;
+	x->fd = -1;
+	x->done = done;
+	x->user = user;
+	x->retry_after_s = -1;
+	*out = x;
+	return 0;
+}
+
+/* The options requests and file transfers set alike, on @x's handle. @protocols are the schemes
+ * curl may speak, @body_fn takes the answer's body, @ca_file (if set) is the CA to trust.
+ * Return 0 or -ENOMEM. */
+static int xfer_setopt_common(struct xfer *x, const char *url, const char *protocols, long timeout_ms,
+			      curl_write_callback body_fn, const char *ca_file)
+{
+	SET(CURLOPT_PRIVATE, (void *)x);
+	SET(CURLOPT_ERRORBUFFER, x->errbuf);
+	SET(CURLOPT_URL, url);
+	SET(CURLOPT_NOSIGNAL, 1L);
+	SET(CURLOPT_CLOSESOCKETFUNCTION, on_curl_close);
+	SET(CURLOPT_PROTOCOLS_STR, protocols);
+	SET(CURLOPT_USERAGENT, "twcgw/" TWCGW_VERSION);
+	SET(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+	SET(CURLOPT_TIMEOUT_MS, timeout_ms);
+	SET(CURLOPT_WRITEFUNCTION, body_fn);
+	SET(CURLOPT_WRITEDATA, x);
+	SET(CURLOPT_HEADERFUNCTION, on_header);
+	SET(CURLOPT_HEADERDATA, x);
+	if (ca_file && ca_file[0]) {
+		/* The given CA replaces the system store (pinning, as for the OCPP link), so no CA path. */
+		SET(CURLOPT_CAINFO, ca_file);
+		SET(CURLOPT_CAPATH, (char *)NULL);
+	}
+	return 0;
+
+fail:
+	return -ENOMEM;
+}
+
 /* Hand @x to curl and list it; frees it on failure. Return its number or -errno. */
 static long xfer_enqueue(struct gw_http *h, struct xfer *x)
 {
@@ -862,20 +915,10 @@ long gw_http_request(struct gw_http *h, const struct gw_http_req *r, gw_http_don
 
 	if (!h || !done || request_check(r) != 0)
 		return -EINVAL;
-	if (h->stopped)
-		return -ESHUTDOWN;
-	rc = http_start(h);
+	rc = xfer_alloc(h, done, user, &x);
 	if (rc)
 		return rc;
 	rc = -ENOMEM;
-	x = calloc(1, sizeof(*x));
-	if (!x)
-		return -ENOMEM;
-	x->h = h;
-	x->fd = -1;
-	x->done = done;
-	x->user = user;
-	x->retry_after_s = -1;
 	x->max_body = r->max_body ? r->max_body : DEFAULT_MAX_BODY;
 	url_for_log(r->url, shown, sizeof(shown));
 	snprintf(x->what, sizeof(x->what), "%s %s", r->pin_probe ? "key of" : r->method, shown);
@@ -883,26 +926,11 @@ long gw_http_request(struct gw_http *h, const struct gw_http_req *r, gw_http_don
 	if (!x->easy)
 		goto fail;
 
-	SET(CURLOPT_PRIVATE, (void *)x);
-	SET(CURLOPT_ERRORBUFFER, x->errbuf);
-	SET(CURLOPT_URL, r->url);
-	SET(CURLOPT_NOSIGNAL, 1L);
-	SET(CURLOPT_CLOSESOCKETFUNCTION, on_curl_close);
-	SET(CURLOPT_PROTOCOLS_STR, "http,https");
-	SET(CURLOPT_USERAGENT, "twcgw/" TWCGW_VERSION);
+	if (xfer_setopt_common(x, r->url, "http,https", r->timeout_ms ? r->timeout_ms : DEFAULT_TIMEOUT_MS,
+			       on_body, r->ca_file))
+		goto fail;
 	SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
-	SET(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
-	SET(CURLOPT_TIMEOUT_MS, r->timeout_ms ? r->timeout_ms : DEFAULT_TIMEOUT_MS);
 	SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)(x->max_body > (size_t)INT64_MAX ? INT64_MAX : x->max_body));
-	SET(CURLOPT_WRITEFUNCTION, on_body);
-	SET(CURLOPT_WRITEDATA, x);
-	SET(CURLOPT_HEADERFUNCTION, on_header);
-	SET(CURLOPT_HEADERDATA, x);
-	if (r->ca_file && r->ca_file[0]) {
-		/* The given CA replaces the system store (pinning, as for the OCPP link), so no CA path. */
-		SET(CURLOPT_CAINFO, r->ca_file);
-		SET(CURLOPT_CAPATH, (char *)NULL);
-	}
 	if (r->pin || r->pin_probe) {
 		/* Self-signed: the key is what is trusted, not a chain or a name. */
 		SET(CURLOPT_SSL_VERIFYPEER, 0L);
@@ -1130,20 +1158,9 @@ long gw_http_transfer(struct gw_http *h, const struct gw_http_xfer *t, gw_http_d
 	if (!h || !t || !done || !t->url || !t->path || !t->path[0] || !path_base(t->path)[0] ||
 	    t->timeout_ms < 0 || !xfer_scheme_ok(t->url, &ftp) || !url_chars_ok(t->url))
 		return -EINVAL;
-	if (h->stopped)
-		return -ESHUTDOWN;
-	rc = http_start(h);
+	rc = xfer_alloc(h, done, user, &x);
 	if (rc)
 		return rc;
-	rc = -ENOMEM;
-	x = calloc(1, sizeof(*x));
-	if (!x)
-		return -ENOMEM;
-	x->h = h;
-	x->fd = -1;
-	x->done = done;
-	x->user = user;
-	x->retry_after_s = -1;
 	x->file = true;
 	x->upload = t->upload;
 	x->ftp = ftp;
@@ -1163,23 +1180,9 @@ long gw_http_transfer(struct gw_http *h, const struct gw_http_xfer *t, gw_http_d
 	if (!url)
 		goto fail;
 
-	SET(CURLOPT_PRIVATE, (void *)x);
-	SET(CURLOPT_ERRORBUFFER, x->errbuf);
-	SET(CURLOPT_URL, url);
-	SET(CURLOPT_NOSIGNAL, 1L);
-	SET(CURLOPT_CLOSESOCKETFUNCTION, on_curl_close);
-	SET(CURLOPT_PROTOCOLS_STR, "http,https,ftp,ftps");
-	SET(CURLOPT_USERAGENT, "twcgw/" TWCGW_VERSION);
-	SET(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
-	SET(CURLOPT_TIMEOUT_MS, t->timeout_ms ? t->timeout_ms : DEFAULT_XFER_TIMEOUT_MS);
-	SET(CURLOPT_WRITEFUNCTION, on_file_body);
-	SET(CURLOPT_WRITEDATA, x);
-	SET(CURLOPT_HEADERFUNCTION, on_header);
-	SET(CURLOPT_HEADERDATA, x);
-	if (t->ca_file && t->ca_file[0]) {
-		SET(CURLOPT_CAINFO, t->ca_file);
-		SET(CURLOPT_CAPATH, (char *)NULL);
-	}
+	if (xfer_setopt_common(x, url, "http,https,ftp,ftps",
+			       t->timeout_ms ? t->timeout_ms : DEFAULT_XFER_TIMEOUT_MS, on_file_body, t->ca_file))
+		goto fail;
 	if (t->upload && ftp) {
 		SET(CURLOPT_UPLOAD, 1L);
 		SET(CURLOPT_READFUNCTION, on_file_read);
