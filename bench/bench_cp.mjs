@@ -12,12 +12,15 @@
 //                           [--starts N] [--calls N] [--json FILE]
 //
 // TWCGW_BIN and TWCSIM_BIN override the binaries. Exits 1 if anything fails to start.
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import {
+  live, mib, nowMs, rollupKiB, schedMs, sleep, spawnProc, statTicksMs, statusKiB, stop, switches, waitFor, waitOut,
+} from './lib.mjs';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 // ocpp-rpc is installed for the conformance runner; reuse it rather than a second install.
@@ -52,56 +55,7 @@ for (let i = 2; i < process.argv.length; i++) {
 
 const TWCGW = process.env.TWCGW_BIN || path.resolve(root, opt.build, 'bin/twcgw');
 const TWCSIM = process.env.TWCSIM_BIN || path.resolve(root, opt.build, 'bin/twc-sim');
-const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100;
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const nowMs = () => Number(process.hrtime.bigint()) / 1e6;
-const live = new Set(); // children still running, so any failure stops them all
 const log = (s) => process.stderr.write(`bench_cp: ${s}\n`);
-
-// ---- processes --------------------------------------------------------------------------------
-
-function spawnProc(bin, args, name) {
-  const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  const p = { name, child, out: '', exited: null };
-  live.add(p);
-  const keep = (d) => { p.out = (p.out + d).slice(-20000); };
-  child.stdout.on('data', keep);
-  child.stderr.on('data', keep);
-  p.exitPromise = new Promise((resolve) => {
-    child.on('exit', (code, signal) => { p.exited = { code, signal }; live.delete(p); resolve(p.exited); });
-    child.on('error', (e) => { p.exited = { error: e.message }; live.delete(p); resolve(p.exited); });
-  });
-  return p;
-}
-
-async function waitOut(p, re, timeoutMs) {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    const m = p.out.match(re);
-    if (m) return m;
-    if (p.exited) throw new Error(`${p.name} exited early ${JSON.stringify(p.exited)}: ${p.out.slice(-1500)}`);
-    await sleep(10);
-  }
-  throw new Error(`${p.name} not ready within ${timeoutMs} ms: ${p.out.slice(-1500)}`);
-}
-
-async function stop(p) {
-  if (!p || p.exited) return;
-  p.child.kill('SIGTERM');
-  const t = setTimeout(() => p.child.kill('SIGKILL'), 5000);
-  await p.exitPromise;
-  clearTimeout(t);
-}
-
-async function waitFor(what, fn, timeoutMs, stepMs = 50) {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    const v = await fn();
-    if (v) return v;
-    await sleep(stepMs);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-}
 
 // One kept-open connection to twc-sim's control socket: a line out, one JSON line back. Kept open so
 // a 10 ms poll does not pay a connect each time.
@@ -192,41 +146,6 @@ class Csms {
   async close() { await this.server.close({ force: true, awaitPending: false }); }
 }
 
-// ---- /proc ------------------------------------------------------------------------------------
-
-function statTicksMs(pid) {
-  const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-  return ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK;
-}
-// Scheduler run time in ns summed over threads: utime+stime counts 10 ms ticks, too coarse here.
-function schedMs(pid) {
-  let ns = 0;
-  for (const t of readdirSync(`/proc/${pid}/task`)) {
-    try { ns += Number(readFileSync(`/proc/${pid}/task/${t}/schedstat`, 'utf8').split(' ')[0]); } catch { /* gone */ }
-  }
-  return ns / 1e6;
-}
-function switches(pid) {
-  let n = 0;
-  for (const t of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      const st = readFileSync(`/proc/${pid}/task/${t}/status`, 'utf8');
-      n += Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(st)[1]) + Number(/^nonvoluntary_ctxt_switches:\s+(\d+)/m.exec(st)[1]);
-    } catch { /* gone */ }
-  }
-  return n;
-}
-function statusKiB(pid, key) {
-  const m = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) : NaN;
-}
-function privateKiB(pid) {
-  const t = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
-  const g = (k) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(t)?.[1] ?? NaN);
-  return g('Private_Clean') + g('Private_Dirty');
-}
-
 // strace -c over a window: the syscall count, or null when strace is missing or cannot attach.
 async function straceCalls(pid, seconds, dir) {
   if (spawnSync('sh', ['-c', 'command -v strace'], { encoding: 'utf8' }).status !== 0) return null;
@@ -252,7 +171,6 @@ const pct = (a, q) => {
   const s = [...a].sort((x, y) => x - y);
   return s[Math.min(s.length - 1, Math.ceil((q / 100) * s.length) - 1)];
 };
-const mib = (kib) => kib / 1024;
 
 // ---- the phases -------------------------------------------------------------------------------
 
@@ -281,7 +199,7 @@ async function steady(gw, bus, csms, dir, r) {
     rssMinMiB: mib(Math.min(...rss)),
     rssMaxMiB: mib(Math.max(...rss)),
     hwmMiB: mib(statusKiB(pid, 'VmHWM')),
-    privateMiB: mib(privateKiB(pid)),
+    privateMiB: mib(rollupKiB(pid).private),
     cpuSecPerHour: ((b.sched - a.sched) / 1000) * (3600 / sec),
     cpuTickSecPerHour: ((b.ticks - a.ticks) / 1000) * (3600 / sec),
     wakeupsPerSec: (b.sw - a.sw) / sec,

@@ -9,11 +9,12 @@
 //   node bench/bench_depot.mjs [--build DIR] [--counts 16,64] [--window S] [--settle S] [--quick] [--json FILE]
 //
 // TWCGW_BIN and TWCSIM_BIN override the binaries. Exits 1 if anything fails to start.
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
+import { live, mib, nowMs, rollupKiB, schedMs, sleep, spawnProc, statusKiB, stop, switches, waitFor, waitOut } from './lib.mjs';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 // ocpp-rpc is installed for the conformance runner (as bench_cp.mjs uses it).
@@ -48,84 +49,7 @@ for (let i = 2; i < process.argv.length; i++) {
 
 const TWCGW = process.env.TWCGW_BIN || path.resolve(root, opt.build, 'bin/twcgw');
 const TWCSIM = process.env.TWCSIM_BIN || path.resolve(root, opt.build, 'bin/twc-sim');
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const nowMs = () => Number(process.hrtime.bigint()) / 1e6;
-const live = new Set();
 const log = (s) => process.stderr.write(`bench_depot: ${s}\n`);
-
-function spawnProc(bin, args, name) {
-  const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  const p = { name, child, out: '', exited: null };
-  live.add(p);
-  const keep = (d) => { p.out = (p.out + d).slice(-20000); };
-  child.stdout.on('data', keep);
-  child.stderr.on('data', keep);
-  p.exitPromise = new Promise((resolve) => {
-    child.on('exit', (code, signal) => { p.exited = { code, signal }; live.delete(p); resolve(p.exited); });
-    child.on('error', (e) => { p.exited = { error: e.message }; live.delete(p); resolve(p.exited); });
-  });
-  return p;
-}
-
-async function waitOut(p, re, timeoutMs) {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    const m = p.out.match(re);
-    if (m) return m;
-    if (p.exited) throw new Error(`${p.name} exited early ${JSON.stringify(p.exited)}: ${p.out.slice(-1500)}`);
-    await sleep(10);
-  }
-  throw new Error(`${p.name} not ready within ${timeoutMs} ms: ${p.out.slice(-1500)}`);
-}
-
-async function stop(p) {
-  if (!p || p.exited) return;
-  p.child.kill('SIGTERM');
-  const t = setTimeout(() => p.child.kill('SIGKILL'), 5000);
-  await p.exitPromise;
-  clearTimeout(t);
-}
-
-async function waitFor(what, fn, timeoutMs, stepMs = 200) {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    const v = await fn();
-    if (v) return v;
-    await sleep(stepMs);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-}
-
-// ---- /proc ------------------------------------------------------------------------------------
-
-// Scheduler run time in ms summed over threads (utime+stime ticks are too coarse for a quiet process).
-function schedMs(pid) {
-  let ns = 0;
-  for (const t of readdirSync(`/proc/${pid}/task`)) {
-    try { ns += Number(readFileSync(`/proc/${pid}/task/${t}/schedstat`, 'utf8').split(' ')[0]); } catch { /* gone */ }
-  }
-  return ns / 1e6;
-}
-function switches(pid) {
-  let n = 0;
-  for (const t of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      const st = readFileSync(`/proc/${pid}/task/${t}/status`, 'utf8');
-      n += Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(st)[1]) + Number(/^nonvoluntary_ctxt_switches:\s+(\d+)/m.exec(st)[1]);
-    } catch { /* gone */ }
-  }
-  return n;
-}
-function statusKiB(pid, key) {
-  const m = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) : NaN;
-}
-function rollupKiB(pid) {
-  const t = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
-  const g = (k) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(t)?.[1] ?? NaN);
-  return { private: g('Private_Clean') + g('Private_Dirty'), shared: g('Shared_Clean') + g('Shared_Dirty') };
-}
-const mib = (kib) => kib / 1024;
 
 // ---- the central system -----------------------------------------------------------------------
 
@@ -198,11 +122,11 @@ async function runDepot(n) {
     const sims = await startSims(n);
     gw = spawnProc(TWCGW, ['-c', writeConfig(dir, sims, url)], 'twcgw');
     const t0 = nowMs();
-    await waitFor(`${n} charge points booted`, () => csms.sum('boots') >= n || gw.exited, 60000);
+    await waitFor(`${n} charge points booted`, () => csms.sum('boots') >= n || gw.exited, 60000, 200);
     if (gw.exited) throw new Error(`twcgw exited: ${gw.out.slice(-1500)}`);
     r.bootAllSec = (nowMs() - t0) / 1000;
     // Two cars per bus: two running transactions each, so MeterValues flow as in service.
-    await waitFor(`${2 * n} StartTransactions`, () => csms.sum('starts') >= 2 * n, 120000);
+    await waitFor(`${2 * n} StartTransactions`, () => csms.sum('starts') >= 2 * n, 120000, 200);
     r.txAllSec = (nowMs() - t0) / 1000;
     log(`${n}: all booted in ${r.bootAllSec.toFixed(1)} s, ${2 * n} transactions in ${r.txAllSec.toFixed(1)} s; settling ${opt.settle} s`);
     await sleep(opt.settle * 1000);
