@@ -33,6 +33,7 @@
 #include <cmocka.h>
 #include <libwebsockets.h>
 
+#include "fake_http.h"
 #include "gw_firmware.h"
 #include "gw_http.h"
 #include "gw_log.h"
@@ -43,7 +44,6 @@
 #define SPEED 1000.0
 #define NOW_MS (MK_NOW * 1000)
 #define FW_LEN (600 * 1024 + 123) /* more than two 256 KiB hash chunks */
-#define MAX_CONNS 16
 #define MAX_STATUS 32
 
 /* ---- the firmware image and its signature ---- */
@@ -140,155 +140,68 @@ static void pki_free(void)
 /* ---- the server child ---- */
 
 static int server_port;
-static pid_t server_pid = -1;
-static int server_ctl = -1; /* closing it tells the child to exit */
+static struct fake_http_child server = FAKE_HTTP_CHILD_INIT;
 static int server_log = -1; /* the child writes each request's path here, one line each */
 
-struct conn {
-	int fd;
-	bool stalled;
-	size_t len;
-	char buf[2048];
-};
-
-static void send_all(int fd, const void *buf, size_t len)
+static void serve(struct fake_http_conn *c, int log_fd)
 {
-	const char *q = buf;
-
-	while (len) {
-		ssize_t n = send(fd, q, len, MSG_NOSIGNAL);
-
-		if (n <= 0)
-			return;
-		q += n;
-		len -= (size_t)n;
-	}
-}
-
-static void serve(struct conn *c, int log_fd)
-{
-	char path[256] = "", head[256], line[300];
-	const char *sp = strchr(c->buf, ' ');
+	char path[256], head[256], line[300];
 	int n;
 
-	if (sp) {
-		size_t k = strcspn(sp + 1, " \r\n");
-
-		if (k < sizeof(path)) {
-			memcpy(path, sp + 1, k);
-			path[k] = '\0';
-		}
-	}
+	fake_http_req_path(c->buf, path, sizeof(path));
 	n = snprintf(line, sizeof(line), "%s\n", path);
 	if (write(log_fd, line, (size_t)n) != n)
 		_exit(3);
 	if (!strncmp(path, "/fw/", 4)) {
 		n = snprintf(head, sizeof(head), "HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n",
 			     FW_LEN);
-		send_all(c->fd, head, (size_t)n);
-		send_all(c->fd, image, FW_LEN);
+		fake_http_send_all(c->fd, head, (size_t)n);
+		fake_http_send_all(c->fd, image, FW_LEN);
 	} else if (!strcmp(path, "/slow.bin")) {
 		n = snprintf(head, sizeof(head), "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n", FW_LEN);
-		send_all(c->fd, head, (size_t)n);
-		send_all(c->fd, image, 100);
+		fake_http_send_all(c->fd, head, (size_t)n);
+		fake_http_send_all(c->fd, image, 100);
 		c->stalled = true; /* and nothing more, until the client goes away */
 		return;
 	} else {
 		static const char nf[] = "HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\nConnection: close\r\n\r\nnot found";
 
-		send_all(c->fd, nf, sizeof(nf) - 1);
+		fake_http_send_all(c->fd, nf, sizeof(nf) - 1);
 	}
-	close(c->fd);
-	c->fd = -1;
+	fake_http_conn_close(c);
 }
 
-static void server_main(int lfd, int ctl, int log_fd)
+/* Each request is answered once its head is complete; none of them has a body. */
+static void conn_input(struct fake_http_conn *c, void *user)
 {
-	static struct conn conns[MAX_CONNS];
-	struct pollfd pfd[MAX_CONNS + 2];
-
-	signal(SIGPIPE, SIG_IGN);
-	for (int i = 0; i < MAX_CONNS; i++)
-		conns[i].fd = -1;
-	for (;;) {
-		int n = 0, map[MAX_CONNS];
-
-		pfd[n++] = (struct pollfd){.fd = ctl, .events = POLLIN};
-		pfd[n++] = (struct pollfd){.fd = lfd, .events = POLLIN};
-		for (int i = 0; i < MAX_CONNS; i++)
-			if (conns[i].fd >= 0) {
-				map[n - 2] = i;
-				pfd[n++] = (struct pollfd){.fd = conns[i].fd, .events = POLLIN};
-			}
-		if (poll(pfd, (nfds_t)n, -1) < 0)
-			continue;
-		if (pfd[0].revents)
-			_exit(0);
-		for (int k = 2; k < n; k++) {
-			struct conn *c = &conns[map[k - 2]];
-			ssize_t r;
-
-			if (!pfd[k].revents)
-				continue;
-			r = read(c->fd, c->buf + c->len, sizeof(c->buf) - 1 - c->len);
-			if (r <= 0 || (c->stalled && r > 0)) {
-				close(c->fd);
-				c->fd = -1;
-				continue;
-			}
-			c->len += (size_t)r;
-			c->buf[c->len] = '\0';
-			if (strstr(c->buf, "\r\n\r\n"))
-				serve(c, log_fd);
-		}
-		if (pfd[1].revents & POLLIN) {
-			int fd = accept(lfd, NULL, NULL);
-
-			for (int i = 0; fd >= 0 && i < MAX_CONNS; i++)
-				if (conns[i].fd < 0) {
-					conns[i] = (struct conn){.fd = fd};
-					fd = -1;
-				}
-			if (fd >= 0)
-				close(fd);
-		}
-	}
+	if (strstr(c->buf, "\r\n\r\n"))
+		serve(c, *(int *)user);
 }
 
 static int server_start(void)
 {
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t al = sizeof(a);
-	int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	int ctl[2], log_pipe[2];
+	int lfd = fake_http_listen(&server_port);
+	int log_pipe[2];
+	pid_t pid;
 
-	if (lfd < 0 || bind(lfd, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(lfd, 16) != 0 ||
-	    getsockname(lfd, (struct sockaddr *)&a, &al) != 0 || pipe2(ctl, O_CLOEXEC) != 0 ||
-	    pipe2(log_pipe, O_CLOEXEC | O_NONBLOCK) != 0)
+	if (lfd < 0 || pipe2(log_pipe, O_CLOEXEC | O_NONBLOCK) != 0)
 		return -1;
-	server_port = ntohs(a.sin_port);
-	server_pid = fork();
-	if (server_pid < 0)
+	pid = fake_http_child_fork(&server);
+	if (pid < 0)
 		return -1;
-	if (server_pid == 0) {
-		close(ctl[1]);
+	if (pid == 0) {
 		close(log_pipe[0]);
-		server_main(lfd, ctl[0], log_pipe[1]);
+		fake_http_serve(lfd, server.ctl, conn_input, &log_pipe[1]);
 	}
 	close(lfd);
-	close(ctl[0]);
 	close(log_pipe[1]);
-	server_ctl = ctl[1];
 	server_log = log_pipe[0];
 	return 0;
 }
 
 static void server_stop(void)
 {
-	if (server_ctl >= 0)
-		close(server_ctl);
-	if (server_pid > 0)
-		waitpid(server_pid, NULL, 0);
+	fake_http_child_stop(&server);
 	if (server_log >= 0)
 		close(server_log);
 }
@@ -313,12 +226,7 @@ static int server_requests(const char *path)
 
 static char *url(const char *path)
 {
-	static char u[4][128];
-	static int i;
-	char *s = u[i++ % 4];
-
-	snprintf(s, sizeof(u[0]), "http://127.0.0.1:%d%s", server_port, path);
-	return s;
+	return fake_http_url(server_port, path);
 }
 
 /* ---- the fixture ---- */

@@ -56,86 +56,39 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include "fake_http.h"
 #include "gw_http.h"
 #include "gw_log.h"
 #include "gw_loop.h"
 
 #define WATCHDOG_US (60 * LWS_US_PER_SEC)
-#define MAX_CONNS 64
-#define CONN_BUF 16384
 #define BODY_MAX 8192
 
 /* ---- the server child ---- */
 
 static int server_port;
 static char store_dir[64]; /* where the plain server keeps the last /store request, and the tests' files */
-static pid_t server_pid = -1;
-static int server_ctl = -1; /* closing it tells the child to exit */
-
-struct conn {
-	int fd;
-	int id;
-	int reqs;
-	size_t len;
-	char buf[CONN_BUF];
-};
-
-static void send_all(int fd, const char *p, size_t len)
-{
-	while (len) {
-		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-
-		if (n <= 0)
-			return;
-		p += n;
-		len -= (size_t)n;
-	}
-}
+static struct fake_http_child server = FAKE_HTTP_CHILD_INIT;
 
 static void respond(int fd, int status, const char *extra, const char *body, size_t len)
 {
 	char head[512];
 	int n = snprintf(head, sizeof(head), "HTTP/1.1 %d X\r\nContent-Length: %zu\r\n%s\r\n", status, len, extra);
 
-	send_all(fd, head, (size_t)n);
-	send_all(fd, body, len);
-}
-
-static size_t content_length(const char *head, size_t head_len)
-{
-	const char *p = head;
-	const char *end = head + head_len;
-
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-
-		if (!nl)
-			break;
-		if (strncasecmp(p, "Content-Length:", 15) == 0)
-			return (size_t)strtoul(p + 15, NULL, 10);
-		p = nl + 1;
-	}
-	return 0;
+	fake_http_send_all(fd, head, (size_t)n);
+	fake_http_send_all(fd, body, len);
 }
 
 /* Answer one complete request of @len bytes at the start of c->buf. */
-static void serve(struct conn *c, size_t len)
+static void serve(struct fake_http_conn *c, size_t len)
 {
-	char path[256] = "";
+	char path[256];
 	char body[512];
 	char extra[128];
 	static char big[5000];
 	int n;
 
-	/* The request target: the second word of the request line. */
-	const char *sp = strchr(c->buf, ' ');
-	if (sp) {
-		size_t k = 0;
-
-		for (sp++; *sp && *sp != ' ' && *sp != '\r' && *sp != '\n' && k + 1 < sizeof(path); sp++)
-			path[k++] = *sp;
-		path[k] = '\0';
-	}
+	fake_http_req_path(c->buf, path, sizeof(path));
 	c->reqs++;
 	if (strcmp(path, "/json") == 0) {
 		respond(c->fd, 200, "Content-Type: application/json\r\n", "{\"ok\":true}", 11);
@@ -160,13 +113,13 @@ static void serve(struct conn *c, size_t len)
 		static const char head[] = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
 
 		memset(big, 'y', sizeof(big));
-		send_all(c->fd, head, sizeof(head) - 1);
+		fake_http_send_all(c->fd, head, sizeof(head) - 1);
 		for (int i = 0; i < 5; i++) {
-			send_all(c->fd, "3e8\r\n", 5);
-			send_all(c->fd, big, 1000);
-			send_all(c->fd, "\r\n", 2);
+			fake_http_send_all(c->fd, "3e8\r\n", 5);
+			fake_http_send_all(c->fd, big, 1000);
+			fake_http_send_all(c->fd, "\r\n", 2);
 		}
-		send_all(c->fd, "0\r\n\r\n", 5);
+		fake_http_send_all(c->fd, "0\r\n\r\n", 5);
 	} else if (strncmp(path, "/store", 6) == 0) {
 		/* Kept whole (head and body) for the test to read; written first, then renamed, then answered. */
 		char tmp[128], dst[128];
@@ -188,8 +141,8 @@ static void serve(struct conn *c, size_t len)
 		static const char head[] = "HTTP/1.1 200 OK\r\nContent-Length: 10000\r\n\r\n";
 
 		memset(big, 'p', 100);
-		send_all(c->fd, head, sizeof(head) - 1);
-		send_all(c->fd, big, 100);
+		fake_http_send_all(c->fd, head, sizeof(head) - 1);
+		fake_http_send_all(c->fd, big, 100);
 	} else if (strcmp(path, "/count") == 0) {
 		n = snprintf(body, sizeof(body), "conn=%d req=%d", c->id, c->reqs);
 		respond(c->fd, 200, "", body, (size_t)n);
@@ -199,8 +152,9 @@ static void serve(struct conn *c, size_t len)
 }
 
 /* Answer whatever complete requests the buffer holds; keep a partial one for later. */
-static void conn_input(struct conn *c)
+static void conn_input(struct fake_http_conn *c, void *user)
 {
+	(void)user;
 	for (;;) {
 		char *end = memmem(c->buf, c->len, "\r\n\r\n", 4);
 		size_t head, total;
@@ -208,7 +162,7 @@ static void conn_input(struct conn *c)
 		if (!end)
 			return;
 		head = (size_t)(end - c->buf) + 4;
-		total = head + content_length(c->buf, head);
+		total = head + fake_http_req_content_length(c->buf, head);
 		if (total > c->len)
 			return;
 		serve(c, total);
@@ -217,118 +171,27 @@ static void conn_input(struct conn *c)
 	}
 }
 
-static void conn_close(struct conn *c)
-{
-	close(c->fd);
-	c->fd = -1;
-}
-
-static void __attribute__((noreturn)) server_main(int lfd, int ctl)
-{
-	static struct conn conns[MAX_CONNS];
-	struct pollfd pfd[MAX_CONNS + 2];
-	int next_id = 1;
-
-	signal(SIGPIPE, SIG_IGN);
-	for (int i = 0; i < MAX_CONNS; i++)
-		conns[i].fd = -1;
-	for (;;) {
-		int n = 0, map[MAX_CONNS];
-
-		pfd[n++] = (struct pollfd){ .fd = ctl, .events = POLLIN };
-		pfd[n++] = (struct pollfd){ .fd = lfd, .events = POLLIN };
-		for (int i = 0; i < MAX_CONNS; i++) {
-			if (conns[i].fd >= 0) {
-				map[n - 2] = i;
-				pfd[n++] = (struct pollfd){ .fd = conns[i].fd, .events = POLLIN };
-			}
-		}
-		if (poll(pfd, (nfds_t)n, -1) < 0)
-			continue;
-		if (pfd[0].revents)
-			_exit(0);
-		for (int k = 2; k < n; k++) {
-			struct conn *c = &conns[map[k - 2]];
-			ssize_t r;
-
-			if (!pfd[k].revents)
-				continue;
-			if (c->len == sizeof(c->buf)) {
-				conn_close(c);
-				continue;
-			}
-			r = read(c->fd, c->buf + c->len, sizeof(c->buf) - c->len);
-			if (r <= 0) {
-				conn_close(c);
-				continue;
-			}
-			c->len += (size_t)r;
-			conn_input(c);
-		}
-		if (pfd[1].revents & POLLIN) {
-			int fd = accept(lfd, NULL, NULL);
-
-			for (int i = 0; fd >= 0 && i < MAX_CONNS; i++) {
-				if (conns[i].fd < 0) {
-					conns[i] = (struct conn){ .fd = fd, .id = next_id++ };
-					fd = -1;
-				}
-			}
-			if (fd >= 0)
-				close(fd);
-		}
-	}
-}
-
-static int listen_any(int *port)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t al = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(fd, 64) != 0 ||
-	    getsockname(fd, (struct sockaddr *)&a, &al) != 0) {
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	*port = ntohs(a.sin_port);
-	return fd;
-}
-
 static int server_start(void)
 {
-	int ctl[2];
-	int lfd = listen_any(&server_port);
+	int lfd = fake_http_listen(&server_port);
+	pid_t pid;
 
-	if (lfd < 0 || pipe2(ctl, O_CLOEXEC) != 0)
+	if (lfd < 0)
 		return -1;
-	server_pid = fork();
-	if (server_pid < 0)
+	pid = fake_http_child_fork(&server);
+	if (pid < 0)
 		return -1;
-	if (server_pid == 0) {
-		close(ctl[1]);
-		server_main(lfd, ctl[0]);
-	}
+	if (pid == 0)
+		fake_http_serve(lfd, server.ctl, conn_input, NULL);
 	close(lfd);
-	close(ctl[0]);
-	server_ctl = ctl[1];
 	return 0;
-}
-
-static void server_stop(void)
-{
-	if (server_ctl >= 0)
-		close(server_ctl);
-	if (server_pid > 0)
-		waitpid(server_pid, NULL, 0);
 }
 
 /* A port nothing listens on: bound for a moment to learn a free number, then closed. */
 static int refused_port(void)
 {
 	int port = 0;
-	int fd = listen_any(&port);
+	int fd = fake_http_listen(&port);
 
 	if (fd >= 0)
 		close(fd);
@@ -338,8 +201,7 @@ static int refused_port(void)
 /* ---- the TLS server child ---- */
 
 static int tls_port;
-static pid_t tls_pid = -1;
-static int tls_ctl = -1;
+static struct fake_http_child tls_server = FAKE_HTTP_CHILD_INIT;
 static char tls_pin[128]; /* sha256//... of the server's key, computed here from the key itself */
 static char tls_ca[96];   /* its certificate as a PEM file: the one CA a transfer may be told to trust */
 
@@ -468,41 +330,28 @@ static int tls_server_start(void)
 {
 	EVP_PKEY *key = NULL;
 	X509 *cert = NULL;
-	int ctl[2];
-	int lfd = listen_any(&tls_port);
-
+	int lfd = fake_http_listen(&tls_port);
+	pid_t pid;
 	FILE *ca;
 
-	if (lfd < 0 || tls_cert_make(&key, &cert) != 0 || pin_of_key(key, tls_pin, sizeof(tls_pin)) != 0 ||
-	    pipe2(ctl, O_CLOEXEC) != 0)
+	if (lfd < 0 || tls_cert_make(&key, &cert) != 0 || pin_of_key(key, tls_pin, sizeof(tls_pin)) != 0)
 		return -1;
 	snprintf(tls_ca, sizeof(tls_ca), "%s/tls-ca.pem", store_dir);
 	ca = fopen(tls_ca, "w");
 	if (!ca || PEM_write_X509(ca, cert) != 1 || fclose(ca) != 0)
 		return -1;
-	tls_pid = fork();
-	if (tls_pid < 0)
+	pid = fake_http_child_fork(&tls_server);
+	if (pid < 0)
 		return -1;
-	if (tls_pid == 0) {
+	if (pid == 0) {
 		/* The plain server's control pipe too: a copy held here would keep that child from exiting. */
-		close(server_ctl);
-		close(ctl[1]);
-		tls_main(lfd, ctl[0], key, cert);
+		close(server.ctl);
+		tls_main(lfd, tls_server.ctl, key, cert);
 	}
 	EVP_PKEY_free(key);
 	X509_free(cert);
 	close(lfd);
-	close(ctl[0]);
-	tls_ctl = ctl[1];
 	return 0;
-}
-
-static void tls_server_stop(void)
-{
-	if (tls_ctl >= 0)
-		close(tls_ctl);
-	if (tls_pid > 0)
-		waitpid(tls_pid, NULL, 0);
 }
 
 /* ---- the client side ---- */
@@ -595,16 +444,6 @@ static void on_done(void *user, const struct gw_http_resp *resp)
 		gw_loop_stop(f->loop, 0);
 }
 
-static char *url_at(int port, const char *path)
-{
-	static char url[8][128];
-	static int i;
-	char *u = url[i++ % 8];
-
-	snprintf(u, sizeof(url[0]), "http://127.0.0.1:%d%s", port, path);
-	return u;
-}
-
 static long start_req(struct fixture *f, struct answer *a, const struct gw_http_req *r)
 {
 	long id;
@@ -620,7 +459,7 @@ static long start_req(struct fixture *f, struct answer *a, const struct gw_http_
 
 static long get(struct fixture *f, struct answer *a, const char *path)
 {
-	struct gw_http_req r = { .method = "GET", .url = url_at(server_port, path) };
+	struct gw_http_req r = { .method = "GET", .url = fake_http_url(server_port, path) };
 
 	return start_req(f, a, &r);
 }
@@ -676,12 +515,12 @@ static void test_post_arrives_as_sent(void **state)
 	struct answer post = { 0 }, bare = { 0 }, plain = { 0 };
 	struct gw_http_req r = {
 		.method = "POST",
-		.url = url_at(server_port, "/echo"),
+		.url = fake_http_url(server_port, "/echo"),
 		.body = "{\"charging_amps\":16}",
 		.content_type = "application/json",
 		.bearer = "x",
 	};
-	struct gw_http_req r_bare = { .method = "POST", .url = url_at(server_port, "/echo"), .bearer = "x" };
+	struct gw_http_req r_bare = { .method = "POST", .url = fake_http_url(server_port, "/echo"), .bearer = "x" };
 
 	assert_true(start_req(f, &post, &r) > 0);
 	assert_true(start_req(f, &bare, &r_bare) > 0);
@@ -729,7 +568,7 @@ static void test_connection_refused(void **state)
 {
 	struct fixture *f = *state;
 	struct answer a = { 0 };
-	struct gw_http_req r = { .method = "GET", .url = url_at(refused_port(), "/json") };
+	struct gw_http_req r = { .method = "GET", .url = fake_http_url(refused_port(), "/json") };
 
 	assert_true(start_req(f, &a, &r) > 0);
 	assert_int_equal(run(f), 0);
@@ -745,7 +584,7 @@ static void test_timeout(void **state)
 {
 	struct fixture *f = *state;
 	struct answer a = { 0 };
-	struct gw_http_req r = { .method = "GET", .url = url_at(server_port, "/never"), .timeout_ms = 300 };
+	struct gw_http_req r = { .method = "GET", .url = fake_http_url(server_port, "/never"), .timeout_ms = 300 };
 
 	assert_true(start_req(f, &a, &r) > 0);
 	assert_int_equal(run(f), 0);
@@ -758,9 +597,9 @@ static void test_body_cap(void **state)
 {
 	struct fixture *f = *state;
 	struct answer announced = { 0 }, chunked = { 0 }, exact = { 0 };
-	struct gw_http_req r1 = { .method = "GET", .url = url_at(server_port, "/big"), .max_body = 1000 };
-	struct gw_http_req r2 = { .method = "GET", .url = url_at(server_port, "/bigchunked"), .max_body = 4999 };
-	struct gw_http_req r3 = { .method = "GET", .url = url_at(server_port, "/big"), .max_body = 5000 };
+	struct gw_http_req r1 = { .method = "GET", .url = fake_http_url(server_port, "/big"), .max_body = 1000 };
+	struct gw_http_req r2 = { .method = "GET", .url = fake_http_url(server_port, "/bigchunked"), .max_body = 4999 };
+	struct gw_http_req r3 = { .method = "GET", .url = fake_http_url(server_port, "/big"), .max_body = 5000 };
 
 	assert_true(start_req(f, &announced, &r1) > 0);
 	assert_true(start_req(f, &chunked, &r2) > 0);
@@ -912,7 +751,7 @@ static void test_bad_requests(void **state)
 {
 	struct fixture *f = *state;
 	struct answer a = { 0 };
-	const char *url = url_at(server_port, "/json");
+	const char *url = fake_http_url(server_port, "/json");
 	struct gw_http_req bad[] = {
 		{ .method = "GET" },
 		{ .method = NULL, .url = url },
@@ -1071,8 +910,8 @@ static void test_pin_bad_requests(void **state)
 		{ .method = "GET", .url = https, .pin = tls_pin, .insecure = true },
 		{ .method = "GET", .url = https, .pin = tls_pin, .ca_file = "/etc/ssl/certs/ca-certificates.crt" },
 		{ .method = "GET", .url = https, .pin = tls_pin, .pin_probe = true },
-		{ .method = "GET", .url = url_at(server_port, "/json"), .pin = tls_pin },
-		{ .method = "GET", .url = url_at(server_port, "/json"), .pin_probe = true },
+		{ .method = "GET", .url = fake_http_url(server_port, "/json"), .pin = tls_pin },
+		{ .method = "GET", .url = fake_http_url(server_port, "/json"), .pin_probe = true },
 		{ .method = "GET", .url = https, .pin_probe = true, .bearer = "SECRET" },
 		{ .method = "POST", .url = https, .pin_probe = true, .body = "{}" },
 		{ .method = "GET", .url = https, .pin_probe = true, .insecure = true },
@@ -1156,7 +995,7 @@ static void test_upload_http(void **state)
 	struct answer a = { 0 };
 	char content[3000];
 	const char *src = tmp_path("CP1-diagnostics-20240131T120000Z.log");
-	struct gw_http_xfer x = { .url = url_at(server_port, "/store/logs/"), .path = src, .upload = true };
+	struct gw_http_xfer x = { .url = fake_http_url(server_port, "/store/logs/"), .path = src, .upload = true };
 	char *req, *body;
 	size_t len = 0;
 
@@ -1199,10 +1038,10 @@ static void test_download(void **state)
 	struct answer ok = { 0 }, announced = { 0 }, chunked = { 0 }, missing = { 0 };
 	const char *p_ok = tmp_path("dl-ok.bin"), *p_ann = tmp_path("dl-ann.bin");
 	const char *p_chk = tmp_path("dl-chunked.bin"), *p_404 = tmp_path("dl-404.bin");
-	struct gw_http_xfer x_ok = { .url = url_at(server_port, "/big"), .path = p_ok, .max_bytes = 5000 };
-	struct gw_http_xfer x_ann = { .url = url_at(server_port, "/big"), .path = p_ann, .max_bytes = 4999 };
-	struct gw_http_xfer x_chk = { .url = url_at(server_port, "/bigchunked"), .path = p_chk, .max_bytes = 4999 };
-	struct gw_http_xfer x_404 = { .url = url_at(server_port, "/status/404"), .path = p_404 };
+	struct gw_http_xfer x_ok = { .url = fake_http_url(server_port, "/big"), .path = p_ok, .max_bytes = 5000 };
+	struct gw_http_xfer x_ann = { .url = fake_http_url(server_port, "/big"), .path = p_ann, .max_bytes = 4999 };
+	struct gw_http_xfer x_chk = { .url = fake_http_url(server_port, "/bigchunked"), .path = p_chk, .max_bytes = 4999 };
+	struct gw_http_xfer x_404 = { .url = fake_http_url(server_port, "/status/404"), .path = p_404 };
 	struct stat st;
 	size_t len = 0;
 	char *data;
@@ -1298,7 +1137,7 @@ static void test_cancel(void **state)
 	struct fixture *f = *state;
 	struct cancel_ctx c = { .f = f, .path = tmp_path("dl-partial.bin") };
 	struct answer dl = { 0 }, hung = { 0 };
-	struct gw_http_xfer x = { .url = url_at(server_port, "/partial"), .path = c.path };
+	struct gw_http_xfer x = { .url = fake_http_url(server_port, "/partial"), .path = c.path };
 	long hung_id;
 
 	c.id = start_xfer(f, &dl, &x);
@@ -1328,7 +1167,7 @@ static void test_transfer_bad(void **state)
 	struct fixture *f = *state;
 	struct answer a = { 0 };
 	const char *src = tmp_path("src.log");
-	const char *url = url_at(server_port, "/store");
+	const char *url = fake_http_url(server_port, "/store");
 	struct gw_http_xfer bad[] = {
 		{ .url = "file:///etc/passwd", .path = tmp_path("x") },
 		{ .url = "gopher://127.0.0.1/", .path = tmp_path("x") },
@@ -1665,8 +1504,8 @@ int main(void)
 	if (ftp_missing)
 		fprintf(stderr, "test_gw_http: the FTP tests are skipped: %s\n", ftp_missing);
 	rc = cmocka_run_group_tests(tests, NULL, NULL);
-	server_stop();
-	tls_server_stop();
+	fake_http_child_stop(&server);
+	fake_http_child_stop(&tls_server);
 	ftp_stop();
 	/* Whatever a failed test left in it. */
 	{

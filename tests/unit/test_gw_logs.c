@@ -34,6 +34,7 @@
 #include <cmocka.h>
 #include <libwebsockets.h>
 
+#include "fake_http.h"
 #include "gw_clock.h"
 #include "gw_http.h"
 #include "gw_log.h"
@@ -46,8 +47,7 @@
 
 static char top[64];  /* the test's directory: the server's store/ and each test's data directory */
 static int http_port, ftp_port;
-static pid_t server_pid = -1;
-static int server_ctl = -1;
+static struct fake_http_child server = FAKE_HTTP_CHILD_INIT;
 
 /* ---- the server child ---- */
 
@@ -58,16 +58,7 @@ struct path_count {
 
 static void send_str(int fd, const char *s)
 {
-	size_t len = strlen(s);
-
-	while (len) {
-		ssize_t n = send(fd, s, len, MSG_NOSIGNAL);
-
-		if (n <= 0)
-			return;
-		s += n;
-		len -= (size_t)n;
-	}
+	fake_http_send_all(fd, s, strlen(s));
 }
 
 static void reply(int fd, int status)
@@ -93,12 +84,9 @@ static size_t read_request(int fd, char *buf, size_t cap)
 		buf[len] = '\0';
 		/* The head once; then only counting up to its Content-Length. */
 		if (!want && (end = strstr(buf, "\r\n\r\n"))) {
-			const char *cl;
+			size_t head = (size_t)(end + 4 - buf);
 
-			*end = '\0';
-			cl = strcasestr(buf, "\r\nContent-Length:");
-			*end = '\r';
-			want = (size_t)(end + 4 - buf) + (cl ? strtoul(cl + 17, NULL, 10) : 0);
+			want = head + fake_http_req_content_length(buf, head);
 		}
 		if (want && len >= want)
 			return len;
@@ -112,17 +100,13 @@ static void http_serve(int fd, struct path_count *counts, int *held, int *nheld,
 {
 	static char buf[REQ_MAX];
 	struct timeval tv = { .tv_sec = 5 };
-	char path[128] = "", file[160];
-	size_t len, k = 0;
-	const char *sp;
+	char path[128], file[160];
+	size_t len;
 	int status = 200;
 
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	len = read_request(fd, buf, sizeof(buf));
-	sp = len ? strchr(buf, ' ') : NULL;
-	for (sp = sp ? sp + 1 : ""; *sp && *sp != ' ' && k + 1 < sizeof(path); sp++)
-		path[k++] = *sp;
-	path[k] = '\0';
+	fake_http_req_path(len ? buf : "", path, sizeof(path));
 	for (int i = 0; i < 16 && path[0]; i++) {
 		if (!counts[i].path[0])
 			snprintf(counts[i].path, sizeof(counts[i].path), "%s", path);
@@ -199,49 +183,21 @@ static void __attribute__((noreturn)) server_main(int hfd, int ffd, int ctl)
 	}
 }
 
-static int listen_any(int *port)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t al = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(fd, 16) != 0 ||
-	    getsockname(fd, (struct sockaddr *)&a, &al) != 0) {
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	*port = ntohs(a.sin_port);
-	return fd;
-}
-
 static int server_start(void)
 {
-	int ctl[2];
-	int hfd = listen_any(&http_port), ffd = listen_any(&ftp_port);
+	int hfd = fake_http_listen(&http_port), ffd = fake_http_listen(&ftp_port);
+	pid_t pid;
 
-	if (hfd < 0 || ffd < 0 || pipe2(ctl, O_CLOEXEC) != 0)
+	if (hfd < 0 || ffd < 0)
 		return -1;
-	server_pid = fork();
-	if (server_pid < 0)
+	pid = fake_http_child_fork(&server);
+	if (pid < 0)
 		return -1;
-	if (server_pid == 0) {
-		close(ctl[1]);
-		server_main(hfd, ffd, ctl[0]);
-	}
+	if (pid == 0)
+		server_main(hfd, ffd, server.ctl);
 	close(hfd);
 	close(ffd);
-	close(ctl[0]);
-	server_ctl = ctl[1];
 	return 0;
-}
-
-static void server_stop(void)
-{
-	if (server_ctl >= 0)
-		close(server_ctl);
-	if (server_pid > 0)
-		waitpid(server_pid, NULL, 0);
 }
 
 /* ---- files ---- */
@@ -429,12 +385,7 @@ static int run(struct fixture *f)
 
 static char *url(const char *path)
 {
-	static char u[4][128];
-	static int i;
-	char *out = u[i++ % 4];
-
-	snprintf(out, sizeof(u[0]), "http://127.0.0.1:%d%s", http_port, path);
-	return out;
+	return fake_http_url(http_port, path);
 }
 
 static int get(struct fixture *f, bool security, const char *u, int rid, int64_t oldest, int64_t latest, int retries,
@@ -847,7 +798,7 @@ int main(void)
 		return 1;
 	}
 	rc = cmocka_run_group_tests(tests, NULL, NULL);
-	server_stop();
+	fake_http_child_stop(&server);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", top);
 	if (system(cmd) != 0)
 		fprintf(stderr, "could not remove %s\n", top);

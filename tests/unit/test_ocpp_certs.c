@@ -7,52 +7,11 @@
  * both ways, the CALLERROR for each malformed payload), and each without its env callback. Runs the
  * real ocpp_cp in the shared fake environment (ocpp_fake.h), time driven by hand.
  */
-#include "ocpp_fake.h"
-
-#define OCC "OccurenceConstraintViolation"
-#define TYP "TypeConstraintViolation"
-#define PRP "PropertyConstraintViolation"
+#include "ocpp_cs.h"
 
 #define CSR "-----BEGIN CERTIFICATE REQUEST-----\nMIIBIjCByAIBADBmMQswCQYDVQQGEwJERTEN\n-----END CERTIFICATE REQUEST-----\n"
 
 /* ------------------------------------------------------------------ helpers */
-
-/* A central-system CALL of any size; return the answer frame (borrowed). */
-static json_t *cs_call(struct fake *f, const char *action, const char *payload)
-{
-	size_t n = strlen(payload) + strlen(action) + 64, before = f->n_fr;
-	char *buf = malloc(n), id[32];
-
-	assert_non_null(buf);
-	snprintf(id, sizeof(id), "cs-%d", ++f->cs_id);
-	snprintf(buf, n, "[2,\"%s\",\"%s\",%s]", id, action, payload);
-	fk_input(f, buf);
-	free(buf);
-	for (size_t i = before; i < f->n_fr; i++)
-		if (f->fr[i].type != 2 && !strcmp(json_string_value(json_array_get(f->fr[i].j, 1)), id))
-			return f->fr[i].j;
-	fail_msg("no answer to %s", action);
-	return NULL;
-}
-
-/* The CALLRESULT payload must be exactly @expected (JSON text). */
-static void expect_result(struct fake *f, const char *action, const char *payload, const char *expected)
-{
-	json_t *r = cs_call(f, action, payload), *want = json_loads(expected, 0, NULL);
-
-	assert_non_null(want);
-	if (json_integer_value(json_array_get(r, 0)) != 3)
-		fail_msg("%s %.200s: %s", action, payload, json_string_value(json_array_get(r, 2)));
-	if (!json_equal(json_array_get(r, 2), want)) {
-		char *got = json_dumps(json_array_get(r, 2), JSON_COMPACT), msg[2048];
-
-		snprintf(msg, sizeof(msg), "%s", got ? got : "?");
-		free(got);
-		json_decref(want);
-		fail_msg("%s %.200s: got %s, want %s", action, payload, msg, expected);
-	}
-	json_decref(want);
-}
 
 static void expect_status(struct fake *f, const char *action, const char *payload, const char *status)
 {
@@ -60,18 +19,6 @@ static void expect_status(struct fake *f, const char *action, const char *payloa
 
 	snprintf(want, sizeof(want), "{\"status\":\"%s\"}", status);
 	expect_result(f, action, payload, want);
-}
-
-static void expect_error(struct fake *f, const char *action, const char *payload, const char *code)
-{
-	uint32_t bad = ocpp_cp_stats(f->cp)->rx_bad;
-	json_t *r = cs_call(f, action, payload);
-
-	if (json_integer_value(json_array_get(r, 0)) != 4)
-		fail_msg("%s %.200s: answered with a CALLRESULT, want %s", action, payload, code);
-	if (strcmp(json_string_value(json_array_get(r, 2)), code) != 0)
-		fail_msg("%s %.200s: got %s, want %s", action, payload, json_string_value(json_array_get(r, 2)), code);
-	assert_int_equal(ocpp_cp_stats(f->cp)->rx_bad, bad + 1);
 }
 
 /* {"certificateChain":"<n characters of PEM-ish text>"} (free()). */
@@ -86,16 +33,6 @@ static char *chain_payload(size_t n)
 		p[o + i] = (char)('A' + (i % 26));
 	snprintf(p + o + n, 32, "\"}");
 	return p;
-}
-
-static char *repeat(char c, size_t n)
-{
-	char *s = malloc(n + 1);
-
-	assert_non_null(s);
-	memset(s, c, n);
-	s[n] = '\0';
-	return s;
 }
 
 /* The link drops and comes back (still registered: no BootNotification). */

@@ -7,11 +7,7 @@
  * SecurityProfile rules (raise only, the link's limit, AuthorizationKey, env.security_ready, the
  * gateway's fallback). Runs the real ocpp_cp in the shared fake environment (ocpp_fake.h).
  */
-#include "ocpp_fake.h"
-
-#define OCC "OccurenceConstraintViolation"
-#define TYP "TypeConstraintViolation"
-#define PRP "PropertyConstraintViolation"
+#include "ocpp_cs.h"
 
 #define LOC "ftp://logs.example.com/upload/cp1"
 #define FW_LOC "https://fw.example.com/twcgw-1.2.3.bin"
@@ -19,62 +15,6 @@
 #define MS_2026 1767225600000LL
 
 /* ------------------------------------------------------------------ helpers */
-
-static void fk_offline(struct fake *f)
-{
-	ocpp_cp_disconnected(f->cp, f->now);
-	f->connected = false;
-}
-
-/* A central-system CALL of any size; return the answer frame (borrowed). */
-static json_t *cs_call(struct fake *f, const char *action, const char *payload)
-{
-	size_t n = strlen(payload) + strlen(action) + 64, before = f->n_fr;
-	char *buf = malloc(n), id[32];
-
-	assert_non_null(buf);
-	snprintf(id, sizeof(id), "cs-%d", ++f->cs_id);
-	snprintf(buf, n, "[2,\"%s\",\"%s\",%s]", id, action, payload);
-	fk_input(f, buf);
-	free(buf);
-	for (size_t i = before; i < f->n_fr; i++)
-		if (f->fr[i].type != 2 && !strcmp(json_string_value(json_array_get(f->fr[i].j, 1)), id))
-			return f->fr[i].j;
-	fail_msg("no answer to %s", action);
-	return NULL;
-}
-
-/* The CALLRESULT payload must be exactly @expected (JSON text). */
-static void expect_result(struct fake *f, const char *action, const char *payload, const char *expected)
-{
-	json_t *r = cs_call(f, action, payload), *want = json_loads(expected, 0, NULL);
-
-	assert_non_null(want);
-	if (json_integer_value(json_array_get(r, 0)) != 3)
-		fail_msg("%s %.200s: %s", action, payload, json_string_value(json_array_get(r, 2)));
-	if (!json_equal(json_array_get(r, 2), want)) {
-		char *got = json_dumps(json_array_get(r, 2), JSON_COMPACT), msg[1024];
-
-		snprintf(msg, sizeof(msg), "%s", got ? got : "?");
-		free(got);
-		json_decref(want);
-		fail_msg("%s %.200s: got %s, want %s", action, payload, msg, expected);
-	}
-	json_decref(want);
-}
-
-static void expect_error(struct fake *f, const char *action, const char *payload, const char *code)
-{
-	uint32_t bad = ocpp_cp_stats(f->cp)->rx_bad;
-	json_t *r = cs_call(f, action, payload);
-
-	if (json_integer_value(json_array_get(r, 0)) != 4)
-		fail_msg("%s %.200s: answered with a CALLRESULT, want %s", action, payload, code);
-	if (strcmp(json_string_value(json_array_get(r, 2)), code) != 0)
-		fail_msg("%s %.200s: got %s (%s), want %s", action, payload, json_string_value(json_array_get(r, 2)),
-			 json_string_value(json_array_get(r, 3)), code);
-	assert_int_equal(ocpp_cp_stats(f->cp)->rx_bad, bad + 1);
-}
 
 static const char *change(struct fake *f, const char *key, const char *value)
 {
@@ -95,21 +35,7 @@ static size_t last_answer(const struct fake *f)
 	char id[32];
 
 	snprintf(id, sizeof(id), "cs-%d", f->cs_id);
-	for (size_t i = 0; i < f->n_fr; i++)
-		if (f->fr[i].type != 2 && !strcmp(json_string_value(json_array_get(f->fr[i].j, 1)), id))
-			return i;
-	fail_msg("no answer to %s", id);
-	return 0;
-}
-
-/* The frame index of the CALL fk_expect() took last. */
-static size_t cur_index(const struct fake *f)
-{
-	for (size_t i = f->n_fr; i-- > 0;)
-		if (f->fr[i].type == 2 && !strcmp(json_string_value(json_array_get(f->fr[i].j, 1)), f->cur_id))
-			return i;
-	fail_msg("no CALL %s", f->cur_id);
-	return 0;
+	return answer_index(f, id);
 }
 
 /* The next CALL (statuses acknowledged on the way) is @action with status @status and requestId @id
@@ -158,16 +84,6 @@ static char *fw_payload(int id, const char *location, const char *cert, const ch
 		 "\"signingCertificate\":\"%s\",\"signature\":\"%s\"%s}}",
 		 id, outer, location, cert, sig, inner);
 	return buf;
-}
-
-static char *repeat(char c, size_t n)
-{
-	char *s = malloc(n + 1);
-
-	assert_non_null(s);
-	memset(s, c, n);
-	s[n] = '\0';
-	return s;
 }
 
 /* ------------------------------------------------------------------ GetLog */

@@ -7,20 +7,11 @@
  * requestedMessage with its connector, registration and CpoName rules and its CALLERRORs. Runs the real
  * ocpp_cp in the shared fake environment (ocpp_fake.h), time driven by hand.
  */
-#include "ocpp_fake.h"
+#include "ocpp_cs.h"
 
-#define OCC "OccurenceConstraintViolation"
-#define TYP "TypeConstraintViolation"
-#define PRP "PropertyConstraintViolation"
 #define FRM "FormationViolation"
 
 /* ------------------------------------------------------------------ helpers */
-
-static void fk_offline(struct fake *f)
-{
-	ocpp_cp_disconnected(f->cp, f->now);
-	f->connected = false;
-}
 
 static void fk_reconnect(struct fake *f)
 {
@@ -28,46 +19,10 @@ static void fk_reconnect(struct fake *f)
 	f->connected = true;
 }
 
-/* Index of the answer frame to central-system CALL @id. */
-static size_t answer_index(const struct fake *f, const char *id)
+/* expect_error(), and the CALLERROR has all five of its elements. */
+static void expect_callerror(struct fake *f, const char *action, const char *payload, const char *code)
 {
-	for (size_t i = 0; i < f->n_fr; i++)
-		if (f->fr[i].type != 2 && !strcmp(json_string_value(json_array_get(f->fr[i].j, 1)), id))
-			return i;
-	fail_msg("no answer to %s", id);
-	return 0;
-}
-
-/* The CALLRESULT payload of @action must be exactly @expected (JSON text). */
-static void expect_result(struct fake *f, const char *action, const char *payload, const char *expected)
-{
-	json_t *r = fk_cs(f, action, payload), *want = json_loads(expected, 0, NULL);
-
-	assert_non_null(want);
-	if (json_integer_value(json_array_get(r, 0)) != 3)
-		fail_msg("%s %s: %s", action, payload, json_string_value(json_array_get(r, 2)));
-	if (!json_equal(json_array_get(r, 2), want)) {
-		char *got = json_dumps(json_array_get(r, 2), JSON_COMPACT), msg[2048];
-
-		snprintf(msg, sizeof(msg), "%s", got ? got : "?");
-		free(got);
-		json_decref(want);
-		fail_msg("%s %s: got %s, want %s", action, payload, msg, expected);
-	}
-	json_decref(want);
-}
-
-static void expect_error(struct fake *f, const char *action, const char *payload, const char *code)
-{
-	uint32_t bad = ocpp_cp_stats(f->cp)->rx_bad;
-	json_t *r = fk_cs(f, action, payload);
-
-	if (json_integer_value(json_array_get(r, 0)) != 4)
-		fail_msg("%s %s: answered with a CALLRESULT, want %s", action, payload, code);
-	if (strcmp(json_string_value(json_array_get(r, 2)), code) != 0)
-		fail_msg("%s %s: got %s, want %s", action, payload, json_string_value(json_array_get(r, 2)), code);
-	assert_int_equal(json_array_size(r), 5);
-	assert_int_equal(ocpp_cp_stats(f->cp)->rx_bad, bad + 1);
+	assert_int_equal(json_array_size(expect_error(f, action, payload, code)), 5);
 }
 
 static const char *change(struct fake *f, const char *key, const char *value_json)
@@ -123,16 +78,6 @@ static const char *ext_trigger(struct fake *f, const char *payload, size_t *ans)
 	if (ans)
 		*ans = answer_index(f, id);
 	return st;
-}
-
-/* The frame index of the CALL fk_expect() took last. */
-static size_t cur_index(const struct fake *f)
-{
-	for (size_t i = f->n_fr; i-- > 0;)
-		if (f->fr[i].type == 2 && !strcmp(json_string_value(json_array_get(f->fr[i].j, 1)), f->cur_id))
-			return i;
-	fail_msg("no CALL %s", f->cur_id);
-	return 0;
 }
 
 /* Answer every CALL as it comes (StatusNotifications too) until none is pending, and return the
@@ -247,8 +192,8 @@ static void test_cpo_name_change(void **state)
 	assert_string_equal(change(f, "CpoName", "\"a\\u0085b\""), "Rejected");
 	assert_string_equal(get_value(f, "CpoName"), v64);
 	/* a value that is not a string is a malformed request */
-	expect_error(f, "ChangeConfiguration", "{\"key\":\"CpoName\",\"value\":5}", TYP);
-	expect_error(f, "ChangeConfiguration", "{\"key\":\"CpoName\"}", OCC);
+	expect_callerror(f, "ChangeConfiguration", "{\"key\":\"CpoName\",\"value\":5}", TYP);
+	expect_callerror(f, "ChangeConfiguration", "{\"key\":\"CpoName\"}", OCC);
 	/* since the restart two accepted changes, two events; the rejected ones none */
 	for (int i = 0; i < 2; i++) {
 		p = sec_expect(f, "ReconfigurationOfSecurityParameters");
@@ -936,18 +881,18 @@ static void test_ext_trigger_malformed(void **state)
 
 	fk_online(f, 1);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		expect_error(f, "ExtendedTriggerMessage", cases[i].payload, cases[i].code);
+		expect_callerror(f, "ExtendedTriggerMessage", cases[i].payload, cases[i].code);
 	fk_advance(f, 1000);
 	fk_no_call(f);
 	assert_int_equal(f->signs, 0);
 	/* the whitepaper's other messages are taken now (test_ocpp_logfw.c): an empty one is a missing field */
-	expect_error(f, "GetLog", "{}", "OccurenceConstraintViolation");
-	expect_error(f, "SignedUpdateFirmware", "{}", "OccurenceConstraintViolation");
+	expect_callerror(f, "GetLog", "{}", "OccurenceConstraintViolation");
+	expect_callerror(f, "SignedUpdateFirmware", "{}", "OccurenceConstraintViolation");
 	/* the 1.6 Firmware Management messages they replace stay not supported */
-	expect_error(f, "GetDiagnostics", "{}", "NotSupported");
-	expect_error(f, "UpdateFirmware", "{}", "NotSupported");
+	expect_callerror(f, "GetDiagnostics", "{}", "NotSupported");
+	expect_callerror(f, "UpdateFirmware", "{}", "NotSupported");
 	/* CertificateSigned is taken now (test_ocpp_certs.c): an empty one is a missing field */
-	expect_error(f, "CertificateSigned", "{}", "OccurenceConstraintViolation");
+	expect_callerror(f, "CertificateSigned", "{}", "OccurenceConstraintViolation");
 }
 
 int main(void)
