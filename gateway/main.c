@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -468,6 +469,7 @@ static void app_reload_config(struct app *app)
 	app->n_cp = n;
 	app_web_parts(app);
 	gw_config_set_clear(&set);
+	malloc_trim(0); /* the file's parse and its entries' configs, as at start */
 	if (!refused)
 		gw_log_info("reload: config %s applied", app->config_path);
 	else if (app->list)
@@ -559,6 +561,9 @@ static int run(struct app *app)
 		gw_timer_in(app->loop, NULL, &app->sul_status, app_status_cb, STATUS_EVERY_MS);
 	}
 
+	/* What building took (the parsed file, every entry's config) is free now: give it back rather
+	 * than keep it resident for years. */
+	malloc_trim(0);
 	code = gw_loop_run(app->loop);
 	gw_notify_stopping();
 
