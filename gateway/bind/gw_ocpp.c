@@ -6,6 +6,15 @@
  * TWC it saw behind each connector in this run, so that a limit set while a TWC was away is applied
  * when it comes back (the bus core forgets a cap with its slave). Bus events only schedule the next
  * push; the push itself runs from a timer, never inside the bus core.
+ *
+ * The core is told a TWC's state when it changes, not on a clock: after every bus event and every
+ * change of what the bus reports (on_change, on_load), right before each of the core's own ticks
+ * (MeterValues, clock-aligned readings, the store of the registers: each sees the readings of that
+ * moment) and before each message from the central system (a RemoteStop or TriggerMessage reads
+ * them too). Only the connectors whose state differs are pushed. The bus says nothing when a car's
+ * draw, the voltage or the lifetime counter move alone, and the core integrates energy from the
+ * draw it was last told: so after a push that changed anything the bus is looked at again a second
+ * later (EVSE_FOLLOW_MS), and again while the readings keep moving; a steady TWC costs no wake-up.
  */
 #include "gw_ocpp.h"
 
@@ -26,9 +35,9 @@
 
 #define STATE_FILE_MAX (1024 * 1024)
 #define JOURNAL_NAME "ocpp-journal"
-#define EVSE_PERIOD_MS 1000u /* simulated ms between full state pushes */
+#define EVSE_FOLLOW_MS 1000u /* simulated ms between looks at the bus while a TWC's readings move */
 
-
+static void evse_run(struct gw_ocpp *o);
 static void evse_cb(lws_sorted_usec_list_t *sul);
 
 struct ocpp_now gw_ocpp_now(const struct gw_ocpp *o)
@@ -51,17 +60,34 @@ static uint64_t core_deadline(void *owner)
 	return ocpp_cp_next_deadline(o->cp);
 }
 
+/* The watcher hears when gw_ocpp_online() changed (the link opened and was accepted, or went). */
+static void online_check(struct gw_ocpp *o)
+{
+	bool now = !o->stopped && gw_ocpp_online(o);
+
+	if (now == o->online)
+		return;
+	o->online = now;
+	if (o->online_cb)
+		o->online_cb(o->online_user);
+}
+
 static void core_tick(void *owner)
 {
 	struct gw_ocpp *o = owner;
 
+	/* Whatever the core does now (a MeterValues sample, a clock-aligned reading, storing the
+	 * registers) uses the readings of now. */
+	evse_run(o);
 	ocpp_cp_tick(o->cp, gw_ocpp_now(o));
+	online_check(o);
 }
 
 /* After every call into the core: the next tick at its deadline. */
 void gw_ocpp_rearm(struct gw_ocpp *o)
 {
 	gw_core_timer_rearm(&o->tick);
+	online_check(o);
 }
 
 /* ---- the link ---- */
@@ -95,6 +121,8 @@ static void ws_text(void *user, const char *text, size_t len)
 {
 	struct gw_ocpp *o = user;
 
+	/* A RemoteStopTransaction's meterStop or a triggered MeterValues reads the registers. */
+	evse_run(o);
 	ocpp_cp_input(o->cp, text, len, gw_ocpp_now(o));
 	gw_ocpp_rearm(o);
 }
@@ -262,21 +290,42 @@ static void evse_of(const struct twc_slave_info *s, struct ocpp_evse *e)
 	snprintf(e->vin, sizeof(e->vin), "%s", s->vin);
 }
 
+static bool evse_same(const struct ocpp_evse *a, const struct ocpp_evse *b)
+{
+	return a->present == b->present && a->fault == b->fault && a->fault_code == b->fault_code &&
+	       a->plugged == b->plugged && a->drawing == b->drawing && a->amps == b->amps &&
+	       a->offered_amps == b->offered_amps && a->paused == b->paused && a->volts == b->volts &&
+	       a->has_lifetime == b->has_lifetime && a->lifetime_wh == b->lifetime_wh && strcmp(a->vin, b->vin) == 0;
+}
+
+/* Tell the core connector @c's state if it differs from what it was last told. Return true if so. */
+static bool evse_push(struct gw_ocpp *o, int c, const struct ocpp_evse *e, struct ocpp_now now)
+{
+	if (o->pushed_ok[c] && evse_same(&o->pushed[c], e))
+		return false;
+	ocpp_cp_evse_update(o->cp, c, e, now);
+	o->pushed[c] = *e;
+	o->pushed_ok[c] = true;
+	return true;
+}
+
 static void evse_gone(struct gw_ocpp *o, int c, struct ocpp_now now)
 {
 	struct ocpp_evse e;
 
 	memset(&e, 0, sizeof(e));
 	o->present[c] = false;
-	ocpp_cp_evse_update(o->cp, c, &e, now);
+	evse_push(o, c, &e, now);
 }
 
-/* Push every TWC's state; a TWC seen before that the bus no longer has is pushed as absent. */
-static void evse_sync(struct gw_ocpp *o)
+/* Push the state of every TWC that changed; a TWC seen before that the bus no longer has is pushed
+ * as absent. Return true if anything was pushed. */
+static bool evse_sync(struct gw_ocpp *o)
 {
 	const struct twc_bus *core = gw_bus_core(o->bus);
 	struct ocpp_now now = gw_ocpp_now(o);
 	bool seen[OCPP_MAX_CONNECTORS + 1] = { false };
+	bool changed = false;
 
 	for (int slot = 0; slot < TWC_MAX_SLAVES; slot++) {
 		struct twc_slave_info s;
@@ -287,33 +336,61 @@ static void evse_sync(struct gw_ocpp *o)
 			continue;
 		seen[c] = true;
 		evse_of(&s, &e);
-		ocpp_cp_evse_update(o->cp, c, &e, now);
+		changed |= evse_push(o, c, &e, now);
 	}
 	for (int c = 1; c <= OCPP_MAX_CONNECTORS; c++)
-		if (o->present[c] && !seen[c])
+		if (o->present[c] && !seen[c]) {
 			evse_gone(o, c, now);
-	gw_ocpp_rearm(o);
+			changed = true;
+		}
+	if (changed)
+		gw_ocpp_rearm(o);
+	return changed;
+}
+
+static void follow_cb(lws_sorted_usec_list_t *sul)
+{
+	struct gw_ocpp *o = lws_container_of(sul, struct gw_ocpp, sul_follow);
+
+	o->follow_armed = false;
+	if (!o->stopped)
+		evse_run(o);
+}
+
+/* Push what changed; if anything did, look again EVSE_FOLLOW_MS later (a look already due stays
+ * where it is, so frequent events do not put it off). */
+static void evse_run(struct gw_ocpp *o)
+{
+	if (o->stopped || !evse_sync(o) || o->follow_armed)
+		return;
+	o->follow_armed = true;
+	sul_in(o, &o->sul_follow, follow_cb, EVSE_FOLLOW_MS);
 }
 
 static void evse_cb(lws_sorted_usec_list_t *sul)
 {
-	struct gw_ocpp *o = lws_container_of(sul, struct gw_ocpp, sul_evse);
-
-	if (o->stopped)
-		return;
-	evse_sync(o);
-	sul_in(o, &o->sul_evse, evse_cb, EVSE_PERIOD_MS);
+	evse_run(lws_container_of(sul, struct gw_ocpp, sul_evse));
 }
 
-/* A slave came, went or changed: push the state at the next loop turn rather than from inside the
- * bus core's event, since pushing may set caps on that same core. */
+/* Push at the next loop turn rather than from inside the bus, since pushing may set caps on it. */
+static void evse_soon(struct gw_ocpp *o)
+{
+	if (!o->stopped)
+		sul_in(o, &o->sul_evse, evse_cb, 0);
+}
+
+/* A slave came, went or changed its status or car: every core event may change what it reports. */
 static void bus_event(void *user, const struct twc_event *ev)
 {
-	struct gw_ocpp *o = user;
+	(void)ev;
+	evse_soon(user);
+}
 
-	if (!o->stopped && (ev->type == TWC_EV_SLAVE_ADDED || ev->type == TWC_EV_SLAVE_REMOVED ||
-			    ev->type == TWC_EV_STATUS_CHANGED || ev->type == TWC_EV_VIN))
-		sul_in(o, &o->sul_evse, evse_cb, 0);
+/* A cap, a total, a budget or the config changed the shares (paused, offered), or what a slave
+ * holds moved (a new limit in force). */
+static void bus_change(void *user)
+{
+	evse_soon(user);
 }
 
 static void bus_status(void *user)
@@ -461,6 +538,8 @@ struct gw_ocpp *gw_ocpp_new(struct gw_loop *loop, const struct gw_clock *clock, 
 	obs.user = o;
 	obs.on_event = bus_event;
 	obs.on_status = bus_status;
+	obs.on_change = bus_change;
+	obs.on_load = bus_change;
 	if (gw_bus_add_observer(bus, &obs) < 0)
 		goto fail;
 	gw_log_info("ocpp: charge point %s (%s %s, firmware %s), idTag source %s%s%s", cfg->ocpp.charge_box_id,
@@ -468,8 +547,7 @@ struct gw_ocpp *gw_ocpp_new(struct gw_loop *loop, const struct gw_clock *clock, 
 		    cfg->ocpp.id_tag_source == OCPP_IDTAG_FIXED ? "fixed" :
 		    cfg->ocpp.id_tag_source == OCPP_IDTAG_VIN ? "vin" : "remote",
 		    o->data_dir[0] ? ", state in " : ", nothing kept on disk", o->data_dir);
-	evse_sync(o);
-	sul_in(o, &o->sul_evse, evse_cb, EVSE_PERIOD_MS);
+	evse_run(o);
 	return o;
 
 fail:
@@ -499,7 +577,14 @@ void gw_ocpp_log_status(struct gw_ocpp *o)
 
 bool gw_ocpp_online(const struct gw_ocpp *o)
 {
-	return gw_ws_is_open(o->ws) && ocpp_cp_registered(o->cp);
+	/* The core starts (and may be asked) before the link exists. */
+	return o->ws && gw_ws_is_open(o->ws) && ocpp_cp_registered(o->cp);
+}
+
+void gw_ocpp_watch_online(struct gw_ocpp *o, void (*cb)(void *user), void *user)
+{
+	o->online_cb = cb;
+	o->online_user = user;
 }
 
 const struct ocpp_cp *gw_ocpp_core(const struct gw_ocpp *o)
@@ -522,6 +607,8 @@ void gw_ocpp_stop(struct gw_ocpp *o)
 	o->stopped = true;
 	gw_core_timer_stop(&o->tick);
 	lws_sul_cancel(&o->sul_evse);
+	lws_sul_cancel(&o->sul_follow);
+	o->follow_armed = false;
 	if (o->bus)
 		gw_bus_remove_observer(o->bus, o);
 	gw_ocpp_security_stop(o);

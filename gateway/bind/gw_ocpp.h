@@ -3,7 +3,8 @@
  * websocket (gw_ws), the TWC bus (gw_bus: each slave is a connector, OCPP limits become caps), the
  * durable journal and state files in dataDir (gw_journal, gw_store) and the clocks. At start it reads
  * the state files back, replays the journal into the core and starts it; from then on websocket
- * events and text go to the core, every bus change and a 1 s refresh push each TWC's state, one
+ * events and text go to the core, each TWC's state is pushed when it changes (bus events and changes,
+ * before each tick of the core, and a second later while its readings move), one
  * lws_sul calls ocpp_cp_tick() at the core's deadline, and the core's effects come back as frames,
  * journal records, files, caps, a restart (Reset) or new link settings. With log.statusInterval it
  * logs a line per connector right after the bus's status block.
@@ -38,12 +39,17 @@ void gw_ocpp_log_status(struct gw_ocpp *o);
 
 /* The websocket is open and the BootNotification was accepted. */
 bool gw_ocpp_online(const struct gw_ocpp *o);
+/* @cb (NULL: nobody) hears each time gw_ocpp_online() changes, with @user. It is called from inside
+ * the charge point's own calls, so it should only schedule work. One watcher (the policy); none
+ * after gw_ocpp_stop(). */
+void gw_ocpp_watch_online(struct gw_ocpp *o, void (*cb)(void *user), void *user);
 /* The core, for read-only queries (the demo's table). Borrowed. */
 const struct ocpp_cp *gw_ocpp_core(const struct gw_ocpp *o);
 /* The connector of TWC @twc_id, or -1 if it has none yet. */
 int gw_ocpp_connector_of(const struct gw_ocpp *o, uint16_t twc_id);
 
-/* Cancel timers, leave the bus alone and stop reconnecting, before lws_context_destroy(). */
+/* Cancel timers, leave the bus alone and stop reconnecting, before lws_context_destroy(). An open
+ * link is closed with 1001 (going away), without waiting (gw_ws_stop()). */
 void gw_ocpp_stop(struct gw_ocpp *o);
 /* NULL is a no-op. */
 void gw_ocpp_free(struct gw_ocpp *o);

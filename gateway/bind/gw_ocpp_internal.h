@@ -13,6 +13,7 @@
 #include <libwebsockets.h>
 
 #include "gw_bus.h"
+#include "gw_certs.h"
 #include "gw_clock.h"
 #include "gw_config.h"
 #include "gw_loop.h"
@@ -49,8 +50,15 @@ struct gw_ocpp {
 	struct gw_journal *journal;
 	struct gw_ws *ws;
 	struct gw_core_timer tick;    /* the core's deadline */
-	lws_sorted_usec_list_t sul_evse;
+	lws_sorted_usec_list_t sul_evse;   /* the push a bus event asked for, at the next loop turn */
+	lws_sorted_usec_list_t sul_follow; /* another look while a TWC's readings move */
+	bool follow_armed;
 	bool stopped;
+
+	/* Who hears that gw_ocpp_online() may have changed (the policy); online: as last told. */
+	void (*online_cb)(void *user);
+	void *online_user;
+	bool online;
 
 	bool restoring;       /* replaying the journal: deletes wait until the replay is over */
 	uint64_t *dels;
@@ -61,6 +69,9 @@ struct gw_ocpp {
 	int limit[OCPP_MAX_CONNECTORS + 1];
 	bool limit_set[OCPP_MAX_CONNECTORS + 1];
 	bool full_logged;
+	/* What the core was last told of each connector, so a push hands it only what changed. */
+	struct ocpp_evse pushed[OCPP_MAX_CONNECTORS + 1];
+	bool pushed_ok[OCPP_MAX_CONNECTORS + 1];
 
 	/* gw_ocpp_security.c */
 	struct gw_certs *certs;
@@ -69,14 +80,18 @@ struct gw_ocpp {
 	struct gw_firmware *firmware;
 	struct gw_ocpp_trial trial;
 	int sp_link;          /* SecurityProfile the link was last configured with */
+	/* The certificate files gw_ocpp_link_config() last named: this charge point's own, since the
+	 * link settings it hands out point into it (gw_ws copies them when it takes them). */
+	struct gw_certs_tls link_tls;
 };
 
 /* The charge point's monotonic and wall clocks now. */
 struct ocpp_now gw_ocpp_now(const struct gw_ocpp *o);
 /* After a call into the core: the tick timer at its next deadline. */
 void gw_ocpp_rearm(struct gw_ocpp *o);
-/* The link settings in force (profile, key, CA, client certificate, trials). */
-void gw_ocpp_link_config(const struct gw_ocpp *o, struct gw_ws_config *wc);
+/* The link settings in force (profile, key, CA, client certificate, trials). The file names in @wc
+ * point into @o->link_tls and stay valid until the next call for the same charge point. */
+void gw_ocpp_link_config(struct gw_ocpp *o, struct gw_ws_config *wc);
 
 /* ---- gw_ocpp_security.c ---- */
 

@@ -192,9 +192,9 @@ void gw_ocpp_security_raised(struct gw_ocpp *o, int old)
 	o->trial.reported = 0;
 }
 
-void gw_ocpp_link_config(const struct gw_ocpp *o, struct gw_ws_config *wc)
+void gw_ocpp_link_config(struct gw_ocpp *o, struct gw_ws_config *wc)
 {
-	static struct gw_certs_tls tls; /* the loop's thread only; gw_ws copies the paths */
+	struct gw_certs_tls *tls = &o->link_tls;
 	struct ocpp_config *k = ocpp_cp_config(o->cp);
 	char why[96];
 	int rc = -ENOENT;
@@ -207,16 +207,16 @@ void gw_ocpp_link_config(const struct gw_ocpp *o, struct gw_ws_config *wc)
 	wc->ping_interval_s = (int)ocpp_config_int(k, OCPP_KEY_WEB_SOCKET_PING_INTERVAL);
 	if (o->certs) {
 		if (o->trial.next_pair)
-			rc = gw_certs_tls(o->certs, true, &tls);
+			rc = gw_certs_tls(o->certs, true, tls);
 		else if (o->trial.new_root)
-			rc = gw_certs_tls_new_root(o->certs, &tls);
+			rc = gw_certs_tls_new_root(o->certs, tls);
 		if (rc)
-			rc = gw_certs_tls(o->certs, false, &tls);
+			rc = gw_certs_tls(o->certs, false, tls);
 	}
 	if (rc == 0) {
-		wc->ca_file = tls.ca;
-		wc->cert_file = tls.cert;
-		wc->key_file = tls.key;
+		wc->ca_file = tls->ca;
+		wc->cert_file = tls->cert;
+		wc->key_file = tls->key;
 	} else {
 		wc->ca_file = o->cfg.ca_file;
 		wc->cert_file = o->cfg.cert_file;

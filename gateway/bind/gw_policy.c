@@ -1,9 +1,15 @@
 /*
  * gw_policy: the ems_policy core and the ems_meter cores bound to the loop (see gw_policy.h). Each
  * meter's requests go out through the transport its type needs; the answers come back into its core
- * with the simulated time. One lws_sul ticks the meters when they are due and evaluates the policy
- * at least once a second; the decision becomes the bus's policy cap. Nothing here decides amps: the
- * policy core does, and the bus keeps every wiring limit.
+ * with the simulated time. The policy is evaluated whenever something it decides on may have changed:
+ * a meter answered, the central system came or went (gw_ocpp_watch_online), the config was reloaded,
+ * and at the earliest moment the same inputs would be decided differently. One lws_sul waits for
+ * that moment (next_due()): a meter due to poll, the policy core's own deadline (delays, dwell,
+ * schedule windows, until), a meter value ageing past its maxAge, the fallback after
+ * policy.fallbackAfter; and never longer than GW_TIMER_MAX_MS (a wall clock that jumps is caught
+ * within a minute). Only a gw_policy_source, which has no deadline of its own, is read every second.
+ * The decision becomes the bus's policy cap. Nothing here decides amps: the policy core does, and the
+ * bus keeps every wiring limit and the site's budget whether or not this timer runs.
  *
  * Trust on first use for https meters (trust LEARN, the default of powerwall and envoy): every
  * request of such a meter is pinned to the key of its host:port (curl checks it in the handshake,
@@ -38,7 +44,7 @@
 #include "gw_store.h"
 #include "gw_timer.h"
 
-#define EVAL_EVERY_MS 1000u
+#define SOURCE_EVERY_MS 1000u /* a gw_policy_source's reading changes when it will: look every second */
 #define HTTP_SLOTS 8        /* requests one meter may have in flight (HA: one per entity) */
 #define HTTP_TIMEOUT_MS 10000
 #define PINS_FILE "meter-pins.json"
@@ -105,6 +111,7 @@ struct gw_policy {
 static void tick_cb(lws_sorted_usec_list_t *sul);
 static void status_cb(lws_sorted_usec_list_t *sul);
 static void evaluate(struct gw_policy *pol);
+static void tick_arm(struct gw_policy *pol);
 
 /* Answers of @m that gave values so far: a change means fresh data. */
 static unsigned meter_answers(const struct meter *m)
@@ -705,23 +712,64 @@ static void evaluate(struct gw_policy *pol)
 	pol->last = d;
 	pol->have_last = true;
 	pol->applied = applied;
+	/* The decision moved the core's deadline (an enable delay began), and fresh values age from
+	 * now: the next look is due at the earliest of them. */
+	tick_arm(pol);
 }
 
 /* ---- timers ---- */
 
-static void tick_arm(struct gw_policy *pol)
+static void earliest(uint64_t *next, uint64_t d)
 {
-	uint64_t now = now_ms(pol), next = now + EVAL_EVERY_MS, d;
+	if (d < *next)
+		*next = d;
+}
+
+/* The earliest moment the policy could decide differently with nothing arriving (see the top of
+ * this file); UINT64_MAX when nothing is due. */
+static uint64_t next_due(const struct gw_policy *pol, uint64_t now)
+{
+	uint64_t next = pol->has_source ? now + SOURCE_EVERY_MS : UINT64_MAX;
 
 	for (int i = 0; i < pol->n_meters; i++) {
-		d = ems_meter_next_deadline(pol->meters[i].core);
-		if (d < next)
-			next = d;
+		const struct meter *m = &pol->meters[i];
+		uint64_t max_age = (uint64_t)m->cfg.max_age_s * 1000u;
+
+		if (m->reset_wanted)
+			earliest(&next, now);
+		earliest(&next, ems_meter_next_deadline(m->core));
+		/* A value is read while it is at most maxAge old (ems_meter_reading()): the
+		 * reading changes 1 ms after that, which the meter's poll deadline does not cover
+		 * (an MQTT meter has none, a failing one keeps polling without a value). */
+		for (int v = 0; v < EMS_NVALUES; v++) {
+			uint64_t age = ems_meter_age_ms(m->core, (enum ems_value)v, now);
+
+			if (age <= max_age)
+				earliest(&next, now + (max_age - age) + 1);
+		}
 	}
-	d = ems_policy_next_deadline(pol->core);
-	if (d < next)
-		next = d;
-	gw_timer_at(pol->loop, pol->clock, &pol->sul_tick, tick_cb, next, true);
+	earliest(&next, ems_policy_next_deadline(pol->core));
+	/* Away from the central system: the policy takes over policy.fallbackAfter after it went. */
+	if (pol->ocpp && !pol->cfg.apply_with_csms && pol->offline_since_ms && !pol->applied)
+		earliest(&next, pol->offline_since_ms + (uint64_t)pol->cfg.fallback_after * 1000u);
+	return next;
+}
+
+static void tick_arm(struct gw_policy *pol)
+{
+	if (pol->stopped)
+		return;
+	/* Capped: at least once a minute whatever the deadlines say. */
+	gw_timer_at(pol->loop, pol->clock, &pol->sul_tick, tick_cb, next_due(pol, now_ms(pol)), true);
+}
+
+/* The central system came or went (called from inside gw_ocpp): decide at the next loop turn. */
+static void ocpp_online_changed(void *user)
+{
+	struct gw_policy *pol = user;
+
+	if (!pol->stopped)
+		gw_timer_in(pol->loop, NULL, &pol->sul_tick, tick_cb, 0);
 }
 
 static void tick_cb(lws_sorted_usec_list_t *sul)
@@ -745,8 +793,7 @@ static void tick_cb(lws_sorted_usec_list_t *sul)
 		if (ems_meter_next_deadline(m->core) <= now)
 			ems_meter_tick(m->core, now);
 	}
-	evaluate(pol);
-	tick_arm(pol);
+	evaluate(pol); /* and the next tick */
 }
 
 void gw_policy_log_status(struct gw_policy *pol)
@@ -844,8 +891,9 @@ struct gw_policy *gw_policy_new(struct gw_loop *loop, const struct gw_clock *clo
 		    cfg->policy.has_until ? " until a set time" : "", pol->n_meters, pol->n_meters == 1 ? "" : "s",
 		    ocpp ? (cfg->policy.apply_with_csms ? "; caps the central system's limits"
 						        : "; applies when the central system is unreachable") : "");
-	evaluate(pol);
-	tick_arm(pol);
+	if (ocpp)
+		gw_ocpp_watch_online(ocpp, ocpp_online_changed, pol);
+	evaluate(pol); /* and the first tick */
 	status_arm(pol);
 	return pol;
 fail:
@@ -870,7 +918,6 @@ void gw_policy_apply_config(struct gw_policy *pol, const struct gw_config *cfg)
 		status_arm(pol);
 	}
 	evaluate(pol);
-	tick_arm(pol);
 }
 
 void gw_policy_state(const struct gw_policy *pol, struct gw_policy_state *out)
@@ -892,6 +939,9 @@ void gw_policy_stop(struct gw_policy *pol)
 {
 	if (!pol)
 		return;
+	/* Once: gw_policy_free() stops again, and the charge point may be gone by then. */
+	if (pol->ocpp && !pol->stopped)
+		gw_ocpp_watch_online(pol->ocpp, NULL, NULL);
 	pol->stopped = true;
 	lws_sul_cancel(&pol->sul_tick);
 	lws_sul_cancel(&pol->sul_status);

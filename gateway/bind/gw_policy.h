@@ -2,8 +2,9 @@
  * gw_policy: the standalone policy engine and the energy meters on the gateway's loop. It runs one
  * ems_meter core per member of the ems list (HTTP through gw_http, Modbus TCP through a gw_port,
  * MQTT through gw_mqtt), combines their readings, feeds them with the time and the chargers' draw to
- * the ems_policy core once a second and whenever a meter answers, and hands the decision to the bus
- * as its policy cap. Precedence: without an ocpp section the policy decides alone; with one, the
+ * the ems_policy core whenever a meter answers, the central system comes or goes, and at the earliest
+ * moment the decision could change by itself (a source instead of meters: every second), and hands
+ * the decision to the bus as its policy cap. Precedence: without an ocpp section the policy decides alone; with one, the
  * central system's profiles decide and the policy caps them only when policy.applyWithCsms is true or
  * the central system has been unreachable for policy.fallbackAfter seconds.
  *

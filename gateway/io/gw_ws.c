@@ -94,6 +94,7 @@ struct gw_ws {
 	bool quiet;             /* a failure was logged; repeats go to debug until the link opens */
 	enum gw_ws_fail quiet_why; /* ... or the reason changes */
 	bool reconnect_now;     /* reconfigure: reopen at once after the close */
+	bool going_away;        /* gw_ws_stop() began a close (1001) that lws finishes by itself */
 	char reason[400];
 
 	/* This attempt's failure: the most telling one over its addresses. */
@@ -1008,6 +1009,17 @@ void gw_ws_stop(struct gw_ws *ws)
 	if (!ws || ws->stopped)
 		return;
 	ws->stopped = true;
+	if (ws->state == ST_OPEN && ws->wsi) {
+		/* The central system hears why (a charge point removed from the config, or the process
+		 * ending). With a reason set, lws's own close writes the close frame at the next POLLOUT
+		 * and waits at most 5 s for the answer, with no callback of ours in between, so it
+		 * finishes after gw_ws_free() too. It must start now (KILL_SYNC): a wsi killed by its
+		 * timeout (KILL_ASYNC) is marked unusable first and dies without a close frame. */
+		lws_close_reason(ws->wsi, LWS_CLOSE_STATUS_GOINGAWAY, NULL, 0);
+		ws->going_away = true;
+		ws->state = ST_CLOSING;
+		lws_set_timeout(ws->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_SYNC);
+	}
 	lws_sul_cancel(&ws->sul);
 	lws_sul_cancel(&ws->sul_ping);
 	lws_sul_cancel(&ws->sul_deadline);
@@ -1028,9 +1040,12 @@ void gw_ws_free(struct gw_ws *ws)
 		return;
 	gw_ws_stop(ws);
 	if (ws->wsi) {
-		/* The context still runs: detach so no callback reaches freed memory, then let lws close. */
+		/* The context still runs: detach so no callback reaches freed memory, then let lws close.
+		 * A close gw_ws_stop() began is left to finish: killing it again would cut its close
+		 * frame short. */
 		lws_set_wsi_user(ws->wsi, NULL);
-		lws_set_timeout(ws->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+		if (!ws->going_away)
+			lws_set_timeout(ws->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
 		ws->wsi = NULL;
 	}
 	/* Closing ones too: their WSI_DESTROY is still to come. (After the context, none is left.) */

@@ -122,9 +122,12 @@ void gw_ws_set_ping_interval(struct gw_ws *ws, int seconds);
  */
 int gw_ws_reconfigure(struct gw_ws *ws, const struct gw_ws_config *cfg);
 
-/* Cancel timers and stop reconnecting; no handler is called after this. An open websocket is left
- * for lws_context_destroy() (or gw_ws_free()) to close. Call it before the context is destroyed
- * (it hands the TLS vhosts back to lws); calling it again is a no-op. */
+/* Cancel timers and stop reconnecting; no handler is called after this. An open websocket is
+ * closed with 1001 (going away): lws writes the close frame when the socket is next writable and
+ * ends the connection itself (at most 5 s for the answer), nothing waits here; frames still queued
+ * are dropped. A connection still being made is left for gw_ws_free() or lws_context_destroy().
+ * Call it before the context is destroyed (it hands the TLS vhosts back to lws), and not from inside
+ * this link's own handlers (the close starts at once); calling it again is a no-op. */
 void gw_ws_stop(struct gw_ws *ws);
 
 /* Stop and free; before or after the lws context is destroyed. NULL is a no-op. */

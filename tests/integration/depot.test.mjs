@@ -3,8 +3,8 @@
 // upgrade and RFC 6455 framing, no npm). It checks that the two charge points are independent: each
 // its own websocket, connectors numbered from 1, its own transactions and limits (wiring and a
 // central system's profile), one status page listing both; that a bus unplugged (its twc-sim killed)
-// leaves the other bus and its link alone; that SIGHUP removes and adds an entry without touching the
-// other; and that site.maxAmps caps the sum of the current held over both buses at every sample, while
+// leaves the other bus and its link alone; that SIGHUP removes (its link closed with 1001, going away) and adds an entry without
+// touching the other; and that site.maxAmps caps the sum of the current held over both buses at every sample, while
 // one bus lowers and the other raises and after a bus is lost while its TWCs may still hold current.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -57,7 +57,12 @@ function csms() {
         if (masked) for (let i = 0; i < len; i++) p[i] ^= buf[off + (i & 3)];
         buf = buf.subarray(off + masked + len);
         if (op === 9) socket.write(frame(10, p));
-        if (op === 8) socket.end();
+        if (op === 8) {
+          // The code the charge point gave (1005: none), echoed back as RFC 6455 asks.
+          cp.closeCode = p.length >= 2 ? p.readUInt16BE(0) : 1005;
+          socket.write(frame(8, p.subarray(0, 2)));
+          socket.end();
+        }
         if (op !== 1) continue;
         const m = JSON.parse(p.toString());
         if (m[0] === 3 && cp.results.has(m[1])) { cp.results.get(m[1])(m[2]); cp.results.delete(m[1]); continue; }
@@ -229,8 +234,8 @@ test('the config names the entry at fault', async () => {
   }
 });
 
-// The removed entry's link closes at once and its objects are freed (the ASan build fails the exit code
-// on a leak); the other keeps its one connection.
+// The removed entry's link closes at once, with a close frame saying 1001 (going away), and its objects
+// are freed (the ASan build fails the exit code on a leak); the other keeps its one connection.
 test('SIGHUP removes and adds a charge point without disturbing the other', async () => {
   const dir = tempDir();
   const cs = csms();
@@ -249,6 +254,7 @@ test('SIGHUP removes and adds a charge point without disturbing the other', asyn
     const hupAt = Date.now();
     await waitFor('DEPOT-2 closed', () => cs.cp('DEPOT-2').closed, 15000, 10);
     assert.ok(Date.now() - hupAt < 3000, `DEPOT-2 closed after ${Date.now() - hupAt} ms`);
+    assert.equal(cs.cp('DEPOT-2').closeCode, 1001, 'DEPOT-2 dropped without a close frame saying 1001 (going away)');
     assert.match(gw.stderr, /charge point DEPOT-2 removed/);
     // Bus B's port is closed too: its slaves stop hearing a master.
     const hb = (await simStatus(b)).slaves.map((s) => s.heartbeats);

@@ -3,9 +3,11 @@
 // sun are scripted here, the car's draw is read back from the simulator, so what the gateway decides
 // changes what the meter shows, as in a real house. Fronius' Solar API in its real shape, a generic
 // JSON meter, a meter polled at the default 5 s (the surplus must not chase the car's own ramp between
-// polls), and the fallback from an unreachable central system to the policy.
+// polls), and the fallback from an unreachable central system to the policy, also when one that was
+// there goes away and comes back (the policy hears of each at once, not from a periodic look).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
 import { tempDir, cleanup, start, stop, status, waitFor, TWCGW } from './lib.mjs';
@@ -378,6 +380,94 @@ test('with the central system unreachable, the policy applies after policy.fallb
   } finally {
     await stop(gw, 'SIGKILL');
     await stop(sim);
+    cleanup(dir);
+  }
+});
+
+// A central system that accepts the BootNotification and answers every other CALL with {} (RFC 6455
+// framing by hand, no npm); `booted` is when it answered the last BootNotification. close() drops
+// every connection at once, as a central system that goes away does.
+function tinyCsms(port) {
+  const server = http.createServer();
+  const socks = new Set();
+  const cs = { booted: 0, boots: 0 };
+  const frame = (p) => Buffer.concat([p.length < 126 ? Buffer.from([0x81, p.length])
+    : Buffer.from([0x81, 126, p.length >> 8, p.length & 0xff]), p]);
+  server.on('upgrade', (req, socket) => {
+    const accept = createHash('sha1').update(`${req.headers['sec-websocket-key']}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
+    socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n'
+      + `Sec-WebSocket-Accept: ${accept}\r\nSec-WebSocket-Protocol: ocpp1.6\r\n\r\n`);
+    socks.add(socket);
+    let buf = Buffer.alloc(0);
+    socket.on('data', (d) => {
+      buf = Buffer.concat([buf, d]);
+      while (buf.length >= 6) {
+        const op = buf[0] & 0x0f;
+        let len = buf[1] & 0x7f, off = 2;
+        if (len === 126) { len = buf.readUInt16BE(2); off = 4; }
+        if (buf.length < off + 4 + len) break;
+        const p = Buffer.from(buf.subarray(off + 4, off + 4 + len));
+        for (let i = 0; i < len; i++) p[i] ^= buf[off + (i & 3)];
+        buf = buf.subarray(off + 4 + len);
+        if (op !== 1) continue;
+        const m = JSON.parse(p.toString());
+        if (m[0] !== 2) continue;
+        const out = m[2] === 'BootNotification' ? { status: 'Accepted', currentTime: new Date().toISOString(), interval: 300 } : {};
+        socket.write(frame(Buffer.from(JSON.stringify([3, m[1], out]))));
+        if (m[2] === 'BootNotification') { cs.booted = Date.now(); cs.boots++; }
+      }
+    });
+    socket.on('close', () => socks.delete(socket));
+    socket.on('error', () => {});
+  });
+  cs.listen = () => new Promise((resolve) => server.listen(port, '127.0.0.1', resolve));
+  cs.close = () => new Promise((resolve) => { for (const k of socks) k.destroy(); server.close(() => resolve()); });
+  return cs;
+}
+
+test('a central system that comes, goes and comes back: the policy yields at once, applies fallbackAfter after it went', { timeout: 60000 }, async () => {
+  const dir = tempDir();
+  const { sim, port } = await startSim(dir);
+  const csPort = await closedPort();
+  let cs = tinyCsms(csPort);
+  await cs.listen();
+  const cfg = gatewayConfig(dir, port, {
+    ocpp: { url: `ws://127.0.0.1:${csPort}/ocpp`, chargeBoxId: 'cp1' },
+    policy: { mode: 'charge-now', fallbackAfter: 3 },
+  });
+  const gw = await start(TWCGW, ['-c', cfg]);
+  const applied = () => logLines(gw, /policy charge-now: \d+ A \(charge-now\)$/);
+  const yielded = () => logLines(gw, /policy charge-now: \d+ A \(charge-now\); not applied: the central system decides/);
+  try {
+    await waitFor('the first BootNotification', async () => cs.boots === 1, 10000);
+    // Online before fallbackAfter ran out: the policy never applied.
+    await sleep(4000);
+    assert.equal(applied().length, 0, applied().join('\n'));
+    assert.equal(yielded().length, 1);
+    // Gone: applied fallbackAfter (3 s) after the link went, not at some later periodic look.
+    const goneAt = Date.now();
+    await cs.close();
+    const on = await waitFor('the policy applied', async () => applied()[0], 8000);
+    const after = logTime(on) - goneAt;
+    assert.ok(after >= 2900 && after <= 4000, `applied ${after} ms after the central system went (fallbackAfter 3 s)`);
+    // Back: the policy yields as soon as the link is up again (registered from before, the charge
+    // point counts as online from the moment it reconnects).
+    cs = tinyCsms(csPort);
+    await cs.listen();
+    const off = await waitFor('the policy yields again', async () => yielded()[1], 20000);
+    const up = logLines(gw, /ocpp: connected to /)[1];
+    const lag = logTime(off) - logTime(up);
+    assert.ok(lag >= 0 && lag <= 1000, `not applied ${lag} ms after the link came back`);
+    assert.equal(applied().length, 1);
+    const r = await stop(gw, 'SIGTERM');
+    assert.equal(r.code, 0);
+  } catch (err) {
+    err.message += `\n--- twcgw log:\n${gw.stderr.split('\n').slice(-40).join('\n')}`;
+    throw err;
+  } finally {
+    await stop(gw, 'SIGKILL');
+    await stop(sim);
+    await cs.close();
     cleanup(dir);
   }
 });
