@@ -2,7 +2,9 @@
  * twc-sim: puts the twc_sim slaves on a pseudo-terminal or a loopback TCP port so a real master (the
  * gateway) can drive them, and takes line commands on a unix socket so a test can plug cars, inject
  * faults and read the figures back as JSON. A test tool: one plain poll() loop on CLOCK_MONOTONIC,
- * no libwebsockets. Prints one "ready ..." line on stdout once it is listening.
+ * no libwebsockets, woken at the core's next deadline (the slaves' bytes go out one by one at their
+ * 9600 bps wire times, replies a latency after each request). Prints one "ready ..." line on stdout
+ * once it is listening.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -346,26 +348,29 @@ static json_t *status_json(const struct app *a, uint64_t now)
 		snprintf(id, sizeof(id), "%04X", (unsigned)s.id);
 		snprintf(mid, sizeof(mid), "%04X", (unsigned)s.master_id);
 		o = json_pack("{s:i, s:s, s:i, s:i, s:b, s:b, s:b, s:s, s:i, s:i, s:i, s:f, s:f, s:I, s:I, s:s, "
-			      "s:b, s:b}",
+			      "s:b, s:b, s:i, s:I, s:i}",
 			      "index", i, "id", id, "protocol", (int)s.protocol, "state", (int)s.state_code,
 			      "plugged", (int)s.plugged, "charging", (int)s.charging, "heardMaster",
 			      (int)s.heard_master, "masterId", mid, "toldAmps", s.told_amps, "inForceAmps",
 			      s.in_force_amps, "heldAmps", s.held_amps, "drawnAmps", round2(s.drawn_amps),
 			      "energyWh", round2(s.energy_wh), "heartbeats", (json_int_t)s.heartbeats, "maxGapMs",
-			      (json_int_t)s.max_gap_ms, "vin", s.vin, "muted", (int)s.muted, "deaf", (int)s.deaf);
+			      (json_int_t)s.max_gap_ms, "vin", s.vin, "muted", (int)s.muted, "deaf", (int)s.deaf,
+			      "delayMs", s.delay_ms, "garbled", (json_int_t)s.garbled, "burstLeft", s.burst_left);
 		if (!o || json_array_append_new(slaves, o) < 0) {
 			json_decref(slaves);
 			return NULL;
 		}
 	}
 	twc_sim_stats(a->sim, &st);
-	return json_pack("{s:b, s:I, s:o, s:{s:I, s:I, s:I, s:I, s:I, s:i, s:i, s:i, s:i, s:f, s:f}}", "ok", 1,
+	return json_pack("{s:b, s:I, s:o, s:{s:I, s:I, s:I, s:I, s:I, s:i, s:i, s:i, s:i, s:f, s:f, s:I, s:I, s:I}}",
+			 "ok", 1,
 			 "nowMs", (json_int_t)now, "slaves", slaves, "stats", "rxFrames", (json_int_t)st.rx_frames,
 			 "rxBad", (json_int_t)st.rx_bad, "linkready1", (json_int_t)st.linkready1, "linkready2",
 			 (json_int_t)st.linkready2, "forbidden", (json_int_t)st.forbidden, "maxInForceTotal",
 			 st.max_in_force_total, "inForceTotal", st.in_force_total, "heldTotal", st.held_total,
 			 "maxHeldTotal", st.max_held_total, "drawnTotal", round2(st.drawn_total), "maxDrawnTotal",
-			 round2(st.max_drawn_total));
+			 round2(st.max_drawn_total), "collisions", (json_int_t)st.collisions, "masterLost",
+			 (json_int_t)st.master_lost, "slaveGarbled", (json_int_t)st.slave_garbled);
 }
 
 static int parse_onoff(const char *w)
@@ -390,7 +395,8 @@ static int parse_slave(const struct app *a, const char *w, bool allow_all)
 }
 
 #define FAULT_USAGE                                                                                        \
-	"usage: fault echo|noise on|off, fault badcrc|mute|silent|deaf N|all on|off, fault drop N|all SECONDS"
+	"usage: fault echo|noise on|off, fault badcrc|mute|silent|deaf N|all on|off, fault drop N|all SECONDS, " \
+	"fault delay N|all MS"
 
 /* The per-slave on/off faults by control word; "silent" is the older name of "mute". */
 static bool fault_by_name(const char *w, enum twc_sim_fault *f)
@@ -438,6 +444,16 @@ static void ctl_fault(struct app *a, struct ctl_client *c, char **w, int n)
 			return;
 		}
 		value = (int)secs;
+	} else if (n == 4 && strcmp(w[1], "delay") == 0) {
+		long ms = 0;
+
+		f = TWC_SIM_FAULT_DELAY;
+		slave = parse_slave(a, w[2], true);
+		if (slave != -2 && parse_long(w[3], 10, 0, TWC_SIM_LATENCY_LIMIT_MS, &ms) < 0) {
+			ctl_reply_error(c, "expected MS 0..10000");
+			return;
+		}
+		value = (int)ms;
 	} else {
 		ctl_reply_error(c, FAULT_USAGE);
 		return;
@@ -637,6 +653,7 @@ static void usage(FILE *f)
 	      "                      fault echo|noise on|off\n"
 	      "                      fault badcrc|mute|deaf N|all on|off   (silent = mute)\n"
 	      "                      fault drop N|all SECONDS   deaf for SECONDS (0..3600, 0 ends it)\n"
+	      "                      fault delay N|all MS       replies MS after the request (0: default)\n"
 	      "  --slaves N        1-3 (3)\n"
 	      "  --protocol 1|2    (2)\n"
 	      "  --fw453 | --no-fw453  answer firmware 4.5.3 queries (on)\n"
@@ -646,6 +663,7 @@ static void usage(FILE *f)
 	      "  --voltage V       (230)   --phases P  (1)\n"
 	      "  --plug LIST       slaves with a car at start, e.g. 0,2\n"
 	      "  --car-amps A      car maximum (32)\n"
+	      "  --latency MIN,MAX reply latency range in ms (5,40)\n"
 	      "  -v                log to stderr   -h  this help\n",
 	      f);
 }
@@ -713,6 +731,7 @@ enum {
 	OPT_PHASES,
 	OPT_PLUG,
 	OPT_CAR_AMPS,
+	OPT_LATENCY,
 };
 
 struct options {
@@ -728,6 +747,7 @@ struct options {
 	long seed;
 	long plug[TWC_SIM_MAX_SLAVES];
 	int nplug;
+	long latency[2]; /* {0, 0}: the core's default */
 };
 
 static int parse_options(int argc, char **argv, struct options *o)
@@ -747,6 +767,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{"phases", required_argument, NULL, OPT_PHASES},
 		{"plug", required_argument, NULL, OPT_PLUG},
 		{"car-amps", required_argument, NULL, OPT_CAR_AMPS},
+		{"latency", required_argument, NULL, OPT_LATENCY},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -799,6 +820,13 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case OPT_CAR_AMPS:
 			rc = parse_long(optarg, 10, 1, 655, &o->car_amps);
 			break;
+		case OPT_LATENCY:
+			rc = parse_list(optarg, 10, 0, TWC_SIM_LATENCY_LIMIT_MS, o->latency, 2);
+			if (rc == 2 && o->latency[1] < o->latency[0])
+				rc = -EINVAL;
+			else if (rc >= 0 && rc != 2)
+				rc = -EINVAL;
+			break;
 		case 'v':
 			o->verbose = true;
 			break;
@@ -847,6 +875,8 @@ static int app_setup(struct app *a, const struct options *o)
 	cfg.slaves = (int)o->slaves;
 	cfg.voltage = (int)o->voltage;
 	cfg.phases = (int)o->phases;
+	cfg.latency_min_ms = (int)o->latency[0];
+	cfg.latency_max_ms = (int)o->latency[1];
 	if (o->have_seed) {
 		cfg.seed = (uint32_t)o->seed;
 	} else {

@@ -5,7 +5,11 @@
  * queries, and models a car that ramps its draw to the limit it holds. The simulator also keeps the
  * figures a test checks the master against: heartbeat gaps, forbidden frames, and the highest sums of
  * held limits and of real draw the bus ever carried. Behaviour follows twc-protocol.md sections 2-4
- * and 11.
+ * and 11. The wire is half duplex at 9600 bps: every frame, the master's and the slaves', occupies the
+ * bus for its bytes x 10 bits, a slave hears a request when its last byte is off the wire and answers
+ * a latency later, its bytes reach the master one by one as they would from a UART, and two
+ * transmissions that overlap garble each other (the master's is heard by nobody, the slave's reaches
+ * the master with garbage where they overlapped), as on a real bus with no arbitration.
  */
 #include "twc_sim.h"
 
@@ -34,6 +38,33 @@
 #define SIM_NOISE_MAX 4
 #define SIM_JUNK_BYTE 0xFE
 #define SIM_LOG_MAX 160
+#define SIM_TX_BYTES (SIM_NOISE_MAX + TWC_WIRE_MAX + 1)
+#define SIM_WIRE_SLOTS 64            /* transmissions on, or waiting for, the wire or a hearing */
+/* An ended transmission is kept this long for overlap checks: a master frame that trickles in is
+ * dated from its first byte, at most a partial-frame timeout back. */
+#define SIM_WIRE_KEEP_US (TWC_RX_PARTIAL_TIMEOUT_MS * 1000ull)
+#define SIM_MASTER (-1)
+/* What a receiver makes of bytes sent while another driver fights the line: the line mostly reads
+ * as idle (1 bits) with framing errors. */
+#define SIM_GARBLE_BYTE 0xFF
+
+/* One transmission on the wire, the master's or a slave's, with its place in time (us). */
+struct sim_tx {
+	bool used;
+	int who;                     /* slave index, or SIM_MASTER */
+	uint64_t start_us, end_us;
+	bool collided;
+	/* A slave's: its bytes, written to the master as each one's wire time ends. */
+	uint8_t bytes[SIM_TX_BYTES];
+	size_t len, sent;
+	size_t frame_first, frame_last; /* the opening and the closing C0 in bytes[] */
+	uint64_t hit;                /* bit i: byte i overlapped another transmission */
+	bool frame_garbled;
+	/* The master's: the verified body, heard by the slaves at end_us unless it collided. */
+	uint8_t body[TWC_BODY_MAX];
+	size_t body_len;
+	bool heard;
+};
 
 struct sim_slave {
 	int index;
@@ -48,6 +79,9 @@ struct sim_slave {
 	bool deaf;                   /* hears nothing from the master */
 	uint64_t drop_until_ms;      /* also hears nothing before this (a drop period) */
 	bool bad_checksum;
+	int delay_ms;                /* TWC_SIM_FAULT_DELAY: fixed reply latency, 0 the default */
+	uint64_t tx_free_us;         /* its own transmitter is busy until then */
+	uint32_t garbled;
 
 	/* The master as this slave hears it. */
 	bool heard_master;
@@ -90,6 +124,14 @@ struct twc_sim {
 	int voltage;
 	int phases;
 	uint32_t rng;
+	uint32_t lat_rng;            /* latencies only, so they do not shift IDs and noise */
+	bool ideal;
+	int lat_min_ms, lat_max_ms;
+	struct sim_tx wire[SIM_WIRE_SLOTS];
+	uint64_t event_us;           /* the time of what is being handled now */
+	uint64_t tick_us;            /* the time of the tick (or input) doing it */
+	uint64_t master_line_us;     /* the master's last byte received leaves the wire then */
+	uint64_t master_frame_us;    /* the frame being received started on the wire then */
 	int count;
 	struct sim_slave slave[TWC_SIM_MAX_SLAVES];
 	struct twc_rx rx;
@@ -115,15 +157,31 @@ __attribute__((format(printf, 2, 3))) static void sim_log(const struct twc_sim *
 }
 
 /* xorshift32: deterministic per seed, which is what makes a failing run reproducible. */
-static uint32_t sim_random(struct twc_sim *sim)
+static uint32_t xorshift(uint32_t *state)
 {
-	uint32_t x = sim->rng;
+	uint32_t x = *state;
 
 	x ^= x << 13;
 	x ^= x >> 17;
 	x ^= x << 5;
-	sim->rng = x;
+	*state = x;
 	return x;
+}
+
+static uint32_t sim_random(struct twc_sim *sim)
+{
+	return xorshift(&sim->rng);
+}
+
+static uint64_t ms_to_us(uint64_t ms)
+{
+	return ms > UINT64_MAX / 1000 ? UINT64_MAX : ms * 1000;
+}
+
+/* The first whole ms at or after @us: when a tick at ms resolution can act on it. */
+static uint64_t us_to_ms_ceil(uint64_t us)
+{
+	return us == UINT64_MAX ? UINT64_MAX : (us + 999) / 1000;
 }
 
 static bool id_taken(const struct twc_sim *sim, const struct sim_slave *self, uint16_t id)
@@ -423,16 +481,240 @@ static int wire_bad_checksum(const struct twc_msg *m, uint8_t *out, size_t cap)
 	return (int)(pos + 2);
 }
 
-static void slave_send(struct twc_sim *sim, const struct sim_slave *s, const struct twc_msg *m, bool reply)
+/* From the end of a request on the wire to the start of the answer. */
+static uint64_t slave_latency_us(struct twc_sim *sim, const struct sim_slave *s)
 {
-	uint8_t buf[SIM_NOISE_MAX + TWC_WIRE_MAX + 1];
-	size_t n = 0;
+	uint64_t lo, span;
+
+	if (s->delay_ms > 0)
+		return ms_to_us((uint64_t)s->delay_ms);
+	lo = ms_to_us((uint64_t)sim->lat_min_ms);
+	span = ms_to_us((uint64_t)(sim->lat_max_ms - sim->lat_min_ms));
+	return lo + (span ? xorshift(&sim->lat_rng) % (span + 1) : 0);
+}
+
+static bool tx_overlap(const struct sim_tx *a, const struct sim_tx *b)
+{
+	return a->start_us < b->end_us && b->start_us < a->end_us;
+}
+
+/* Bytes of a slave transmission as the master receives them: garbage where another driver was on. */
+static uint8_t tx_byte(const struct sim_tx *t, size_t i)
+{
+	return (t->hit >> i) & 1 ? SIM_GARBLE_BYTE : t->bytes[i];
+}
+
+static void rx_count(void *user, const uint8_t *body, size_t len)
+{
+	(void)body;
+	(void)len;
+	(*(int *)user)++;
+}
+
+/* Mark the bytes of slave transmission @t that [from, to) overlapped. Bytes already written stay as
+ * they went out. If the garbage happens to leave a frame that still verifies (a 1 in 256 checksum
+ * chance), its closing C0 is lost too, as a truncated frame, so the master always drops it. */
+static void tx_garble(struct twc_sim *sim, struct sim_tx *t, uint64_t from, uint64_t to)
+{
+	bool frame_hit = false;
+
+	for (size_t i = t->sent; i < t->len; i++) {
+		uint64_t b0 = t->start_us + (uint64_t)i * TWC_SIM_BYTE_US, b1 = b0 + TWC_SIM_BYTE_US;
+
+		if (b0 < to && from < b1) {
+			t->hit |= (uint64_t)1 << i;
+			if (i >= t->frame_first && i <= t->frame_last)
+				frame_hit = true;
+		}
+	}
+	if (!frame_hit || t->frame_garbled)
+		return;
+	t->frame_garbled = true;
+	sim->stats.slave_garbled++;
+	sim->slave[t->who].garbled++;
+	{
+		struct twc_rx rx;
+		uint8_t copy[SIM_TX_BYTES];
+		int frames = 0;
+
+		for (size_t i = 0; i < t->len; i++)
+			copy[i] = tx_byte(t, i);
+		twc_rx_init(&rx, TWC_RX_LENIENT);
+		twc_rx_feed(&rx, copy, t->len, 0, rx_count, &frames);
+		if (frames > 0 && t->frame_last >= t->sent)
+			t->hit |= (uint64_t)1 << t->frame_last;
+	}
+}
+
+static const char *tx_who(const struct twc_sim *sim, const struct sim_tx *t)
+{
+	static const char *names[TWC_SIM_MAX_SLAVES] = {"slave 0", "slave 1", "slave 2"};
+
+	(void)sim;
+	return t->who == SIM_MASTER ? "master" : names[t->who];
+}
+
+/* Byte @k of the frame's body (type, command), for the log. */
+static uint8_t tx_type(const struct sim_tx *t, size_t k)
+{
+	if (t->who == SIM_MASTER)
+		return t->body_len > k ? t->body[k] : 0;
+	return t->frame_first + 1 + k < t->len ? t->bytes[t->frame_first + 1 + k] : 0;
+}
+
+/* Half duplex: a new transmission that overlaps any other on the wire garbles both. Every interval
+ * is known when its record is made (a slave's from its start, the master's from its first byte), so
+ * checking each new one against those kept is complete. */
+static void wire_check(struct twc_sim *sim, struct sim_tx *n)
+{
+	for (int k = 0; k < SIM_WIRE_SLOTS; k++) {
+		struct sim_tx *o = &sim->wire[k];
+		uint64_t from, to;
+
+		if (!o->used || o == n || o->who == n->who || !tx_overlap(o, n))
+			continue;
+		sim->stats.collisions++;
+		from = o->start_us > n->start_us ? o->start_us : n->start_us;
+		to = o->end_us < n->end_us ? o->end_us : n->end_us;
+		sim_log(sim, "collision on the wire at %llu.%03llu ms: %s %02X %02X and %s %02X %02X overlap %.1f ms",
+			(unsigned long long)(from / 1000), (unsigned long long)(from % 1000), tx_who(sim, o),
+			tx_type(o, 0), tx_type(o, 1), tx_who(sim, n), tx_type(n, 0), tx_type(n, 1),
+			(double)(to - from) / 1000.0);
+		o->collided = n->collided = true;
+		if (o->who != SIM_MASTER)
+			tx_garble(sim, o, from, to);
+		if (n->who != SIM_MASTER)
+			tx_garble(sim, n, from, to);
+	}
+}
+
+static void master_hear(struct twc_sim *sim, struct sim_tx *t);
+
+/* A free record: an ended one nobody needs is reused; when the wire is that crowded (a master
+ * writing faster than 9600 bps), the oldest master frame still waiting is heard now to make room. */
+static struct sim_tx *wire_slot(struct twc_sim *sim)
+{
+	struct sim_tx *best = NULL;
+
+	for (int k = 0; k < SIM_WIRE_SLOTS; k++) {
+		if (!sim->wire[k].used) {
+			best = &sim->wire[k];
+			memset(best, 0, sizeof(*best));
+			return best;
+		}
+	}
+	for (int k = 0; k < SIM_WIRE_SLOTS; k++) {
+		struct sim_tx *t = &sim->wire[k];
+		bool done = t->who == SIM_MASTER ? t->heard : t->sent == t->len;
+
+		if (done && (!best || t->end_us < best->end_us))
+			best = t;
+	}
+	if (!best) {
+		for (int k = 0; k < SIM_WIRE_SLOTS; k++) {
+			struct sim_tx *t = &sim->wire[k];
+
+			if (t->who == SIM_MASTER && (!best || t->end_us < best->end_us))
+				best = t;
+		}
+		if (!best)
+			return NULL; /* every slot a slave frame still going out: cannot happen with 3 slaves */
+		master_hear(sim, best);
+	}
+	memset(best, 0, sizeof(*best));
+	return best;
+}
+
+/* Records no later transmission can overlap any more. */
+static void wire_forget(struct twc_sim *sim, uint64_t now_us)
+{
+	for (int k = 0; k < SIM_WIRE_SLOTS; k++) {
+		struct sim_tx *t = &sim->wire[k];
+		bool done = t->who == SIM_MASTER ? t->heard : t->sent == t->len;
+
+		if (t->used && done && t->end_us + SIM_WIRE_KEEP_US < now_us)
+			t->used = false;
+	}
+}
+
+/* A slave puts @len bytes on the wire at @start_us (or when its own previous frame has gone). */
+static void slave_transmit(struct twc_sim *sim, struct sim_slave *s, uint64_t start_us, const uint8_t *bytes,
+			   size_t len, size_t frame_first, size_t frame_last)
+{
+	struct sim_tx *t = wire_slot(sim);
+
+	if (!t || len > SIM_TX_BYTES) {
+		sim_log(sim, "slave %04X: frame lost, the wire is full", s->id);
+		return;
+	}
+	if (start_us < s->tx_free_us)
+		start_us = s->tx_free_us;
+	/* Never before the tick that can put its first byte out: a feeder that ticks late (a loaded
+	 * machine) delays the slave, rather than dating bytes the master could not have seen. */
+	if (start_us < sim->tick_us)
+		start_us = sim->tick_us;
+	t->used = true;
+	t->who = s->index;
+	t->start_us = start_us;
+	t->end_us = start_us + (uint64_t)len * TWC_SIM_BYTE_US;
+	memcpy(t->bytes, bytes, len);
+	t->len = len;
+	t->frame_first = frame_first;
+	t->frame_last = frame_last;
+	s->tx_free_us = t->end_us;
+	wire_check(sim, t);
+}
+
+/* Write every slave byte whose wire time has ended by @now_us, in the order they ended. */
+static void wire_deliver(struct twc_sim *sim, uint64_t now_us)
+{
+	for (;;) {
+		struct sim_tx *t = NULL;
+		uint64_t t_end = UINT64_MAX, other = UINT64_MAX;
+		uint8_t run[SIM_TX_BYTES];
+		size_t n = 0;
+
+		for (int k = 0; k < SIM_WIRE_SLOTS; k++) {
+			struct sim_tx *c = &sim->wire[k];
+			uint64_t e;
+
+			if (!c->used || c->who == SIM_MASTER || c->sent == c->len)
+				continue;
+			e = c->start_us + (uint64_t)(c->sent + 1) * TWC_SIM_BYTE_US;
+			if (e < t_end) {
+				other = t_end;
+				t_end = e;
+				t = c;
+			} else if (e < other) {
+				other = e;
+			}
+		}
+		if (!t || t_end > now_us)
+			return;
+		/* A run from this one transmission up to where another's next byte ends first. */
+		while (t->sent < t->len) {
+			uint64_t e = t->start_us + (uint64_t)(t->sent + 1) * TWC_SIM_BYTE_US;
+
+			if (e > now_us || (n > 0 && e > other))
+				break;
+			run[n++] = tx_byte(t, t->sent);
+			t->sent++;
+		}
+		sim->env.write(sim->env.user, run, n);
+	}
+}
+
+static void slave_send(struct twc_sim *sim, struct sim_slave *s, const struct twc_msg *m, bool reply)
+{
+	uint8_t buf[SIM_TX_BYTES];
+	size_t n = 0, first;
 	int w;
 
 	if (s->muted)
 		return; /* lost on the way, whatever it was */
 	if (sim->noise)
 		n = noise_fill(sim, buf);
+	first = n;
 	if (reply && s->bad_checksum)
 		w = wire_bad_checksum(m, buf + n, TWC_WIRE_MAX);
 	else
@@ -443,10 +725,17 @@ static void slave_send(struct twc_sim *sim, const struct sim_slave *s, const str
 	}
 	n += (size_t)w;
 	buf[n++] = SIM_JUNK_BYTE;
-	sim->env.write(sim->env.user, buf, n);
+	if (sim->ideal) {
+		sim->env.write(sim->env.user, buf, n);
+		return;
+	}
+	/* A reply follows the request's end on the wire (sim->event_us) after a latency; an
+	 * announcement goes at its own time. */
+	slave_transmit(sim, s, sim->event_us + (reply ? slave_latency_us(sim, s) : 0), buf, n, first,
+		       first + (size_t)w - 1);
 }
 
-static void slave_send_linkready(struct twc_sim *sim, const struct sim_slave *s)
+static void slave_send_linkready(struct twc_sim *sim, struct sim_slave *s)
 {
 	struct twc_msg m;
 
@@ -468,7 +757,7 @@ static uint16_t amps_to_ca(double amps)
 	return (uint16_t)(amps * 100 + 0.5);
 }
 
-static void slave_send_heartbeat(struct twc_sim *sim, const struct sim_slave *s)
+static void slave_send_heartbeat(struct twc_sim *sim, struct sim_slave *s)
 {
 	struct twc_msg m;
 
@@ -682,21 +971,24 @@ static void sim_echo(struct twc_sim *sim, const uint8_t *body, size_t len)
 		sim->env.write(sim->env.user, wire, (size_t)w);
 }
 
-static void sim_on_frame(void *user, const uint8_t *body, size_t len)
+/* A verified master frame as the slaves hear it: at the end of its wire time, unless @collided. */
+static void sim_hear_body(struct twc_sim *sim, const uint8_t *body, size_t len, bool collided)
 {
-	struct twc_sim *sim = user;
 	uint64_t now = sim->now_ms;
 	struct sim_slave *s;
 	struct twc_msg m;
 	int rc;
 
 	sim->stats.rx_frames++;
-	if (sim->echo)
-		sim_echo(sim, body, len);
 	if (frame_forbidden(body, len)) {
 		sim->stats.forbidden++;
 		sim_log(sim, "forbidden frame from the master: %02X %02X %02X", body[0], body[1],
 			len > 6 ? body[6] : 0);
+		return;
+	}
+	if (collided) {
+		sim->stats.master_lost++;
+		sim_log(sim, "master frame %02X %02X garbled by a collision: no slave hears it", body[0], body[1]);
 		return;
 	}
 	rc = twc_msg_decode(body, len, &m);
@@ -736,6 +1028,41 @@ static void sim_on_frame(void *user, const uint8_t *body, size_t len)
 	sim_totals_update(sim);
 }
 
+static void master_hear(struct twc_sim *sim, struct sim_tx *t)
+{
+	uint64_t saved = sim->event_us;
+
+	t->heard = true;
+	sim->event_us = t->end_us;
+	sim_hear_body(sim, t->body, t->body_len, t->collided);
+	sim->event_us = saved;
+}
+
+/* The receiver verified a master frame whose last byte leaves the wire at sim->master_line_us. */
+static void sim_on_frame(void *user, const uint8_t *body, size_t len)
+{
+	struct twc_sim *sim = user;
+	struct sim_tx *t;
+
+	/* The adapter hears itself as it sends, not a wire time later. */
+	if (sim->echo)
+		sim_echo(sim, body, len);
+	if (sim->ideal) {
+		sim_hear_body(sim, body, len, false);
+		return;
+	}
+	t = wire_slot(sim);
+	if (!t)
+		return; /* cannot happen: wire_slot() always frees a master record when it must */
+	t->used = true;
+	t->who = SIM_MASTER;
+	t->start_us = sim->master_frame_us;
+	t->end_us = sim->master_line_us;
+	memcpy(t->body, body, len);
+	t->body_len = len;
+	wire_check(sim, t);
+}
+
 static bool config_valid(const struct twc_sim_config *cfg)
 {
 	if (cfg->slaves < 1 || cfg->slaves > TWC_SIM_MAX_SLAVES)
@@ -750,6 +1077,9 @@ static bool config_valid(const struct twc_sim_config *cfg)
 		if (c->rated_amps < 1 || c->rated_amps > 655)
 			return false;
 	}
+	if (cfg->latency_min_ms < 0 || cfg->latency_max_ms < cfg->latency_min_ms ||
+	    cfg->latency_max_ms > TWC_SIM_LATENCY_LIMIT_MS)
+		return false;
 	return true;
 }
 
@@ -771,8 +1101,20 @@ struct twc_sim *twc_sim_new(const struct twc_sim_config *cfg, const struct twc_s
 	sim->rng = cfg->seed * 2654435761u ^ 0x9E3779B9u;
 	if (sim->rng == 0)
 		sim->rng = 1;
+	sim->lat_rng = cfg->seed * 2246822519u ^ 0x85EBCA6Bu;
+	if (sim->lat_rng == 0)
+		sim->lat_rng = 1;
+	sim->ideal = cfg->ideal_bus;
+	if (cfg->latency_max_ms == 0) {
+		sim->lat_min_ms = TWC_SIM_LATENCY_MIN_MS;
+		sim->lat_max_ms = TWC_SIM_LATENCY_MAX_MS;
+	} else {
+		sim->lat_min_ms = cfg->latency_min_ms;
+		sim->lat_max_ms = cfg->latency_max_ms;
+	}
 	sim->count = cfg->slaves;
 	sim->now_ms = now_ms;
+	sim->event_us = ms_to_us(now_ms);
 	twc_rx_init(&sim->rx, TWC_RX_LENIENT);
 
 	for (int i = 0; i < sim->count; i++) {
@@ -805,40 +1147,122 @@ void twc_sim_free(struct twc_sim *sim)
 	free(sim);
 }
 
+/* When slave @s next announces itself unasked (periodic or burst), UINT64_MAX if it does not. */
+static uint64_t slave_announce_ms(const struct sim_slave *s)
+{
+	uint64_t t;
+
+	if (s->muted)
+		return UINT64_MAX;
+	t = s->linkready_due_ms > s->linkready_hold_ms ? s->linkready_due_ms : s->linkready_hold_ms;
+	if (s->burst_left > 0 && s->burst_due_ms < t)
+		t = s->burst_due_ms;
+	return t;
+}
+
+/* The master frame the slaves hear next (the earliest end on the wire), or NULL. */
+static struct sim_tx *next_hearing(const struct twc_sim *sim)
+{
+	const struct sim_tx *best = NULL;
+
+	for (int k = 0; k < SIM_WIRE_SLOTS; k++) {
+		const struct sim_tx *t = &sim->wire[k];
+
+		if (t->used && t->who == SIM_MASTER && !t->heard && (!best || t->end_us < best->end_us))
+			best = t;
+	}
+	return (struct sim_tx *)best;
+}
+
+/* Move the model's clock to @ms (never back) and everything clock-driven with it. */
+static void sim_clock(struct twc_sim *sim, uint64_t ms)
+{
+	if (ms < sim->now_ms)
+		ms = sim->now_ms;
+	sim->now_ms = ms;
+	sim_advance(sim, ms);
+}
+
+static void slave_announce(struct twc_sim *sim, struct sim_slave *s, uint64_t now_ms)
+{
+	uint64_t due = s->linkready_due_ms > s->linkready_hold_ms ? s->linkready_due_ms : s->linkready_hold_ms;
+
+	if (now_ms >= due) {
+		slave_send_linkready(sim, s);
+		s->linkready_due_ms = now_ms + SIM_LINKREADY_PERIOD_MS;
+	}
+	if (s->burst_left > 0 && now_ms >= s->burst_due_ms) {
+		slave_send_linkready(sim, s);
+		s->burst_left--;
+		s->burst_due_ms = now_ms + SIM_BURST_SPACING_MS;
+		/* Any linkready restarts the 10 s period, so a burst is not followed at once by another. */
+		s->linkready_due_ms = now_ms + SIM_LINKREADY_PERIOD_MS;
+	}
+}
+
+/* Everything due by @now_ms happens at its own time, in time order (a slave's announcement at 10 ms
+ * collides with a master frame on the wire from 5 to 25 ms however late we are ticked), then the
+ * bytes whose wire time has ended go out. */
 void twc_sim_tick(struct twc_sim *sim, uint64_t now_ms)
 {
+	uint64_t now_us;
+
 	if (now_ms < sim->now_ms)
 		now_ms = sim->now_ms;
-	sim->now_ms = now_ms;
-	twc_rx_expire(&sim->rx, now_ms);
-	sim_advance(sim, now_ms);
+	now_us = ms_to_us(now_ms);
+	sim->tick_us = now_us;
+	for (;;) {
+		struct sim_tx *h = next_hearing(sim);
+		uint64_t t_us = h ? h->end_us : UINT64_MAX;
+		int who = -1;
 
-	for (int i = 0; i < sim->count; i++) {
-		struct sim_slave *s = &sim->slave[i];
-		uint64_t due;
+		for (int i = 0; i < sim->count; i++) {
+			uint64_t a = ms_to_us(slave_announce_ms(&sim->slave[i]));
 
-		if (s->muted)
-			continue;
-		due = s->linkready_due_ms > s->linkready_hold_ms ? s->linkready_due_ms : s->linkready_hold_ms;
-		if (now_ms >= due) {
-			slave_send_linkready(sim, s);
-			s->linkready_due_ms = now_ms + SIM_LINKREADY_PERIOD_MS;
+			if (a < t_us) {
+				t_us = a;
+				who = i;
+			}
 		}
-		if (s->burst_left > 0 && now_ms >= s->burst_due_ms) {
-			slave_send_linkready(sim, s);
-			s->burst_left--;
-			s->burst_due_ms = now_ms + SIM_BURST_SPACING_MS;
-			/* Any linkready restarts the 10 s period, so a burst is not followed at once by another. */
-			s->linkready_due_ms = now_ms + SIM_LINKREADY_PERIOD_MS;
-		}
+		if (t_us > now_us)
+			break;
+		sim_clock(sim, us_to_ms_ceil(t_us));
+		sim->event_us = t_us;
+		if (who >= 0)
+			slave_announce(sim, &sim->slave[who], sim->now_ms);
+		else
+			master_hear(sim, h);
 	}
+	sim->event_us = now_us;
+	sim_clock(sim, now_ms);
+	twc_rx_expire(&sim->rx, now_ms);
+	wire_deliver(sim, now_us);
+	wire_forget(sim, now_us);
 }
 
 void twc_sim_input(struct twc_sim *sim, const uint8_t *data, size_t len, uint64_t now_ms)
 {
+	uint64_t now_us;
+
 	/* Timers first, so a reply reflects the state at the moment the request arrived. */
 	twc_sim_tick(sim, now_ms);
-	twc_rx_feed(&sim->rx, data, len, sim->now_ms, sim_on_frame, sim);
+	if (sim->ideal) {
+		twc_rx_feed(&sim->rx, data, len, sim->now_ms, sim_on_frame, sim);
+		return;
+	}
+	/* The bytes arrive at once (a pty or a socket) but leave the master's UART at 9600 bps: each one
+	 * is on the wire after the one before it. */
+	now_us = ms_to_us(sim->now_ms);
+	for (size_t i = 0; i < len; i++) {
+		uint64_t start = sim->master_line_us > now_us ? sim->master_line_us : now_us;
+
+		sim->master_line_us = start + TWC_SIM_BYTE_US;
+		/* The receiver's own rule (twc_rx_feed): a C0 outside a frame, or after too few bytes
+		 * to close one, starts a frame. */
+		if (data[i] == TWC_FRAME_END && (!sim->rx.in_frame || sim->rx.len < TWC_BODY_MIN))
+			sim->master_frame_us = start;
+		twc_rx_feed(&sim->rx, &data[i], 1, sim->now_ms, sim_on_frame, sim);
+	}
 }
 
 static void deadline_min(uint64_t *d, uint64_t t)
@@ -850,18 +1274,22 @@ static void deadline_min(uint64_t *d, uint64_t t)
 uint64_t twc_sim_next_deadline(const struct twc_sim *sim)
 {
 	uint64_t d = UINT64_MAX;
+	const struct sim_tx *h = next_hearing(sim);
 
 	if (twc_rx_busy(&sim->rx))
 		deadline_min(&d, sim->rx.last_byte_ms + TWC_RX_PARTIAL_TIMEOUT_MS);
+	if (h)
+		deadline_min(&d, us_to_ms_ceil(h->end_us));
+	for (int k = 0; k < SIM_WIRE_SLOTS; k++) {
+		const struct sim_tx *t = &sim->wire[k];
+
+		if (t->used && t->who != SIM_MASTER && t->sent < t->len)
+			deadline_min(&d, us_to_ms_ceil(t->start_us + (uint64_t)(t->sent + 1) * TWC_SIM_BYTE_US));
+	}
 	for (int i = 0; i < sim->count; i++) {
 		const struct sim_slave *s = &sim->slave[i];
 
-		if (!s->muted) {
-			deadline_min(&d, s->linkready_due_ms > s->linkready_hold_ms ? s->linkready_due_ms
-										    : s->linkready_hold_ms);
-			if (s->burst_left > 0)
-				deadline_min(&d, s->burst_due_ms);
-		}
+		deadline_min(&d, slave_announce_ms(s));
 		if (s->ramping) {
 			deadline_min(&d, s->ramp_start_ms + SIM_RAMP_MS);
 			deadline_min(&d, s->updated_ms + SIM_RAMP_STEP_MS);
@@ -943,6 +1371,8 @@ static const char *fault_name(enum twc_sim_fault f)
 		return "deaf";
 	case TWC_SIM_FAULT_DROP:
 		return "drop";
+	case TWC_SIM_FAULT_DELAY:
+		return "delay";
 	}
 	return "?";
 }
@@ -967,6 +1397,9 @@ static void slave_fault(struct twc_sim *sim, struct sim_slave *s, enum twc_sim_f
 		/* Ends by itself: slave_hears() compares each frame's time with this, so no deadline. */
 		s->drop_until_ms = on ? sim->now_ms + (uint64_t)value * 1000u : 0;
 		break;
+	case TWC_SIM_FAULT_DELAY:
+		s->delay_ms = value;
+		break;
 	default:
 		break;
 	}
@@ -985,6 +1418,10 @@ int twc_sim_fault(struct twc_sim *sim, int slave, enum twc_sim_fault f, int valu
 	case TWC_SIM_FAULT_NOISE:
 		sim->noise = on;
 		break;
+	case TWC_SIM_FAULT_DELAY:
+		if (value > TWC_SIM_LATENCY_LIMIT_MS)
+			return -EINVAL;
+		/* fall through */
 	case TWC_SIM_FAULT_DROP:
 		if (value < 0)
 			return -EINVAL;
@@ -999,7 +1436,11 @@ int twc_sim_fault(struct twc_sim *sim, int slave, enum twc_sim_fault f, int valu
 	default:
 		return -EINVAL;
 	}
-	if (f == TWC_SIM_FAULT_DROP && on && slave >= 0)
+	if (f == TWC_SIM_FAULT_DELAY && slave >= 0)
+		sim_log(sim, "fault delay on slave %d: %d ms%s", slave, value, on ? "" : " (default latency)");
+	else if (f == TWC_SIM_FAULT_DELAY)
+		sim_log(sim, "fault delay: %d ms%s", value, on ? "" : " (default latency)");
+	else if (f == TWC_SIM_FAULT_DROP && on && slave >= 0)
 		sim_log(sim, "fault drop on slave %d for %d s", slave, value);
 	else if (f == TWC_SIM_FAULT_DROP && on)
 		sim_log(sim, "fault drop for %d s", value);
@@ -1042,6 +1483,9 @@ int twc_sim_slave_status(const struct twc_sim *sim, int slave, struct twc_sim_sl
 	out->contactor_open = s->contactor_open;
 	out->muted = s->muted;
 	out->deaf = !slave_hears(sim, s);
+	out->delay_ms = s->delay_ms;
+	out->burst_left = s->burst_left;
+	out->garbled = s->garbled;
 	snprintf(out->vin, sizeof(out->vin), "%s", s->vin);
 	return 0;
 }
@@ -1066,6 +1510,9 @@ void twc_sim_reset_stats(struct twc_sim *sim, uint64_t now_ms)
 	sim->stats.linkready1 = 0;
 	sim->stats.linkready2 = 0;
 	sim->stats.forbidden = 0;
+	sim->stats.collisions = 0;
+	sim->stats.master_lost = 0;
+	sim->stats.slave_garbled = 0;
 	sim_totals_update(sim);
 	sim->stats.max_held_total = sim->stats.held_total;
 	sim->stats.max_in_force_total = sim->stats.held_total;
@@ -1075,6 +1522,7 @@ void twc_sim_reset_stats(struct twc_sim *sim, uint64_t now_ms)
 
 		s->heartbeats = 0;
 		s->max_gap_ms = 0;
+		s->garbled = 0;
 		/* A gap that straddles the reset only counts from the reset on. */
 		if (s->gap_valid)
 			s->gap_base_ms = sim->now_ms;
