@@ -8,8 +8,13 @@
 // per slave, how long the CALL waited for that slave's next heartbeat and whether that heartbeat
 // already carried the new limit (a further delay would show as "later heartbeats").
 //
-//   node bench/bench_cp.mjs [--build DIR] [--quick] [--latency] [--window S] [--profiles N]
-//                           [--starts N] [--calls N] [--json FILE]
+//   node bench/bench_cp.mjs [--build DIR] [--adapter-ms MS] [--quick] [--latency] [--window S]
+//                           [--profiles N] [--starts N] [--calls N] [--json FILE]
+//
+// twc-sim hands the slaves' bytes to twcgw one by one at their wire times, as an FTDI adapter does
+// with a 1 ms latency timer (ftdi_sio's low_latency), so twcgw wakes about once per byte of a reply;
+// --adapter-ms 16 makes it hand them over as the FTDI chip's own default (16 ms) or a TCP bridge
+// does, a frame in one or two chunks.
 //
 // TWCGW_BIN and TWCSIM_BIN override the binaries. Exits 1 if anything fails to start.
 import { spawnSync } from 'node:child_process';
@@ -29,11 +34,11 @@ const { RPCServer } = require('ocpp-rpc');
 
 function usage(msg) {
   if (msg) console.error(`bench_cp: ${msg}`);
-  console.error('usage: node bench/bench_cp.mjs [--build DIR] [--quick] [--latency] [--window S] [--profiles N] [--starts N] [--calls N] [--json FILE]');
+  console.error('usage: node bench/bench_cp.mjs [--build DIR] [--adapter-ms MS] [--quick] [--latency] [--window S] [--profiles N] [--starts N] [--calls N] [--json FILE]');
   process.exit(2);
 }
 
-const opt = { build: 'build', window: 120, settle: 20, profiles: 100, starts: 5, calls: 20000, burst: 5000, strace: 20, json: null, quick: false, latency: false };
+const opt = { build: 'build', adapterMs: 0, window: 120, settle: 20, profiles: 100, starts: 5, calls: 20000, burst: 5000, strace: 20, json: null, quick: false, latency: false };
 for (let i = 2; i < process.argv.length; i++) {
   const a = process.argv[i];
   const num = () => {
@@ -42,6 +47,7 @@ for (let i = 2; i < process.argv.length; i++) {
     return v;
   };
   if (a === '--build') opt.build = process.argv[++i] ?? usage('--build needs a directory');
+  else if (a === '--adapter-ms') opt.adapterMs = num();
   else if (a === '--quick') Object.assign(opt, { quick: true, window: 20, settle: 10, profiles: 10, calls: 5000, burst: 2000, strace: 5 });
   else if (a === '--latency') opt.latency = true;
   else if (a === '--window') opt.window = num();
@@ -84,7 +90,8 @@ async function startSim(dir) {
   const ctlPath = path.join(dir, 'sim.sock');
   rmSync(link, { force: true });
   rmSync(ctlPath, { force: true });
-  const sim = spawnProc(TWCSIM, ['--pty', link, '--control', ctlPath, '--seed', '7', '--slaves', '3', '--plug', '0,1'], 'twc-sim');
+  const sim = spawnProc(TWCSIM, ['--pty', link, '--control', ctlPath, '--seed', '7', '--slaves', '3', '--plug', '0,1',
+    ...(opt.adapterMs ? ['--adapter-ms', String(opt.adapterMs)] : [])], 'twc-sim');
   await waitOut(sim, /^ready pty (\S+)/m, 10000);
   const ctl = new SimControl(ctlPath);
   await ctl.open();

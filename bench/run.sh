@@ -2,11 +2,11 @@
 # The one command of issue 19's benchmarks: builds twcgw and twc-sim (RelWithDebInfo, into build/
 # unless --build DIR names another directory), then runs bench/bench_cp.mjs, which measures one charge
 # point with three simulated slaves against a loopback central system and prints the table of figures
-# beside their targets. Every other option (--quick, --latency, --window S, --profiles N, --starts N,
-# --calls N, --json FILE) goes to bench_cp.mjs; --no-build skips the build. --latency measures only
-# SetChargingProfile -> heartbeat on the wire (about 2 minutes instead of 8). Then bench/bench_depot.mjs
-# measures 16 and 64 charge points in one process (about 12 minutes; --quick shortens it, --latency
-# and --no-depot skip it).
+# beside their targets. Every other option (--adapter-ms MS, --quick, --latency, --window S,
+# --profiles N, --starts N, --calls N, --json FILE) goes to bench_cp.mjs; --no-build skips the build.
+# --latency measures only SetChargingProfile -> heartbeat on the wire (about 2 minutes instead of 8).
+# Then bench/bench_depot.mjs measures 16 and 64 charge points in one process (about 12 minutes;
+# --quick shortens it, --latency and --no-depot skip it).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)

@@ -3,8 +3,9 @@
  * gateway) can drive them, and takes line commands on a unix socket so a test can plug cars, inject
  * faults and read the figures back as JSON. A test tool: one plain poll() loop on CLOCK_MONOTONIC,
  * no libwebsockets, woken at the core's next deadline (the slaves' bytes go out one by one at their
- * 9600 bps wire times, replies a latency after each request). Prints one "ready ..." line on stdout
- * once it is listening.
+ * 9600 bps wire times, replies a latency after each request). With --adapter-ms the bytes reach the
+ * master the way a USB adapter hands them over (a chunk when its latency timer runs out or its
+ * buffer fills) instead of one by one. Prints one "ready ..." line on stdout once it is listening.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -45,6 +46,8 @@ struct ctl_client {
 	const char *discard_why; /* the current line is bad (too long, NUL): drop it up to its newline */
 };
 
+#define ADAPTER_CHUNK 62 /* an FTDI adapter's USB packet: 64 bytes less 2 of status */
+
 struct app {
 	struct twc_sim *sim;
 	bool verbose;
@@ -55,6 +58,12 @@ struct app {
 	int pty_fd;       /* master side: what we read and write */
 	int pty_slave_fd; /* held open so the master side never sees EIO/HUP between gateway opens */
 	uint64_t pty_last_write_ms;
+	/* A USB adapter between the bus and the master: bytes wait until ADAPTER_CHUNK of them are
+	 * in or adapter_ms after the first (0: each byte as it comes off the wire, a bare UART). */
+	int adapter_ms;
+	uint8_t abuf[ADAPTER_CHUNK];
+	size_t alen;
+	uint64_t afirst_ms;
 	char link[PATH_MAX];
 	bool link_made;
 
@@ -124,9 +133,8 @@ static void pty_drop_stale(struct app *a)
 }
 
 /* The bus: bytes go to whoever is listening, and are lost (as on a real line) when nobody is. */
-static int sim_write_bus(void *user, const uint8_t *bytes, size_t len)
+static int bus_write_now(struct app *a, const uint8_t *bytes, size_t len)
 {
-	struct app *a = user;
 	ssize_t n;
 
 	if (a->pty_fd >= 0) {
@@ -144,6 +152,36 @@ static int sim_write_bus(void *user, const uint8_t *bytes, size_t len)
 	if ((size_t)n < len && a->verbose)
 		fprintf(stderr, "twc-sim: bus write short (%zd of %zu), rest dropped\n", n, len);
 	return 0;
+}
+
+static int adapter_flush(struct app *a)
+{
+	int rc = a->alen ? bus_write_now(a, a->abuf, a->alen) : 0;
+
+	a->alen = 0;
+	return rc;
+}
+
+static int sim_write_bus(void *user, const uint8_t *bytes, size_t len)
+{
+	struct app *a = user;
+	int rc = 0;
+
+	if (a->adapter_ms <= 0)
+		return bus_write_now(a, bytes, len);
+	while (len > 0) {
+		size_t take = len < ADAPTER_CHUNK - a->alen ? len : ADAPTER_CHUNK - a->alen;
+
+		if (!a->alen)
+			a->afirst_ms = mono_ms();
+		memcpy(a->abuf + a->alen, bytes, take);
+		a->alen += take;
+		bytes += take;
+		len -= take;
+		if (a->alen == ADAPTER_CHUNK)
+			rc = adapter_flush(a);
+	}
+	return rc;
 }
 
 /* Whole-string integer with bounds; no atoi, no silent garbage. */
@@ -664,6 +702,8 @@ static void usage(FILE *f)
 	      "  --plug LIST       slaves with a car at start, e.g. 0,2\n"
 	      "  --car-amps A      car maximum (32)\n"
 	      "  --latency MIN,MAX reply latency range in ms (5,40)\n"
+	      "  --adapter-ms MS   hand bytes over as a USB adapter does: a chunk once MS ms passed\n"
+	      "                    since its first byte or 62 bytes are in (FTDI: 16); 0 = byte by byte (0)\n"
 	      "  -v                log to stderr   -h  this help\n",
 	      f);
 }
@@ -732,6 +772,7 @@ enum {
 	OPT_PLUG,
 	OPT_CAR_AMPS,
 	OPT_LATENCY,
+	OPT_ADAPTER_MS,
 };
 
 struct options {
@@ -748,6 +789,7 @@ struct options {
 	long plug[TWC_SIM_MAX_SLAVES];
 	int nplug;
 	long latency[2]; /* {0, 0}: the core's default */
+	long adapter_ms;
 };
 
 static int parse_options(int argc, char **argv, struct options *o)
@@ -768,6 +810,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{"plug", required_argument, NULL, OPT_PLUG},
 		{"car-amps", required_argument, NULL, OPT_CAR_AMPS},
 		{"latency", required_argument, NULL, OPT_LATENCY},
+		{"adapter-ms", required_argument, NULL, OPT_ADAPTER_MS},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -827,6 +870,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 			else if (rc >= 0 && rc != 2)
 				rc = -EINVAL;
 			break;
+		case OPT_ADAPTER_MS:
+			rc = parse_long(optarg, 10, 0, 255, &o->adapter_ms);
+			break;
 		case 'v':
 			o->verbose = true;
 			break;
@@ -877,6 +923,7 @@ static int app_setup(struct app *a, const struct options *o)
 	cfg.phases = (int)o->phases;
 	cfg.latency_min_ms = (int)o->latency[0];
 	cfg.latency_max_ms = (int)o->latency[1];
+	a->adapter_ms = (int)o->adapter_ms;
 	if (o->have_seed) {
 		cfg.seed = (uint32_t)o->seed;
 	} else {
@@ -935,6 +982,9 @@ static int poll_timeout_ms(const struct app *a, uint64_t now)
 {
 	uint64_t d = twc_sim_next_deadline(a->sim);
 
+	if (a->alen && a->afirst_ms + (uint64_t)a->adapter_ms < d)
+		d = a->afirst_ms + (uint64_t)a->adapter_ms;
+
 	if (d <= now)
 		return 1; /* the core should never ask for the past after a tick; do not spin if it does */
 	if (d - now > TICK_MAX_MS)
@@ -953,6 +1003,8 @@ static void app_run(struct app *a, const sigset_t *run_mask)
 		int timeout;
 
 		twc_sim_tick(a->sim, now);
+		if (a->alen && now >= a->afirst_ms + (uint64_t)a->adapter_ms)
+			adapter_flush(a);
 		if (a->client_broken && a->client_fd >= 0)
 			tcp_drop(a);
 		timeout = poll_timeout_ms(a, now);
