@@ -416,6 +416,11 @@ static void on_frame(void *user, const uint8_t *body, size_t len)
 	}
 }
 
+bool twc_bus_rx_in_frame(const struct twc_bus *bus)
+{
+	return bus->rx.in_frame;
+}
+
 void twc_bus_input(struct twc_bus *bus, const uint8_t *data, size_t len, uint64_t now_ms)
 {
 	bus->now_ms = now_ms;

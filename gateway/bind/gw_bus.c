@@ -26,6 +26,9 @@
 #include "gw_timer.h"
 
 #define REJECTED_LOG_EVERY_MS 60000u
+/* Wire time of about 18 bytes at 9600 bps: once a frame's opening C0 is in, its rest (16 to 20
+ * bytes) comes in one or two more reads. */
+#define RX_GATHER_MS 18u
 #define REJECTED_MEMORY 8
 
 struct gw_bus {
@@ -196,6 +199,11 @@ static void port_rx(void *user, const uint8_t *bytes, size_t len)
 	struct gw_bus *bus = user;
 
 	twc_bus_input(bus->core, bytes, len, gw_clock_now_ms(bus->clock));
+	/* A frame is coming in: let the rest of it arrive before reading again (an adapter handing
+	 * over each byte as it comes would wake us once per byte). The master holds its own frames
+	 * back meanwhile, as it does for any frame coming in. */
+	if (twc_bus_rx_in_frame(bus->core))
+		gw_port_rx_gather(bus->port, RX_GATHER_MS);
 	bus_rearm(bus);
 }
 

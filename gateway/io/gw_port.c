@@ -67,6 +67,8 @@ struct gw_port {
 	int given_fd;    /* GW_PORT_FD before adoption */
 
 	lws_sorted_usec_list_t sul;
+	lws_sorted_usec_list_t sul_gather; /* reading again after gw_port_rx_gather() */
+	bool gathering;
 	struct gw_backoff backoff;
 	bool quiet;      /* a failure was logged; repeats go to debug until bytes arrive again */
 	char reason[128];/* why the transport is failing, for the log line */
@@ -728,12 +730,32 @@ enum gw_port_kind gw_port_kind(const struct gw_port *port)
 	return port->kind;
 }
 
+static void gather_cb(lws_sorted_usec_list_t *sul)
+{
+	struct gw_port *port = lws_container_of(sul, struct gw_port, sul_gather);
+
+	port->gathering = false;
+	/* A wsi adopted since (a reconnect) reads already; enabling it again does nothing. */
+	if (!port->stopped && port->rf.wsi)
+		gw_rawfd_rx_enable(&port->rf, true);
+}
+
+void gw_port_rx_gather(struct gw_port *port, unsigned ms)
+{
+	if (!port || port->stopped || port->state != ST_UP || !port->rf.wsi || port->gathering || !ms)
+		return;
+	port->gathering = true;
+	gw_rawfd_rx_enable(&port->rf, false);
+	gw_timer_in(port->loop, NULL, &port->sul_gather, gather_cb, ms);
+}
+
 void gw_port_stop(struct gw_port *port)
 {
 	if (!port)
 		return;
 	port->stopped = true;
 	lws_sul_cancel(&port->sul);
+	lws_sul_cancel(&port->sul_gather);
 	addr_release(port);
 }
 

@@ -71,6 +71,14 @@ int gw_port_start(struct gw_port *port);
  */
 int gw_port_write(struct gw_port *port, const uint8_t *bytes, size_t len);
 
+/*
+ * gw_port_rx_gather() - read nothing for @ms (real time), then read what came meanwhile in one go.
+ * For a frame that is coming in: an adapter that hands over each byte as it comes off a 9600 bps
+ * wire (an FTDI one with a 1 ms latency timer) would otherwise cost one wake-up per byte. Nothing
+ * is lost: the bytes wait in the kernel. A no-op while the port is down or already gathering.
+ */
+void gw_port_rx_gather(struct gw_port *port, unsigned ms);
+
 bool gw_port_is_up(const struct gw_port *port);
 /* The string the port was made from (or the fd port's name). */
 const char *gw_port_name(const struct gw_port *port);

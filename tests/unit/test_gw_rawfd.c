@@ -2,7 +2,8 @@
  * Tests of gw_rawfd on a real lws loop: a writer whose socket buffer fills asks for the rest from
  * inside its writeable callback, and every byte still arrives (lws 4.1.6 clears POLLOUT after that
  * callback, so without the rearm the rest would wait for ever); a request made outside the callback
- * works as before.
+ * works as before. And gw_port_rx_gather() on a port over a socketpair: bytes that come one at a
+ * time while it gathers are read in one go when it ends, and none is lost.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -17,6 +18,7 @@
 #include <cmocka.h>
 
 #include "gw_loop.h"
+#include "gw_port.h"
 #include "gw_rawfd.h"
 #include "gw_timer.h"
 
@@ -128,10 +130,113 @@ static void test_rearm_inside_writeable(void **state)
 	free(t);
 }
 
+/* ---- gw_port_rx_gather ---- */
+
+#define GATHER_MS 60
+#define DRIP 4 /* bytes written one at a time while the port gathers */
+
+struct gather_test {
+	struct gw_loop *loop;
+	struct gw_port *port;
+	int peer;                  /* the other end of the socketpair: the "bus" */
+	int reads;
+	size_t got, first_len, second_len;
+	uint8_t data[16];
+	int dripped;
+	lws_sorted_usec_list_t sul_drip[DRIP], sul_first, sul_end;
+};
+
+static struct gather_test *G;
+
+static void gather_rx(void *user, const uint8_t *bytes, size_t len)
+{
+	struct gather_test *t = user;
+
+	assert_true(t->got + len <= sizeof(t->data));
+	memcpy(t->data + t->got, bytes, len);
+	t->got += len;
+	t->reads++;
+	if (t->reads == 1) {
+		t->first_len = len;
+		/* The frame's first byte is in: gather the rest. */
+		gw_port_rx_gather(t->port, GATHER_MS);
+	} else if (t->reads == 2) {
+		t->second_len = len;
+	}
+}
+
+static void gather_up(void *user)
+{
+	(void)user;
+}
+
+static void drip_cb(lws_sorted_usec_list_t *sul)
+{
+	uint8_t b = (uint8_t)(0x10 + G->dripped);
+
+	(void)sul;
+	assert_int_equal(write(G->peer, &b, 1), 1);
+	G->dripped++;
+}
+
+static void first_cb(lws_sorted_usec_list_t *sul)
+{
+	uint8_t b = 0xC0;
+
+	(void)sul;
+	assert_int_equal(write(G->peer, &b, 1), 1);
+	/* One byte every 5 ms from 10 ms on, all before the gathering (60 ms from the first read) ends. */
+	for (int i = 0; i < DRIP; i++)
+		gw_timer_in(G->loop, NULL, &G->sul_drip[i], drip_cb, 10 + 5 * (uint64_t)i);
+}
+
+static void end_cb(lws_sorted_usec_list_t *sul)
+{
+	(void)sul;
+	gw_loop_stop(G->loop, 0);
+}
+
+static void test_port_rx_gather(void **state)
+{
+	struct gw_loop_handlers h = { 0 };
+	struct gw_port_handlers ph = { .on_rx = gather_rx, .on_up = gather_up };
+	struct gather_test *t = calloc(1, sizeof(*t));
+	int sv[2];
+
+	(void)state;
+	assert_non_null(t);
+	G = t;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0);
+	t->peer = sv[1];
+	t->loop = gw_loop_new(&h);
+	assert_non_null(t->loop);
+	ph.user = t;
+	t->port = gw_port_new_fd(t->loop, sv[0], "pair", &ph);
+	assert_non_null(t->port);
+	assert_int_equal(gw_port_start(t->port), 0);
+	gw_timer_in(t->loop, NULL, &t->sul_first, first_cb, 50);
+	gw_timer_in(t->loop, NULL, &t->sul_end, end_cb, 400);
+	assert_int_equal(gw_loop_run(t->loop), 0);
+	/* The first byte alone, then the four that came while gathering, in one read; none lost. */
+	assert_int_equal(t->dripped, DRIP);
+	assert_int_equal(t->got, 1 + DRIP);
+	assert_int_equal(t->reads, 2);
+	assert_int_equal(t->first_len, 1);
+	assert_int_equal(t->second_len, DRIP);
+	assert_int_equal(t->data[0], 0xC0);
+	for (int i = 0; i < DRIP; i++)
+		assert_int_equal(t->data[1 + i], 0x10 + i);
+	gw_port_free(t->port);
+	gw_loop_free(t->loop);
+	close(sv[1]);
+	free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rearm_inside_writeable),
+		cmocka_unit_test(test_port_rx_gather),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
