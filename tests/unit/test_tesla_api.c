@@ -471,7 +471,7 @@ static void test_many_connectors(void **state)
 	for (int c = 1; c <= TESLA_MAX_CONNECTORS; c++) {
 		char url[200];
 
-		snprintf(url, sizeof(url), BASE "/api/1/vehicles/%s/command/charge_stop", vin[c - 1]);
+		snprintf(url, sizeof(url), BASE "/api/1/vehicles/%.17s/command/charge_stop", vin[c - 1]);
 		expect_reply(f, "POST", url, 200, OK);
 	}
 	expect_none(f);
