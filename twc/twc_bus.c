@@ -416,9 +416,9 @@ static void on_frame(void *user, const uint8_t *body, size_t len)
 	}
 }
 
-bool twc_bus_rx_in_frame(const struct twc_bus *bus)
+bool twc_bus_rx_busy(const struct twc_bus *bus)
 {
-	return bus->rx.in_frame;
+	return twc_rx_busy(&bus->rx);
 }
 
 void twc_bus_input(struct twc_bus *bus, const uint8_t *data, size_t len, uint64_t now_ms)

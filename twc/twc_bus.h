@@ -160,8 +160,9 @@ void twc_bus_free(struct twc_bus *bus);
 
 /* Bytes read from the port. */
 void twc_bus_input(struct twc_bus *bus, const uint8_t *data, size_t len, uint64_t now_ms);
-/* A frame is coming in: its opening C0 is in, its end is not. */
-bool twc_bus_rx_in_frame(const struct twc_bus *bus);
+/* A frame is coming in: bytes after its opening C0 are in, its end is not (what makes the master
+ * hold its own frames back: listen before talk). */
+bool twc_bus_rx_busy(const struct twc_bus *bus);
 /* Do whatever is due at @now_ms (heartbeats, queries, timeouts). */
 void twc_bus_tick(struct twc_bus *bus, uint64_t now_ms);
 /* When twc_bus_tick() next has something to do (monotonic ms). */

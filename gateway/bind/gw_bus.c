@@ -26,8 +26,8 @@
 #include "gw_timer.h"
 
 #define REJECTED_LOG_EVERY_MS 60000u
-/* Wire time of about 18 bytes at 9600 bps: once a frame's opening C0 is in, its rest (16 to 20
- * bytes) comes in one or two more reads. */
+/* Wire time of about 18 bytes at 9600 bps: once a frame's first bytes are in, its rest comes in
+ * one or two more reads. */
 #define RX_GATHER_MS 18u
 #define REJECTED_MEMORY 8
 
@@ -200,9 +200,10 @@ static void port_rx(void *user, const uint8_t *bytes, size_t len)
 
 	twc_bus_input(bus->core, bytes, len, gw_clock_now_ms(bus->clock));
 	/* A frame is coming in: let the rest of it arrive before reading again (an adapter handing
-	 * over each byte as it comes would wake us once per byte). The master holds its own frames
-	 * back meanwhile, as it does for any frame coming in. */
-	if (twc_bus_rx_in_frame(bus->core))
+	 * over each byte as it comes would wake us once per byte). Only once the receiver is busy,
+	 * which holds the master's own frames back meanwhile: a lone C0 does not, and waiting blind
+	 * after one let the master talk over the frame it began (twc-sim counted the collision). */
+	if (twc_bus_rx_busy(bus->core))
 		gw_port_rx_gather(bus->port, RX_GATHER_MS);
 	bus_rearm(bus);
 }

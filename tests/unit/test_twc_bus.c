@@ -717,14 +717,14 @@ static void test_linkready_waits_for_incoming_frame(void **state)
 	(void)state;
 	setup_world(2, 40, 32, 6, 0);
 	run_until(1200);
-	assert_false(twc_bus_rx_in_frame(W.bus));
-	twc_bus_input(W.bus, partial, 1, W.now); /* the opening C0 alone: a frame has begun */
-	assert_true(twc_bus_rx_in_frame(W.bus));
+	assert_false(twc_bus_rx_busy(W.bus));
+	twc_bus_input(W.bus, partial, 1, W.now); /* a lone C0 may be junk's end: not yet */
+	assert_false(twc_bus_rx_busy(W.bus));
 	twc_bus_input(W.bus, partial + 1, sizeof(partial) - 1, W.now);
-	assert_true(twc_bus_rx_in_frame(W.bus));
+	assert_true(twc_bus_rx_busy(W.bus));
 	run_until(4500); /* asserts no immediate re-tick after every tick */
 	assert_int_equal(W.nlog, 10);
-	assert_false(twc_bus_rx_in_frame(W.bus)); /* the partial frame expired after 2 s */
+	assert_false(twc_bus_rx_busy(W.bus)); /* the partial frame expired after 2 s */
 	teardown_world();
 }
 
